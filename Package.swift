@@ -1,0 +1,124 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "ephemera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ephemera", targets: ["ephemera"]),
+        .library(name: "EphemeraApp", targets: ["EphemeraApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Values, rules and ports. No I/O: no Hummingbird, no SQL, no subprocesses, no files.
+        .target(
+            name: "EphemeraCore",
+            swiftSettings: swiftSettings
+        ),
+        // SQL persistence (SQLite and PostgreSQL through one SQLKit code path), migrations, job queue.
+        .target(
+            name: "EphemeraStore",
+            dependencies: [
+                "EphemeraCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // ffprobe/ffmpeg pipeline and the media store on disk.
+        .target(
+            name: "EphemeraMedia",
+            dependencies: [
+                "EphemeraCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Long-running services: media processing, expiry sweeper.
+        .target(
+            name: "EphemeraWorkers",
+            dependencies: [
+                "EphemeraCore",
+                "EphemeraStore",
+                "EphemeraMedia",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: the composition root, request context, controllers.
+        .target(
+            name: "EphemeraApp",
+            dependencies: [
+                "EphemeraCore",
+                "EphemeraStore",
+                "EphemeraMedia",
+                "EphemeraWorkers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `ephemera` command.
+        .executableTarget(
+            name: "ephemera",
+            dependencies: [
+                "EphemeraApp",
+                "EphemeraStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test clock, temporary databases, media fixtures made with ffmpeg, API client helpers.
+        .target(
+            name: "EphemeraTestSupport",
+            dependencies: [
+                "EphemeraApp",
+                "EphemeraCore",
+                "EphemeraStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EphemeraCoreTests",
+            dependencies: ["EphemeraCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EphemeraAppTests",
+            dependencies: [
+                "EphemeraApp",
+                "EphemeraTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+import Hummingbird
+import HummingbirdBcrypt
+import MultipartKit
+enum P4 {}

@@ -1,0 +1,58 @@
+/// A failure a person can act on: a stable snake_case `code`, a sentence `message`, and the `kind` of failure
+/// that the HTTP layer maps to a status code (in exactly one place, `EphemeraError+HTTP`).
+public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong, in the terms of the API contract's status classes.
+    public enum Kind: String, Sendable, Hashable {
+        case badRequest, unauthorized, forbidden, notFound, conflict, gone, tooLarge, unsupportedMedia,
+            unprocessable, rateLimited, unavailable, `internal`
+    }
+
+    public var kind: Kind
+    public var code: String
+    public var message: String
+
+    public init(_ kind: Kind, _ code: String, _ message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+extension EphemeraError {
+    public static func badRequest(_ code: String, _ message: String) -> Self { .init(.badRequest, code, message) }
+    public static func unprocessable(_ code: String, _ message: String) -> Self { .init(.unprocessable, code, message) }
+    public static func conflict(_ code: String, _ message: String) -> Self { .init(.conflict, code, message) }
+
+    public static let unauthenticated = EphemeraError(
+        .unauthorized, "unauthenticated", "Sign in first: send an Authorization: Bearer token from POST /api/v1/sessions.")
+    public static let invalidCredentials = EphemeraError(
+        .unauthorized, "invalid_credentials", "That handle and password do not match an account.")
+    public static let storyNotFound = EphemeraError(
+        .notFound, "story_not_found", "There is no story segment with that id, or you cannot see it.")
+    public static let userNotFound = EphemeraError(
+        .notFound, "user_not_found", "There is no account with that handle.")
+    public static let mediaNotFound = EphemeraError(
+        .notFound, "media_not_found", "There is no such media, or you cannot see it.")
+    public static let notTheAuthor = EphemeraError(
+        .forbidden, "not_the_author", "Only the author of this story can do that.")
+    public static let cannotTargetSelf = EphemeraError(
+        .badRequest, "cannot_target_self", "You cannot do that to your own account.")
+
+    /// An unknown value for an enumerated field, naming the accepted ones.
+    public static func invalidValue(field: String, value: String, accepted: [String]) -> Self {
+        .init(.badRequest, "invalid_\(field.snakeCased)",
+              "'\(value)' is not a valid \(field); use one of: \(accepted.joined(separator: ", ")).")
+    }
+}
+
+extension String {
+    var snakeCased: String {
+        var out = ""
+        for ch in self {
+            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,64 @@
+/// One photo or one video of at most the configured length; an author's live segments form their story.
+public struct Segment: Sendable, Hashable {
+    public var id: String
+    public var authorID: String
+    public var kind: SegmentKind
+    public var state: SegmentState
+    public var audience: Audience
+    public var caption: String?
+    public var createdAt: Instant
+    public var expiresAt: Instant
+    /// Length in milliseconds (0 for photos until shown; photos are shown for `Segment.photoDisplaySeconds`).
+    public var durationMilliseconds: Int64
+    public var width: Int
+    public var height: Int
+    public var failureReason: String?
+    public var deletedAt: Instant?
+    public var restorableUntil: Instant?
+    /// Content tag of the stored renditions, used for ETags; changes whenever the media is rewritten.
+    public var mediaTag: String?
+    /// The upload this segment came from, and its position there (a split video gives several segments).
+    public var uploadID: String
+    public var position: Int
+    public var viewCount: Int
+    public var likeCount: Int
+    public var commentCount: Int
+    public var shareCount: Int
+    public var downloadCount: Int
+
+    public init(
+        id: String, authorID: String, kind: SegmentKind, state: SegmentState, audience: Audience,
+        caption: String?, createdAt: Instant, expiresAt: Instant, durationMilliseconds: Int64 = 0,
+        width: Int = 0, height: Int = 0, failureReason: String? = nil, deletedAt: Instant? = nil,
+        restorableUntil: Instant? = nil, mediaTag: String? = nil, uploadID: String, position: Int = 0,
+        viewCount: Int = 0, likeCount: Int = 0, commentCount: Int = 0, shareCount: Int = 0, downloadCount: Int = 0
+    ) {
+        self.id = id
+        self.authorID = authorID
+        self.kind = kind
+        self.state = state
+        self.audience = audience
+        self.caption = caption
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.durationMilliseconds = durationMilliseconds
+        self.width = width
+        self.height = height
+        self.failureReason = failureReason
+        self.deletedAt = deletedAt
+        self.restorableUntil = restorableUntil
+        self.mediaTag = mediaTag
+        self.uploadID = uploadID
+        self.position = position
+        self.viewCount = viewCount
+        self.likeCount = likeCount
+        self.commentCount = commentCount
+        self.shareCount = shareCount
+        self.downloadCount = downloadCount
+    }
+
+    /// How long a photo stays on screen in the viewer.
+    public static let photoDisplaySeconds = 5.0
+
+    public func isExpired(at now: Instant) -> Bool { now >= expiresAt }
+}

@@ -1,0 +1,92 @@
+import EphemeraCore
+import Foundation
+import Logging
+
+/// What processing produced, measured on our own output.
+public struct ProcessedMedia: Sendable, Hashable {
+    public var durationMilliseconds: Int64
+    public var width: Int
+    public var height: Int
+}
+
+/// Normalises uploads with ffmpeg (DESIGN.md, "Media pipeline"): H.264 + AAC MP4 with `+faststart` at most
+/// 1080×1920 and a poster JPEG for videos, a JPEG at most 1080×1920 for photos, all metadata stripped.
+/// Hardened: only local files (`-protocol_whitelist file,pipe`), the demuxer probing found is forced, input
+/// length capped, CPU and memory limited, one encode at a time (the worker runs one job at a time).
+public struct FFmpegMediaProcessor: Sendable {
+    let runner: ProcessRunner
+    let prober: FFprobeMediaProber
+
+    public init(runner: ProcessRunner) {
+        self.runner = runner
+        self.prober = FFprobeMediaProber(runner: runner)
+    }
+
+    /// Fit inside 1080×1920 without upscaling, even dimensions, square pixels.
+    static let frameFilter =
+        "scale=w='min(1080,iw)':h='min(1920,ih)':force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1"
+
+    static let common = ["-nostdin", "-hide_banner", "-v", "error", "-y"]
+
+    static func limits(seconds: Double) -> ProcessRunner.Limits {
+        ProcessRunner.Limits(wallSeconds: max(120, seconds * 30), cpuSeconds: Int(max(240, seconds * 60)),
+                             memoryBytes: 3_000_000_000)
+    }
+
+    /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload.
+    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String)
+        async throws -> ProcessedMedia
+    {
+        var args = Self.common
+        args += ["-protocol_whitelist", "file,pipe", "-f", plan.demuxer]
+        if piece.start > 0 { args += ["-ss", String(format: "%.3f", piece.start)] }
+        args += ["-t", String(format: "%.3f", piece.length), "-i", "file:" + source]
+        if plan.canRemux {
+            // Already compliant: copy the streams, only rewriting the container (about 0.3 s instead of an encode).
+            args += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy"]
+        } else {
+            if !plan.hasAudio {
+                // Every segment gets an AAC track so players behave the same; silence when there was none.
+                args += ["-f", "lavfi", "-t", String(format: "%.3f", piece.length),
+                         "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
+            }
+            args += ["-map", "0:v:0", "-map", plan.hasAudio ? "0:a:0" : "1:a:0",
+                     "-vf", Self.frameFilter, "-fpsmax", "60",
+                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
+                     "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
+        }
+        args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
+                 "-movflags", "+faststart", "-f", "mp4", "file:" + videoOut]
+        _ = try await runner.run("ffmpeg", args, limits: Self.limits(seconds: piece.length))
+
+        let output = try await prober.probe(path: videoOut)
+        guard let stream = output.streams.first(where: { $0.kind == .video }), let duration = output.durationSeconds else {
+            throw ProcessRunner.Failure(program: "ffmpeg", status: "no video", summary: "the output has no video stream",
+                                        timedOut: false)
+        }
+        let posterAt = min(1.0, duration / 3)
+        _ = try await runner.run("ffmpeg", Self.common + [
+            "-protocol_whitelist", "file", "-f", "mov", "-ss", String(format: "%.3f", posterAt), "-i", "file:" + videoOut,
+            "-frames:v", "1", "-map_metadata", "-1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + posterOut,
+        ], limits: Self.limits(seconds: 5))
+        let (width, height) = stream.rotation == 90 || stream.rotation == 270
+            ? (stream.height, stream.width) : (stream.width, stream.height)
+        return ProcessedMedia(durationMilliseconds: Int64((duration * 1000).rounded()), width: width, height: height)
+    }
+
+    /// Makes `photo.jpg` from a photo upload.
+    public func makePhoto(source: String, plan: PhotoPlan, photoOut: String) async throws -> ProcessedMedia {
+        _ = try await runner.run("ffmpeg", Self.common + [
+            "-protocol_whitelist", "file,pipe", "-f", plan.demuxer, "-i", "file:" + source,
+            "-frames:v", "1", "-vf", Self.frameFilter, "-map_metadata", "-1", "-fflags", "+bitexact",
+            "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + photoOut,
+        ], limits: Self.limits(seconds: 10))
+        let output = try await prober.probe(path: photoOut)
+        guard let stream = output.streams.first(where: { $0.kind == .video }) else {
+            throw ProcessRunner.Failure(program: "ffmpeg", status: "no image", summary: "the output has no picture",
+                                        timedOut: false)
+        }
+        return ProcessedMedia(
+            durationMilliseconds: Int64(Segment.photoDisplaySeconds * 1000), width: stream.width, height: stream.height)
+    }
+}

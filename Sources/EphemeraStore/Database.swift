@@ -1,0 +1,193 @@
+@preconcurrency import AsyncKit
+import EphemeraCore
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+import Synchronization
+
+/// The SQL database Ephemera keeps its metadata in: a SQLite file (WAL) by default, or PostgreSQL.
+/// One SQLKit code path serves both; the few dialect differences live in `Dialect`.
+public final class Database: Sendable {
+    /// Which SQL engine is behind the connection.
+    public enum Dialect: String, Sendable {
+        case sqlite, postgres
+    }
+
+    public let dialect: Dialect
+    public let logger: Logger
+    private let acquire: @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void)
+    private let close: @Sendable () async throws -> Void
+    /// SQLite allows one writer at a time; serialising write transactions in-process avoids busy-waiting
+    /// on the file lock. PostgreSQL needs no such gate.
+    private let writeGate: AsyncGate?
+
+    private init(
+        dialect: Dialect, logger: Logger,
+        acquire: @escaping @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void),
+        close: @escaping @Sendable () async throws -> Void
+    ) {
+        self.dialect = dialect
+        self.logger = logger
+        self.acquire = acquire
+        self.close = close
+        self.writeGate = dialect == .sqlite ? AsyncGate() : nil
+    }
+
+    /// Opens `url`: `postgres://user[:pass]@host:port/db` (or `postgresql://`), or a SQLite file path
+    /// (optionally `sqlite://PATH` / `sqlite:PATH`).
+    public static func open(url: String, logger: Logger) throws -> Database {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try openPostgres(url: url, logger: logger)
+        }
+        var path = url
+        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
+        return openSQLite(path: path, logger: logger)
+    }
+
+    public static func openSQLite(path: String, logger: Logger) -> Database {
+        let connections = 4
+        // A thread pool of its own: a connection blocked on the file lock must never starve the thread that
+        // would release it.
+        let threadPool = NIOThreadPool(numberOfThreads: connections + 1)
+        threadPool.start()
+        let shared = SharedPool(EventLoopGroupConnectionPool(
+            source: SQLiteFileSource(path: path, threadPool: threadPool),
+            maxConnectionsPerEventLoop: connections, pruneInterval: nil, logger: logger,
+            on: MultiThreadedEventLoopGroup.singleton.next()))
+        return Database(
+            dialect: .sqlite, logger: logger,
+            acquire: { logger in
+                let connection = try await shared.pool.requestConnection(logger: logger).get()
+                return (connection.sql(), { shared.pool.releaseConnection(connection, logger: logger) })
+            },
+            close: {
+                try await shared.pool.shutdownAsync()
+                try await threadPool.shutdownGracefully()
+            })
+    }
+
+    static func openPostgres(url: String, logger: Logger) throws -> Database {
+        var configuration = try SQLPostgresConfiguration(url: url)
+        configuration.coreConfiguration.tls = .disable
+        let shared = SharedPool(EventLoopGroupConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: configuration),
+            maxConnectionsPerEventLoop: 4, pruneInterval: .seconds(60), logger: logger,
+            on: MultiThreadedEventLoopGroup.singleton))
+        return Database(
+            dialect: .postgres, logger: logger,
+            acquire: { logger in
+                let connection = try await shared.pool.requestConnection(logger: logger).get()
+                return (connection.sql(queryLogLevel: .trace), { shared.pool.releaseConnection(connection, logger: logger) })
+            },
+            close: { try await shared.pool.shutdownAsync() })
+    }
+
+    /// Runs `body` with one connection from the pool.
+    public func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let (sql, release) = try await acquire(logger)
+        defer { release() }
+        return try await body(sql)
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        if let writeGate {
+            return try await writeGate.withLock { try await self.runTransaction(body) }
+        }
+        return try await runTransaction(body)
+    }
+
+    private func runTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { sql in
+            try await sql.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func ping() async -> Bool {
+        do {
+            return try await withConnection { sql in try await sql.raw("SELECT 1 AS one").first() != nil }
+        } catch {
+            return false
+        }
+    }
+
+    public func shutdown() async {
+        do { try await close() } catch { logger.warning("Closing the database failed: \(error)") }
+    }
+}
+
+/// AsyncKit's pool guards its state with locks but predates `Sendable`; this box says so once.
+struct SharedPool<Source: ConnectionPoolSource>: @unchecked Sendable {
+    let pool: EventLoopGroupConnectionPool<Source>
+    init(_ pool: EventLoopGroupConnectionPool<Source>) { self.pool = pool }
+}
+
+/// Opens SQLite connections with the settings Ephemera relies on.
+struct SQLiteFileSource: ConnectionPoolSource {
+    let path: String
+    let threadPool: NIOThreadPool
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            .flatMap { connection in
+                // WAL + synchronous=NORMAL survives a process kill (DESIGN.md, "Where the time goes").
+                let pragmas = [
+                    "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 10000",
+                    "PRAGMA foreign_keys = ON",
+                ]
+                var future = eventLoop.makeSucceededVoidFuture()
+                for pragma in pragmas {
+                    future = future.flatMap { connection.query(pragma).map { _ in } }
+                }
+                return future.map { connection }
+            }
+    }
+}
+
+/// A FIFO async mutex.
+final class AsyncGate: Sendable {
+    private let state = Mutex<(locked: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state -> Bool in
+                if state.locked {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.locked = true
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.locked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

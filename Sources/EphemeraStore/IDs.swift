@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+
+/// Opaque, URL-safe random identifiers and secrets.
+public enum IDs {
+    /// 128 random bits as 22 URL-safe base64 characters.
+    public static func make() -> String { randomToken(bytes: 16) }
+
+    /// `bytes` random bytes as URL-safe base64 without padding.
+    public static func randomToken(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return data.base64URLEncoded
+    }
+
+    /// The SHA-256 of a secret token, hex encoded: what the database stores instead of the token.
+    public static func hash(token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Data {
+    public var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public init?(base64URLEncoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        self.init(base64Encoded: base64)
+    }
+}
+
+/// An opaque pagination cursor: the sort key of the last item of a page.
+public struct PageCursor: Sendable, Hashable {
+    public var instant: Int64
+    public var id: String
+
+    public init(instant: Int64, id: String) {
+        self.instant = instant
+        self.id = id
+    }
+
+    public var encoded: String { Data("\(instant):\(id)".utf8).base64URLEncoded }
+
+    public init?(encoded: String) {
+        guard let data = Data(base64URLEncoded: encoded), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":"), let instant = Int64(text[..<colon]) else { return nil }
+        self.instant = instant
+        self.id = String(text[text.index(after: colon)...])
+    }
+}
+
+/// A page of items and the cursor of the next page (nil at the end).
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: String?
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Whether an error from either engine is a UNIQUE/PRIMARY KEY violation.
+func isUniqueViolation(_ error: any Error) -> Bool {
+    let text = String(reflecting: error)
+    return text.contains("UNIQUE constraint failed") || text.contains("23505") || text.contains("duplicate key")
+        || text.contains("uniqueViolation")
+}

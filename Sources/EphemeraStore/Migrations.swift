@@ -1,0 +1,141 @@
+/// Every migration, in order. Append only: a landed migration is never edited.
+public enum Migrations {
+    public static let all: [Migration] = [
+        M0001_CreateAccounts,
+        M0002_CreateGraph,
+        M0003_CreateSegments,
+        M0004_CreateJobs,
+    ]
+
+    static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            handle TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            default_audience TEXT NOT NULL,
+            allow_downloads BOOLEAN NOT NULL,
+            allow_comments BOOLEAN NOT NULL,
+            view_history BOOLEAN NOT NULL,
+            archive_expired BOOLEAN NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX sessions_account ON sessions (account_id)",
+    ])
+
+    static let M0002_CreateGraph = Migration("M0002_CreateGraph", [
+        """
+        CREATE TABLE follows (
+            follower_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            followee_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (follower_id, followee_id)
+        )
+        """,
+        "CREATE INDEX follows_followee ON follows (followee_id, follower_id)",
+        """
+        CREATE TABLE close_friends (
+            owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            friend_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (owner_id, friend_id)
+        )
+        """,
+        """
+        CREATE TABLE blocks (
+            blocker_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            blocked_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (blocker_id, blocked_id)
+        )
+        """,
+        "CREATE INDEX blocks_blocked ON blocks (blocked_id, blocker_id)",
+        """
+        CREATE TABLE hidden_from (
+            owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            viewer_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (owner_id, viewer_id)
+        )
+        """,
+    ])
+
+    static let M0003_CreateSegments = Migration("M0003_CreateSegments", [
+        """
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY,
+            author_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            source_file TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE segments (
+            id TEXT PRIMARY KEY,
+            author_id TEXT NOT NULL REFERENCES accounts(id),
+            upload_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            caption TEXT,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            duration_ms BIGINT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            failure_reason TEXT,
+            deleted_at BIGINT,
+            restorable_until BIGINT,
+            media_tag TEXT,
+            view_count INTEGER NOT NULL DEFAULT 0,
+            like_count INTEGER NOT NULL DEFAULT 0,
+            comment_count INTEGER NOT NULL DEFAULT 0,
+            share_count INTEGER NOT NULL DEFAULT 0,
+            download_count INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX segments_author ON segments (author_id, state, expires_at)",
+        "CREATE INDEX segments_state_expiry ON segments (state, expires_at)",
+        "CREATE INDEX segments_upload ON segments (upload_id, position)",
+        """
+        CREATE TABLE views (
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            viewer_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            viewed_at BIGINT NOT NULL,
+            PRIMARY KEY (segment_id, viewer_id)
+        )
+        """,
+        "CREATE INDEX views_viewer ON views (viewer_id, segment_id)",
+    ])
+
+    static let M0004_CreateJobs = Migration("M0004_CreateJobs", [
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            run_at BIGINT NOT NULL,
+            lease_until BIGINT,
+            last_error TEXT,
+            created_at BIGINT NOT NULL,
+            finished_at BIGINT
+        )
+        """,
+        "CREATE INDEX jobs_ready ON jobs (state, run_at)",
+    ])
+}

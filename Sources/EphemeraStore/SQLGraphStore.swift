@@ -1,0 +1,141 @@
+import EphemeraCore
+import SQLKit
+
+/// Follows, close friends, blocks and hidden-from lists in SQL.
+public struct SQLGraphStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// A directed relation kept in one two-column table.
+    public enum Edge: Sendable, CaseIterable {
+        case follow, closeFriend, block, hiddenFrom
+
+        var table: String {
+            switch self {
+            case .follow: "follows"
+            case .closeFriend: "close_friends"
+            case .block: "blocks"
+            case .hiddenFrom: "hidden_from"
+            }
+        }
+
+        /// (from, to) column names: `from` did something to `to`.
+        var columns: (String, String) {
+            switch self {
+            case .follow: ("follower_id", "followee_id")
+            case .closeFriend: ("owner_id", "friend_id")
+            case .block: ("blocker_id", "blocked_id")
+            case .hiddenFrom: ("owner_id", "viewer_id")
+            }
+        }
+    }
+
+    /// Adds `from → to` (idempotent). Following someone in a block with you is refused; blocking removes the
+    /// follows and close-friend entries of both sides, in the same transaction.
+    public func add(_ edge: Edge, from: String, to: String, at now: Instant) async throws {
+        try await database.transaction { sql in
+            if edge == .follow || edge == .closeFriend, try await Self.blocked(sql, from, to) {
+                throw EphemeraError.userNotFound
+            }
+            if edge == .block {
+                for removed in [Edge.follow, .closeFriend] {
+                    let (a, b) = removed.columns
+                    try await sql.raw("""
+                        DELETE FROM \(ident: removed.table) WHERE (\(ident: a) = \(bind: from) AND \(ident: b) = \(bind: to))
+                        OR (\(ident: a) = \(bind: to) AND \(ident: b) = \(bind: from))
+                        """).run()
+                }
+            }
+            let (a, b) = edge.columns
+            let exists = try await sql.raw("""
+                SELECT 1 AS one FROM \(ident: edge.table) WHERE \(ident: a) = \(bind: from) AND \(ident: b) = \(bind: to)
+                """).first() != nil
+            if !exists {
+                try await sql.raw("""
+                    INSERT INTO \(ident: edge.table) (\(ident: a), \(ident: b), created_at)
+                    VALUES (\(bind: from), \(bind: to), \(bind: now.milliseconds))
+                    """).run()
+            }
+        }
+    }
+
+    /// Removes `from → to` (idempotent).
+    public func remove(_ edge: Edge, from: String, to: String) async throws {
+        let (a, b) = edge.columns
+        try await database.transaction { sql in
+            try await sql.raw("""
+                DELETE FROM \(ident: edge.table) WHERE \(ident: a) = \(bind: from) AND \(ident: b) = \(bind: to)
+                """).run()
+        }
+    }
+
+    static func blocked(_ sql: any SQLDatabase, _ x: String, _ y: String) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS one FROM blocks WHERE (blocker_id = \(bind: x) AND blocked_id = \(bind: y))
+            OR (blocker_id = \(bind: y) AND blocked_id = \(bind: x))
+            """).first() != nil
+    }
+
+    /// The relations between `viewer` and `author` that visibility depends on.
+    public func relations(viewer: String?, author: String) async throws -> Relations {
+        guard let viewer, viewer != author else { return .none }
+        return try await database.withConnection { sql in
+            let row = try await sql.raw("""
+                SELECT
+                  (SELECT COUNT(*) FROM blocks WHERE (blocker_id = \(bind: viewer) AND blocked_id = \(bind: author))
+                     OR (blocker_id = \(bind: author) AND blocked_id = \(bind: viewer))) AS blocked,
+                  (SELECT COUNT(*) FROM hidden_from WHERE owner_id = \(bind: author) AND viewer_id = \(bind: viewer)) AS hidden,
+                  (SELECT COUNT(*) FROM follows WHERE follower_id = \(bind: viewer) AND followee_id = \(bind: author)) AS follows,
+                  (SELECT COUNT(*) FROM close_friends WHERE owner_id = \(bind: author) AND friend_id = \(bind: viewer)) AS close
+                """).first()
+            guard let row else { return .none }
+            return Relations(
+                blocked: try row.decode(column: "blocked", as: Int.self) > 0,
+                hiddenFromViewer: try row.decode(column: "hidden", as: Int.self) > 0,
+                viewerFollowsAuthor: try row.decode(column: "follows", as: Int.self) > 0,
+                viewerIsCloseFriend: try row.decode(column: "close", as: Int.self) > 0)
+        }
+    }
+
+    public func followerCount(_ accountID: String) async throws -> Int {
+        try await count("SELECT COUNT(*) AS n FROM follows WHERE followee_id = \(bind: accountID)")
+    }
+
+    public func followingCount(_ accountID: String) async throws -> Int {
+        try await count("SELECT COUNT(*) AS n FROM follows WHERE follower_id = \(bind: accountID)")
+    }
+
+    private func count(_ query: SQLQueryString) async throws -> Int {
+        try await database.withConnection { sql in
+            try await sql.raw(query).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// A page of the accounts following `accountID` (`followers`) or followed by it, newest relation first.
+    public func followPage(of accountID: String, followers: Bool, limit: Int, after cursor: PageCursor?)
+        async throws -> Page<String>
+    {
+        let (mine, other) = followers ? ("followee_id", "follower_id") : ("follower_id", "followee_id")
+        return try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT \(ident: other) AS account_id, created_at FROM follows WHERE \(ident: mine) = \(bind: accountID)
+                """
+            if let cursor {
+                query += """
+                     AND (created_at < \(bind: cursor.instant) OR (created_at = \(bind: cursor.instant) \
+                    AND \(ident: other) < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY created_at DESC, \(ident: other) DESC LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let ids = try rows.prefix(limit).map { try $0.decode(column: "account_id", as: String.self) }
+            var next: String?
+            if rows.count > limit, let last = rows.prefix(limit).last {
+                next = PageCursor(instant: try last.decode(column: "created_at", as: Int64.self),
+                                  id: try last.decode(column: "account_id", as: String.self)).encoded
+            }
+            return Page(items: ids, nextCursor: next)
+        }
+    }
+}

@@ -1,0 +1,321 @@
+import EphemeraCore
+import SQLKit
+
+/// An upload waiting to be processed: the received file (in the media store's incoming area) and the plan
+/// made from probing it. Kept until every segment made from it is live or failed.
+public struct UploadRecord: Sendable, Hashable {
+    public var id: String
+    public var authorID: String
+    public var sourceFile: String
+    /// The processing plan, JSON encoded by the media layer.
+    public var plan: String
+    public var createdAt: Instant
+
+    public init(id: String, authorID: String, sourceFile: String, plan: String, createdAt: Instant) {
+        self.id = id
+        self.authorID = authorID
+        self.sourceFile = sourceFile
+        self.plan = plan
+        self.createdAt = createdAt
+    }
+}
+
+/// Segments, uploads and views in SQL.
+public struct SQLSegmentStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    static let columns: SQLQueryString = """
+        s.id, s.author_id, s.upload_id, s.position, s.kind, s.state, s.audience, s.caption, s.created_at, \
+        s.expires_at, s.duration_ms, s.width, s.height, s.failure_reason, s.deleted_at, s.restorable_until, \
+        s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count
+        """
+
+    // MARK: Writing
+
+    /// Records an upload, its `processing` segments and the job that will process them, in one transaction.
+    public func createUpload(_ upload: UploadRecord, segments: [Segment], job: NewJob) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES (\(bind: upload.id),
+                \(bind: upload.authorID), \(bind: upload.sourceFile), \(bind: upload.plan), \(bind: upload.createdAt.milliseconds))
+                """).run()
+            for s in segments {
+                try await sql.raw("""
+                    INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption,
+                    created_at, expires_at, duration_ms, width, height) VALUES (\(bind: s.id), \(bind: s.authorID),
+                    \(bind: s.uploadID), \(bind: s.position), \(bind: s.kind.rawValue), \(bind: s.state.rawValue),
+                    \(bind: s.audience.rawValue), \(bind: s.caption), \(bind: s.createdAt.milliseconds),
+                    \(bind: s.expiresAt.milliseconds), \(bind: s.durationMilliseconds), \(bind: s.width), \(bind: s.height))
+                    """).run()
+            }
+            try await SQLJobQueue.insert(job, on: sql)
+        }
+    }
+
+    public func upload(id: String) async throws -> UploadRecord? {
+        try await database.withConnection { sql in
+            guard let row = try await sql.raw(
+                "SELECT id, author_id, source_file, plan, created_at FROM uploads WHERE id = \(bind: id)").first()
+            else { return nil }
+            return UploadRecord(
+                id: try row.decode(column: "id", as: String.self),
+                authorID: try row.decode(column: "author_id", as: String.self),
+                sourceFile: try row.decode(column: "source_file", as: String.self),
+                plan: try row.decode(column: "plan", as: String.self),
+                createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+        }
+    }
+
+    /// The source files of every upload still recorded; anything else in the incoming area is residue.
+    public func uploadSourceFiles() async throws -> Set<String> {
+        try await database.withConnection { sql in
+            Set(try await sql.raw("SELECT source_file FROM uploads").all()
+                .map { try $0.decode(column: "source_file", as: String.self) })
+        }
+    }
+
+    public func deleteUpload(id: String) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("DELETE FROM uploads WHERE id = \(bind: id)").run()
+        }
+    }
+
+    /// `processing` → `live` once the media is stored, with what processing measured. Returns false if the
+    /// segment was no longer processing (then nothing changes).
+    @discardableResult
+    public func markProcessed(id: String, durationMilliseconds: Int64, width: Int, height: Int, mediaTag: String)
+        async throws -> Bool
+    {
+        try await transition(id: id, event: .processed) { sql, _ in
+            """
+            duration_ms = \(bind: durationMilliseconds), width = \(bind: width), height = \(bind: height),
+            media_tag = \(bind: mediaTag), failure_reason = NULL
+            """
+        }
+    }
+
+    /// `processing` → `failed`, with a reason the author can read.
+    @discardableResult
+    public func markFailed(id: String, reason: String) async throws -> Bool {
+        try await transition(id: id, event: .processingFailed) { _, _ in "failure_reason = \(bind: reason)" }
+    }
+
+    /// Applies a lifecycle event through `Lifecycle`, conditionally on the state read in the same transaction.
+    /// `extra` adds column assignments. Returns false when the event does not apply to the current state.
+    @discardableResult
+    public func transition(
+        id: String, event: LifecycleEvent, now: Instant? = nil,
+        extra: (@Sendable (any SQLDatabase, Segment) -> SQLQueryString)? = nil
+    ) async throws -> Bool {
+        try await database.transaction { sql in
+            guard let segment = try await Self.segment(id: id, on: sql) else { return false }
+            let expired = now.map { segment.isExpired(at: $0) } ?? false
+            guard let next = Lifecycle.next(after: segment.state, on: event, expired: expired) else { return false }
+            var assignments: SQLQueryString = "state = \(bind: next.rawValue)"
+            if let extra { assignments += ", " + extra(sql, segment) }
+            try await sql.raw("""
+                UPDATE segments SET \(assignments) WHERE id = \(bind: id) AND state = \(bind: segment.state.rawValue)
+                """).run()
+            return true
+        }
+    }
+
+    // MARK: Reading
+
+    public func segment(id: String) async throws -> Segment? {
+        try await database.withConnection { sql in try await Self.segment(id: id, on: sql) }
+    }
+
+    static func segment(id: String, on sql: any SQLDatabase) async throws -> Segment? {
+        try await sql.raw("SELECT \(columns) FROM segments s WHERE s.id = \(bind: id)").first().map(segment(from:))
+    }
+
+    public func segments(uploadID: String) async throws -> [Segment] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT \(Self.columns) FROM segments s WHERE s.upload_id = \(bind: uploadID) ORDER BY s.position
+                """).all().map(Self.segment(from:))
+        }
+    }
+
+    /// The author's segments visible to `viewer` at `now`, oldest first: their story.
+    public func story(authorID: String, viewer: String?, now: Instant) async throws -> [Segment] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID)
+                AND \(SQLVisibility.predicate(viewer: viewer, now: now))
+                ORDER BY s.created_at, s.position, s.id
+                """).all().map(Self.segment(from:))
+        }
+    }
+
+    /// Which of `segmentIDs` the viewer has seen.
+    public func seen(by viewer: String?, among segmentIDs: [String]) async throws -> Set<String> {
+        guard let viewer, !segmentIDs.isEmpty else { return [] }
+        return try await database.withConnection { sql in
+            Set(try await sql.raw("""
+                SELECT segment_id FROM views WHERE viewer_id = \(bind: viewer) AND segment_id IN (\(binds: segmentIDs))
+                """).all().map { try $0.decode(column: "segment_id", as: String.self) })
+        }
+    }
+
+    /// The viewer's tray: every followed author (and the viewer) with a visible story, in `trayOrder`.
+    public func tray(viewer: String, now: Instant) async throws -> [TrayEntry] {
+        let entries = try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT s.author_id, MAX(s.created_at) AS latest, COUNT(*) AS n,
+                  SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
+                FROM segments s
+                LEFT JOIN views v ON v.segment_id = s.id AND v.viewer_id = \(bind: viewer)
+                WHERE (s.author_id = \(bind: viewer) OR s.author_id IN
+                    (SELECT followee_id FROM follows WHERE follower_id = \(bind: viewer)))
+                AND \(SQLVisibility.predicate(viewer: viewer, now: now))
+                GROUP BY s.author_id
+                """).all().map { row in
+                TrayEntry(
+                    authorID: try row.decode(column: "author_id", as: String.self),
+                    latestAt: Instant(milliseconds: try row.decode(column: "latest", as: Int64.self)),
+                    segmentCount: try row.decode(column: "n", as: Int.self),
+                    unseenCount: try row.decode(column: "unseen", as: Int.self))
+            }
+        }
+        return trayOrder(entries)
+    }
+
+    /// The ring of one author's story for `viewer`.
+    public func ring(authorID: String, viewer: String?, now: Instant) async throws -> StoryRing {
+        try await database.withConnection { sql in
+            let viewerID = viewer ?? ""
+            guard let row = try await sql.raw("""
+                SELECT COUNT(*) AS n, SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
+                FROM segments s LEFT JOIN views v ON v.segment_id = s.id AND v.viewer_id = \(bind: viewerID)
+                WHERE s.author_id = \(bind: authorID) AND \(SQLVisibility.predicate(viewer: viewer, now: now))
+                """).first() else { return StoryRing.none }
+            let count = try row.decode(column: "n", as: Int.self)
+            let unseen = count == 0 ? 0 : try row.decode(column: "unseen", as: Int?.self) ?? 0
+            return StoryRing(visibleSegments: count, unseenSegments: unseen)
+        }
+    }
+
+    /// Public stories for discovery, newest first, excluding the viewer's own and anyone a block or hide
+    /// separates from the viewer.
+    public func forYou(viewer: String?, now: Instant, limit: Int, after cursor: PageCursor?) async throws -> Page<Segment> {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT \(Self.columns) FROM segments s WHERE s.audience = 'public'
+                AND \(SQLVisibility.predicate(viewer: viewer, now: now))
+                """
+            if let viewer { query += " AND s.author_id <> \(bind: viewer)" }
+            if let cursor {
+                query += """
+                     AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
+                    AND s.id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            return try Self.page(try await sql.raw(query).all(), limit: limit)
+        }
+    }
+
+    /// The author's expired segments kept in their archive, newest first.
+    public func archive(authorID: String, limit: Int, after cursor: PageCursor?) async throws -> Page<Segment> {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'archived'
+                """
+            if let cursor {
+                query += """
+                     AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
+                    AND s.id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            return try Self.page(try await sql.raw(query).all(), limit: limit)
+        }
+    }
+
+    static func page(_ rows: [any SQLRow], limit: Int) throws -> Page<Segment> {
+        let segments = try rows.prefix(limit).map(segment(from:))
+        let next = rows.count > limit ? segments.last.map {
+            PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
+        } : nil
+        return Page(items: segments, nextCursor: next)
+    }
+
+    /// Records that `viewer` saw the segment; a second view changes nothing. Returns whether it was new.
+    @discardableResult
+    public func recordView(segmentID: String, viewer: String, at now: Instant) async throws -> Bool {
+        try await database.transaction { sql in
+            let exists = try await sql.raw("""
+                SELECT 1 AS one FROM views WHERE segment_id = \(bind: segmentID) AND viewer_id = \(bind: viewer)
+                """).first() != nil
+            guard !exists else { return false }
+            try await sql.raw("""
+                INSERT INTO views (segment_id, viewer_id, viewed_at)
+                VALUES (\(bind: segmentID), \(bind: viewer), \(bind: now.milliseconds))
+                """).run()
+            try await sql.raw("UPDATE segments SET view_count = view_count + 1 WHERE id = \(bind: segmentID)").run()
+            return true
+        }
+    }
+
+    /// Live segments whose `expiresAt` has passed, oldest first, with whether their author keeps an archive.
+    public func dueForExpiry(now: Instant, limit: Int) async throws -> [(id: String, archive: Bool)] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
+                WHERE s.state = 'live' AND s.expires_at <= \(bind: now.milliseconds)
+                ORDER BY s.expires_at LIMIT \(literal: limit)
+                """).all().map {
+                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "archive_expired", as: Bool.self))
+            }
+        }
+    }
+
+    /// Segments in `state`, for workers that finish interrupted work.
+    public func segmentIDs(in state: SegmentState, limit: Int) async throws -> [String] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT id FROM segments WHERE state = \(bind: state.rawValue) ORDER BY created_at LIMIT \(literal: limit)
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    /// Deletes the rows that hang off a segment (views for now), as the purge's last database step.
+    public func deleteInteractions(segmentID: String) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("DELETE FROM views WHERE segment_id = \(bind: segmentID)").run()
+        }
+    }
+
+    static func segment(from row: any SQLRow) throws -> Segment {
+        func instant(_ column: String) throws -> Instant? {
+            try row.decode(column: column, as: Int64?.self).map(Instant.init(milliseconds:))
+        }
+        return Segment(
+            id: try row.decode(column: "id", as: String.self),
+            authorID: try row.decode(column: "author_id", as: String.self),
+            kind: SegmentKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .photo,
+            state: SegmentState(rawValue: try row.decode(column: "state", as: String.self)) ?? .failed,
+            audience: Audience(rawValue: try row.decode(column: "audience", as: String.self)) ?? .closeFriends,
+            caption: try row.decode(column: "caption", as: String?.self),
+            createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            expiresAt: Instant(milliseconds: try row.decode(column: "expires_at", as: Int64.self)),
+            durationMilliseconds: try row.decode(column: "duration_ms", as: Int64.self),
+            width: try row.decode(column: "width", as: Int.self),
+            height: try row.decode(column: "height", as: Int.self),
+            failureReason: try row.decode(column: "failure_reason", as: String?.self),
+            deletedAt: try instant("deleted_at"),
+            restorableUntil: try instant("restorable_until"),
+            mediaTag: try row.decode(column: "media_tag", as: String?.self),
+            uploadID: try row.decode(column: "upload_id", as: String.self),
+            position: try row.decode(column: "position", as: Int.self),
+            viewCount: try row.decode(column: "view_count", as: Int.self),
+            likeCount: try row.decode(column: "like_count", as: Int.self),
+            commentCount: try row.decode(column: "comment_count", as: Int.self),
+            shareCount: try row.decode(column: "share_count", as: Int.self),
+            downloadCount: try row.decode(column: "download_count", as: Int.self))
+    }
+}

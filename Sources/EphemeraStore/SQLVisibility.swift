@@ -1,0 +1,26 @@
+import EphemeraCore
+import SQLKit
+
+/// The visibility rule of `EphemeraCore.isVisible` as a SQL predicate over `segments AS s`, for list reads
+/// (story, tray, For You). `VisibilityAgreementTests` checks the two agree on every combination.
+public enum SQLVisibility {
+    public static func predicate(viewer: String?, now: Instant) -> SQLQueryString {
+        let live: SQLQueryString = "s.state = 'live' AND s.expires_at > \(bind: now.milliseconds)"
+        guard let viewer else {
+            return live + " AND s.audience = 'public'"
+        }
+        return live + """
+             AND (s.author_id = \(bind: viewer) OR (
+              (s.audience = 'public'
+               OR (s.audience = 'followers' AND EXISTS (SELECT 1 FROM follows f
+                   WHERE f.follower_id = \(bind: viewer) AND f.followee_id = s.author_id))
+               OR (s.audience = 'closeFriends' AND EXISTS (SELECT 1 FROM close_friends c
+                   WHERE c.owner_id = s.author_id AND c.friend_id = \(bind: viewer))))
+              AND NOT EXISTS (SELECT 1 FROM blocks b
+                   WHERE (b.blocker_id = s.author_id AND b.blocked_id = \(bind: viewer))
+                      OR (b.blocker_id = \(bind: viewer) AND b.blocked_id = s.author_id))
+              AND NOT EXISTS (SELECT 1 FROM hidden_from h
+                   WHERE h.owner_id = s.author_id AND h.viewer_id = \(bind: viewer))))
+            """
+    }
+}

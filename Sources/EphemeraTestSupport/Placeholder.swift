@@ -1,0 +1,2 @@
+import HummingbirdTesting
+enum P5 {}

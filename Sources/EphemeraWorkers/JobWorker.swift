@@ -1,0 +1,89 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import Logging
+import ServiceLifecycle
+
+/// Runs queued jobs one at a time (so at most one encode runs and the HTTP side stays fast). On SIGTERM it
+/// finishes the job in hand and stops claiming new ones.
+public struct JobWorker: Service {
+    let queue: SQLJobQueue
+    let processor: MediaProcessor
+    let clock: any EphemeraClock
+    let signal: JobSignal
+    let logger: Logger
+    let pollInterval: Duration
+    let lease: Duration = .seconds(120)
+
+    public init(queue: SQLJobQueue, processor: MediaProcessor, clock: any EphemeraClock, signal: JobSignal,
+                logger: Logger, pollInterval: Duration = .seconds(1)) {
+        self.queue = queue
+        self.processor = processor
+        self.clock = clock
+        self.signal = signal
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    public func run() async throws {
+        if queue.database.dialect == .sqlite {
+            // The only worker of a SQLite database is this process: whatever was running died with the last one.
+            try await queue.releaseAllRunning()
+        }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let didWork: Bool
+            do {
+                didWork = try await runNext()
+            } catch {
+                logger.error("Job queue unavailable: \(error)")
+                didWork = false
+            }
+            if !didWork {
+                await cancelWhenGracefulShutdown { await signal.wait(timeout: pollInterval) }
+            }
+        }
+    }
+
+    /// Claims and runs one due job; returns false when there was none.
+    @discardableResult
+    public func runNext() async throws -> Bool {
+        guard let job = try await queue.claim(kinds: [MediaProcessor.jobKind], now: clock.now(), lease: lease) else {
+            return false
+        }
+        logger.info("Running job", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(30))
+                try await queue.renewLease(jobID: job.id, until: clock.now() + lease)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            try await processor.process(uploadID: job.payload)
+            try await queue.complete(jobID: job.id, at: clock.now())
+        } catch {
+            let reason = Self.reason(for: error)
+            logger.warning("Job failed", metadata: ["job": "\(job.id)", "attempt": "\(job.attempt)", "error": "\(error)"])
+            if job.attempt < job.maxAttempts {
+                let backoff = Duration.seconds(5 * Int64(job.attempt * job.attempt))
+                try await queue.fail(jobID: job.id, error: "\(error)", retryAt: clock.now() + backoff, at: clock.now())
+            } else {
+                try await processor.fail(uploadID: job.payload, reason: reason)
+                try await queue.fail(jobID: job.id, error: "\(error)", retryAt: nil, at: clock.now())
+            }
+        }
+        return true
+    }
+
+    /// Runs due jobs until none is left (tests, and `ephemera` commands that process inline).
+    public func drain() async throws {
+        while try await runNext() {}
+    }
+
+    /// What the author reads in `failureReason`: no paths, no internals.
+    static func reason(for error: any Error) -> String {
+        if let failure = error as? ProcessRunner.Failure { return failure.authorFacingReason }
+        return "Processing failed. Try posting the file again, or export it in another format."
+    }
+}
+

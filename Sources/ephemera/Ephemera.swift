@@ -1,0 +1,3 @@
+import ArgumentParser
+import EphemeraApp
+@main struct Ephemera: ParsableCommand { func run() {} }
