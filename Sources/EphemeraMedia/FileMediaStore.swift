@@ -63,6 +63,12 @@ public struct FileMediaStore: Sendable {
         }
     }
 
+    /// fsyncs an incoming file and its folder before the row that points to it is committed.
+    public func makeDurable(incoming name: String) throws {
+        try Self.fsync(path: incomingPath(name))
+        try Self.fsync(path: incomingDirectory)
+    }
+
     public func removeIncoming(_ name: String) {
         try? FileManager.default.removeItem(atPath: incomingPath(name))
     }

@@ -245,8 +245,9 @@ public struct SQLSegmentStore: Sendable {
     }
 
     /// Records that `viewer` saw the segment; a second view changes nothing. Returns whether it was new.
+    /// `counted` is false for the author's own look, which marks it seen without adding a view.
     @discardableResult
-    public func recordView(segmentID: String, viewer: String, at now: Instant) async throws -> Bool {
+    public func recordView(segmentID: String, viewer: String, counted: Bool, at now: Instant) async throws -> Bool {
         try await database.transaction { sql in
             let exists = try await sql.raw("""
                 SELECT 1 AS one FROM views WHERE segment_id = \(bind: segmentID) AND viewer_id = \(bind: viewer)
@@ -256,7 +257,9 @@ public struct SQLSegmentStore: Sendable {
                 INSERT INTO views (segment_id, viewer_id, viewed_at)
                 VALUES (\(bind: segmentID), \(bind: viewer), \(bind: now.milliseconds))
                 """).run()
-            try await sql.raw("UPDATE segments SET view_count = view_count + 1 WHERE id = \(bind: segmentID)").run()
+            if counted {
+                try await sql.raw("UPDATE segments SET view_count = view_count + 1 WHERE id = \(bind: segmentID)").run()
+            }
             return true
         }
     }

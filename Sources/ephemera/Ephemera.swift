@@ -1,3 +1,10 @@
 import ArgumentParser
-import EphemeraApp
-@main struct Ephemera: ParsableCommand { func run() {} }
+
+/// The `ephemera` command.
+@main
+struct Ephemera: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ephemera",
+        abstract: "Ephemera: self-hosted stories that vanish after a day.",
+        subcommands: [Serve.self, Migrate.self])
+}

@@ -1,0 +1,138 @@
+import EphemeraCore
+import EphemeraStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Sign-up, sessions, `/me`, settings and profiles.
+struct AccountsController {
+    let services: AppServices
+
+    func register(on router: Router<AppRequestContext>) {
+        router.post("/api/v1/accounts", use: signUp)
+        router.post("/api/v1/sessions", use: signIn)
+        router.delete("/api/v1/sessions/current", use: signOut)
+        router.get("/api/v1/me", use: me)
+        router.patch("/api/v1/me/settings", use: updateSettings)
+        router.get("/api/v1/users/:handle", use: profile)
+    }
+
+    struct SignUp: Decodable {
+        var handle: String
+        var password: String
+        var displayName: String?
+    }
+
+    struct SessionBody: Encodable {
+        var account: AccountBody
+        var token: String
+    }
+
+    @Sendable func signUp(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await decodeJSON(SignUp.self, from: request, context: context)
+        try AccountRules.validateHandle(body.handle)
+        try AccountRules.validatePassword(body.password)
+        let displayName = body.displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        try AccountRules.validateDisplayName(displayName)
+        let hash = try await hashPassword(body.password)
+        let account = Account(
+            id: IDs.make(), handle: body.handle, displayName: displayName.isEmpty ? body.handle : displayName,
+            role: .member, createdAt: services.clock.now(), settings: AccountSettings())
+        try await services.accounts.create(account, passwordHash: hash)
+        let token = try await startSession(for: account)
+        return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
+                                status: .created)
+    }
+
+    struct SignIn: Decodable {
+        var handle: String
+        var password: String
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await decodeJSON(SignIn.self, from: request, context: context)
+        let found = try await services.accounts.credentials(handle: body.handle)
+        // Verify against a dummy hash when the handle is unknown, so timing does not tell which handles exist.
+        let hash = found?.1 ?? Self.dummyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(body.password, hash: hash) }
+        guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }
+        let token = try await startSession(for: account)
+        return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
+                                status: .created)
+    }
+
+    static let dummyHash = Bcrypt.hash("not a real password", cost: 4)
+
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireAccount()
+        if let hash = context.tokenHash { try await services.accounts.deleteSession(tokenHash: hash) }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try jsonResponse(AccountBody(try context.requireAccount(), includeSettings: true))
+    }
+
+    struct SettingsPatch: Decodable {
+        var defaultAudience: String?
+        var allowDownloads: Bool?
+        var allowComments: Bool?
+        var viewHistory: Bool?
+        var archiveExpired: Bool?
+    }
+
+    @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let patch = try await decodeJSON(SettingsPatch.self, from: request, context: context)
+        var settings = account.settings
+        if let audience = patch.defaultAudience {
+            settings.defaultAudience = try Audience.parse(audience, field: "defaultAudience")
+        }
+        if let value = patch.allowDownloads { settings.allowDownloads = value }
+        if let value = patch.allowComments { settings.allowComments = value }
+        if let value = patch.viewHistory { settings.viewHistory = value }
+        if let value = patch.archiveExpired { settings.archiveExpired = value }
+        try await services.accounts.updateSettings(accountID: account.id, settings)
+        return try jsonResponse(SettingsBody(settings))
+    }
+
+    @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let now = services.clock.now()
+        async let followers = services.graph.followerCount(user.id)
+        async let following = services.graph.followingCount(user.id)
+        async let ring = services.segments.ring(authorID: user.id, viewer: context.account?.id, now: now)
+        async let relations = services.graph.relations(viewer: context.account?.id, author: user.id)
+        return try jsonResponse(ProfileBody(
+            handle: user.handle, displayName: user.displayName, followerCount: try await followers,
+            followingCount: try await following, storyRing: try await ring.rawValue,
+            followedByMe: try await relations.viewerFollowsAuthor))
+    }
+
+    private func hashPassword(_ password: String) async throws -> String {
+        let cost = services.configuration.bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    /// A new random session token; only its hash is stored.
+    private func startSession(for account: Account) async throws -> String {
+        let token = IDs.randomToken(bytes: 32)
+        try await services.accounts.createSession(tokenHash: IDs.hash(token: token), accountID: account.id,
+                                                  at: services.clock.now())
+        return token
+    }
+}
+
+/// The account with `handle`, or 404 — also when a block stands between it and the caller.
+func resolveUser(_ handle: String, for context: AppRequestContext, services: AppServices) async throws -> Account {
+    guard let user = try await services.accounts.account(handle: handle.lowercased()) else {
+        throw EphemeraError.userNotFound
+    }
+    if let viewer = context.account?.id, viewer != user.id,
+       try await services.graph.relations(viewer: viewer, author: user.id).blocked {
+        throw EphemeraError.userNotFound
+    }
+    return user
+}

@@ -1,0 +1,56 @@
+import EphemeraCore
+import Foundation
+
+/// Everything `ephemera serve` can be told, read once into typed values. Each has a flag and an
+/// `EPHEMERA_*` environment variable (see `ephemera serve --help` and the README).
+public struct AppConfiguration: Sendable {
+    /// Address to listen on (`--host`, `EPHEMERA_HOST`).
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one (`--port`, `EPHEMERA_PORT`).
+    public var port: Int = 8080
+    /// Where the SQLite file and media live (`--data-dir`, `EPHEMERA_DATA_DIR`).
+    public var dataDirectory: String = "./data"
+    /// `postgres://…`, or nil for `ephemera.sqlite` in the data directory (`--database-url`, `EPHEMERA_DATABASE_URL`).
+    public var databaseURL: String?
+    /// How long a segment stays in the story (`--story-lifetime`, default 24h).
+    public var storyLifetime: Duration = .seconds(24 * 3600)
+    /// How long a deleted segment can be restored (`--restore-window`, default 30d).
+    public var restoreWindow: Duration = .seconds(30 * 86400)
+    /// Media limits; `maxVideoSeconds` is `--max-video-seconds` (15) and `maxVideoBytes` is `--max-upload-bytes`.
+    public var mediaLimits = MediaLimits()
+    /// Base of the links the server hands out (`--public-url`); defaults to `http://host:port`.
+    public var publicURL: String?
+    /// bcrypt cost for passwords; lower only in tests.
+    public var bcryptCost: UInt8 = 12
+    /// Whether the job worker and expiry sweeper run in the background (tests drive them by hand).
+    public var runBackgroundServices = true
+    /// How often the expiry sweeper tidies.
+    public var sweepInterval: Duration = .seconds(30)
+
+    public init() {}
+
+    /// The largest request body accepted for an upload: the media limit plus room for the form fields.
+    public var maxUploadBytes: Int64 { mediaLimits.maxVideoBytes }
+
+    public var resolvedDatabaseURL: String {
+        databaseURL ?? (dataDirectory as NSString).appendingPathComponent("ephemera.sqlite")
+    }
+
+    public var resolvedPublicURL: String {
+        var url = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// The effective configuration without secrets, for the start-up log line.
+    public var summary: String {
+        var database = resolvedDatabaseURL
+        if let at = database.firstIndex(of: "@"), let scheme = database.range(of: "://") {
+            database = String(database[..<scheme.upperBound]) + "…" + String(database[at...])
+        }
+        return "host=\(host) port=\(port) data-dir=\(dataDirectory) database=\(database) "
+            + "story-lifetime=\(storyLifetime.seconds)s restore-window=\(restoreWindow.seconds)s "
+            + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
+            + "public-url=\(resolvedPublicURL)"
+    }
+}

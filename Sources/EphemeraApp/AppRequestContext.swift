@@ -1,0 +1,27 @@
+import EphemeraCore
+import Hummingbird
+import Logging
+
+/// The request context: Hummingbird's core storage plus the signed-in account, if any.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The account of the bearer token, set by `AuthMiddleware`.
+    public var account: Account?
+    /// The SHA-256 of the bearer token, to end the session on logout.
+    public var tokenHash: String?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small; uploads stream and are limited by their own handler.
+    public var maxUploadSize: Int { 64 * 1024 }
+
+    public var viewer: Viewer { Viewer(accountID: account?.id) }
+
+    /// The signed-in account, or a 401.
+    public func requireAccount() throws -> Account {
+        guard let account else { throw EphemeraError.unauthenticated }
+        return account
+    }
+}

@@ -1,0 +1,55 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import EphemeraWorkers
+import Foundation
+import Logging
+
+/// Everything the controllers and services share, built once by `buildApplication`.
+public struct AppServices: Sendable {
+    public let configuration: AppConfiguration
+    public let clock: any EphemeraClock
+    public let logger: Logger
+    public let database: Database
+    public let accounts: SQLAccountStore
+    public let graph: SQLGraphStore
+    public let segments: SQLSegmentStore
+    public let jobs: SQLJobQueue
+    public let mediaStore: FileMediaStore
+    public let prober: FFprobeMediaProber
+    public let worker: JobWorker
+    public let sweeper: ExpirySweeper
+    public let jobSignal: JobSignal
+
+    /// Opens the database (migrating it) and the media store, and sweeps residue a crash may have left.
+    public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger) async throws
+        -> AppServices
+    {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let database = try Database.open(url: configuration.resolvedDatabaseURL, logger: logger)
+        do {
+            try await Migrator(database: database).migrate(now: clock.now().milliseconds)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        let mediaStore = try FileMediaStore(dataDirectory: configuration.dataDirectory)
+        let segments = SQLSegmentStore(database: database)
+        let jobs = SQLJobQueue(database: database)
+        let runner = ProcessRunner(logger: logger)
+        let processor = MediaProcessor(
+            segments: segments, mediaStore: mediaStore, ffmpeg: FFmpegMediaProcessor(runner: runner), logger: logger)
+        let signal = JobSignal()
+        mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
+        return AppServices(
+            configuration: configuration, clock: clock, logger: logger, database: database,
+            accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
+            segments: segments, jobs: jobs, mediaStore: mediaStore, prober: FFprobeMediaProber(runner: runner),
+            worker: JobWorker(queue: jobs, processor: processor, clock: clock, signal: signal, logger: logger),
+            sweeper: ExpirySweeper(segments: segments, mediaStore: mediaStore, clock: clock, logger: logger,
+                                   interval: configuration.sweepInterval),
+            jobSignal: signal)
+    }
+
+    public var publicURL: String { configuration.resolvedPublicURL }
+}

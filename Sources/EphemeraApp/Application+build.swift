@@ -1,0 +1,56 @@
+import EphemeraCore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The application and the services behind it.
+public struct EphemeraApplication: Sendable {
+    public let application: Application<RouterResponder<AppRequestContext>>
+    public let services: AppServices
+}
+
+/// The composition root: opens the database and media store, and builds the router, the background services
+/// (job worker, expiry sweeper) and the HTTP server. `ephemera serve` and the tests both call it.
+public func buildApplication(
+    configuration: AppConfiguration, clock: any EphemeraClock = SystemClock(), logger: Logger? = nil
+) async throws -> EphemeraApplication {
+    let logger = logger ?? Logger(label: "ephemera")
+    let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger)
+    let router = buildRouter(services)
+    // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
+    // and the database closes last.
+    var background: [any Service] = [DatabaseCloser(services: services)]
+    if configuration.runBackgroundServices {
+        background += [services.worker, services.sweeper] as [any Service]
+    }
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Ephemera"),
+        services: background,
+        logger: logger)
+    logger.info("Ephemera configured: \(configuration.summary)")
+    return EphemeraApplication(application: application, services: services)
+}
+
+func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: AuthMiddleware(accounts: services.accounts))
+    HealthController(services: services).register(on: router)
+    AccountsController(services: services).register(on: router)
+    GraphController(services: services).register(on: router)
+    StoriesController(services: services).register(on: router)
+    PostController(services: services).register(on: router)
+    MediaController(services: services).register(on: router)
+    return router
+}
+
+/// Closes the database once everything else has stopped.
+struct DatabaseCloser: Service {
+    let services: AppServices
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await services.database.shutdown()
+    }
+}

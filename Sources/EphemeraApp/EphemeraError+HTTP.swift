@@ -1,0 +1,82 @@
+import EphemeraCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The one place errors become HTTP: status codes for `EphemeraError.Kind`, and the JSON error body
+/// `{"error": {"code", "message"}}` of API.md for everything, including Hummingbird's own errors.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as EphemeraError {
+            if error.kind == .internal { context.logger.error("Internal error: \(error)") }
+            return Self.response(for: error)
+        } catch let error as HTTPError {
+            return Self.response(for: Self.translate(error))
+        } catch is DecodingError {
+            return Self.response(for: .badRequest("malformed_json", "The request body is not the JSON this endpoint expects."))
+        } catch {
+            context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return Self.response(for: EphemeraError(
+                .internal, "internal_error", "Something went wrong on our side. Try again in a moment."))
+        }
+    }
+
+    static func status(for kind: EphemeraError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .gone: .gone
+        case .tooLarge: .contentTooLarge
+        case .unsupportedMedia: .unsupportedMediaType
+        case .unprocessable: .unprocessableContent
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
+
+    static func translate(_ error: HTTPError) -> EphemeraError {
+        switch error.status {
+        case .notFound: return EphemeraError(.notFound, "not_found", "There is nothing at this address.")
+        case .methodNotAllowed:
+            return EphemeraError(.badRequest, "method_not_allowed", "This address does not accept that method.")
+        case .contentTooLarge:
+            return EphemeraError(.tooLarge, "body_too_large", "The request body is too large.")
+        case .badRequest:
+            return .badRequest("malformed_request", error.body ?? "The request is malformed.")
+        case .unauthorized: return .unauthenticated
+        default:
+            return EphemeraError(
+                error.status.code >= 500 ? .internal : .badRequest, "http_\(error.status.code)",
+                error.body ?? error.status.reasonPhrase)
+        }
+    }
+
+    static func response(for error: EphemeraError) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        if error.kind == .tooLarge { headers[.connection] = "close" }
+        let body = ErrorBody(error: .init(code: error.code, message: error.message))
+        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        return Response(status: status(for: error.kind), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+}

@@ -1,0 +1,195 @@
+import EphemeraCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// JSON response bodies of API.md. Field names are the contract.
+struct AccountBody: Encodable {
+    var id: String
+    var handle: String
+    var displayName: String
+    var role: String
+    var createdAt: String
+    var settings: SettingsBody?
+
+    init(_ account: Account, includeSettings: Bool) {
+        id = account.id
+        handle = account.handle
+        displayName = account.displayName
+        role = account.role.rawValue
+        createdAt = account.createdAt.rfc3339
+        settings = includeSettings ? SettingsBody(account.settings) : nil
+    }
+}
+
+struct SettingsBody: Encodable {
+    var defaultAudience: String
+    var allowDownloads: Bool
+    var allowComments: Bool
+    var viewHistory: Bool
+    var archiveExpired: Bool
+
+    init(_ s: AccountSettings) {
+        defaultAudience = s.defaultAudience.rawValue
+        allowDownloads = s.allowDownloads
+        allowComments = s.allowComments
+        viewHistory = s.viewHistory
+        archiveExpired = s.archiveExpired
+    }
+}
+
+struct AuthorBody: Encodable {
+    var handle: String
+    var displayName: String
+    init(_ account: Account) {
+        handle = account.handle
+        displayName = account.displayName
+    }
+}
+
+struct ProfileBody: Encodable {
+    var handle: String
+    var displayName: String
+    var followerCount: Int
+    var followingCount: Int
+    var storyRing: String
+    /// Whether the caller follows this account.
+    var followedByMe: Bool
+}
+
+struct SegmentBody: Encodable {
+    struct Media: Encodable {
+        var poster: String?
+        var video: String?
+        var photo: String?
+    }
+    struct Counts: Encodable {
+        /// Views are for the author only; others get null.
+        var views: Int?
+        var likes: Int
+        var comments: Int
+        var shares: Int
+        var downloads: Int
+    }
+    var id: String
+    var author: AuthorBody
+    var kind: String
+    var state: String
+    var createdAt: String
+    var expiresAt: String
+    var durationSeconds: Double
+    var width: Int
+    var height: Int
+    var caption: String?
+    var audience: String
+    var media: Media
+    var counts: Counts
+    var likedByMe: Bool
+    var seen: Bool
+    var allowDownloads: Bool
+    var allowComments: Bool
+    var failureReason: String?
+    var restorableUntil: String?
+
+    init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, publicURL: String) {
+        let isAuthor = viewer.accountID == s.authorID
+        let hasMedia = s.mediaTag != nil && [.live, .expired, .archived, .deleted, .removed].contains(s.state)
+        func url(_ rendition: Rendition) -> String? {
+            guard hasMedia, Rendition.renditions(of: s.kind).contains(rendition) else { return nil }
+            return "\(publicURL)/media/\(s.id)/\(rendition.rawValue)"
+        }
+        id = s.id
+        self.author = AuthorBody(author)
+        kind = s.kind.rawValue
+        state = s.state.rawValue
+        createdAt = s.createdAt.rfc3339
+        expiresAt = s.expiresAt.rfc3339
+        durationSeconds = Double(s.durationMilliseconds) / 1000
+        width = s.width
+        height = s.height
+        caption = s.caption
+        audience = s.audience.rawValue
+        media = Media(poster: url(.poster) ?? url(.photo), video: url(.video), photo: url(.photo))
+        counts = Counts(views: isAuthor ? s.viewCount : nil, likes: s.likeCount, comments: s.commentCount,
+                        shares: s.shareCount, downloads: s.downloadCount)
+        likedByMe = false
+        self.seen = seen
+        allowDownloads = author.settings.allowDownloads
+        allowComments = author.settings.allowComments
+        failureReason = isAuthor ? s.failureReason : nil
+        restorableUntil = isAuthor ? s.restorableUntil?.rfc3339 : nil
+    }
+}
+
+struct PageBody<Item: Encodable>: Encodable {
+    var items: [Item]
+    var nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        // Always present: null at the end, as API.md says.
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor }
+}
+
+let jsonEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return encoder
+}()
+
+/// Encodes `value` as a JSON response.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try jsonEncoder.encode(value)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json; charset=utf-8"
+    headers[.cacheControl] = "no-store"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Decodes a small JSON request body, answering 400 `malformed_json` with what was wrong.
+func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext) async throws -> T {
+    var request = request
+    let buffer: ByteBuffer
+    do {
+        buffer = try await request.collectBody(upTo: context.maxUploadSize)
+    } catch {
+        throw EphemeraError(.tooLarge, "body_too_large", "The request body may be at most 64 KB.")
+    }
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+    } catch let DecodingError.keyNotFound(key, _) {
+        throw EphemeraError.badRequest("missing_field", "The field '\(key.stringValue)' is required.")
+    } catch let DecodingError.typeMismatch(_, context) {
+        let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+        throw EphemeraError.badRequest("invalid_field", "The field '\(field)' has the wrong type.")
+    } catch let DecodingError.valueNotFound(_, context) {
+        let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+        throw EphemeraError.badRequest("invalid_field", "The field '\(field)' may not be null.")
+    } catch {
+        throw EphemeraError.badRequest("malformed_json", "The request body is not valid JSON.")
+    }
+}
+
+/// `?limit=` (default 20, max 100) and `?cursor=` of a paginated request.
+struct PageRequest {
+    var limit: Int
+    var cursorText: String?
+
+    init(_ request: Request) throws {
+        let query = request.uri.queryParameters
+        if let text = query["limit"] {
+            guard let value = Int(String(text)), (1...100).contains(value) else {
+                throw EphemeraError.badRequest("invalid_limit", "limit must be a whole number from 1 to 100.")
+            }
+            limit = value
+        } else {
+            limit = 20
+        }
+        cursorText = query["cursor"].map(String.init)
+    }
+}

@@ -1,0 +1,106 @@
+import EphemeraCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /media/{id}/{rendition}`: our re-encoded derivatives only, streamed from disk, with `Range` (206),
+/// `ETag`/`If-None-Match` (304), a fixed Content-Type and `nosniff`. Access is the segment's visibility;
+/// the author may also fetch media of their own segments that are not live (archive, recently deleted).
+struct MediaController {
+    let services: AppServices
+    let fileIO = FileIO()
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/media/:id/:rendition", use: media)
+        router.head("/media/:id/:rendition", use: media)
+    }
+
+    @Sendable func media(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let rendition = Rendition(rawValue: try context.parameters.require("rendition")),
+              let segment = try await services.segments.segment(id: id),
+              Rendition.renditions(of: segment.kind).contains(rendition),
+              let tag = segment.mediaTag
+        else { throw EphemeraError.mediaNotFound }
+
+        let isAuthor = context.account?.id == segment.authorID
+        if isAuthor {
+            guard [.live, .expired, .archived, .deleted, .removed].contains(segment.state) else {
+                throw EphemeraError.mediaNotFound
+            }
+        } else {
+            let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
+            guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
+                throw EphemeraError.mediaNotFound
+            }
+        }
+
+        let path = services.mediaStore.path(segmentID: id, rendition: rendition)
+        guard let size = services.mediaStore.size(segmentID: id, rendition: rendition) else {
+            context.logger.error("Media file missing for a readable segment", metadata: ["segment": "\(id)"])
+            throw EphemeraError.mediaNotFound
+        }
+        let etag = "\"\(tag)-\(rendition.rawValue)\""
+        var headers = HTTPFields()
+        headers[.contentType] = rendition.contentType
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = etag
+        // Public media may sit in shared caches briefly; anything else only in the viewer's own cache.
+        let isPublic = segment.audience == .public && segment.state == .live
+        headers[.cacheControl] = isPublic ? "public, max-age=60" : "private, max-age=60"
+        headers[.vary] = "Authorization, Cookie"
+
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: {
+            let candidate = $0.trimmingCharacters(in: .whitespaces)
+            return candidate == etag || candidate == "W/" + etag || candidate == "*"
+        }) {
+            return Response(status: .notModified, headers: headers)
+        }
+
+        var status = HTTPResponse.Status.ok
+        var range: ClosedRange<Int> = 0...Int(max(size - 1, 0))
+        if let header = request.headers[.range], Self.ifRangeAllows(request, etag: etag) {
+            guard let requested = Self.parseRange(header, size: Int(size)) else {
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = requested
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        }
+        headers[.contentLength] = String(size == 0 ? 0 : range.count)
+        if request.method == .head || size == 0 {
+            return Response(status: status, headers: headers)
+        }
+        let body = try await fileIO.loadFile(path: path, range: range, context: context)
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// `If-Range` with a different ETag means "send the whole thing".
+    static func ifRangeAllows(_ request: Request, etag: String) -> Bool {
+        guard let ifRange = request.headers[.ifRange] else { return true }
+        return ifRange.trimmingCharacters(in: .whitespaces) == etag
+    }
+
+    /// One byte range of `bytes=a-b`, `bytes=a-` or `bytes=-n`, clamped to the file; nil when unsatisfiable.
+    /// Several ranges are answered with the first one.
+    static func parseRange(_ header: String, size: Int) -> ClosedRange<Int>? {
+        guard size > 0, header.lowercased().hasPrefix("bytes=") else { return nil }
+        let spec = header.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        if parts[0].isEmpty {
+            guard let suffix = Int(parts[1]), suffix > 0 else { return nil }
+            return max(0, size - suffix)...(size - 1)
+        }
+        guard let start = Int(parts[0]), start < size else { return nil }
+        if parts[1].isEmpty { return start...(size - 1) }
+        guard let end = Int(parts[1]), end >= start else { return nil }
+        return start...min(end, size - 1)
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
+}

@@ -1,4 +1,0 @@
-import Hummingbird
-import HummingbirdBcrypt
-import MultipartKit
-enum P4 {}

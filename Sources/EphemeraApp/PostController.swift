@@ -1,0 +1,274 @@
+import EphemeraCore
+import EphemeraStore
+import EphemeraWorkers
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MultipartKit
+import NIOCore
+
+/// `POST /api/v1/stories`: receives a multipart upload as it streams (the media part straight to disk, the
+/// body refused once it passes the limit), identifies it by probing, and records the upload, its
+/// `processing` segments and the processing job in one transaction. A rejected upload leaves nothing behind.
+struct PostController {
+    let services: AppServices
+
+    func register(on router: Router<AppRequestContext>) {
+        router.post("/api/v1/stories", use: post)
+    }
+
+    static let filters = ["none", "mono", "sepia", "vivid", "warm", "cool"]
+    static let textPositions = ["top", "center", "bottom"]
+    /// Room for the form fields and multipart framing on top of the media limit.
+    static let framingAllowance: Int64 = 1_000_000
+
+    @Sendable func post(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let author = try context.requireAccount()
+        let limit = services.configuration.maxUploadBytes + Self.framingAllowance
+        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
+              let boundary = Self.boundary(of: contentType) else {
+            throw EphemeraError.badRequest("expected_multipart",
+                "Send the story as multipart/form-data with the file in the field 'media'.")
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > limit {
+            throw Self.tooLarge(services.configuration.maxUploadBytes)
+        }
+
+        let uploadID = IDs.make()
+        let sourcePath = services.mediaStore.incomingPath(uploadID)
+        var committed = false
+        defer { if !committed { try? FileManager.default.removeItem(atPath: sourcePath) } }
+
+        let form = try await receive(request.body, boundary: boundary, mediaPath: sourcePath, limit: limit)
+        let fields = try PostFields(form.fields, settings: author.settings)
+        guard form.mediaReceived else {
+            throw EphemeraError.badRequest("media_missing", "Attach the photo or video as the form field 'media'.")
+        }
+        guard form.mediaBytes > 0 else {
+            throw EphemeraError.badRequest("empty_media", "The file in 'media' is empty. Choose the photo or video again.")
+        }
+        if form.soundReceived {
+            throw EphemeraError.unprocessable("edit_unavailable",
+                "Adding a sound track is not available on this server yet. Post the video without 'sound'.")
+        }
+
+        // Refuse a decompression bomb from its declared size before any decoder sees it.
+        try MediaRules.checkDeclaredImageSize(prefix: Self.prefix(of: sourcePath), limits: services.configuration.mediaLimits)
+        let probe = try await services.prober.probe(path: sourcePath)
+        let plan = try MediaRules.plan(probe, limits: services.configuration.mediaLimits, edits: fields.edits)
+
+        let now = services.clock.now()
+        let pieces: Int
+        switch plan {
+        case .photo: pieces = 1
+        case .video(let video): pieces = video.pieces.count
+        }
+        let segments = (0..<pieces).map { position in
+            Segment(
+                id: IDs.make(), authorID: author.id, kind: plan.kind, state: .processing, audience: fields.audience,
+                caption: fields.caption, createdAt: now, expiresAt: now + services.configuration.storyLifetime,
+                uploadID: uploadID, position: position)
+        }
+        let planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
+        try services.mediaStore.makeDurable(incoming: uploadID)
+        try await services.segments.createUpload(
+            UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
+            segments: segments,
+            job: NewJob(kind: MediaProcessor.jobKind, payload: uploadID, runAt: now))
+        committed = true
+        services.jobSignal.notify()
+
+        let bodies = segments.map {
+            SegmentBody($0, author: author, viewer: context.viewer, seen: false, publicURL: services.publicURL)
+        }
+        return try jsonResponse(SegmentsBody(segments: bodies), status: .created)
+    }
+
+    struct SegmentsBody: Encodable {
+        var segments: [SegmentBody]
+    }
+
+    static func tooLarge(_ max: Int64) -> EphemeraError {
+        EphemeraError(.tooLarge, "upload_too_large",
+                      "The upload is larger than this server accepts (\(max / 1_000_000) MB). Trim or compress it first.")
+    }
+
+    static func boundary(of contentType: String) -> String? {
+        for part in contentType.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            if pair.lowercased().hasPrefix("boundary=") {
+                var value = String(pair.dropFirst("boundary=".count))
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+                return value.isEmpty ? nil : value
+            }
+        }
+        return nil
+    }
+
+    static func prefix(of path: String) throws -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        return [UInt8](try handle.read(upToCount: ImageHeader.prefixLength) ?? Data())
+    }
+
+    /// What arrived in the form.
+    struct ReceivedForm {
+        var fields: [String: String] = [:]
+        var mediaReceived = false
+        var mediaBytes: Int64 = 0
+        var soundReceived = false
+    }
+
+    /// Streams the body through the multipart parser: `media` goes to `mediaPath` chunk by chunk, small
+    /// fields are kept, and the whole body is refused once it passes `limit`.
+    func receive(_ body: RequestBody, boundary: String, mediaPath: String, limit: Int64) async throws -> ReceivedForm {
+        let receiver = try MultipartReceiver(boundary: boundary, mediaPath: mediaPath)
+        defer { receiver.close() }
+        var total: Int64 = 0
+        do {
+            for try await buffer in body {
+                total += Int64(buffer.readableBytes)
+                if total > limit { throw Self.tooLarge(services.configuration.maxUploadBytes) }
+                try receiver.feed(buffer)
+            }
+        } catch let error as EphemeraError {
+            throw error
+        } catch {
+            throw EphemeraError.badRequest("malformed_multipart",
+                "The multipart body could not be read (\(error)). Send it again as multipart/form-data.")
+        }
+        return try receiver.finish()
+    }
+}
+
+/// The multipart parser's callbacks, writing the media part to disk as it arrives.
+final class MultipartReceiver {
+    static let maxFieldBytes = 64 * 1024
+
+    let parser: MultipartParser
+    let media: FileHandle
+    var form = PostController.ReceivedForm()
+    var headers: [String: String] = [:]
+    var fieldBuffer: [UInt8] = []
+    var failure: EphemeraError?
+    var complete = false
+
+    init(boundary: String, mediaPath: String) throws {
+        parser = MultipartParser(boundary: boundary)
+        guard FileManager.default.createFile(atPath: mediaPath, contents: nil),
+              let handle = FileHandle(forWritingAtPath: mediaPath) else {
+            throw EphemeraError(.internal, "storage_unavailable", "The server cannot store uploads right now.")
+        }
+        media = handle
+        parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
+        parser.onBody = { [unowned self] buffer in body(&buffer) }
+        parser.onPartComplete = { [unowned self] in partComplete() }
+    }
+
+    var partName: String? { Self.parameter("name", in: headers["content-disposition"] ?? "") }
+
+    func body(_ buffer: inout ByteBuffer) {
+        switch partName {
+        case "media":
+            form.mediaReceived = true
+            form.mediaBytes += Int64(buffer.readableBytes)
+            do {
+                try media.write(contentsOf: buffer.readableBytesView)
+            } catch {
+                failure = EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
+            }
+        case "sound":
+            form.soundReceived = true
+        default:
+            fieldBuffer += buffer.readableBytesView
+            if fieldBuffer.count > Self.maxFieldBytes {
+                failure = .badRequest("field_too_large", "The form field '\(partName ?? "")' is too long.")
+            }
+        }
+        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+    }
+
+    func partComplete() {
+        if partName == "media" { form.mediaReceived = true }
+        if let name = partName, name != "media", name != "sound" {
+            form.fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
+        }
+        fieldBuffer = []
+        headers = [:]
+    }
+
+    func feed(_ buffer: ByteBuffer) throws {
+        try parser.execute(buffer)
+        if let failure { throw failure }
+    }
+
+    func finish() throws -> PostController.ReceivedForm {
+        if let failure { throw failure }
+        return form
+    }
+
+    func close() { try? media.close() }
+
+    /// A parameter of a header value such as `form-data; name="media"; filename="a.mp4"`.
+    static func parameter(_ name: String, in header: String) -> String? {
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            guard pair.lowercased().hasPrefix(name + "=") else { continue }
+            var value = String(pair.dropFirst(name.count + 1))
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value
+        }
+        return nil
+    }
+}
+
+/// The post's form fields, checked.
+struct PostFields {
+    var audience: Audience
+    var caption: String?
+    var edits: PostEdits
+
+    init(_ fields: [String: String], settings: AccountSettings) throws {
+        audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience
+        let caption = fields["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let caption { try AccountRules.validateCaption(caption) }
+        self.caption = caption?.isEmpty == false ? caption : nil
+        if let filter = fields["filter"] {
+            guard PostController.filters.contains(filter) else {
+                throw EphemeraError.invalidValue(field: "filter", value: filter, accepted: PostController.filters)
+            }
+            if filter != "none" {
+                throw EphemeraError.unprocessable("edit_unavailable",
+                    "Filters are not available on this server yet. Post with filter=none.")
+            }
+        }
+        if let position = fields["textPosition"], !PostController.textPositions.contains(position) {
+            throw EphemeraError.invalidValue(field: "textPosition", value: position, accepted: PostController.textPositions)
+        }
+        if let text = fields["text"], !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw EphemeraError.unprocessable("edit_unavailable",
+                "Text overlays are not available on this server yet. Post without 'text'.")
+        }
+        edits = PostEdits(
+            trimStart: try Self.seconds(fields["trimStart"], "trimStart"),
+            trimEnd: try Self.seconds(fields["trimEnd"], "trimEnd"),
+            split: try Self.bool(fields["split"], "split"))
+    }
+
+    static func seconds(_ text: String?, _ name: String) throws -> Double? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw EphemeraError.badRequest("invalid_trim", "\(name) must be a number of seconds, 0 or more.")
+        }
+        return value
+    }
+
+    static func bool(_ text: String?, _ name: String) throws -> Bool {
+        switch text?.lowercased() {
+        case nil, "", "false", "0", "no", "off": return false
+        case "true", "1", "yes", "on": return true
+        default: throw EphemeraError.badRequest("invalid_\(name)", "\(name) must be true or false.")
+        }
+    }
+}
+

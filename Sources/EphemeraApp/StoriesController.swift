@@ -1,0 +1,123 @@
+import EphemeraCore
+import EphemeraStore
+import Hummingbird
+
+/// Reading stories: one segment, an author's story, the tray, For You, views and the archive.
+struct StoriesController {
+    let services: AppServices
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/api/v1/stories/:id", use: segment)
+        router.get("/api/v1/users/:handle/story", use: story)
+        router.get("/api/v1/tray", use: tray)
+        router.get("/api/v1/feed/for-you", use: forYou)
+        router.post("/api/v1/stories/:id/views", use: view)
+        router.get("/api/v1/me/archive", use: archive)
+    }
+
+    @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let segment = try await readableSegment(try context.parameters.require("id"), context: context)
+        return try jsonResponse(try await bodies([segment], viewer: context.viewer)[0])
+    }
+
+    /// The segment if the caller may read it: visible by the one visibility rule, or its author's until purged.
+    /// Anything else is the same 404 as a segment that does not exist.
+    func readableSegment(_ id: String, context: AppRequestContext) async throws -> Segment {
+        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
+        if isReadableByAuthor(segment, viewer: context.viewer) { return segment }
+        let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
+        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
+            throw EphemeraError.storyNotFound
+        }
+        return segment
+    }
+
+    struct StoryBody: Encodable {
+        var author: AuthorBody
+        var segments: [SegmentBody]
+        var ring: String
+    }
+
+    @Sendable func story(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let segments = try await services.segments.story(
+            authorID: author.id, viewer: context.account?.id, now: services.clock.now())
+        let bodies = try await bodies(segments, viewer: context.viewer)
+        let unseen = bodies.filter { !$0.seen }.count
+        return try jsonResponse(StoryBody(
+            author: AuthorBody(author), segments: bodies,
+            ring: StoryRing(visibleSegments: bodies.count, unseenSegments: unseen).rawValue))
+    }
+
+    struct TrayItem: Encodable {
+        var author: AuthorBody
+        var ring: String
+        var latestAt: String
+        var segmentCount: Int
+    }
+
+    struct TrayBody: Encodable {
+        var items: [TrayItem]
+    }
+
+    @Sendable func tray(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let entries = try await services.segments.tray(viewer: me.id, now: services.clock.now())
+        let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
+        let items = entries.compactMap { entry -> TrayItem? in
+            guard let author = authors[entry.authorID] else { return nil }
+            return TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
+                            segmentCount: entry.segmentCount)
+        }
+        return try jsonResponse(TrayBody(items: items))
+    }
+
+    @Sendable func forYou(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let page = try PageRequest(request)
+        let cursor = try page.cursorText.map { text -> PageCursor in
+            guard let cursor = PageCursor(encoded: text) else { throw invalidCursor }
+            return cursor
+        }
+        let result = try await services.segments.forYou(
+            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
+        return try jsonResponse(PageBody(
+            items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+    }
+
+    @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let id = try context.parameters.require("id")
+        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
+        let relations = try await services.graph.relations(viewer: me.id, author: segment.authorID)
+        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
+            throw EphemeraError.storyNotFound
+        }
+        try await services.segments.recordView(
+            segmentID: id, viewer: me.id, counted: segment.authorID != me.id, at: services.clock.now())
+        return Response(status: .noContent)
+    }
+
+    @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let page = try PageRequest(request)
+        let cursor = try page.cursorText.map { text -> PageCursor in
+            guard let cursor = PageCursor(encoded: text) else { throw invalidCursor }
+            return cursor
+        }
+        let result = try await services.segments.archive(authorID: me.id, limit: page.limit, after: cursor)
+        return try jsonResponse(PageBody(
+            items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+    }
+
+    /// JSON bodies for segments, with their authors and whether the viewer has seen each.
+    func bodies(_ segments: [Segment], viewer: Viewer) async throws -> [SegmentBody] {
+        async let authors = services.accounts.accounts(ids: Set(segments.map(\.authorID)))
+        async let seen = services.segments.seen(by: viewer.accountID, among: segments.map(\.id))
+        let (authorsByID, seenIDs) = try await (authors, seen)
+        return segments.compactMap { segment in
+            guard let author = authorsByID[segment.authorID] else { return nil }
+            return SegmentBody(segment, author: author, viewer: viewer, seen: seenIDs.contains(segment.id),
+                               publicURL: services.publicURL)
+        }
+    }
+}

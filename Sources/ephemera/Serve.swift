@@ -1,0 +1,38 @@
+import ArgumentParser
+import EphemeraApp
+import Hummingbird
+import Logging
+import EphemeraCore
+
+/// `ephemera serve`: migrates, then serves the API with the job worker and expiry sweeper until SIGTERM or
+/// SIGINT, which drain in-flight requests and the job in hand before exiting 0.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (migrates the database first).")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let configuration = try options.configuration()
+        var logger = Logger(label: "ephemera")
+        logger.logLevel = .info
+        let built = try await buildApplication(configuration: configuration, logger: logger)
+        try await built.application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// `ephemera migrate`: applies pending migrations and exits.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        var configuration = try options.configuration()
+        configuration.runBackgroundServices = false
+        var logger = Logger(label: "ephemera")
+        logger.logLevel = .info
+        let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: logger)
+        await services.database.shutdown()
+        print("Database is up to date (\(configuration.summary)).")
+    }
+}

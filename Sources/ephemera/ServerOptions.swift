@@ -1,0 +1,74 @@
+import ArgumentParser
+import EphemeraApp
+import EphemeraCore
+import Foundation
+
+/// The server's options, each also read from an `EPHEMERA_*` environment variable; a flag wins over the
+/// variable, the variable over the default. Every bad value is reported at once.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on. [EPHEMERA_HOST, default 127.0.0.1]")
+    var host: String?
+    @Option(help: "Port to listen on (0 picks a free one). [EPHEMERA_PORT, default 8080]")
+    var port: String?
+    @Option(help: "Folder for the SQLite database and media. [EPHEMERA_DATA_DIR, default ./data]")
+    var dataDir: String?
+    @Option(help: "postgres://user[:pass]@host:port/db; a SQLite file in the data folder when absent. [EPHEMERA_DATABASE_URL]")
+    var databaseURL: String?
+    @Option(help: "How long a story segment is visible: 90s, 15m, 24h, 7d. [EPHEMERA_STORY_LIFETIME, default 24h]")
+    var storyLifetime: String?
+    @Option(help: "How long a deleted segment can be restored. [EPHEMERA_RESTORE_WINDOW, default 30d]")
+    var restoreWindow: String?
+    @Option(help: "Longest video segment in seconds. [EPHEMERA_MAX_VIDEO_SECONDS, default 15]")
+    var maxVideoSeconds: String?
+    @Option(help: "Largest upload: bytes, or with KB/MB/GB. [EPHEMERA_MAX_UPLOAD_BYTES, default 200MB]")
+    var maxUploadBytes: String?
+    @Option(help: "Base URL for links the server hands out. [EPHEMERA_PUBLIC_URL, default http://HOST:PORT]")
+    var publicURL: String?
+
+    /// Resolves flags, environment and defaults into a configuration, or fails listing every bad value.
+    func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
+        var config = AppConfiguration()
+        var problems: [String] = []
+        func value(_ flag: String?, _ variable: String) -> (String, String)? {
+            if let flag { return (flag, "--" + variable.dropFirst("EPHEMERA_".count).lowercased().replacingOccurrences(of: "_", with: "-")) }
+            if let env = environment[variable], !env.isEmpty { return (env, variable) }
+            return nil
+        }
+        if let (v, _) = value(host, "EPHEMERA_HOST") { config.host = v }
+        if let (v, key) = value(port, "EPHEMERA_PORT") {
+            if let p = Int(v), (0...65535).contains(p) { config.port = p } else { problems.append("\(key): '\(v)' is not a port (0-65535)") }
+        }
+        if let (v, _) = value(dataDir, "EPHEMERA_DATA_DIR") { config.dataDirectory = v }
+        if let (v, key) = value(databaseURL, "EPHEMERA_DATABASE_URL") {
+            if v.contains("://") && !(v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") || v.hasPrefix("sqlite://")) {
+                problems.append("\(key): '\(v)' is neither postgres://… nor a SQLite file path")
+            } else {
+                config.databaseURL = v
+            }
+        }
+        if let (v, key) = value(storyLifetime, "EPHEMERA_STORY_LIFETIME") {
+            if let d = parseDurationSpec(v) { config.storyLifetime = d } else { problems.append("\(key): '\(v)' is not a duration like 24h, 90m, 30s or 7d") }
+        }
+        if let (v, key) = value(restoreWindow, "EPHEMERA_RESTORE_WINDOW") {
+            if let d = parseDurationSpec(v) { config.restoreWindow = d } else { problems.append("\(key): '\(v)' is not a duration like 30d or 12h") }
+        }
+        if let (v, key) = value(maxVideoSeconds, "EPHEMERA_MAX_VIDEO_SECONDS") {
+            if let s = Double(v), s > 0, s <= 600 { config.mediaLimits.maxVideoSeconds = s } else { problems.append("\(key): '\(v)' is not a number of seconds (0-600)") }
+        }
+        if let (v, key) = value(maxUploadBytes, "EPHEMERA_MAX_UPLOAD_BYTES") {
+            if let b = parseByteSize(v) { config.mediaLimits.maxVideoBytes = b } else { problems.append("\(key): '\(v)' is not a size like 200MB or 52428800") }
+        }
+        if let (v, key) = value(publicURL, "EPHEMERA_PUBLIC_URL") {
+            if let url = URL(string: v), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil {
+                config.publicURL = v
+            } else {
+                problems.append("\(key): '\(v)' is not an http(s) URL")
+            }
+        }
+        if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }
+        guard problems.isEmpty else {
+            throw ValidationError("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
+        }
+        return config
+    }
+}
