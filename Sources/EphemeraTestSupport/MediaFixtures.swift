@@ -1,0 +1,117 @@
+import Foundation
+import Subprocess
+
+/// Media made by ffmpeg at test time (nothing binary is committed), cached per test process.
+public actor MediaFixtures {
+    public static let shared = MediaFixtures()
+
+    private let directory: String
+    private var made: [String: String] = [:]
+
+    init() {
+        directory = NSTemporaryDirectory() + "ephemera-fixtures-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// A test-pattern video with a tone; `metadata` is written into the container (to check it is stripped).
+    public func video(seconds: Double = 3, width: Int = 640, height: Int = 360, audio: Bool = true,
+                      codec: String = "libx264", container: String = "mp4", metadata: [String: String] = [:])
+        async throws -> String
+    {
+        let key = "video-\(seconds)-\(width)x\(height)-\(audio)-\(codec)-\(metadata.sorted { $0.key < $1.key })"
+        return try await make(key, ext: container) { out in
+            var args = ["-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=25"]
+            if audio { args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] }
+            args += ["-t", String(seconds), "-c:v", codec]
+            if codec == "libx264" { args += ["-preset", "ultrafast", "-pix_fmt", "yuv420p"] }
+            if audio { args += ["-c:a", container == "webm" ? "libopus" : "aac"] }
+            for (key, value) in metadata { args += ["-metadata", "\(key)=\(value)"] }
+            return args + [out]
+        }
+    }
+
+    /// A still test pattern as `png`, `jpg` or `webp`.
+    public func photo(format: String = "jpg", width: Int = 800, height: Int = 600) async throws -> String {
+        try await make("photo-\(width)x\(height)-\(format)", ext: format) { out in
+            ["-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height)", "-frames:v", "1", out]
+        }
+    }
+
+    /// Sound with no picture.
+    public func audioOnly() async throws -> String {
+        try await make("audio", ext: "m4a") { out in
+            ["-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:a", "aac", out]
+        }
+    }
+
+    /// Plain text with a video's name.
+    public func textRenamedMP4() throws -> String {
+        let path = directory + "/notes.mp4"
+        try Data("These are my notes, not a video.\n".utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// The first third of an MP4 whose index (moov) is at the end: unreadable.
+    public func truncatedMP4() async throws -> String {
+        let whole = try await video(seconds: 4)
+        let data = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let path = directory + "/truncated.mp4"
+        try data.prefix(data.count / 3).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A tiny PNG whose header declares 30000×30000 px: a decompression bomb.
+    public func decompressionBombPNG() throws -> String {
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return bigEndian(UInt32(data.count)) + body + bigEndian(crc32(body))
+        }
+        let ihdr = bigEndian(30000) + bigEndian(30000) + [8, 2, 0, 0, 0]
+        let idat: [UInt8] = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+            + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", [])
+        let path = directory + "/bomb.png"
+        try Data(png).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    private func make(_ key: String, ext: String, _ arguments: (String) -> [String]) async throws -> String {
+        if let path = made[key] { return path }
+        let path = directory + "/\(made.count)-\(abs(key.hashValue)).\(ext)"
+        let result = try await Subprocess.run(
+            .name("ffmpeg"), arguments: Arguments(["-v", "error", "-y"] + arguments(path)),
+            output: .discarded, error: .string(limit: 64 * 1024))
+        guard result.terminationStatus.isSuccess else {
+            throw FixtureError(message: "ffmpeg could not make \(key): \(result.standardError)")
+        }
+        made[key] = path
+        return path
+    }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}
+
+private func bigEndian(_ value: UInt32) -> [UInt8] {
+    [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+}
+
+private func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+    }
+    return crc ^ 0xFFFF_FFFF
+}
+
+/// ffprobe's view of a file, for checking what the server produced.
+public func probeJSON(_ path: String) async throws -> [String: Any] {
+    let result = try await Subprocess.run(
+        .name("ffprobe"), arguments: ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path],
+        output: .string(limit: 1024 * 1024))
+    let text = result.standardOutput
+    return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+}

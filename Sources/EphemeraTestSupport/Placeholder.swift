@@ -1,2 +1,0 @@
-import HummingbirdTesting
-enum P5 {}

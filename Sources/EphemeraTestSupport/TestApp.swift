@@ -1,0 +1,135 @@
+import EphemeraApp
+import EphemeraCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+
+/// One test's Ephemera: its own database and data folder, an injected clock, background services off (the
+/// test runs the worker and sweeper when it wants), and an API client.
+public struct TestApp: Sendable {
+    public let client: any TestClientProtocol
+    public let services: AppServices
+    public let clock: TestClock
+    public let dataDirectory: String
+
+    /// Builds the app on `backend` and runs `body` against it; everything is removed afterwards.
+    public static func run<T: Sendable>(
+        _ backend: Backend,
+        configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+        _ body: @Sendable (TestApp) async throws -> T
+    ) async throws -> T {
+        let directory = NSTemporaryDirectory() + "ephemera-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = AppConfiguration()
+        configuration.dataDirectory = directory
+        configuration.databaseURL = try await TestDatabase.make(backend, directory: directory)
+        configuration.bcryptCost = 4
+        configuration.runBackgroundServices = false
+        configuration.publicURL = "http://stories.test"
+        configure(&configuration)
+        let clock = TestClock()
+        let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger)
+        return try await built.application.test(.router) { client in
+            try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
+        }
+    }
+
+    /// Runs queued processing jobs to completion.
+    public func processJobs() async throws {
+        try await services.worker.drain()
+    }
+
+    // MARK: Requests
+
+    @discardableResult
+    public func request(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: any Sendable]? = nil,
+        body: ByteBuffer? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var payload = body
+        if let json {
+            headers[.contentType] = "application/json"
+            payload = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: payload)
+    }
+
+    /// Signs up `handle` and returns its token.
+    public func signUp(_ handle: String, password: String = "correct horse") async throws -> String {
+        let response = try await request(.post, "/api/v1/accounts", json: ["handle": handle, "password": password])
+        guard response.status == .created, let token = response.json["token"] as? String else {
+            throw TestFailure("sign-up of \(handle) failed: \(response.status) \(response.text)")
+        }
+        return token
+    }
+
+    public func follow(_ token: String, _ handle: String) async throws {
+        let response = try await request(.put, "/api/v1/me/following/\(handle)", token: token)
+        guard response.status == .noContent else { throw TestFailure("follow failed: \(response.text)") }
+    }
+
+    /// Posts `file` with form `fields` through `POST /api/v1/stories`.
+    public func post(_ token: String, file: String?, fields: [String: String] = [:], filename: String? = nil)
+        async throws -> TestResponse
+    {
+        let form = try MultipartForm(fields: fields, file: file.map { ($0, filename ?? ($0 as NSString).lastPathComponent) })
+        return try await request(.post, "/api/v1/stories", token: token, body: form.body,
+                                 headers: [.contentType: form.contentType])
+    }
+
+    /// Posts `file`, runs processing, and returns the ids of the segments it made.
+    public func postLive(_ token: String, file: String, fields: [String: String] = [:]) async throws -> [String] {
+        let response = try await post(token, file: file, fields: fields)
+        guard response.status == .created, let segments = response.json["segments"] as? [[String: Any]] else {
+            throw TestFailure("post failed: \(response.status) \(response.text)")
+        }
+        try await processJobs()
+        return segments.compactMap { $0["id"] as? String }
+    }
+}
+
+/// A multipart/form-data body.
+public struct MultipartForm {
+    public let boundary = "ephemera-test-\(UUID().uuidString)"
+    public var body: ByteBuffer
+
+    public init(fields: [String: String], file: (path: String, name: String)?, fileField: String = "media") throws {
+        var buffer = ByteBuffer()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
+        }
+        if let file {
+            buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(fileField)\"; "
+                + "filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            buffer.writeBytes(try Data(contentsOf: URL(fileURLWithPath: file.path)))
+            buffer.writeString("\r\n")
+        }
+        buffer.writeString("--\(boundary)--\r\n")
+        body = buffer
+    }
+
+    public var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension TestResponse {
+    /// The body parsed as a JSON object (empty when it is not one).
+    public var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    }
+
+    public var text: String { String(buffer: body) }
+
+    /// `error.code` of an error body.
+    public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    public var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
+}

@@ -1,0 +1,107 @@
+import EphemeraTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+
+@Suite struct AccountsTests {
+    @Test(arguments: Backend.all)
+    func signUpSignInAndSignOut(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let created = try await app.request(.post, "/api/v1/accounts",
+                json: ["handle": "alice", "password": "correct horse", "displayName": "Alice A."])
+            #expect(created.status == .created)
+            let account = try #require(created.json["account"] as? [String: Any])
+            #expect(account["handle"] as? String == "alice")
+            #expect(account["displayName"] as? String == "Alice A.")
+            #expect((account["settings"] as? [String: Any])?["archiveExpired"] as? Bool == true)
+
+            let taken = try await app.request(.post, "/api/v1/accounts", json: ["handle": "alice", "password": "another one"])
+            #expect(taken.status == .conflict && taken.errorCode == "handle_taken")
+
+            let wrong = try await app.request(.post, "/api/v1/sessions", json: ["handle": "alice", "password": "wrong pass"])
+            #expect(wrong.status == .unauthorized && wrong.errorCode == "invalid_credentials")
+            let unknown = try await app.request(.post, "/api/v1/sessions", json: ["handle": "nobody", "password": "wrong pass"])
+            #expect(unknown.status == .unauthorized && unknown.errorCode == "invalid_credentials")
+
+            let session = try await app.request(.post, "/api/v1/sessions", json: ["handle": "alice", "password": "correct horse"])
+            #expect(session.status == .created)
+            let token = try #require(session.json["token"] as? String)
+            let me = try await app.request(.get, "/api/v1/me", token: token)
+            #expect(me.status == .ok && me.json["handle"] as? String == "alice")
+            #expect(me.json["settings"] != nil)
+
+            #expect(try await app.request(.delete, "/api/v1/sessions/current", token: token).status == .noContent)
+            let after = try await app.request(.get, "/api/v1/me", token: token)
+            #expect(after.status == .unauthorized && after.errorCode == "invalid_token")
+            #expect(try await app.request(.get, "/api/v1/me").errorCode == "unauthenticated")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func tokensAreStoredOnlyAsHashes(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let token = try await app.signUp("alice")
+            let stored = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT token_hash FROM sessions").all().map { try $0.decode(column: "token_hash", as: String.self) }
+            }
+            #expect(stored.count == 1 && !stored.contains(token) && stored[0].count == 64)
+            let hash = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT password_hash FROM accounts").first()!.decode(column: "password_hash", as: String.self)
+            }
+            #expect(hash.hasPrefix("$2") && !hash.contains("correct horse"))
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func badSignUpsAreRefusedWithUsefulMessages(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let cases: [([String: any Sendable], String)] = [
+                (["handle": "Al", "password": "long enough"], "invalid_handle"),
+                (["handle": "has space", "password": "long enough"], "invalid_handle"),
+                (["handle": "bob", "password": "short"], "weak_password"),
+                (["handle": "bob"], "missing_field"),
+                (["handle": 42, "password": "long enough"], "invalid_field"),
+            ]
+            for (body, code) in cases {
+                let response = try await app.request(.post, "/api/v1/accounts", json: body)
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(response.errorCode == code, "\(body)")
+                #expect((response.errorMessage ?? "").count > 10)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            let malformed = try await app.client.execute(
+                uri: "/api/v1/accounts", method: .post, headers: headers, body: .init(string: "{\"handle\": \"bob\","))
+            #expect(malformed.status == .badRequest && malformed.errorCode == "malformed_json")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func settingsArePatchedAndValidated(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let token = try await app.signUp("alice")
+            let patched = try await app.request(.patch, "/api/v1/me/settings", token: token,
+                json: ["defaultAudience": "public", "allowDownloads": false, "viewHistory": true])
+            #expect(patched.status == .ok)
+            #expect(patched.json["defaultAudience"] as? String == "public")
+            #expect(patched.json["allowDownloads"] as? Bool == false)
+            #expect(patched.json["allowComments"] as? Bool == true)
+            let bad = try await app.request(.patch, "/api/v1/me/settings", token: token, json: ["defaultAudience": "everyone"])
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_default_audience")
+            #expect(bad.errorMessage?.contains("closeFriends") == true)
+            let me = try await app.request(.get, "/api/v1/me", token: token)
+            #expect((me.json["settings"] as? [String: Any])?["defaultAudience"] as? String == "public")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func unknownRoutesAnswerTheErrorShape(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let response = try await app.request(.get, "/api/v1/nothing-here")
+            #expect(response.status == .notFound && response.errorCode == "not_found")
+            #expect(try await app.request(.get, "/healthz").status == .ok)
+            let ready = try await app.request(.get, "/readyz")
+            #expect(ready.status == .ok && ready.json["database"] as? String == "ok")
+        }
+    }
+}

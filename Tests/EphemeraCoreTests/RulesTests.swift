@@ -1,0 +1,124 @@
+import EphemeraCore
+import Testing
+
+@Suite struct DurationSpecTests {
+    @Test func parsesSuffixes() {
+        #expect(parseDurationSpec("24h") == .seconds(86400))
+        #expect(parseDurationSpec("30d") == .seconds(30 * 86400))
+        #expect(parseDurationSpec("15m") == .seconds(900))
+        #expect(parseDurationSpec("90s") == .seconds(90))
+        #expect(parseDurationSpec("45") == .seconds(45))
+        #expect(parseDurationSpec("1.5h") == .seconds(5400))
+        for bad in ["", "h", "-3h", "tomorrow", "0s", "3w"] { #expect(parseDurationSpec(bad) == nil, "\(bad)") }
+    }
+
+    @Test func parsesByteSizes() {
+        #expect(parseByteSize("200MB") == 200_000_000)
+        #expect(parseByteSize("1GiB") == 1_073_741_824)
+        #expect(parseByteSize("5000") == 5000)
+        #expect(parseByteSize("lots") == nil)
+    }
+
+    @Test func formatsRFC3339WithMilliseconds() {
+        #expect(Instant(milliseconds: 1_795_273_445_123).rfc3339 == "2026-11-21T15:04:05.123Z")
+        #expect(Instant(milliseconds: 0).rfc3339 == "1970-01-01T00:00:00.000Z")
+    }
+}
+
+@Suite struct MediaRulesTests {
+    let limits = MediaLimits()
+
+    func video(_ seconds: Double, codec: String = "h264", width: Int = 1080, height: Int = 1920, audio: String? = "aac",
+               format: String = "mov,mp4,m4a,3gp,3g2,mj2") -> MediaProbe {
+        var streams = [MediaProbe.Stream(kind: .video, codec: codec, width: width, height: height, pixelFormat: "yuv420p")]
+        if let audio { streams.append(.init(kind: .audio, codec: audio)) }
+        return MediaProbe(formatName: format, durationSeconds: seconds, streams: streams, sizeBytes: 1_000_000)
+    }
+
+    @Test func compliantVideoIsRemuxedNotEncoded() throws {
+        guard case .video(let plan) = try MediaRules.plan(video(10), limits: limits, edits: PostEdits()) else {
+            Issue.record("not a video"); return
+        }
+        #expect(plan.canRemux)
+        #expect(plan.pieces == [ClipRange(start: 0, end: 10)])
+        guard case .video(let hevc) = try MediaRules.plan(video(10, codec: "hevc"), limits: limits, edits: PostEdits()),
+              case .video(let trimmed) = try MediaRules.plan(video(10), limits: limits, edits: PostEdits(trimStart: 1)),
+              case .video(let big) = try MediaRules.plan(video(10, width: 2160, height: 3840), limits: limits, edits: PostEdits())
+        else { Issue.record("not videos"); return }
+        #expect(!hevc.canRemux && !trimmed.canRemux && !big.canRemux)
+    }
+
+    @Test func tooLongVideoIsRefusedWithItsLength() {
+        #expect(throws: EphemeraError.unprocessable("story_too_long",
+            "Video is 16.2 s; a story segment may be at most 15 s. Trim it, or post it with split=true to cut it into several segments.")) {
+            try MediaRules.plan(video(16.2), limits: limits, edits: PostEdits())
+        }
+        // Container rounding is not a reason to refuse.
+        #expect(throws: Never.self) { try MediaRules.plan(video(15.02), limits: limits, edits: PostEdits()) }
+    }
+
+    @Test func splitCutsConsecutivePiecesOfAtMostTheLimit() throws {
+        guard case .video(let plan) = try MediaRules.plan(video(40), limits: limits, edits: PostEdits(split: true)) else {
+            Issue.record("not a video"); return
+        }
+        #expect(plan.pieces == [ClipRange(start: 0, end: 15), ClipRange(start: 15, end: 30), ClipRange(start: 30, end: 40)])
+        let tail = MediaRules.splitRanges(start: 0, end: 30.4, maxLength: 15)
+        #expect(tail.count == 3 && tail.allSatisfy { $0.length <= 15 } && tail.last!.end == 30.4)
+        #expect(MediaRules.splitRanges(start: 0, end: 30.02, maxLength: 15).count == 2)
+    }
+
+    @Test func trimIsAppliedBeforeTheLengthCheck() throws {
+        guard case .video(let plan) = try MediaRules.plan(video(30), limits: limits, edits: PostEdits(trimStart: 5, trimEnd: 17))
+        else { Issue.record("not a video"); return }
+        #expect(plan.pieces == [ClipRange(start: 5, end: 17)])
+        #expect(throws: EphemeraError.self) { try MediaRules.plan(video(10), limits: limits, edits: PostEdits(trimStart: 8, trimEnd: 4)) }
+        #expect(throws: EphemeraError.self) { try MediaRules.plan(video(10), limits: limits, edits: PostEdits(trimStart: 12)) }
+    }
+
+    @Test func audioOnlyAndUnknownContainersAreUnsupported() {
+        let audio = MediaProbe(formatName: "mov,mp4,m4a", durationSeconds: 3, streams: [.init(kind: .audio, codec: "aac")], sizeBytes: 10)
+        #expect { try MediaRules.plan(audio, limits: limits, edits: PostEdits()) } throws: {
+            ($0 as? EphemeraError)?.code == "no_video_stream" && ($0 as? EphemeraError)?.kind == .unsupportedMedia
+        }
+        #expect { try MediaRules.plan(video(3, format: "avi"), limits: limits, edits: PostEdits()) } throws: {
+            ($0 as? EphemeraError)?.code == "unsupported_media"
+        }
+        #expect { try MediaRules.plan(video(3, format: "hls"), limits: limits, edits: PostEdits()) } throws: {
+            ($0 as? EphemeraError)?.code == "unsupported_media"
+        }
+    }
+
+    @Test func photosAreJudgedByTheirDeclaredSize() throws {
+        let photo = MediaProbe(formatName: "png_pipe", durationSeconds: nil,
+                               streams: [.init(kind: .video, codec: "png", width: 800, height: 600)], sizeBytes: 100)
+        #expect(try MediaRules.plan(photo, limits: limits, edits: PostEdits()).kind == .photo)
+        var huge = photo
+        huge.streams[0].width = 8000
+        #expect { try MediaRules.plan(huge, limits: limits, edits: PostEdits()) } throws: {
+            ($0 as? EphemeraError)?.code == "media_dimensions_too_large"
+        }
+    }
+
+    @Test func imageHeaderReadsDeclaredDimensionsWithoutDecoding() throws {
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)
+        png += [0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30]  // 30000 × 30000
+        #expect(ImageHeader.dimensions(in: png)! == (30000, 30000))
+        #expect { try MediaRules.checkDeclaredImageSize(prefix: png, limits: limits) } throws: {
+            ($0 as? EphemeraError)?.code == "media_dimensions_too_large"
+        }
+        // JPEG: SOI, an APP0 segment, then SOF0 with height 1000 and width 2000.
+        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00,
+                             0xFF, 0xC0, 0x00, 0x11, 0x08, 0x03, 0xE8, 0x07, 0xD0, 0x03, 0, 0, 0, 0, 0, 0]
+        #expect(ImageHeader.dimensions(in: jpeg)! == (2000, 1000))
+        #expect(ImageHeader.dimensions(in: Array("hello world, not an image".utf8)) == nil)
+    }
+
+    @Test func handlesAndPasswordsFollowTheContract() {
+        #expect(throws: Never.self) { try AccountRules.validateHandle("alice_1.b") }
+        for bad in ["al", "Alice", "a-b", String(repeating: "a", count: 31), "ali ce"] {
+            #expect(throws: EphemeraError.self) { try AccountRules.validateHandle(bad) }
+        }
+        #expect(throws: EphemeraError.self) { try AccountRules.validatePassword("short") }
+        #expect(throws: Never.self) { try AccountRules.validatePassword("long enough") }
+    }
+}
