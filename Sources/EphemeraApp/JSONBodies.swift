@@ -71,6 +71,17 @@ struct SegmentBody: Encodable {
         var comments: Int
         var shares: Int
         var downloads: Int
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(views, forKey: .views)  // null, not absent, for everyone but the author
+            try container.encode(likes, forKey: .likes)
+            try container.encode(comments, forKey: .comments)
+            try container.encode(shares, forKey: .shares)
+            try container.encode(downloads, forKey: .downloads)
+        }
+
+        enum CodingKeys: String, CodingKey { case views, likes, comments, shares, downloads }
     }
     var id: String
     var author: AuthorBody

@@ -1,0 +1,197 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import HTTPTypes
+import NIOCore
+import Testing
+
+@Suite struct PostingTests {
+    @Test(arguments: Backend.all)
+    func videoIsProcessedThenLiveWithRenditions(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let clip = try await MediaFixtures.shared.video(seconds: 3, width: 640, height: 360)
+            let response = try await app.post(alice, file: clip, fields: ["caption": "hello", "audience": "public"])
+            #expect(response.status == .created)
+            let segment = try #require((response.json["segments"] as? [[String: Any]])?.first)
+            #expect(segment["state"] as? String == "processing")
+            let id = try #require(segment["id"] as? String)
+            // Not visible to anyone else while processing.
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
+
+            try await app.processJobs()
+            let live = try await app.request(.get, "/api/v1/stories/\(id)")
+            #expect(live.status == .ok)
+            #expect(live.json["state"] as? String == "live")
+            #expect(live.json["kind"] as? String == "video")
+            #expect(live.json["caption"] as? String == "hello")
+            let duration = try #require(live.json["durationSeconds"] as? Double)
+            #expect(abs(duration - 3) < 0.2)
+            let media = try #require(live.json["media"] as? [String: Any])
+            #expect(media["video"] as? String == "http://stories.test/media/\(id)/video.mp4")
+            #expect(media["poster"] as? String == "http://stories.test/media/\(id)/poster.jpg")
+            // Counts of views are the author's alone.
+            #expect((live.json["counts"] as? [String: Any])?["views"] is NSNull)
+
+            let video = try await probeJSON(app.dataDirectory + "/media/\(id)/video.mp4")
+            let streams = try #require(video["streams"] as? [[String: Any]])
+            #expect(streams.contains { $0["codec_name"] as? String == "h264" && $0["pix_fmt"] as? String == "yuv420p" })
+            #expect(streams.contains { $0["codec_name"] as? String == "aac" })
+            #expect(FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)/poster.jpg"))
+            // The upload itself is gone once processed.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming").isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func metadataIsStrippedAndLargeVideosAreScaledIntoTheFrame(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let clip = try await MediaFixtures.shared.video(
+                seconds: 2, width: 1440, height: 2560, codec: "mpeg4",
+                metadata: ["location": "+37.7749-122.4194/", "comment": "secret comment", "title": "my home"])
+            let ids = try await app.postLive(alice, file: clip)
+            let id = try #require(ids.first)
+            let path = app.dataDirectory + "/media/\(id)/video.mp4"
+            let probe = try await probeJSON(path)
+            let tags = ((probe["format"] as? [String: Any])?["tags"] as? [String: Any]) ?? [:]
+            #expect(tags["location"] == nil && tags["comment"] == nil && tags["title"] == nil)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            #expect(bytes.range(of: Data("secret comment".utf8)) == nil)
+            #expect(bytes.range(of: Data("+37.7749".utf8)) == nil)
+            let video = try #require((probe["streams"] as? [[String: Any]])?.first { $0["codec_type"] as? String == "video" })
+            #expect(video["width"] as? Int == 1080 && video["height"] as? Int == 1920)
+            #expect(video["codec_name"] as? String == "h264")
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(segment.json["width"] as? Int == 1080)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func photosBecomeJPEGsWithoutMetadata(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            for format in ["png", "jpg", "webp"] {
+                let photo = try await MediaFixtures.shared.photo(format: format, width: 2000, height: 1500)
+                let ids = try await app.postLive(alice, file: photo)
+                let id = try #require(ids.first)
+                let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+                #expect(segment.json["kind"] as? String == "photo", "\(format)")
+                #expect(segment.json["state"] as? String == "live", "\(format)")
+                #expect(segment.json["durationSeconds"] as? Double == 5)
+                let media = try #require(segment.json["media"] as? [String: Any])
+                #expect(media["photo"] as? String != nil && media["video"] == nil)
+                let probe = try await probeJSON(app.dataDirectory + "/media/\(id)/photo.jpg")
+                let stream = try #require((probe["streams"] as? [[String: Any]])?.first)
+                #expect(stream["codec_name"] as? String == "mjpeg")
+                #expect(stream["width"] as? Int == 1080 && stream["height"] as? Int == 810)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func longVideoIsRefusedUnlessSplit(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let long = try await MediaFixtures.shared.video(seconds: 32, width: 320, height: 240)
+            let refused = try await app.post(alice, file: long)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.errorCode == "story_too_long")
+            #expect(refused.errorMessage?.hasPrefix("Video is 32 s; a story segment may be at most 15 s.") == true)
+
+            let ids = try await app.postLive(alice, file: long, fields: ["split": "true", "audience": "public"])
+            #expect(ids.count == 3)
+            let story = try await app.request(.get, "/api/v1/users/alice/story")
+            let segments = try #require(story.json["segments"] as? [[String: Any]])
+            #expect(segments.compactMap { $0["id"] as? String } == ids)
+            let durations = segments.compactMap { $0["durationSeconds"] as? Double }
+            #expect(durations.count == 3 && durations.allSatisfy { $0 <= 15.1 })
+            #expect(abs(durations.reduce(0, +) - 32) < 0.5)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func trimKeepsOnlyTheChosenPart(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let long = try await MediaFixtures.shared.video(seconds: 20, width: 320, height: 240)
+            let ids = try await app.postLive(alice, file: long, fields: ["trimStart": "4", "trimEnd": "10.5"])
+            let segment = try await app.request(.get, "/api/v1/stories/\(ids[0])", token: alice)
+            let duration = try #require(segment.json["durationSeconds"] as? Double)
+            #expect(abs(duration - 6.5) < 0.2)
+            let bad = try await app.post(alice, file: long, fields: ["trimStart": "12", "trimEnd": "3"])
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_trim")
+            let nonsense = try await app.post(alice, file: long, fields: ["trimStart": "soon"])
+            #expect(nonsense.status == .badRequest && nonsense.errorCode == "invalid_trim")
+        }
+    }
+
+    /// Every kind of bad upload gets the error shape, a useful message, and leaves nothing on disk.
+    @Test(arguments: Backend.all)
+    func badUploadsAreRefusedAndLeaveNothingBehind(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.mediaLimits.maxVideoBytes = 2_000_000 }) { app in
+            let alice = try await app.signUp("alice")
+            let empty = NSTemporaryDirectory() + "empty-\(UUID().uuidString).mp4"
+            FileManager.default.createFile(atPath: empty, contents: Data())
+            defer { try? FileManager.default.removeItem(atPath: empty) }
+            let cases: [(String?, [String: String], HTTPResponse.Status, String)] = [
+                (nil, ["caption": "no file"], .badRequest, "media_missing"),
+                (empty, [:], .badRequest, "empty_media"),
+                (try await MediaFixtures.shared.textRenamedMP4(), [:], .unsupportedMediaType, "unsupported_media"),
+                (try await MediaFixtures.shared.truncatedMP4(), [:], .unprocessableContent, "undecodable_media"),
+                (try await MediaFixtures.shared.audioOnly(), [:], .unsupportedMediaType, "no_video_stream"),
+                (try await MediaFixtures.shared.decompressionBombPNG(), [:], .unprocessableContent, "media_dimensions_too_large"),
+                (try await MediaFixtures.shared.video(seconds: 1), ["audience": "everyone"], .badRequest, "invalid_audience"),
+                (try await MediaFixtures.shared.video(seconds: 1), ["filter": "psychedelic"], .badRequest, "invalid_filter"),
+                (try await MediaFixtures.shared.video(seconds: 1), ["textPosition": "left"], .badRequest, "invalid_text_position"),
+                (try await MediaFixtures.shared.video(seconds: 1), ["split": "maybe"], .badRequest, "invalid_split"),
+            ]
+            for (file, fields, status, code) in cases {
+                let response = try await app.post(alice, file: file, fields: fields)
+                #expect(response.status == status, "\(code): \(response.text)")
+                #expect(response.errorCode == code, "\(code): \(response.text)")
+                #expect((response.errorMessage ?? "").count > 20, "\(code)")
+            }
+            // Over the byte limit: refused while streaming (a body with no Content-Length, in chunks).
+            let big = try await MediaFixtures.shared.video(seconds: 20, width: 1280, height: 720, codec: "mpeg4")
+            let tooBig = try await app.post(alice, file: big)
+            #expect(tooBig.status == .contentTooLarge && tooBig.errorCode == "upload_too_large")
+
+            let notMultipart = try await app.request(.post, "/api/v1/stories", token: alice, json: ["media": "x"])
+            #expect(notMultipart.status == .badRequest && notMultipart.errorCode == "expected_multipart")
+            let unauthenticated = try await app.post("", file: try await MediaFixtures.shared.video(seconds: 1))
+            #expect(unauthenticated.status == .unauthorized)
+
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/media").isEmpty)
+            let rows = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM segments").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(rows == 0)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func processingFailureEndsFailedWithAReasonTheAuthorReads(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let clip = try await MediaFixtures.shared.video(seconds: 2)
+            let response = try await app.post(alice, file: clip)
+            let id = try #require((response.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            // The source vanishes before processing (a disk fault): every attempt fails, then the segment fails.
+            for name in try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming") {
+                try FileManager.default.removeItem(atPath: app.dataDirectory + "/incoming/" + name)
+            }
+            for _ in 0..<3 {
+                try await app.processJobs()
+                app.clock.advance(by: .seconds(60))
+            }
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(segment.json["state"] as? String == "failed")
+            #expect((segment.json["failureReason"] as? String)?.isEmpty == false)
+            #expect((segment.json["failureReason"] as? String)?.contains("/") == false)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
+            #expect(try await app.services.jobs.pendingCount() == 0)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct ReadingTests {
+    @Test(arguments: Backend.all)
+    func storyIsOldestFirstWithSeenPerSegmentAndViewsAreIdempotent(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            try await app.follow(bob, "alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let first = try await app.postLive(alice, file: photo)[0]
+            app.clock.advance(by: .seconds(60))
+            let second = try await app.postLive(alice, file: photo)[0]
+
+            var story = try await app.request(.get, "/api/v1/users/alice/story", token: bob)
+            var segments = try #require(story.json["segments"] as? [[String: Any]])
+            #expect(segments.compactMap { $0["id"] as? String } == [first, second])
+            #expect(segments.allSatisfy { $0["seen"] as? Bool == false })
+            #expect(story.json["ring"] as? String == "unseen")
+
+            #expect(try await app.request(.post, "/api/v1/stories/\(first)/views", token: bob).status == .noContent)
+            #expect(try await app.request(.post, "/api/v1/stories/\(first)/views", token: bob).status == .noContent)
+            story = try await app.request(.get, "/api/v1/users/alice/story", token: bob)
+            segments = try #require(story.json["segments"] as? [[String: Any]])
+            #expect(segments.map { $0["seen"] as? Bool } == [true, false])
+            let authorView = try await app.request(.get, "/api/v1/stories/\(first)", token: alice)
+            #expect((authorView.json["counts"] as? [String: Any])?["views"] as? Int == 1)
+
+            _ = try await app.request(.post, "/api/v1/stories/\(second)/views", token: bob)
+            #expect(try await app.request(.get, "/api/v1/users/alice", token: bob).json["storyRing"] as? String == "seen")
+            #expect(try await app.request(.post, "/api/v1/stories/\(first)/views").status == .unauthorized)
+            #expect(try await app.request(.post, "/api/v1/stories/nope/views", token: bob).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func trayShowsFollowedAuthorsUnseenFirstThenNewest(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let viewer = try await app.signUp("viewer")
+            let photo = try await MediaFixtures.shared.photo()
+            var tokens: [String: String] = [:]
+            for handle in ["ann", "ben", "cat", "dan"] {
+                tokens[handle] = try await app.signUp(handle)
+                if handle != "dan" { try await app.follow(viewer, handle) }
+            }
+            for handle in ["ann", "ben", "cat", "dan"] {
+                _ = try await app.postLive(tokens[handle]!, file: photo)
+                app.clock.advance(by: .seconds(10))
+            }
+            var tray = try await app.request(.get, "/api/v1/tray", token: viewer)
+            var items = try #require(tray.json["items"] as? [[String: Any]])
+            // dan is not followed; newest first among unseen.
+            #expect(items.compactMap { ($0["author"] as? [String: Any])?["handle"] as? String } == ["cat", "ben", "ann"])
+            #expect(items.allSatisfy { $0["ring"] as? String == "unseen" && $0["segmentCount"] as? Int == 1 })
+
+            let catStory = try await app.request(.get, "/api/v1/users/cat/story", token: viewer)
+            let catSegment = try #require((catStory.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            _ = try await app.request(.post, "/api/v1/stories/\(catSegment)/views", token: viewer)
+            _ = try await app.postLive(viewer, file: photo)
+
+            tray = try await app.request(.get, "/api/v1/tray", token: viewer)
+            items = try #require(tray.json["items"] as? [[String: Any]])
+            let order = items.compactMap { ($0["author"] as? [String: Any])?["handle"] as? String }
+            #expect(order == ["viewer", "ben", "ann", "cat"])
+            #expect(items.last?["ring"] as? String == "seen")
+            #expect(try await app.request(.get, "/api/v1/tray").status == .unauthorized)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func audiencesDecideWhoSeesWhat(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let follower = try await app.signUp("follower")
+            let friend = try await app.signUp("friend")
+            let stranger = try await app.signUp("stranger")
+            let hidden = try await app.signUp("hidden")
+            let blocker = try await app.signUp("blocker")
+            for token in [follower, friend, hidden, blocker] { try await app.follow(token, "alice") }
+            _ = try await app.request(.put, "/api/v1/me/close-friends/friend", token: alice)
+            _ = try await app.request(.put, "/api/v1/me/hidden-from/hidden", token: alice)
+            _ = try await app.request(.put, "/api/v1/me/blocked/alice", token: blocker)
+            let photo = try await MediaFixtures.shared.photo()
+            let ids = [
+                "public": try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0],
+                "followers": try await app.postLive(alice, file: photo, fields: ["audience": "followers"])[0],
+                "closeFriends": try await app.postLive(alice, file: photo, fields: ["audience": "closeFriends"])[0],
+            ]
+            let expected: [(String, String?, Set<String>)] = [
+                ("author", alice, ["public", "followers", "closeFriends"]),
+                ("follower", follower, ["public", "followers"]),
+                ("friend", friend, ["public", "followers", "closeFriends"]),
+                ("stranger", stranger, ["public"]),
+                ("signed out", nil, ["public"]),
+                ("hidden", hidden, []),
+                ("blocker", blocker, []),
+            ]
+            for (who, token, visible) in expected {
+                for (audience, id) in ids {
+                    let status = try await app.request(.get, "/api/v1/stories/\(id)", token: token).status
+                    #expect(status == (visible.contains(audience) ? .ok : .notFound), "\(who) reading \(audience)")
+                    let media = try await app.request(.get, "/media/\(id)/photo.jpg", token: token).status
+                    #expect(media == (visible.contains(audience) ? .ok : .notFound), "\(who) fetching \(audience) media")
+                }
+                if who != "blocker" {
+                    let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
+                    let shown = Set((story.json["segments"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                    #expect(shown == Set(visible.map { ids[$0]! }), "\(who) story")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func forYouShowsPublicStoriesNewestFirstAcrossPages(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let viewer = try await app.signUp("viewer")
+            let photo = try await MediaFixtures.shared.photo()
+            var publicIDs: [String] = []
+            for handle in ["ann", "ben", "cat"] {
+                let token = try await app.signUp(handle)
+                publicIDs.append(try await app.postLive(token, file: photo, fields: ["audience": "public"])[0])
+                _ = try await app.postLive(token, file: photo, fields: ["audience": "followers"])
+                app.clock.advance(by: .seconds(5))
+            }
+            _ = try await app.request(.put, "/api/v1/me/blocked/ben", token: viewer)
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let query = cursor.map { "?limit=1&cursor=\($0)" } ?? "?limit=1"
+                let page = try await app.request(.get, "/api/v1/feed/for-you\(query)", token: viewer)
+                #expect(page.status == .ok)
+                seen += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["nextCursor"] as? String
+            } while cursor != nil
+            #expect(seen == [publicIDs[2], publicIDs[0]])
+            let signedOut = try await app.request(.get, "/api/v1/feed/for-you")
+            #expect((signedOut.json["items"] as? [Any])?.count == 3)
+            #expect(try await app.request(.get, "/api/v1/feed/for-you?cursor=garbage").errorCode == "invalid_cursor")
+        }
+    }
+}
