@@ -13,7 +13,8 @@ public struct JobWorker: Service {
     let signal: JobSignal
     let logger: Logger
     let pollInterval: Duration
-    let lease: Duration = .seconds(120)
+    /// Short, and renewed while the job runs, so a crashed node's job is taken over within half a minute.
+    let lease: Duration = .seconds(30)
 
     public init(queue: SQLJobQueue, processor: MediaProcessor, clock: any EphemeraClock, signal: JobSignal,
                 logger: Logger, pollInterval: Duration = .seconds(1)) {
@@ -53,7 +54,7 @@ public struct JobWorker: Service {
         logger.info("Running job", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
         let heartbeat = Task {
             while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(10))
                 try await queue.renewLease(jobID: job.id, until: clock.now() + lease)
             }
         }

@@ -1,0 +1,129 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `ephemera serve` process on a free loopback port, for kill/restart and signal tests.
+public final class ServerProcess: @unchecked Sendable {
+    public let dataDirectory: String
+    public let databaseURL: String?
+    public private(set) var port: Int = 0
+    private var process: Process?
+    public private(set) var log: String = ""
+
+    public init(dataDirectory: String, databaseURL: String?) {
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+    }
+
+    /// The `ephemera` binary built next to the test bundle.
+    public static var binary: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var url = bundle
+        while !url.path.hasSuffix("/debug") && !url.path.hasSuffix("/release") && url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("ephemera").path
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts the server and waits until `/healthz` answers.
+    public func start() async throws {
+        port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        var arguments = ["serve", "--data-dir", dataDirectory, "--port", String(port), "--host", "127.0.0.1"]
+        if let databaseURL { arguments += ["--database-url", databaseURL] }
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["EPHEMERA_BCRYPT_COST"] = "4"
+        process.environment = environment
+        let logFile = dataDirectory + "/server-\(port).log"
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        for _ in 0..<200 {
+            if (try? await request("GET", "/healthz").status) == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("the server did not start: \(readLog())")
+    }
+
+    public func readLog() -> String {
+        (try? String(contentsOfFile: dataDirectory + "/server-\(port).log", encoding: .utf8)) ?? ""
+    }
+
+    /// kill -9: no chance to clean up.
+    public func kill9() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// SIGTERM, then the exit status once it has drained.
+    public func terminate() async throws -> Int32 {
+        guard let process else { return -1 }
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        guard !process.isRunning else { throw TestFailure("the server did not stop after SIGTERM") }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: Data
+        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    }
+
+    public func request(_ method: String, _ path: String, token: String? = nil, json: [String: String]? = nil,
+                        body: Data? = nil, contentType: String? = nil) async throws -> Reply {
+        var request = URLRequest(url: URL(string: baseURL + path)!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let body {
+            request.httpBody = body
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw TestFailure("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Ids of the running processes whose command line contains `text`.
+public func processes(containing text: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> Int32? in
+        guard let pid = Int32(entry),
+              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        return cmdline.contains(text) ? pid : nil
+    }
+}

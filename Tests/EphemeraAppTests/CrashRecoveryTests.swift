@@ -1,0 +1,69 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+/// A real server process, killed with SIGKILL in the middle of a transcode, then restarted.
+@Suite(.serialized) struct CrashRecoveryTests {
+    @Test(arguments: Backend.all)
+    func killDuringTranscodeNeverShowsABrokenSegmentAndResumesAfterRestart(backend: Backend) async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-crash-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
+        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL)
+        try await server.start()
+
+        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        let bob = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "bob", "password": "correct horse"]).json["token"] as? String)
+        _ = try await server.request("PUT", "/api/v1/me/following/alice", token: bob)
+        // MPEG-4 Part 2 at full frame: it must be re-encoded, which takes seconds on two cores.
+        let clip = try await MediaFixtures.shared.video(seconds: 8, width: 1080, height: 1920, codec: "mpeg4")
+        let form = try MultipartForm(fields: ["audience": "followers"], file: (clip, "clip.mp4"))
+        let posted = try await server.request("POST", "/api/v1/stories", token: alice,
+                                              body: Data(buffer: form.body), contentType: form.contentType)
+        #expect(posted.status == 201)
+        let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+
+        // Wait until ffmpeg is writing this segment's video, then kill the server without warning.
+        var transcoding = false
+        for _ in 0..<300 {
+            if !processes(containing: directory + "/media/\(id)/.tmp-").isEmpty { transcoding = true; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(transcoding, "ffmpeg never started: \(server.readLog())")
+        server.kill9()
+        for pid in processes(containing: directory + "/media/\(id)/") { kill(pid, SIGKILL) }
+
+        try await server.start()
+        // Right after restart: hidden from others, processing for the author, never a broken live segment.
+        let early = try await server.request("GET", "/api/v1/stories/\(id)", token: alice)
+        #expect(["processing", "live"].contains(early.json["state"] as? String ?? ""))
+        let others = try await server.request("GET", "/api/v1/stories/\(id)", token: bob)
+        if early.json["state"] as? String == "processing" { #expect(others.status == 404) }
+
+        var state = ""
+        for _ in 0..<600 {
+            state = try await server.request("GET", "/api/v1/stories/\(id)", token: alice).json["state"] as? String ?? ""
+            if state != "processing" { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(state == "live", "\(server.readLog())")
+        let media = try await server.request("GET", "/media/\(id)/video.mp4", token: bob)
+        #expect(media.status == 200)
+        let fetched = directory + "/fetched.mp4"
+        try media.body.write(to: URL(fileURLWithPath: fetched))
+        let probe = try await probeJSON(fetched)
+        let duration = Double((probe["format"] as? [String: Any])?["duration"] as? String ?? "") ?? 0
+        #expect(abs(duration - 8) < 0.3)
+        // Nothing half-made is left on disk.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/media/\(id)")
+        #expect(Set(leftovers) == ["video.mp4", "poster.jpg"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/incoming").isEmpty)
+
+        // SIGTERM drains and exits 0.
+        #expect(try await server.terminate() == 0)
+    }
+}
