@@ -50,12 +50,7 @@ struct GraphController {
     func list(_ request: Request, context: AppRequestContext, followers: Bool) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
         let page = try PageRequest(request)
-        var cursor: PageCursor?
-        if let text = page.cursorText {
-            guard let parsed = PageCursor(encoded: text) else { throw invalidCursor }
-            cursor = parsed
-        }
-        let ids = try await services.graph.followPage(of: user.id, followers: followers, limit: page.limit, after: cursor)
+        let ids = try await services.graph.followPage(of: user.id, followers: followers, limit: page.limit, after: page.cursor)
         let accounts = try await services.accounts.accounts(ids: Set(ids.items))
         let now = services.clock.now()
         var items: [ProfileBody] = []
@@ -73,5 +68,3 @@ struct GraphController {
         return try jsonResponse(PageBody(items: items, nextCursor: ids.nextCursor))
     }
 }
-
-let invalidCursor = EphemeraError.badRequest("invalid_cursor", "The cursor is not one this server handed out.")

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -189,7 +190,7 @@ func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, context: Ap
 /// `?limit=` (default 20, max 100) and `?cursor=` of a paginated request.
 struct PageRequest {
     var limit: Int
-    var cursorText: String?
+    var cursor: PageCursor?
 
     init(_ request: Request) throws {
         let query = request.uri.queryParameters
@@ -201,6 +202,11 @@ struct PageRequest {
         } else {
             limit = 20
         }
-        cursorText = query["cursor"].map(String.init)
+        if let text = query["cursor"] {
+            guard let cursor = PageCursor(encoded: String(text)) else {
+                throw EphemeraError.badRequest("invalid_cursor", "The cursor is not one this server handed out.")
+            }
+            self.cursor = cursor
+        }
     }
 }

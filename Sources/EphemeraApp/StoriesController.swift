@@ -74,12 +74,8 @@ struct StoriesController {
 
     @Sendable func forYou(_ request: Request, context: AppRequestContext) async throws -> Response {
         let page = try PageRequest(request)
-        let cursor = try page.cursorText.map { text -> PageCursor in
-            guard let cursor = PageCursor(encoded: text) else { throw invalidCursor }
-            return cursor
-        }
         let result = try await services.segments.forYou(
-            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
+            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
             items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
@@ -100,11 +96,7 @@ struct StoriesController {
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
-        let cursor = try page.cursorText.map { text -> PageCursor in
-            guard let cursor = PageCursor(encoded: text) else { throw invalidCursor }
-            return cursor
-        }
-        let result = try await services.segments.archive(authorID: me.id, limit: page.limit, after: cursor)
+        let result = try await services.segments.archive(authorID: me.id, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
             items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }

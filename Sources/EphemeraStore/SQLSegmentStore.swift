@@ -208,13 +208,7 @@ public struct SQLSegmentStore: Sendable {
                 AND \(SQLVisibility.predicate(viewer: viewer, now: now))
                 """
             if let viewer { query += " AND s.author_id <> \(bind: viewer)" }
-            if let cursor {
-                query += """
-                     AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
-                    AND s.id < \(bind: cursor.id)))
-                    """
-            }
-            query += " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            query += Self.newestFirst(after: cursor, limit: limit)
             return try Self.page(try await sql.raw(query).all(), limit: limit)
         }
     }
@@ -225,15 +219,21 @@ public struct SQLSegmentStore: Sendable {
             var query: SQLQueryString = """
                 SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'archived'
                 """
-            if let cursor {
-                query += """
-                     AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
-                    AND s.id < \(bind: cursor.id)))
-                    """
-            }
-            query += " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            query += Self.newestFirst(after: cursor, limit: limit)
             return try Self.page(try await sql.raw(query).all(), limit: limit)
         }
+    }
+
+    /// Keyset pagination, newest first: rows strictly after `cursor` in `(created_at, id)` order.
+    static func newestFirst(after cursor: PageCursor?, limit: Int) -> SQLQueryString {
+        var clause: SQLQueryString = ""
+        if let cursor {
+            clause += """
+                 AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
+                AND s.id < \(bind: cursor.id)))
+                """
+        }
+        return clause + " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
     }
 
     static func page(_ rows: [any SQLRow], limit: Int) throws -> Page<Segment> {

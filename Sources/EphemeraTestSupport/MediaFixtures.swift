@@ -6,7 +6,8 @@ public actor MediaFixtures {
     public static let shared = MediaFixtures()
 
     private let directory: String
-    private var made: [String: String] = [:]
+    /// One creation per fixture; concurrent tests asking for the same one wait for the same ffmpeg run.
+    private var made: [String: Task<String, any Error>] = [:]
 
     init() {
         directory = NSTemporaryDirectory() + "ephemera-fixtures-\(ProcessInfo.processInfo.processIdentifier)"
@@ -76,16 +77,19 @@ public actor MediaFixtures {
     }
 
     private func make(_ key: String, ext: String, _ arguments: (String) -> [String]) async throws -> String {
-        if let path = made[key] { return path }
-        let path = directory + "/\(made.count)-\(abs(key.hashValue)).\(ext)"
-        let result = try await Subprocess.run(
-            .name("ffmpeg"), arguments: Arguments(["-v", "error", "-y"] + arguments(path)),
-            output: .discarded, error: .string(limit: 64 * 1024))
-        guard result.terminationStatus.isSuccess else {
-            throw FixtureError(message: "ffmpeg could not make \(key): \(result.standardError)")
+        if let task = made[key] { return try await task.value }
+        let path = directory + "/\(made.count)-\(UUID().uuidString).\(ext)"
+        let args = Arguments(["-v", "error", "-y"] + arguments(path))
+        let task = Task<String, any Error> {
+            let result = try await Subprocess.run(
+                .name("ffmpeg"), arguments: args, output: .discarded, error: .string(limit: 64 * 1024))
+            guard result.terminationStatus.isSuccess else {
+                throw FixtureError(message: "ffmpeg could not make \(key): \(result.standardError)")
+            }
+            return path
         }
-        made[key] = path
-        return path
+        made[key] = task
+        return try await task.value
     }
 
     struct FixtureError: Error, CustomStringConvertible {

@@ -11,9 +11,12 @@ public final class ServerProcess: @unchecked Sendable {
     private var process: Process?
     public private(set) var log: String = ""
 
-    public init(dataDirectory: String, databaseURL: String?) {
+    public let extraArguments: [String]
+
+    public init(dataDirectory: String, databaseURL: String?, extraArguments: [String] = []) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
+        self.extraArguments = extraArguments
     }
 
     /// The `ephemera` binary built next to the test bundle.
@@ -35,7 +38,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         var arguments = ["serve", "--data-dir", dataDirectory, "--port", String(port), "--host", "127.0.0.1"]
         if let databaseURL { arguments += ["--database-url", databaseURL] }
-        process.arguments = arguments
+        process.arguments = arguments + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["EPHEMERA_BCRYPT_COST"] = "4"
         process.environment = environment
@@ -125,5 +128,68 @@ public func processes(containing text: String) -> [Int32] {
               let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
         let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return cmdline.contains(text) ? pid : nil
+    }
+}
+
+extension ServerProcess {
+    /// Sends a `Transfer-Encoding: chunked` POST (no Content-Length, so the server cannot refuse up front)
+    /// in 64 KiB chunks until the server answers or `maxBytes` are sent. Returns the status code and how many
+    /// body bytes had been sent when the answer came.
+    public func streamChunkedPost(path: String, token: String, contentType: String, maxBytes: Int) throws
+        -> (status: Int, bytesSent: Int)
+    {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("cannot connect") }
+        func send(_ bytes: [UInt8]) -> Bool {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+        func readable() -> Bool {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            return poll(&poller, 1, 0) > 0
+        }
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: \(contentType)\r\nTransfer-Encoding: chunked\r\n\r\n"
+        _ = send(Array(head.utf8))
+        let chunk = [UInt8](repeating: 0x41, count: 64 * 1024)
+        var sent = 0
+        while sent < maxBytes, !readable() {
+            guard send(Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + Array("\r\n".utf8)) else { break }
+            sent += chunk.count
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&poller, 1, 10_000)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        let reply = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        let status = reply.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, sent)
+    }
+
+    /// Runs `ephemera ARGS` to completion and returns its exit status and combined output.
+    public static func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -1,0 +1,47 @@
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+/// The `ephemera` executable itself: configuration, migrate, and a body refused while it streams.
+@Suite struct CommandTests {
+    @Test func migrateCreatesTheDatabaseAndIsRepeatable() throws {
+        let directory = NSTemporaryDirectory() + "ephemera-migrate-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try ServerProcess.runCommand(["migrate", "--data-dir", directory])
+        #expect(first.status == 0, "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/ephemera.sqlite"))
+        let again = try ServerProcess.runCommand(["migrate", "--data-dir", directory])
+        #expect(again.status == 0 && again.output.contains("up to date"))
+    }
+
+    @Test func badConfigurationIsReportedAllAtOnce() throws {
+        let result = try ServerProcess.runCommand([
+            "serve", "--port", "99999", "--story-lifetime", "forever", "--max-upload-bytes", "lots",
+            "--public-url", "ftp://x", "--data-dir", NSTemporaryDirectory() + "never-" + UUID().uuidString,
+        ])
+        #expect(result.status != 0)
+        for key in ["--port", "--story-lifetime", "--max-upload-bytes", "--public-url"] {
+            #expect(result.output.contains(key), "\(key) in \(result.output)")
+        }
+    }
+
+    @Test func oversizedBodyIsRefusedWhileStreaming() async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-stream-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = ServerProcess(dataDirectory: directory, databaseURL: nil, extraArguments: ["--max-upload-bytes", "1MB"])
+        try await server.start()
+        let token = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        let boundary = "b0undary"
+        let result = try server.streamChunkedPost(
+            path: "/api/v1/stories", token: token, contentType: "multipart/form-data; boundary=\(boundary)",
+            maxBytes: 64 * 1024 * 1024)
+        #expect(result.status == 413)
+        // Refused soon after the limit (1 MB + framing allowance), far from the 64 MB the client would send.
+        #expect(result.bytesSent < 8 * 1024 * 1024, "sent \(result.bytesSent) bytes before the answer")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/incoming").isEmpty)
+        #expect(try await server.request("GET", "/healthz").status == 200)
+        #expect(try await server.terminate() == 0)
+    }
+}
