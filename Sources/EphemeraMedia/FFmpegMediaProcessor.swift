@@ -41,20 +41,21 @@ public struct FFmpegMediaProcessor: Sendable {
         args += ["-protocol_whitelist", "file,pipe", "-f", plan.demuxer]
         if piece.start > 0 { args += ["-ss", String(format: "%.3f", piece.start)] }
         args += ["-t", String(format: "%.3f", piece.length), "-i", "file:" + source]
-        if plan.canRemux {
-            // Already compliant: copy the streams, only rewriting the container (about 0.3 s instead of an encode).
-            args += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy"]
-        } else {
-            if !plan.hasAudio {
-                // Every segment gets an AAC track so players behave the same; silence when there was none.
-                args += ["-f", "lavfi", "-t", String(format: "%.3f", piece.length),
-                         "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
-            }
-            args += ["-map", "0:v:0", "-map", plan.hasAudio ? "0:a:0" : "1:a:0",
-                     "-vf", Self.frameFilter, "-fpsmax", "60",
-                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
-                     "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
+        if !plan.hasAudio {
+            // Every segment gets an AAC track so players behave the same; silence when there was none.
+            args += ["-f", "lavfi", "-t", String(format: "%.3f", piece.length),
+                     "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
         }
+        args += ["-map", "0:v:0", "-map", plan.hasAudio ? "0:a:0" : "1:a:0"]
+        if plan.canRemux {
+            // Already compliant: copy the picture (about 0.3 s instead of an encode).
+            args += ["-c:v", "copy"]
+        } else {
+            args += ["-vf", Self.frameFilter, "-fpsmax", "60",
+                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p"]
+        }
+        args += plan.canRemux && plan.hasAudio
+            ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-movflags", "+faststart", "-f", "mp4", "file:" + videoOut]
         _ = try await runner.run("ffmpeg", args, limits: Self.limits(seconds: piece.length))

@@ -38,6 +38,27 @@ public actor MediaFixtures {
         }
     }
 
+    /// A 400×200 JPEG whose EXIF says "rotate 90° clockwise" (orientation 6) and carries an image
+    /// description with `secret` in it, as a phone photo carries its place.
+    public func jpegWithEXIF(secret: String) async throws -> String {
+        let plain = try await make("exif-base", ext: "jpg") { out in
+            ["-f", "lavfi", "-i", "testsrc2=size=400x200", "-frames:v", "1", out]
+        }
+        var jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        let text = Array(secret.utf8) + [0]
+        // Little-endian TIFF: IFD0 with Orientation (0x0112) = 6 and ImageDescription (0x010E) → text after the IFD.
+        var tiff: [UInt8] = [0x49, 0x49, 0x2A, 0x00] + littleEndian(8, 4) + littleEndian(2, 2)
+        tiff += littleEndian(0x0112, 2) + littleEndian(3, 2) + littleEndian(1, 4) + littleEndian(6, 2) + [0, 0]
+        tiff += littleEndian(0x010E, 2) + littleEndian(2, 2) + littleEndian(text.count, 4) + littleEndian(8 + 2 + 24 + 4, 4)
+        tiff += littleEndian(0, 4) + text
+        let app1 = Array("Exif".utf8) + [0, 0] + tiff
+        let segment: [UInt8] = [0xFF, 0xE1, UInt8((app1.count + 2) >> 8), UInt8((app1.count + 2) & 0xFF)] + app1
+        jpeg.insert(contentsOf: segment, at: 2)
+        let path = directory + "/exif-\(UUID().uuidString).jpg"
+        try Data(jpeg).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// Sound with no picture.
     public func audioOnly() async throws -> String {
         try await make("audio", ext: "m4a") { out in
@@ -100,6 +121,10 @@ public actor MediaFixtures {
 
 private func bigEndian(_ value: UInt32) -> [UInt8] {
     [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+}
+
+private func littleEndian(_ value: Int, _ count: Int) -> [UInt8] {
+    (0..<count).map { UInt8((value >> (8 * $0)) & 0xFF) }
 }
 
 private func crc32(_ bytes: [UInt8]) -> UInt32 {

@@ -13,8 +13,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        var logger = Logger(label: "ephemera")
-        logger.logLevel = .info
+        let logger = try options.logger()
         let built = try await buildApplication(configuration: configuration, logger: logger)
         try await built.application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
@@ -29,8 +28,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         var configuration = try options.configuration()
         configuration.runBackgroundServices = false
-        var logger = Logger(label: "ephemera")
-        logger.logLevel = .info
+        let logger = try options.logger()
         let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: logger)
         await services.database.shutdown()
         print("Database is up to date (\(configuration.summary)).")

@@ -2,6 +2,7 @@ import ArgumentParser
 import EphemeraApp
 import EphemeraCore
 import Foundation
+import Logging
 
 /// The server's options, each also read from an `EPHEMERA_*` environment variable; a flag wins over the
 /// variable, the variable over the default. Every bad value is reported at once.
@@ -24,6 +25,19 @@ struct ServerOptions: ParsableArguments {
     var maxUploadBytes: String?
     @Option(help: "Base URL for links the server hands out. [EPHEMERA_PUBLIC_URL, default http://HOST:PORT]")
     var publicURL: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
+    var logLevel: String?
+
+    /// The logger for the command, at the configured level.
+    func logger() throws -> Logger {
+        var logger = Logger(label: "ephemera")
+        let text = logLevel ?? ProcessInfo.processInfo.environment["EPHEMERA_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError("--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        logger.logLevel = level
+        return logger
+    }
 
     /// Resolves flags, environment and defaults into a configuration, or fails listing every bad value.
     func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {

@@ -90,6 +90,38 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func webmAndSilentVideosBecomeH264WithAnAACTrack(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let webm = try await MediaFixtures.shared.video(seconds: 2, width: 480, height: 270, codec: "libvpx-vp9", container: "webm")
+            let silent = try await MediaFixtures.shared.video(seconds: 2, width: 480, height: 270, audio: false)
+            for clip in [webm, silent] {
+                let id = try #require(try await app.postLive(alice, file: clip).first)
+                let probe = try await probeJSON(app.dataDirectory + "/media/\(id)/video.mp4")
+                let codecs = Set((probe["streams"] as? [[String: Any]] ?? []).compactMap { $0["codec_name"] as? String })
+                #expect(codecs == ["h264", "aac"], "\(clip)")
+                let format = (probe["format"] as? [String: Any])?["format_name"] as? String
+                #expect(format?.contains("mp4") == true)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func phonePhotosAreTurnedUprightAndLoseTheirEXIF(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.jpegWithEXIF(secret: "Secret Garden 51.5007N")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: photo)).range(of: Data("Secret Garden".utf8)) != nil)
+            let id = try #require(try await app.postLive(alice, file: photo).first)
+            let stored = try Data(contentsOf: URL(fileURLWithPath: app.dataDirectory + "/media/\(id)/photo.jpg"))
+            #expect(stored.range(of: Data("Secret Garden".utf8)) == nil)
+            #expect(stored.range(of: Data("Exif".utf8)) == nil)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(segment.json["width"] as? Int == 200 && segment.json["height"] as? Int == 400)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func longVideoIsRefusedUnlessSplit(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
