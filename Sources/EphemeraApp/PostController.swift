@@ -39,7 +39,10 @@ struct PostController {
         var committed = false
         defer { if !committed { try? FileManager.default.removeItem(atPath: sourcePath) } }
 
+        let receiving = ContinuousClock.now
         let form = try await receive(request.body, boundary: boundary, mediaPath: sourcePath, limit: limit)
+        context.logger.debug("Upload received", metadata: [
+            "bytes": "\(form.mediaBytes)", "seconds": "\(ContinuousClock.now - receiving)"])
         let fields = try PostFields(form.fields, settings: author.settings)
         guard form.mediaReceived else {
             throw EphemeraError.badRequest("media_missing", "Attach the photo or video as the form field 'media'.")
@@ -151,7 +154,10 @@ final class MultipartReceiver {
     var headers: [String: String] = [:]
     var fieldBuffer: [UInt8] = []
     var failure: EphemeraError?
-    var complete = false
+    /// multipart-kit hands the body over in small slices (it splits at every CR byte); collect them and write
+    /// in large blocks so a 200 MB upload is not a million tiny writes.
+    var pending = ByteBuffer()
+    static let writeBlock = 1 << 20
 
     init(boundary: String, mediaPath: String) throws {
         parser = MultipartParser(boundary: boundary)
@@ -172,11 +178,8 @@ final class MultipartReceiver {
         case "media":
             form.mediaReceived = true
             form.mediaBytes += Int64(buffer.readableBytes)
-            do {
-                try media.write(contentsOf: buffer.readableBytesView)
-            } catch {
-                failure = EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
-            }
+            pending.writeBuffer(&buffer)
+            if pending.readableBytes >= Self.writeBlock { flush() }
         case "sound":
             form.soundReceived = true
         default:
@@ -188,8 +191,25 @@ final class MultipartReceiver {
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
     }
 
+    /// Writes the collected media bytes to the file.
+    func flush() {
+        while pending.readableBytes > 0, failure == nil {
+            let written = pending.withUnsafeReadableBytes { Glibc.write(media.fileDescriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                failure = EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
+                break
+            }
+            pending.moveReaderIndex(forwardBy: written)
+        }
+        pending.clear()
+    }
+
     func partComplete() {
-        if partName == "media" { form.mediaReceived = true }
+        if partName == "media" {
+            form.mediaReceived = true
+            flush()
+        }
         if let name = partName, name != "media", name != "sound" {
             form.fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
         }
@@ -203,6 +223,7 @@ final class MultipartReceiver {
     }
 
     func finish() throws -> PostController.ReceivedForm {
+        flush()
         if let failure { throw failure }
         return form
     }
