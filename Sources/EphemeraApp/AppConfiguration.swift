@@ -20,6 +20,14 @@ public struct AppConfiguration: Sendable {
     public var mediaLimits = MediaLimits()
     /// Base of the links the server hands out (`--public-url`); defaults to `http://host:port`.
     public var publicURL: String?
+    /// Where the data keys live (`--keyring-dir`, default `DATA_DIR/keyring`); never in `ephemera backup`.
+    public var keyringDirectory: String?
+    /// Plaintext scratch space for uploads and ffmpeg (`--scratch-dir`); by default a folder on the
+    /// `/dev/shm` tmpfs, so no plaintext media touches the data directory's disk.
+    public var scratchDirectory: String?
+    /// How long keyring backups are kept (`--key-backup-retention`, default 7d); a receipt promises no
+    /// readable copy of a purged segment after purge time plus this.
+    public var keyBackupRetention: Duration = .seconds(7 * 86400)
     /// bcrypt cost for passwords; lower only in tests.
     public var bcryptCost: UInt8 = 12
     /// Whether the job worker and expiry sweeper run in the background (tests drive them by hand).
@@ -34,6 +42,23 @@ public struct AppConfiguration: Sendable {
 
     public var resolvedDatabaseURL: String {
         databaseURL ?? (dataDirectory as NSString).appendingPathComponent("ephemera.sqlite")
+    }
+
+    public var resolvedKeyringDirectory: String {
+        keyringDirectory ?? (dataDirectory as NSString).appendingPathComponent("keyring")
+    }
+
+    /// The scratch folder: the configured one, else one per data directory on `/dev/shm` (tmpfs), else
+    /// `DATA_DIR/tmp` when there is no tmpfs.
+    public var resolvedScratchDirectory: String {
+        if let scratchDirectory { return scratchDirectory }
+        let absolute = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in absolute.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        if FileManager.default.isWritableFile(atPath: "/dev/shm") {
+            return "/dev/shm/ephemera-\(getuid())-" + String(hash, radix: 16)
+        }
+        return (dataDirectory as NSString).appendingPathComponent("tmp")
     }
 
     public var resolvedPublicURL: String {
@@ -51,6 +76,7 @@ public struct AppConfiguration: Sendable {
         return "host=\(host) port=\(port) data-dir=\(dataDirectory) database=\(database) "
             + "story-lifetime=\(storyLifetime.seconds)s restore-window=\(restoreWindow.seconds)s "
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
-            + "public-url=\(resolvedPublicURL)"
+            + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
+            + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s"
     }
 }

@@ -14,12 +14,16 @@ public struct AppServices: Sendable {
     public let accounts: SQLAccountStore
     public let graph: SQLGraphStore
     public let segments: SQLSegmentStore
+    public let deletion: SQLDeletionStore
     public let jobs: SQLJobQueue
     public let mediaStore: FileMediaStore
     public let prober: FFprobeMediaProber
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
+
+    /// Scans every store for residue (`ephemera audit`).
+    public var auditor: Auditor { Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore) }
 
     /// Opens the database (migrating it) and the media store, and sweeps residue a crash may have left.
     public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger) async throws
@@ -33,8 +37,13 @@ public struct AppServices: Sendable {
             await database.shutdown()
             throw error
         }
-        let mediaStore = try FileMediaStore(dataDirectory: configuration.dataDirectory)
+        let mediaStore = try FileMediaStore(
+            dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
+            keyring: try FileKeyring(directory: configuration.resolvedKeyringDirectory))
         let segments = SQLSegmentStore(database: database)
+        let deletion = SQLDeletionStore(database: database)
+        let purger = Purger(deletion: deletion, mediaStore: mediaStore, clock: clock,
+                            keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
         let runner = ProcessRunner(logger: logger)
         let processor = MediaProcessor(
@@ -44,9 +53,11 @@ public struct AppServices: Sendable {
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
-            segments: segments, jobs: jobs, mediaStore: mediaStore, prober: FFprobeMediaProber(runner: runner),
-            worker: JobWorker(queue: jobs, processor: processor, clock: clock, signal: signal, logger: logger),
-            sweeper: ExpirySweeper(segments: segments, mediaStore: mediaStore, clock: clock, logger: logger,
+            segments: segments, deletion: deletion, jobs: jobs, mediaStore: mediaStore,
+            prober: FFprobeMediaProber(runner: runner),
+            worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
+                              signal: signal, logger: logger),
+            sweeper: ExpirySweeper(segments: segments, deletion: deletion, signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal)
     }

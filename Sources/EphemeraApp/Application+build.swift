@@ -39,7 +39,9 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     HealthController(services: services).register(on: router)
     AccountsController(services: services).register(on: router)
     GraphController(services: services).register(on: router)
-    StoriesController(services: services).register(on: router)
+    let stories = StoriesController(services: services)
+    stories.register(on: router)
+    DeletionController(services: services, stories: stories).register(on: router)
     PostController(services: services).register(on: router)
     MediaController(services: services).register(on: router)
     return router

@@ -1,14 +1,16 @@
 import EphemeraCore
+import EphemeraMedia
+import NIOCore
+import NIOFoundationCompat
 import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `GET /media/{id}/{rendition}`: our re-encoded derivatives only, streamed from disk, with `Range` (206),
+/// `GET /media/{id}/{rendition}`: our re-encoded derivatives only, decrypted chunk by chunk as they stream, with `Range` (206),
 /// `ETag`/`If-None-Match` (304), a fixed Content-Type and `nosniff`. Access is the segment's visibility;
 /// the author may also fetch media of their own segments that are not live (archive, recently deleted).
 struct MediaController {
     let services: AppServices
-    let fileIO = FileIO()
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/media/:id/:rendition", use: media)
@@ -35,11 +37,11 @@ struct MediaController {
             }
         }
 
-        let path = services.mediaStore.path(segmentID: id, rendition: rendition)
-        guard let size = services.mediaStore.size(segmentID: id, rendition: rendition) else {
-            context.logger.error("Media file missing for a readable segment", metadata: ["segment": "\(id)"])
+        guard let (handle, header, key) = try services.mediaStore.open(segmentID: id, rendition: rendition) else {
+            context.logger.error("Media blob or key missing for a readable segment", metadata: ["segment": "\(id)"])
             throw EphemeraError.mediaNotFound
         }
+        let size = header.plaintextLength
         let etag = "\"\(tag)-\(rendition.rawValue)\""
         var headers = HTTPFields()
         headers[.contentType] = rendition.contentType
@@ -55,13 +57,15 @@ struct MediaController {
             let candidate = $0.trimmingCharacters(in: .whitespaces)
             return candidate == etag || candidate == "W/" + etag || candidate == "*"
         }) {
+            try? handle.close()
             return Response(status: .notModified, headers: headers)
         }
 
         var status = HTTPResponse.Status.ok
-        var range: ClosedRange<Int> = 0...Int(max(size - 1, 0))
+        var range: ClosedRange<Int64> = 0...max(size - 1, 0)
         if let header = request.headers[.range], Self.ifRangeAllows(request, etag: etag) {
-            guard let requested = Self.parseRange(header, size: Int(size)) else {
+            guard let requested = Self.parseRange(header, size: size) else {
+                try? handle.close()
                 headers[.contentRange] = "bytes */\(size)"
                 return Response(status: .rangeNotSatisfiable, headers: headers)
             }
@@ -69,11 +73,20 @@ struct MediaController {
             status = .partialContent
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
         }
-        headers[.contentLength] = String(size == 0 ? 0 : range.count)
+        let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
+        headers[.contentLength] = String(length)
         if request.method == .head || size == 0 {
+            try? handle.close()
             return Response(status: status, headers: headers)
         }
-        let body = try await fileIO.loadFile(path: path, range: range, context: context)
+        // Decrypts only the chunks the range covers, one at a time, as the client reads.
+        let body = ResponseBody(contentLength: Int(length)) { [range] writer in
+            defer { try? handle.close() }
+            try await ChunkedCipher.decrypt(handle: handle, header: header, range: range, key: key.symmetricKey) { piece in
+                try await writer.write(ByteBuffer(data: piece))
+            }
+            try await writer.finish(nil)
+        }
         return Response(status: status, headers: headers, body: body)
     }
 
@@ -85,18 +98,18 @@ struct MediaController {
 
     /// One byte range of `bytes=a-b`, `bytes=a-` or `bytes=-n`, clamped to the file; nil when unsatisfiable.
     /// Several ranges are answered with the first one.
-    static func parseRange(_ header: String, size: Int) -> ClosedRange<Int>? {
+    static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int64>? {
         guard size > 0, header.lowercased().hasPrefix("bytes=") else { return nil }
         let spec = header.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
         if parts[0].isEmpty {
-            guard let suffix = Int(parts[1]), suffix > 0 else { return nil }
+            guard let suffix = Int64(parts[1]), suffix > 0 else { return nil }
             return max(0, size - suffix)...(size - 1)
         }
-        guard let start = Int(parts[0]), start < size else { return nil }
+        guard let start = Int64(parts[0]), start < size else { return nil }
         if parts[1].isEmpty { return start...(size - 1) }
-        guard let end = Int(parts[1]), end >= start else { return nil }
+        guard let end = Int64(parts[1]), end >= start else { return nil }
         return start...min(end, size - 1)
     }
 }

@@ -1,28 +1,40 @@
+import Crypto
 import EphemeraCore
 import Foundation
 
-/// Media blobs on the local disk, under the data directory:
-/// - `media/{segmentID}/{rendition}`: the served derivatives;
-/// - `incoming/{uploadID}`: uploads waiting to be processed (never served);
-/// - `tmp/`: scratch space, emptied at start.
+/// Media blobs on the local disk, always encrypted (`ChunkedCipher`, one data key per segment from the
+/// `FileKeyring`):
+/// - `DATA/media/{segmentID}/{rendition}`: the served derivatives, encrypted;
+/// - `SCRATCH/incoming/{uploadID}`: uploads waiting to be processed (never served);
+/// - `SCRATCH/work/`: ffmpeg's plaintext outputs until they are encrypted into place.
 ///
-/// A blob becomes visible only through `commit`: the file is written next to its final name, fsynced,
-/// renamed into place, and the folder fsynced, before the caller commits the row that points to it. An fsync
-/// error fails the operation; it is never retried into a false success.
+/// The scratch area holds the only plaintext and lives outside the data directory (by default on the
+/// `/dev/shm` tmpfs); it is emptied of anything unreferenced at start. A blob becomes visible only through
+/// `store`: encrypted next to its final name, fsynced, renamed into place, the folder fsynced, before the
+/// caller commits the row that points to it. An fsync error fails the operation; it is never retried into a
+/// false success.
 public struct FileMediaStore: Sendable {
     public let root: String
+    public let scratch: String
+    public let keyring: FileKeyring
 
-    public init(dataDirectory: String) throws {
+    public init(dataDirectory: String, scratchDirectory: String, keyring: FileKeyring) throws {
         self.root = (dataDirectory as NSString).standardizingPath
-        for folder in ["media", "incoming", "tmp"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
+        self.scratch = (scratchDirectory as NSString).standardizingPath
+        self.keyring = keyring
+        try FileManager.default.createDirectory(atPath: root + "/media", withIntermediateDirectories: true)
+        for folder in ["incoming", "work"] {
+            try FileManager.default.createDirectory(atPath: scratch + "/" + folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         }
     }
 
-    public var incomingDirectory: String { root + "/incoming" }
-    public var scratchDirectory: String { root + "/tmp" }
+    public var incomingDirectory: String { scratch + "/incoming" }
 
     public func incomingPath(_ name: String) -> String { incomingDirectory + "/" + name }
+
+    /// A fresh plaintext path in the scratch area.
+    public func workPath(_ hint: String) -> String { scratch + "/work/" + UUID().uuidString + "-" + hint }
 
     public func segmentDirectory(_ segmentID: String) -> String { root + "/media/" + segmentID }
 
@@ -30,29 +42,69 @@ public struct FileMediaStore: Sendable {
         segmentDirectory(segmentID) + "/" + rendition.rawValue
     }
 
-    /// A fresh temporary path for `rendition` in the segment's folder (same file system as the final name).
-    public func temporaryPath(segmentID: String, rendition: Rendition) throws -> String {
+    /// Encrypts the plaintext `files` with the segment's key into their final places (durably), then removes
+    /// the plaintext.
+    public func store(segmentID: String, files: [Rendition: String]) throws {
+        let key = try keyring.key(for: segmentID)
         try FileManager.default.createDirectory(atPath: segmentDirectory(segmentID), withIntermediateDirectories: true)
-        return segmentDirectory(segmentID) + "/.tmp-\(UUID().uuidString)-" + rendition.rawValue
-    }
-
-    /// Makes the temporary files durable and moves them to their final names.
-    public func commit(segmentID: String, files: [Rendition: String]) throws {
-        for (rendition, temporary) in files {
-            try Self.fsync(path: temporary)
-            let final = path(segmentID: segmentID, rendition: rendition)
-            guard rename(temporary, final) == 0 else { throw Self.posixError("rename", final) }
+        for (rendition, plaintext) in files {
+            let temporary = segmentDirectory(segmentID) + "/.tmp-\(UUID().uuidString)-" + rendition.rawValue
+            do {
+                try ChunkedCipher.encryptFile(source: plaintext, destination: temporary, key: key)
+                try Self.fsync(path: temporary)
+                let final = path(segmentID: segmentID, rendition: rendition)
+                guard rename(temporary, final) == 0 else { throw Self.posixError("rename", final) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: plaintext)
         }
         try Self.fsync(path: segmentDirectory(segmentID))
     }
 
-    /// Removes everything stored for a segment. Idempotent.
-    public func deleteSegment(_ segmentID: String) throws {
-        let folder = segmentDirectory(segmentID)
-        if FileManager.default.fileExists(atPath: folder) {
-            try FileManager.default.removeItem(atPath: folder)
-            try Self.fsync(path: root + "/media")
+    /// An open blob and its header, to serve or decrypt; nil when it is not there.
+    public func open(segmentID: String, rendition: Rendition) throws -> (FileHandle, ChunkedCipher.Header, ChunkedCipher.Key)? {
+        guard let handle = FileHandle(forReadingAtPath: path(segmentID: segmentID, rendition: rendition)) else { return nil }
+        guard let key = try keyring.existingKey(for: segmentID) else {
+            try? handle.close()
+            return nil
         }
+        do {
+            return (handle, try ChunkedCipher.header(of: handle), ChunkedCipher.Key(key))
+        } catch {
+            try? handle.close()
+            throw error
+        }
+    }
+
+    /// The decrypted bytes of a blob (small renditions, tests and exports of one file).
+    public func decryptedData(segmentID: String, rendition: Rendition) async throws -> Data? {
+        guard let (handle, header, key) = try open(segmentID: segmentID, rendition: rendition) else { return nil }
+        defer { try? handle.close() }
+        var data = Data()
+        guard header.plaintextLength > 0 else { return data }
+        try await ChunkedCipher.decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1),
+                                        key: key.symmetricKey) {
+            data.append($0)
+        }
+        return data
+    }
+
+    /// Removes every blob stored for a segment; returns what was removed (name and size on disk). Idempotent.
+    @discardableResult
+    public func deleteSegment(_ segmentID: String) throws -> [(name: String, bytes: Int64)] {
+        let folder = segmentDirectory(segmentID)
+        guard FileManager.default.fileExists(atPath: folder) else { return [] }
+        var removed: [(String, Int64)] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
+            let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int64) ?? 0
+            try FileManager.default.removeItem(atPath: folder + "/" + name)
+            if !name.hasPrefix(".tmp-") { removed.append((name, size ?? 0)) }
+        }
+        try FileManager.default.removeItem(atPath: folder)
+        try Self.fsync(path: root + "/media")
+        return removed
     }
 
     /// Removes temporary files a crash may have left in a segment's folder.
@@ -73,16 +125,17 @@ public struct FileMediaStore: Sendable {
         try? FileManager.default.removeItem(atPath: incomingPath(name))
     }
 
-    /// Empties the scratch area and removes incoming files no upload row refers to (left by a crash between
-    /// receiving a file and recording it).
+    /// Empties the scratch work area, removes incoming files no upload row refers to (left by a crash between
+    /// receiving a file and recording it) and temporary files in segment folders.
     public func sweepResidue(keepingIncoming keep: Set<String>) {
         let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: scratchDirectory)) ?? [] {
-            try? fm.removeItem(atPath: scratchDirectory + "/" + name)
+        for name in (try? fm.contentsOfDirectory(atPath: scratch + "/work")) ?? [] {
+            try? fm.removeItem(atPath: scratch + "/work/" + name)
         }
         for name in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? [] where !keep.contains(name) {
             try? fm.removeItem(atPath: incomingPath(name))
         }
+        for id in storedSegmentIDs() { removeTemporaryFiles(segmentID: id) }
     }
 
     /// The ids of every segment folder on disk.
@@ -90,13 +143,13 @@ public struct FileMediaStore: Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: root + "/media"))?.filter { !$0.hasPrefix(".") } ?? []
     }
 
-    public func size(segmentID: String, rendition: Rendition) -> Int64? {
-        (try? FileManager.default.attributesOfItem(atPath: path(segmentID: segmentID, rendition: rendition)))?[.size]
-            as? Int64
+    /// The renditions present for a segment.
+    public func storedRenditions(segmentID: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: segmentDirectory(segmentID))) ?? []).sorted()
     }
 
     static func fsync(path: String) throws {
-        let fd = open(path, O_RDONLY)
+        let fd = Foundation.open(path, O_RDONLY)
         guard fd >= 0 else { throw posixError("open", path) }
         defer { close(fd) }
         guard Foundation.fsync(fd) == 0 else { throw posixError("fsync", path) }

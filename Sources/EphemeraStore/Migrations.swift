@@ -5,6 +5,7 @@ public enum Migrations {
         M0002_CreateGraph,
         M0003_CreateSegments,
         M0004_CreateJobs,
+        M0005_CreateDeletion,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -137,5 +138,47 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX jobs_ready ON jobs (state, run_at)",
+    ])
+
+    static let M0005_CreateDeletion = Migration("M0005_CreateDeletion", [
+        "ALTER TABLE accounts ADD COLUMN deleted_at BIGINT",
+        "CREATE INDEX segments_restorable ON segments (state, restorable_until)",
+        // What is left of a purged segment: no author, no viewer, only aggregates.
+        """
+        CREATE TABLE tombstones (
+            segment_id TEXT PRIMARY KEY,
+            uploaded_at BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            duration_ms BIGINT NOT NULL,
+            view_count INTEGER NOT NULL,
+            like_count INTEGER NOT NULL,
+            comment_count INTEGER NOT NULL,
+            share_count INTEGER NOT NULL,
+            download_count INTEGER NOT NULL,
+            purged_at BIGINT NOT NULL
+        )
+        """,
+        // The purge's own durable notes while it runs: what each step removed, so a resumed purge can still
+        // write a complete receipt. Deleted when the receipt is written.
+        """
+        CREATE TABLE purge_log (
+            segment_id TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            step TEXT NOT NULL,
+            store TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (segment_id, step)
+        )
+        """,
+        """
+        CREATE TABLE deletion_receipts (
+            segment_id TEXT PRIMARY KEY,
+            author_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            receipt TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX deletion_receipts_author ON deletion_receipts (author_id)",
     ])
 }

@@ -48,7 +48,7 @@ public struct SQLAccountStore: Sendable {
 
     public func account(handle: String) async throws -> Account? {
         try await database.withConnection { sql in
-            try await sql.raw("SELECT \(Self.columns) FROM accounts WHERE handle = \(bind: handle)").first()
+            try await sql.raw("SELECT \(Self.columns) FROM accounts WHERE handle = \(bind: handle) AND deleted_at IS NULL").first()
                 .map(Self.account(from:))
         }
     }
@@ -76,7 +76,7 @@ public struct SQLAccountStore: Sendable {
     public func credentials(handle: String) async throws -> (Account, String)? {
         try await database.withConnection { sql in
             guard let row = try await sql.raw(
-                "SELECT \(Self.columns), password_hash FROM accounts WHERE handle = \(bind: handle)").first()
+                "SELECT \(Self.columns), password_hash FROM accounts WHERE handle = \(bind: handle) AND deleted_at IS NULL").first()
             else { return nil }
             return (try Self.account(from: row), try row.decode(column: "password_hash", as: String.self))
         }
@@ -119,7 +119,7 @@ public struct SQLAccountStore: Sendable {
         try await database.withConnection { sql in
             try await sql.raw("""
                 SELECT \(Self.columns) FROM accounts
-                WHERE id = (SELECT account_id FROM sessions WHERE token_hash = \(bind: sessionTokenHash))
+                WHERE id = (SELECT account_id FROM sessions WHERE token_hash = \(bind: sessionTokenHash)) AND deleted_at IS NULL
                 """).first().map(Self.account(from:))
         }
     }

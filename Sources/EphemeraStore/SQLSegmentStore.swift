@@ -286,10 +286,16 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
-    /// Deletes the rows that hang off a segment (views for now), as the purge's last database step.
-    public func deleteInteractions(segmentID: String) async throws {
-        try await database.transaction { sql in
-            try await sql.raw("DELETE FROM views WHERE segment_id = \(bind: segmentID)").run()
+    /// The state and kind of every segment row, for audits.
+    public func allSegmentStates() async throws -> [String: (state: SegmentState, kind: SegmentKind)] {
+        try await database.withConnection { sql in
+            var result: [String: (SegmentState, SegmentKind)] = [:]
+            for row in try await sql.raw("SELECT id, state, kind FROM segments").all() {
+                result[try row.decode(column: "id", as: String.self)] = (
+                    SegmentState(rawValue: try row.decode(column: "state", as: String.self)) ?? .failed,
+                    SegmentKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .photo)
+            }
+            return result
         }
     }
 

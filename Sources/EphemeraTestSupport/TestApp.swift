@@ -22,19 +22,51 @@ public struct TestApp: Sendable {
     ) async throws -> T {
         let directory = NSTemporaryDirectory() + "ephemera-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-scratch")
+        }
         var configuration = AppConfiguration()
         configuration.dataDirectory = directory
         configuration.databaseURL = try await TestDatabase.make(backend, directory: directory)
         configuration.bcryptCost = 4
         configuration.runBackgroundServices = false
         configuration.publicURL = "http://stories.test"
+        configuration.scratchDirectory = directory + "-scratch"
         configure(&configuration)
         let clock = TestClock()
         let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger)
         return try await built.application.test(.router) { client in
             try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
         }
+    }
+
+    /// A rendition decrypted into a temporary file (the stored blob is encrypted), for ffprobe and byte checks.
+    public func plaintext(_ segmentID: String, _ rendition: Rendition) async throws -> String {
+        guard let data = try await services.mediaStore.decryptedData(segmentID: segmentID, rendition: rendition) else {
+            throw TestFailure("no \(rendition.rawValue) for \(segmentID)")
+        }
+        let path = dataDirectory + "-scratch/plain-\(UUID().uuidString)-\(rendition.rawValue)"
+        try data.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// What `ephemera audit` would report.
+    public func audit() async throws -> [String] {
+        try await services.auditor.findings()
+    }
+
+    /// Every file under the data directory (not the scratch area).
+    public func dataFiles() -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: dataDirectory)
+        var files: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dataDirectory + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(path)
+            }
+        }
+        return files
     }
 
     /// Runs queued processing jobs to completion.

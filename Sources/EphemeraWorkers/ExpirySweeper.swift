@@ -1,22 +1,23 @@
 import EphemeraCore
-import EphemeraMedia
 import EphemeraStore
 import Logging
 import ServiceLifecycle
 
 /// Tidies expired segments: `live` past `expiresAt` becomes `archived` when the author keeps an archive, or
-/// is purged. Visibility never waits for it; it compares `expiresAt` with the clock on every read.
+/// is purged; and begins the purge of deleted segments whose restore window is over. Visibility never waits for it; it compares `expiresAt` with the clock on every read.
 public struct ExpirySweeper: Service {
     let segments: SQLSegmentStore
-    let mediaStore: FileMediaStore
+    let deletion: SQLDeletionStore
+    let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
     let interval: Duration
 
-    public init(segments: SQLSegmentStore, mediaStore: FileMediaStore, clock: any EphemeraClock, logger: Logger,
-                interval: Duration = .seconds(30)) {
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, signal: JobSignal, clock: any EphemeraClock,
+                logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
-        self.mediaStore = mediaStore
+        self.deletion = deletion
+        self.signal = signal
         self.clock = clock
         self.logger = logger
         self.interval = interval
@@ -33,7 +34,8 @@ public struct ExpirySweeper: Service {
         }
     }
 
-    /// One pass; returns how many segments it moved.
+    /// One pass: expired live segments go to the archive or begin purging; deleted segments whose restore
+    /// window is over begin purging. Returns how many segments it moved.
     @discardableResult
     public func sweep() async throws -> Int {
         let now = clock.now()
@@ -46,25 +48,18 @@ public struct ExpirySweeper: Service {
                 if archive {
                     try await segments.transition(id: id, event: .archive, now: now)
                 } else {
-                    try await purge(id)
+                    try await deletion.beginPurge(segmentID: id, now: now)
                 }
                 moved += 1
             }
         }
-        // Finish purges a crash interrupted.
-        for id in try await segments.segmentIDs(in: .purging, limit: 200) { try await purge(id) }
-        if moved > 0 { logger.info("Expired \(moved) segments") }
-        return moved
-    }
-
-    /// Purges an expired segment the author does not archive: its media and its views go; the row stays as
-    /// a `purged` tombstone. Each step is idempotent.
-    func purge(_ id: String) async throws {
-        try await segments.transition(id: id, event: .beginPurge, now: clock.now())
-        try mediaStore.deleteSegment(id)
-        try await segments.deleteInteractions(segmentID: id)
-        try await segments.transition(id: id, event: .finishPurge, now: clock.now()) { _, _ in
-            "caption = NULL, media_tag = NULL"
+        for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
+            moved += 1
         }
+        if moved > 0 {
+            logger.info("Swept \(moved) segments")
+            signal.notify()
+        }
+        return moved
     }
 }

@@ -9,6 +9,8 @@ import ServiceLifecycle
 public struct JobWorker: Service {
     let queue: SQLJobQueue
     let processor: MediaProcessor
+    let purger: Purger
+    let deletion: SQLDeletionStore
     let clock: any EphemeraClock
     let signal: JobSignal
     let logger: Logger
@@ -16,10 +18,12 @@ public struct JobWorker: Service {
     /// Short, and renewed while the job runs, so a crashed node's job is taken over within half a minute.
     let lease: Duration = .seconds(30)
 
-    public init(queue: SQLJobQueue, processor: MediaProcessor, clock: any EphemeraClock, signal: JobSignal,
-                logger: Logger, pollInterval: Duration = .seconds(1)) {
+    public init(queue: SQLJobQueue, processor: MediaProcessor, purger: Purger, deletion: SQLDeletionStore,
+                clock: any EphemeraClock, signal: JobSignal, logger: Logger, pollInterval: Duration = .seconds(1)) {
         self.queue = queue
         self.processor = processor
+        self.purger = purger
+        self.deletion = deletion
         self.clock = clock
         self.signal = signal
         self.logger = logger
@@ -48,7 +52,7 @@ public struct JobWorker: Service {
     /// Claims and runs one due job; returns false when there was none.
     @discardableResult
     public func runNext() async throws -> Bool {
-        guard let job = try await queue.claim(kinds: [MediaProcessor.jobKind], now: clock.now(), lease: lease) else {
+        guard let job = try await queue.claim(kinds: Self.kinds, now: clock.now(), lease: lease) else {
             return false
         }
         logger.info("Running job", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
@@ -60,21 +64,37 @@ public struct JobWorker: Service {
         }
         defer { heartbeat.cancel() }
         do {
-            try await processor.process(uploadID: job.payload)
+            switch job.kind {
+            case MediaProcessor.jobKind:
+                try await processor.process(uploadID: job.payload)
+            case SQLDeletionStore.purgeJobKind:
+                try await purger.purge(segmentID: job.payload)
+            case SQLDeletionStore.accountJobKind:
+                // Waits (by retrying) until every segment of the account is purged, then removes the account.
+                guard try await deletion.finishAccountDeletion(accountID: job.payload) else {
+                    try await queue.fail(jobID: job.id, error: "segments still purging",
+                                         retryAt: clock.now() + .seconds(2), at: clock.now())
+                    return true
+                }
+            default:
+                logger.error("Unknown job kind \(job.kind)")
+            }
             try await queue.complete(jobID: job.id, at: clock.now())
         } catch {
             let reason = Self.reason(for: error)
             logger.warning("Job failed", metadata: ["job": "\(job.id)", "attempt": "\(job.attempt)", "error": "\(error)"])
             if job.attempt < job.maxAttempts {
-                let backoff = Duration.seconds(5 * Int64(job.attempt * job.attempt))
+                let backoff = Duration.seconds(min(5 * Int64(job.attempt * job.attempt), 300))
                 try await queue.fail(jobID: job.id, error: "\(error)", retryAt: clock.now() + backoff, at: clock.now())
             } else {
-                try await processor.fail(uploadID: job.payload, reason: reason)
+                if job.kind == MediaProcessor.jobKind { try await processor.fail(uploadID: job.payload, reason: reason) }
                 try await queue.fail(jobID: job.id, error: "\(error)", retryAt: nil, at: clock.now())
             }
         }
         return true
     }
+
+    static let kinds = [MediaProcessor.jobKind, SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]
 
     /// Runs due jobs until none is left (tests, and `ephemera` commands that process inline).
     public func drain() async throws {

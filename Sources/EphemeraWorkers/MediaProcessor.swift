@@ -32,31 +32,36 @@ public struct MediaProcessor: Sendable {
             let result: ProcessedMedia
             var files: [Rendition: String] = [:]
             do {
+                // ffmpeg writes plaintext into the scratch area; `store` encrypts it into the data folder.
                 switch plan {
                 case .photo(let photo):
-                    let out = try mediaStore.temporaryPath(segmentID: segment.id, rendition: .photo)
-                    files[.photo] = out
-                    result = try await ffmpeg.makePhoto(source: source, plan: photo, photoOut: out)
+                    files[.photo] = mediaStore.workPath("photo.jpg")
+                    result = try await ffmpeg.makePhoto(source: source, plan: photo, photoOut: files[.photo]!)
                 case .video(let video):
                     guard video.pieces.indices.contains(segment.position) else {
                         throw EphemeraError(.internal, "bad_plan", "segment position outside the plan")
                     }
-                    let videoOut = try mediaStore.temporaryPath(segmentID: segment.id, rendition: .video)
-                    let posterOut = try mediaStore.temporaryPath(segmentID: segment.id, rendition: .poster)
-                    files = [.video: videoOut, .poster: posterOut]
+                    files = [.video: mediaStore.workPath("video.mp4"), .poster: mediaStore.workPath("poster.jpg")]
                     result = try await ffmpeg.makeVideo(
                         source: source, plan: video, piece: video.pieces[segment.position],
-                        videoOut: videoOut, posterOut: posterOut)
+                        videoOut: files[.video]!, posterOut: files[.poster]!)
                 }
-                try mediaStore.commit(segmentID: segment.id, files: files)
+                try mediaStore.store(segmentID: segment.id, files: files)
             } catch {
+                for path in files.values { try? FileManager.default.removeItem(atPath: path) }
                 mediaStore.removeTemporaryFiles(segmentID: segment.id)
                 throw error
             }
-            try await segments.markProcessed(
+            let live = try await segments.markProcessed(
                 id: segment.id, durationMilliseconds: result.durationMilliseconds, width: result.width,
                 height: result.height, mediaTag: IDs.make())
-            logger.info("Segment is live", metadata: ["segment": "\(segment.id)"])
+            if live {
+                logger.info("Segment is live", metadata: ["segment": "\(segment.id)"])
+            } else {
+                // Purged while it was being processed: what was just stored must not outlive it.
+                try mediaStore.deleteSegment(segment.id)
+                try mediaStore.keyring.destroyKey(for: segment.id)
+            }
         }
         try await finish(upload)
     }
@@ -67,6 +72,7 @@ public struct MediaProcessor: Sendable {
         guard let upload = try await segments.upload(id: uploadID) else { return }
         for segment in try await segments.segments(uploadID: uploadID) where segment.state == .processing {
             try? mediaStore.deleteSegment(segment.id)
+            try? mediaStore.keyring.destroyKey(for: segment.id)
             try await segments.markFailed(id: segment.id, reason: reason)
         }
         try await finish(upload)

@@ -25,6 +25,12 @@ struct ServerOptions: ParsableArguments {
     var maxUploadBytes: String?
     @Option(help: "Base URL for links the server hands out. [EPHEMERA_PUBLIC_URL, default http://HOST:PORT]")
     var publicURL: String?
+    @Option(help: "Folder of the data keys, kept apart from media and backups. [EPHEMERA_KEYRING_DIR, default DATA_DIR/keyring]")
+    var keyringDir: String?
+    @Option(help: "Plaintext scratch folder for uploads and ffmpeg. [EPHEMERA_SCRATCH_DIR, default a folder on /dev/shm]")
+    var scratchDir: String?
+    @Option(help: "How long keyring backups are kept. [EPHEMERA_KEY_BACKUP_RETENTION, default 7d]")
+    var keyBackupRetention: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -78,6 +84,11 @@ struct ServerOptions: ParsableArguments {
             } else {
                 problems.append("\(key): '\(v)' is not an http(s) URL")
             }
+        }
+        if let (v, _) = value(keyringDir, "EPHEMERA_KEYRING_DIR") { config.keyringDirectory = v }
+        if let (v, _) = value(scratchDir, "EPHEMERA_SCRATCH_DIR") { config.scratchDirectory = v }
+        if let (v, key) = value(keyBackupRetention, "EPHEMERA_KEY_BACKUP_RETENTION") {
+            if let d = parseDurationSpec(v) { config.keyBackupRetention = d } else { problems.append("\(key): '\(v)' is not a duration like 7d") }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }
         guard problems.isEmpty else {

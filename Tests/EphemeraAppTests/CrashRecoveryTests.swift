@@ -9,9 +9,13 @@ import Testing
     func killDuringTranscodeNeverShowsABrokenSegmentAndResumesAfterRestart(backend: Backend) async throws {
         let directory = NSTemporaryDirectory() + "ephemera-crash-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-scratch")
+        }
         let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
-        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL)
+        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
+                                   extraArguments: ["--scratch-dir", directory + "-scratch"])
         try await server.start()
 
         let alice = try #require(try await server.request("POST", "/api/v1/accounts",
@@ -30,12 +34,12 @@ import Testing
         // Wait until ffmpeg is writing this segment's video, then kill the server without warning.
         var transcoding = false
         for _ in 0..<300 {
-            if !processes(containing: directory + "/media/\(id)/.tmp-").isEmpty { transcoding = true; break }
+            if !processes(containing: directory + "-scratch/work/").isEmpty { transcoding = true; break }
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(transcoding, "ffmpeg never started: \(server.readLog())")
         server.kill9()
-        for pid in processes(containing: directory + "/media/\(id)/") { kill(pid, SIGKILL) }
+        for pid in processes(containing: directory + "-scratch/") { kill(pid, SIGKILL) }
 
         try await server.start()
         // Right after restart: hidden from others, processing for the author, never a broken live segment.
@@ -61,7 +65,7 @@ import Testing
         // Nothing half-made is left on disk.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/media/\(id)")
         #expect(Set(leftovers) == ["video.mp4", "poster.jpg"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/incoming").isEmpty)
+        #expect(try ServerProcess.runCommand(["audit", "--data-dir", directory] + (databaseURL.map { ["--database-url", $0] } ?? [])).output.contains("no residue"))
 
         // SIGTERM drains and exits 0.
         #expect(try await server.terminate() == 0)

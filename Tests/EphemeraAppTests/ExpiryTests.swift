@@ -66,9 +66,11 @@ import Testing
             app.clock.advance(by: .seconds(1))
             #expect(try await app.services.sweeper.sweep() == 1)
             #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).status == .notFound)
+            try await app.processJobs()
             #expect(!FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)"))
-            let state = try await app.services.segments.segment(id: id)?.state
-            #expect(state == .purged)
+            #expect(try await app.services.segments.segment(id: id) == nil)
+            #expect(try await app.services.deletion.tombstoneIDs() == [id])
+            #expect(try await app.audit().isEmpty)
             #expect(((try await app.request(.get, "/api/v1/me/archive", token: alice)).json["items"] as? [Any])?.isEmpty == true)
         }
     }

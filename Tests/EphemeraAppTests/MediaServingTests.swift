@@ -12,7 +12,8 @@ import Testing
             let clip = try await MediaFixtures.shared.video(seconds: 2)
             let publicID = try await app.postLive(alice, file: clip, fields: ["audience": "public"])[0]
             let privateID = try await app.postLive(alice, file: clip, fields: ["audience": "followers"])[0]
-            let onDisk = try Data(contentsOf: URL(fileURLWithPath: app.dataDirectory + "/media/\(publicID)/video.mp4"))
+            let onDisk = try #require(try await app.services.mediaStore.decryptedData(segmentID: publicID, rendition: .video))
+            #expect(onDisk.count > 3 * 64 * 1024, "the range checks below must cross chunk boundaries")
 
             let whole = try await app.request(.get, "/media/\(publicID)/video.mp4")
             #expect(whole.status == .ok)
@@ -27,6 +28,10 @@ import Testing
             #expect(partial.status == .partialContent)
             #expect(partial.headers[.contentRange] == "bytes 100-1099/\(onDisk.count)")
             #expect(Data(buffer: partial.body) == onDisk[100..<1100])
+            // A range across two chunk boundaries of the encrypted blob.
+            let from = 64 * 1024 - 10, to = 2 * 64 * 1024 + 10
+            let spanning = try await app.request(.get, "/media/\(publicID)/video.mp4", headers: [.range: "bytes=\(from)-\(to)"])
+            #expect(Data(buffer: spanning.body) == onDisk[from...to])
             let tail = try await app.request(.get, "/media/\(publicID)/video.mp4", headers: [.range: "bytes=-500"])
             #expect(Data(buffer: tail.body) == onDisk.suffix(500))
             let unsatisfiable = try await app.request(.get, "/media/\(publicID)/video.mp4", headers: [.range: "bytes=\(onDisk.count + 10)-"])

@@ -33,13 +33,13 @@ import Testing
             // Counts of views are the author's alone.
             #expect((live.json["counts"] as? [String: Any])?["views"] is NSNull)
 
-            let video = try await probeJSON(app.dataDirectory + "/media/\(id)/video.mp4")
+            let video = try await probeJSON(try await app.plaintext(id, .video))
             let streams = try #require(video["streams"] as? [[String: Any]])
             #expect(streams.contains { $0["codec_name"] as? String == "h264" && $0["pix_fmt"] as? String == "yuv420p" })
             #expect(streams.contains { $0["codec_name"] as? String == "aac" })
-            #expect(FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)/poster.jpg"))
+            #expect(try await app.services.mediaStore.decryptedData(segmentID: id, rendition: .poster)?.starts(with: [0xFF, 0xD8]) == true)
             // The upload itself is gone once processed.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).isEmpty)
         }
     }
 
@@ -52,7 +52,7 @@ import Testing
                 metadata: ["location": "+37.7749-122.4194/", "comment": "secret comment", "title": "my home"])
             let ids = try await app.postLive(alice, file: clip)
             let id = try #require(ids.first)
-            let path = app.dataDirectory + "/media/\(id)/video.mp4"
+            let path = try await app.plaintext(id, .video)
             let probe = try await probeJSON(path)
             let tags = ((probe["format"] as? [String: Any])?["tags"] as? [String: Any]) ?? [:]
             #expect(tags["location"] == nil && tags["comment"] == nil && tags["title"] == nil)
@@ -81,7 +81,7 @@ import Testing
                 #expect(segment.json["durationSeconds"] as? Double == 5)
                 let media = try #require(segment.json["media"] as? [String: Any])
                 #expect(media["photo"] as? String != nil && media["video"] == nil)
-                let probe = try await probeJSON(app.dataDirectory + "/media/\(id)/photo.jpg")
+                let probe = try await probeJSON(try await app.plaintext(id, .photo))
                 let stream = try #require((probe["streams"] as? [[String: Any]])?.first)
                 #expect(stream["codec_name"] as? String == "mjpeg")
                 #expect(stream["width"] as? Int == 1080 && stream["height"] as? Int == 810)
@@ -97,7 +97,7 @@ import Testing
             let silent = try await MediaFixtures.shared.video(seconds: 2, width: 480, height: 270, audio: false)
             for clip in [webm, silent] {
                 let id = try #require(try await app.postLive(alice, file: clip).first)
-                let probe = try await probeJSON(app.dataDirectory + "/media/\(id)/video.mp4")
+                let probe = try await probeJSON(try await app.plaintext(id, .video))
                 let codecs = Set((probe["streams"] as? [[String: Any]] ?? []).compactMap { $0["codec_name"] as? String })
                 #expect(codecs == ["h264", "aac"], "\(clip)")
                 let format = (probe["format"] as? [String: Any])?["format_name"] as? String
@@ -113,7 +113,7 @@ import Testing
             let photo = try await MediaFixtures.shared.jpegWithEXIF(secret: "Secret Garden 51.5007N")
             #expect(try Data(contentsOf: URL(fileURLWithPath: photo)).range(of: Data("Secret Garden".utf8)) != nil)
             let id = try #require(try await app.postLive(alice, file: photo).first)
-            let stored = try Data(contentsOf: URL(fileURLWithPath: app.dataDirectory + "/media/\(id)/photo.jpg"))
+            let stored = try #require(try await app.services.mediaStore.decryptedData(segmentID: id, rendition: .photo))
             #expect(stored.range(of: Data("Secret Garden".utf8)) == nil)
             #expect(stored.range(of: Data("Exif".utf8)) == nil)
             let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
@@ -194,7 +194,7 @@ import Testing
             let unauthenticated = try await app.post("", file: try await MediaFixtures.shared.video(seconds: 1))
             #expect(unauthenticated.status == .unauthorized)
 
-            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/media").isEmpty)
             let rows = try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT COUNT(*) AS n FROM segments").first()!.decode(column: "n", as: Int.self)
@@ -211,8 +211,8 @@ import Testing
             let response = try await app.post(alice, file: clip)
             let id = try #require((response.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
             // The source vanishes before processing (a disk fault): every attempt fails, then the segment fails.
-            for name in try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/incoming") {
-                try FileManager.default.removeItem(atPath: app.dataDirectory + "/incoming/" + name)
+            for name in try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory) {
+                try FileManager.default.removeItem(atPath: app.services.mediaStore.incomingPath(name))
             }
             for _ in 0..<3 {
                 try await app.processJobs()

@@ -1,0 +1,64 @@
+/// The rules of deletion (DESIGN.md, "Deletion"): a deleted segment stays restorable for the restore window,
+/// then is purged; purging leaves a tombstone without identities and a receipt for the author.
+public enum DeletionRules {
+    /// Until when a segment deleted at `deletedAt` can be restored.
+    public static func restorableUntil(deletedAt: Instant, window: Duration) -> Instant { deletedAt + window }
+
+    /// Whether the author may restore `segment` at `now`.
+    public static func canRestore(_ segment: Segment, at now: Instant) -> Bool {
+        guard segment.state == .deleted, let until = segment.restorableUntil else { return false }
+        return now < until
+    }
+
+    /// Whether the window of a deleted segment is over, so the purge must begin.
+    public static func isDueForPurge(_ segment: Segment, at now: Instant) -> Bool {
+        guard segment.state == .deleted, let until = segment.restorableUntil else { return false }
+        return now >= until
+    }
+
+    /// After this instant no readable copy of a segment purged at `purgedAt` exists anywhere: the data key is
+    /// destroyed at purge, and the last keyring backup that could hold it is deleted after `keyBackupRetention`.
+    public static func noReadableCopyAfter(purgedAt: Instant, keyBackupRetention: Duration) -> Instant {
+        purgedAt + keyBackupRetention
+    }
+}
+
+/// What a purge removed, where and when: the author's proof that their segment is gone.
+public struct DeletionReceipt: Sendable, Hashable, Codable {
+    /// One thing removed from one store.
+    public struct Entry: Sendable, Hashable, Codable {
+        /// `keyring`, `media`, `database`.
+        public var store: String
+        public var removed: String
+        public var at: String
+
+        public init(store: String, removed: String, at: String) {
+            self.store = store
+            self.removed = removed
+            self.at = at
+        }
+    }
+
+    public var segmentID: String
+    public var kind: String
+    public var uploadedAt: String
+    public var purgeStartedAt: String
+    public var purgedAt: String
+    public var entries: [Entry]
+    /// What is kept: the tombstone's fields, none of which identify the author or a viewer.
+    public var kept: String
+    /// After this date no readable copy can exist in any backup.
+    public var noReadableCopyAfter: String
+
+    public init(segmentID: String, kind: String, uploadedAt: String, purgeStartedAt: String, purgedAt: String,
+                entries: [Entry], kept: String, noReadableCopyAfter: String) {
+        self.segmentID = segmentID
+        self.kind = kind
+        self.uploadedAt = uploadedAt
+        self.purgeStartedAt = purgeStartedAt
+        self.purgedAt = purgedAt
+        self.entries = entries
+        self.kept = kept
+        self.noReadableCopyAfter = noReadableCopyAfter
+    }
+}

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+
+/// The on-disk format of every media blob: AES-GCM in independent chunks, so a `Range` read decrypts only
+/// the chunks it serves.
+///
+/// ```
+/// header (24 bytes, also the AAD of every chunk):
+///   "EPH1" | chunk size (UInt32 BE) | plaintext length (UInt64 BE) | blob salt (8 random bytes)
+/// then for each chunk i: ciphertext (chunk size, the last one shorter) | tag (16 bytes)
+/// nonce of chunk i = blob salt | UInt32 BE (i | 0x8000_0000 when it is the last chunk)
+/// ```
+/// The salt makes nonces unique across the blobs of one segment key (video, poster, downloads); the
+/// last-chunk flag and the authenticated plaintext length stop truncation and chunk reordering.
+public enum ChunkedCipher {
+    /// A segment's data key, safe to hand to the task that streams a response: the key bytes never change.
+    public struct Key: @unchecked Sendable {
+        public let symmetricKey: SymmetricKey
+        public init(_ key: SymmetricKey) { symmetricKey = key }
+    }
+
+    public static let magic = Array("EPH1".utf8)
+    public static let headerLength = 24
+    public static let tagLength = 16
+    public static let defaultChunkSize = 64 * 1024
+
+    public struct Header: Sendable, Hashable {
+        public var chunkSize: Int
+        public var plaintextLength: Int64
+        public var salt: [UInt8]
+
+        var bytes: [UInt8] {
+            ChunkedCipher.magic + withUnsafeBytes(of: UInt32(chunkSize).bigEndian, Array.init)
+                + withUnsafeBytes(of: UInt64(plaintextLength).bigEndian, Array.init) + salt
+        }
+
+        public var chunkCount: Int {
+            plaintextLength == 0 ? 1 : Int((plaintextLength + Int64(chunkSize) - 1) / Int64(chunkSize))
+        }
+
+        init(chunkSize: Int, plaintextLength: Int64, salt: [UInt8]) {
+            self.chunkSize = chunkSize
+            self.plaintextLength = plaintextLength
+            self.salt = salt
+        }
+
+        init(parsing bytes: [UInt8]) throws {
+            guard bytes.count >= ChunkedCipher.headerLength, Array(bytes[0..<4]) == ChunkedCipher.magic else {
+                throw CipherError.notEncrypted
+            }
+            chunkSize = Int(bytes[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            plaintextLength = Int64(bitPattern: bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            salt = Array(bytes[16..<24])
+            guard chunkSize > 0, chunkSize <= 16 << 20, plaintextLength >= 0 else { throw CipherError.notEncrypted }
+        }
+    }
+
+    public enum CipherError: Error, CustomStringConvertible {
+        case notEncrypted, damaged(chunk: Int), io(String)
+        public var description: String {
+            switch self {
+            case .notEncrypted: "not an Ephemera encrypted blob"
+            case .damaged(let chunk): "chunk \(chunk) failed authentication"
+            case .io(let detail): detail
+            }
+        }
+    }
+
+    static func nonce(salt: [UInt8], index: Int, last: Bool) throws -> AES.GCM.Nonce {
+        let counter = UInt32(index) | (last ? 0x8000_0000 : 0)
+        return try AES.GCM.Nonce(data: salt + withUnsafeBytes(of: counter.bigEndian, Array.init))
+    }
+
+    /// Encrypts the file at `source` into `destination` (created, never overwritten in place), chunk by chunk.
+    public static func encryptFile(source: String, destination: String, key: SymmetricKey,
+                                   chunkSize: Int = defaultChunkSize) throws {
+        guard let input = FileHandle(forReadingAtPath: source) else { throw CipherError.io("cannot read \(source)") }
+        defer { try? input.close() }
+        let length = Int64(try input.seekToEnd())
+        try input.seek(toOffset: 0)
+        var generator = SystemRandomNumberGenerator()
+        let header = Header(chunkSize: chunkSize, plaintextLength: length,
+                            salt: (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let output = FileHandle(forWritingAtPath: destination) else {
+            throw CipherError.io("cannot create \(destination)")
+        }
+        defer { try? output.close() }
+        let aad = header.bytes
+        try output.write(contentsOf: aad)
+        for index in 0..<header.chunkCount {
+            let plain = try input.read(upToCount: chunkSize) ?? Data()
+            let box = try AES.GCM.seal(plain, using: key,
+                                       nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
+                                       authenticating: aad)
+            try output.write(contentsOf: box.ciphertext)
+            try output.write(contentsOf: box.tag)
+        }
+    }
+
+    /// Reads the header of an encrypted blob.
+    public static func header(of handle: FileHandle) throws -> Header {
+        try handle.seek(toOffset: 0)
+        return try Header(parsing: [UInt8](try handle.read(upToCount: headerLength) ?? Data()))
+    }
+
+    /// Decrypts the chunks covering plaintext bytes `range` and hands each piece (already cut to the range)
+    /// to `body`, in order. Only those chunks are read and decrypted.
+    public static func decrypt(handle: FileHandle, header: Header, range: ClosedRange<Int64>, key: SymmetricKey,
+                               _ body: (Data) async throws -> Void) async throws {
+        guard header.plaintextLength > 0 else { return }
+        let chunk = Int64(header.chunkSize)
+        let first = Int(range.lowerBound / chunk)
+        let last = Int(range.upperBound / chunk)
+        let aad = header.bytes
+        for index in first...last {
+            try handle.seek(toOffset: UInt64(Int64(headerLength) + Int64(index) * (chunk + Int64(tagLength))))
+            let plainLength = Int(min(chunk, header.plaintextLength - Int64(index) * chunk))
+            let sealed = try handle.read(upToCount: plainLength + tagLength) ?? Data()
+            guard sealed.count == plainLength + tagLength else { throw CipherError.damaged(chunk: index) }
+            let box = try AES.GCM.SealedBox(
+                nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
+                ciphertext: sealed.prefix(plainLength), tag: sealed.suffix(tagLength))
+            let plain: Data
+            do { plain = try AES.GCM.open(box, using: key, authenticating: aad) } catch {
+                throw CipherError.damaged(chunk: index)
+            }
+            let chunkStart = Int64(index) * chunk
+            let from = Int(max(range.lowerBound - chunkStart, 0))
+            let to = Int(min(range.upperBound - chunkStart, Int64(plain.count) - 1))
+            try await body(plain.subdata(in: from..<(to + 1)))
+        }
+    }
+
+    /// Decrypts a whole blob into a file (for ffmpeg, which needs a seekable plaintext input).
+    public static func decryptFile(source: String, destination: String, key: SymmetricKey) async throws {
+        guard let input = FileHandle(forReadingAtPath: source) else { throw CipherError.io("cannot read \(source)") }
+        defer { try? input.close() }
+        let header = try header(of: input)
+        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let output = FileHandle(forWritingAtPath: destination) else {
+            throw CipherError.io("cannot create \(destination)")
+        }
+        defer { try? output.close() }
+        guard header.plaintextLength > 0 else { return }
+        try await decrypt(handle: input, header: header, range: 0...(header.plaintextLength - 1), key: key) {
+            try output.write(contentsOf: $0)
+        }
+    }
+}

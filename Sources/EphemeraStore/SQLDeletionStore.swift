@@ -1,0 +1,300 @@
+import EphemeraCore
+import SQLKit
+
+/// Deletion in SQL: delete and restore, the purge's durable steps, tombstones and receipts.
+public struct SQLDeletionStore: Sendable {
+    public static let purgeJobKind = "purge_segment"
+    public static let accountJobKind = "delete_account"
+
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// `live`/`expired`/`archived` → `deleted`, hidden at once (the state change is the hiding, in one
+    /// transaction). Deleting an already deleted segment answers it as it is.
+    public func delete(segmentID: String, authorID: String, now: Instant, window: Duration) async throws -> Segment {
+        try await database.transaction { sql in
+            guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.authorID == authorID,
+                  segment.state != .purged else { throw EphemeraError.storyNotFound }
+            if segment.state == .deleted { return segment }
+            let next = try Lifecycle.apply(.delete, to: segment.state, expired: segment.isExpired(at: now))
+            let until = DeletionRules.restorableUntil(deletedAt: now, window: window)
+            try await sql.raw("""
+                UPDATE segments SET state = \(bind: next.rawValue), deleted_at = \(bind: now.milliseconds),
+                restorable_until = \(bind: until.milliseconds)
+                WHERE id = \(bind: segmentID) AND state = \(bind: segment.state.rawValue)
+                """).run()
+            var deleted = segment
+            deleted.state = next
+            deleted.deletedAt = now
+            deleted.restorableUntil = until
+            return deleted
+        }
+    }
+
+    /// `deleted` → `live` (before `expiresAt`) or `archived`, within the window.
+    public func restore(segmentID: String, authorID: String, now: Instant) async throws -> Segment {
+        try await database.transaction { sql in
+            guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.authorID == authorID else {
+                if try await Self.receiptAuthor(segmentID, on: sql) == authorID { throw Self.purged }
+                throw EphemeraError.storyNotFound
+            }
+            if segment.state == .purging { throw Self.purged }
+            guard DeletionRules.canRestore(segment, at: now) else {
+                throw EphemeraError.conflict("not_restorable", segment.state == .deleted
+                    ? "The restore window of this segment has ended; it is being purged."
+                    : "Only a deleted segment can be restored; this one is \(segment.state.rawValue).")
+            }
+            let next = try Lifecycle.apply(.restore, to: segment.state, expired: segment.isExpired(at: now))
+            try await sql.raw("""
+                UPDATE segments SET state = \(bind: next.rawValue), deleted_at = NULL, restorable_until = NULL
+                WHERE id = \(bind: segmentID) AND state = 'deleted'
+                """).run()
+            var restored = segment
+            restored.state = next
+            restored.deletedAt = nil
+            restored.restorableUntil = nil
+            return restored
+        }
+    }
+
+    static let purged = EphemeraError(.gone, "story_purged", "This segment has been purged for good; it cannot be restored.")
+
+    /// Begins purging the segment (any state but purged): `purging` and the purge job, in one transaction.
+    /// Returns false when it was already purging or gone.
+    @discardableResult
+    public func beginPurge(segmentID: String, now: Instant) async throws -> Bool {
+        try await database.transaction { sql in try await Self.beginPurge(segmentID: segmentID, now: now, on: sql) }
+    }
+
+    static func beginPurge(segmentID: String, now: Instant, on sql: any SQLDatabase) async throws -> Bool {
+        guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.state != .purging,
+              Lifecycle.next(after: segment.state, on: .beginPurge, expired: segment.isExpired(at: now)) != nil
+        else { return false }
+        try await sql.raw("""
+            UPDATE segments SET state = 'purging' WHERE id = \(bind: segmentID) AND state = \(bind: segment.state.rawValue)
+            """).run()
+        try await sql.raw("""
+            INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
+            \(bind: segment.authorID), 'started', 'database', 'purge requested', \(bind: now.milliseconds))
+            """).run()
+        try await SQLJobQueue.insert(
+            NewJob(kind: purgeJobKind, payload: segmentID, runAt: now, maxAttempts: 1000), on: sql)
+        return true
+    }
+
+    /// Begins purging every segment of the author that is not purged yet; returns how many.
+    public func beginPurgeOfAll(authorID: String, now: Instant) async throws -> Int {
+        try await database.transaction { sql in
+            let ids = try await sql.raw("""
+                SELECT id FROM segments WHERE author_id = \(bind: authorID) AND state <> 'purging'
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+            var count = 0
+            for id in ids where try await Self.beginPurge(segmentID: id, now: now, on: sql) { count += 1 }
+            return count
+        }
+    }
+
+    /// The author's deleted, still restorable segments, most recently deleted first.
+    public func recentlyDeleted(authorID: String, limit: Int, after cursor: PageCursor?) async throws -> Page<Segment> {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT \(SQLSegmentStore.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'deleted'
+                """
+            if let cursor {
+                query += """
+                     AND (s.deleted_at < \(bind: cursor.instant) OR (s.deleted_at = \(bind: cursor.instant) \
+                    AND s.id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY s.deleted_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let segments = try rows.prefix(limit).map(SQLSegmentStore.segment(from:))
+            let next = rows.count > limit ? segments.last.map {
+                PageCursor(instant: $0.deletedAt?.milliseconds ?? 0, id: $0.id).encoded
+            } : nil
+            return Page(items: segments, nextCursor: next)
+        }
+    }
+
+    /// Deleted segments whose restore window is over.
+    public func dueForPurge(now: Instant, limit: Int) async throws -> [String] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT id FROM segments WHERE state = 'deleted' AND restorable_until <= \(bind: now.milliseconds)
+                ORDER BY restorable_until LIMIT \(literal: limit)
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    // MARK: Purge steps
+
+    /// Records that a purge step is done (once; a re-run keeps the first record).
+    public func logStep(segmentID: String, step: String, store: String, detail: String, at now: Instant) async throws {
+        try await database.transaction { sql in
+            guard let row = try await sql.raw("""
+                SELECT author_id FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = 'started'
+                """).first() else { return }
+            let author = try row.decode(column: "author_id", as: String.self)
+            guard try await sql.raw("""
+                SELECT 1 AS one FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = \(bind: step)
+                """).first() == nil else { return }
+            try await sql.raw("""
+                INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
+                \(bind: author), \(bind: step), \(bind: store), \(bind: detail), \(bind: now.milliseconds))
+                """).run()
+        }
+    }
+
+    /// Whether a purge of this segment is under way (its log exists).
+    public func isPurging(segmentID: String) async throws -> Bool {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT 1 AS one FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = 'started'")
+                .first() != nil
+        }
+    }
+
+    /// Deletes what hangs off the segment (views; likes, comments and shares once they exist) and replaces the
+    /// segment row with its tombstone, in one transaction. Returns how many rows of each kind went, or nil if
+    /// this step was already done.
+    public func replaceWithTombstone(segmentID: String, now: Instant) async throws -> [String: Int]? {
+        try await database.transaction { sql in
+            guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql) else { return nil }
+            var removed: [String: Int] = [:]
+            for table in Self.segmentChildTables {
+                let count = try await sql.raw("SELECT COUNT(*) AS n FROM \(ident: table) WHERE segment_id = \(bind: segmentID)")
+                    .first()?.decode(column: "n", as: Int.self) ?? 0
+                try await sql.raw("DELETE FROM \(ident: table) WHERE segment_id = \(bind: segmentID)").run()
+                removed[table] = count
+            }
+            try await sql.raw("""
+                INSERT INTO tombstones (segment_id, uploaded_at, kind, duration_ms, view_count, like_count, comment_count,
+                share_count, download_count, purged_at) VALUES (\(bind: segment.id), \(bind: segment.createdAt.milliseconds),
+                \(bind: segment.kind.rawValue), \(bind: segment.durationMilliseconds), \(bind: segment.viewCount),
+                \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
+                \(bind: segment.downloadCount), \(bind: now.milliseconds))
+                """).run()
+            try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
+            return removed
+        }
+    }
+
+    /// Tables whose rows belong to one segment and go with it.
+    static let segmentChildTables = ["views"]
+
+    /// The purge log of a segment, in order.
+    public func purgeLog(segmentID: String) async throws -> (authorID: String, entries: [(step: String, store: String, detail: String, at: Instant)])? {
+        try await database.withConnection { sql in
+            let rows = try await sql.raw("""
+                SELECT author_id, step, store, detail, at FROM purge_log WHERE segment_id = \(bind: segmentID) ORDER BY at, step
+                """).all()
+            guard let first = rows.first else { return nil }
+            return (try first.decode(column: "author_id", as: String.self), try rows.map {
+                (try $0.decode(column: "step", as: String.self), try $0.decode(column: "store", as: String.self),
+                 try $0.decode(column: "detail", as: String.self),
+                 Instant(milliseconds: try $0.decode(column: "at", as: Int64.self)))
+            })
+        }
+    }
+
+    /// The tombstone's upload date and kind, for the receipt.
+    public func tombstone(segmentID: String) async throws -> (uploadedAt: Instant, kind: String, purgedAt: Instant)? {
+        try await database.withConnection { sql in
+            guard let row = try await sql.raw(
+                "SELECT uploaded_at, kind, purged_at FROM tombstones WHERE segment_id = \(bind: segmentID)").first()
+            else { return nil }
+            return (Instant(milliseconds: try row.decode(column: "uploaded_at", as: Int64.self)),
+                    try row.decode(column: "kind", as: String.self),
+                    Instant(milliseconds: try row.decode(column: "purged_at", as: Int64.self)))
+        }
+    }
+
+    /// Stores the receipt and drops the purge log, in one transaction: the purge's last step.
+    public func finishPurge(segmentID: String, authorID: String, receipt: String, at now: Instant) async throws {
+        try await database.transaction { sql in
+            if try await Self.receiptAuthor(segmentID, on: sql) == nil,
+               try await sql.raw("SELECT id FROM accounts WHERE id = \(bind: authorID)").first() != nil {
+                try await sql.raw("""
+                    INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at)
+                    VALUES (\(bind: segmentID), \(bind: authorID), \(bind: receipt), \(bind: now.milliseconds))
+                    """).run()
+            }
+            try await sql.raw("DELETE FROM purge_log WHERE segment_id = \(bind: segmentID)").run()
+        }
+    }
+
+    /// The receipt of a purged segment and whose it is.
+    public func receipt(segmentID: String) async throws -> (authorID: String, receipt: String)? {
+        try await database.withConnection { sql in
+            guard let row = try await sql.raw(
+                "SELECT author_id, receipt FROM deletion_receipts WHERE segment_id = \(bind: segmentID)").first()
+            else { return nil }
+            return (try row.decode(column: "author_id", as: String.self), try row.decode(column: "receipt", as: String.self))
+        }
+    }
+
+    static func receiptAuthor(_ segmentID: String, on sql: any SQLDatabase) async throws -> String? {
+        try await sql.raw("SELECT author_id FROM deletion_receipts WHERE segment_id = \(bind: segmentID)").first()?
+            .decode(column: "author_id", as: String.self)
+    }
+
+    /// Segment ids with a purge under way (for audits and for finishing interrupted purges).
+    public func purgesUnderWay() async throws -> [String] {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT segment_id FROM purge_log WHERE step = 'started'").all()
+                .map { try $0.decode(column: "segment_id", as: String.self) }
+        }
+    }
+
+    /// Ids of every tombstone (purged segments).
+    public func tombstoneIDs() async throws -> Set<String> {
+        try await database.withConnection { sql in
+            Set(try await sql.raw("SELECT segment_id FROM tombstones").all()
+                .map { try $0.decode(column: "segment_id", as: String.self) })
+        }
+    }
+
+    /// Tombstoned segments that still have rows in a table that hangs off segments.
+    public func leftoversOfPurged() async throws -> [String] {
+        try await database.withConnection { sql in
+            var ids: Set<String> = []
+            for table in Self.segmentChildTables {
+                for row in try await sql.raw("""
+                    SELECT DISTINCT c.segment_id FROM \(ident: table) c JOIN tombstones t ON t.segment_id = c.segment_id
+                    """).all() {
+                    ids.insert(try row.decode(column: "segment_id", as: String.self))
+                }
+            }
+            return ids.sorted()
+        }
+    }
+
+    // MARK: Accounts
+
+    /// Hides the account at once (sessions end, the handle stops resolving), begins purging all its segments,
+    /// and queues the job that removes the account once they are purged. One transaction.
+    public func beginAccountDeletion(accountID: String, now: Instant) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("UPDATE accounts SET deleted_at = \(bind: now.milliseconds) WHERE id = \(bind: accountID)").run()
+            try await sql.raw("DELETE FROM sessions WHERE account_id = \(bind: accountID)").run()
+            let ids = try await sql.raw("SELECT id FROM segments WHERE author_id = \(bind: accountID) AND state <> 'purging'")
+                .all().map { try $0.decode(column: "id", as: String.self) }
+            for id in ids { _ = try await Self.beginPurge(segmentID: id, now: now, on: sql) }
+            try await SQLJobQueue.insert(
+                NewJob(kind: Self.accountJobKind, payload: accountID, runAt: now, maxAttempts: 1000), on: sql)
+        }
+    }
+
+    /// Removes the account row (and with it, by cascade, its sessions, graph edges, the views it made, its
+    /// uploads and receipts) once none of its segments remain. Returns false while some are still purging.
+    public func finishAccountDeletion(accountID: String) async throws -> Bool {
+        try await database.transaction { sql in
+            let remaining = try await sql.raw("SELECT COUNT(*) AS n FROM segments WHERE author_id = \(bind: accountID)")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
+            guard remaining == 0 else { return false }
+            try await sql.raw("DELETE FROM purge_log WHERE author_id = \(bind: accountID)").run()
+            try await sql.raw("DELETE FROM accounts WHERE id = \(bind: accountID)").run()
+            return true
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import Foundation
+
+/// `ephemera audit`: scans every store for residue — blobs with no row, rows whose blobs or key are gone,
+/// anything left of a purged segment, keys with no segment, uploads with no row. An empty answer means clean.
+public struct Auditor: Sendable {
+    let segments: SQLSegmentStore
+    let deletion: SQLDeletionStore
+    let mediaStore: FileMediaStore
+
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore) {
+        self.segments = segments
+        self.deletion = deletion
+        self.mediaStore = mediaStore
+    }
+
+    /// Every finding, one sentence each.
+    public func findings() async throws -> [String] {
+        var findings: [String] = []
+        let rows = try await segments.allSegmentStates()
+        let tombstones = try await deletion.tombstoneIDs()
+        let underWay = Set(try await deletion.purgesUnderWay())
+        let keys = Set(mediaStore.keyring.segmentIDs())
+        let folders = Set(mediaStore.storedSegmentIDs())
+
+        for id in folders.sorted() {
+            if tombstones.contains(id) {
+                findings.append("purged segment \(id) still has media blobs: \(mediaStore.storedRenditions(segmentID: id).joined(separator: ", "))")
+            } else if rows[id] == nil {
+                findings.append("media folder \(id) has no segment row")
+            }
+        }
+        for id in keys.sorted() {
+            if tombstones.contains(id) {
+                findings.append("purged segment \(id) still has a data key")
+            } else if rows[id] == nil {
+                findings.append("data key \(id) belongs to no segment")
+            }
+        }
+        for (id, state) in rows.sorted(by: { $0.key < $1.key }) {
+            if tombstones.contains(id) { findings.append("purged segment \(id) still has its segment row") }
+            let stored = Set(mediaStore.storedRenditions(segmentID: id))
+            switch state.state {
+            case .live, .expired, .archived, .deleted, .removed:
+                let expected = Set(Rendition.renditions(of: state.kind).map(\.rawValue))
+                let missing = expected.subtracting(stored)
+                if !missing.isEmpty {
+                    findings.append("segment \(id) (\(state.state.rawValue)) is missing \(missing.sorted().joined(separator: ", "))")
+                }
+                if !keys.contains(id) { findings.append("segment \(id) (\(state.state.rawValue)) has no data key") }
+            case .failed, .purged:
+                if !stored.isEmpty { findings.append("segment \(id) (\(state.state.rawValue)) still has media blobs") }
+                if keys.contains(id) { findings.append("segment \(id) (\(state.state.rawValue)) still has a data key") }
+            case .purging:
+                if !underWay.contains(id) { findings.append("segment \(id) is purging but no purge is under way") }
+            case .processing:
+                break
+            }
+        }
+        for id in try await deletion.leftoversOfPurged() {
+            findings.append("purged segment \(id) still has rows that refer to it")
+        }
+        let uploads = try await segments.uploadSourceFiles()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: mediaStore.incomingDirectory)) ?? []
+        where !uploads.contains(name) {
+            findings.append("upload file \(name) has no upload row")
+        }
+        for name in uploads where !FileManager.default.fileExists(atPath: mediaStore.incomingPath(name)) {
+            findings.append("upload \(name) has lost its file (its segments will fail)")
+        }
+        return findings
+    }
+}

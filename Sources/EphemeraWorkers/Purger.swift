@@ -1,0 +1,69 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import Foundation
+import Logging
+
+/// Runs a purge (the `purge_segment` job), each step idempotent and recorded in the purge log so a purge
+/// killed at any point completes when re-run, with a complete receipt:
+/// 1. destroy the data key (crypto-shredding: every copy of the blobs, backups included, is unreadable);
+/// 2. delete every blob of the segment;
+/// 3. delete what hangs off it and replace the row with a tombstone (no author, no viewer);
+/// 4. write the deletion receipt and drop the log.
+public struct Purger: Sendable {
+    let deletion: SQLDeletionStore
+    let mediaStore: FileMediaStore
+    let clock: any EphemeraClock
+    let keyBackupRetention: Duration
+    let logger: Logger
+
+    public init(deletion: SQLDeletionStore, mediaStore: FileMediaStore, clock: any EphemeraClock,
+                keyBackupRetention: Duration, logger: Logger) {
+        self.deletion = deletion
+        self.mediaStore = mediaStore
+        self.clock = clock
+        self.keyBackupRetention = keyBackupRetention
+        self.logger = logger
+    }
+
+    public func purge(segmentID: String) async throws {
+        guard try await deletion.isPurging(segmentID: segmentID) else { return }
+
+        let hadKey = try mediaStore.keyring.destroyKey(for: segmentID)
+        try await deletion.logStep(
+            segmentID: segmentID, step: "1-key", store: "keyring",
+            detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
+
+        let removed = try mediaStore.deleteSegment(segmentID)
+        for file in removed {
+            try await deletion.logStep(
+                segmentID: segmentID, step: "2-blob-\(file.name)", store: "media",
+                detail: "\(file.name) (\(file.bytes) bytes, encrypted)", at: clock.now())
+        }
+        try await deletion.logStep(segmentID: segmentID, step: "2-blobs", store: "media",
+                                   detail: "segment folder removed", at: clock.now())
+
+        if let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) {
+            let detail = rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            try await deletion.logStep(segmentID: segmentID, step: "3-rows", store: "database",
+                                       detail: "\(detail.isEmpty ? "no interactions" : detail); segment row replaced by an anonymous tombstone",
+                                       at: clock.now())
+        }
+
+        guard let (authorID, log) = try await deletion.purgeLog(segmentID: segmentID),
+              let tombstone = try await deletion.tombstone(segmentID: segmentID) else { return }
+        let started = log.first { $0.step == "started" }?.at ?? tombstone.purgedAt
+        let receipt = DeletionReceipt(
+            segmentID: segmentID, kind: tombstone.kind, uploadedAt: tombstone.uploadedAt.rfc3339,
+            purgeStartedAt: started.rfc3339, purgedAt: tombstone.purgedAt.rfc3339,
+            entries: log.filter { $0.step != "started" }.map {
+                DeletionReceipt.Entry(store: $0.store, removed: $0.detail, at: $0.at.rfc3339)
+            },
+            kept: "an anonymous tombstone: segment id, upload date, kind, duration and aggregated counts",
+            noReadableCopyAfter: DeletionRules.noReadableCopyAfter(
+                purgedAt: tombstone.purgedAt, keyBackupRetention: keyBackupRetention).rfc3339)
+        let json = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
+        try await deletion.finishPurge(segmentID: segmentID, authorID: authorID, receipt: json, at: clock.now())
+        logger.info("Segment purged", metadata: ["segment": "\(segmentID)"])
+    }
+}
