@@ -1,0 +1,223 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct DeletionTests {
+    /// Posts a public photo for alice, followed by bob; returns (alice, bob, segment id).
+    func setUp(_ app: TestApp) async throws -> (String, String, String) {
+        let alice = try await app.signUp("alice")
+        let bob = try await app.signUp("bob")
+        try await app.follow(bob, "alice")
+        let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+        return (alice, bob, id)
+    }
+
+    func visibleAnywhere(_ app: TestApp, _ id: String, token: String?) async throws -> [String] {
+        var seen: [String] = []
+        if try await app.request(.get, "/api/v1/stories/\(id)", token: token).status == .ok { seen.append("segment") }
+        if try await app.request(.get, "/media/\(id)/photo.jpg", token: token).status == .ok { seen.append("media") }
+        let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
+        if (story.json["segments"] as? [[String: Any]] ?? []).contains(where: { $0["id"] as? String == id }) { seen.append("story") }
+        let feed = try await app.request(.get, "/api/v1/feed/for-you", token: token)
+        if (feed.json["items"] as? [[String: Any]] ?? []).contains(where: { $0["id"] as? String == id }) { seen.append("forYou") }
+        if let token, ((try await app.request(.get, "/api/v1/tray", token: token)).json["items"] as? [[String: Any]] ?? [])
+            .contains(where: { ($0["author"] as? [String: Any])?["handle"] as? String == "alice" }) {
+            seen.append("tray")
+        }
+        return seen
+    }
+
+    @Test(arguments: Backend.all)
+    func deleteHidesEverywhereAtOnceAndRestoreBringsItBack(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, bob, id) = try await setUp(app)
+            #expect(try await visibleAnywhere(app, id, token: bob).count == 5)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)", token: bob).status == .notFound)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)").status == .unauthorized)
+
+            let deleted = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
+            #expect(deleted.status == .ok)
+            #expect(deleted.json["state"] as? String == "deleted")
+            let until = try #require(deleted.json["restorableUntil"] as? String)
+            #expect(until == (app.clock.now() + .seconds(30 * 86400)).rfc3339)
+            #expect(try await visibleAnywhere(app, id, token: bob).isEmpty)
+            #expect(try await visibleAnywhere(app, id, token: nil).isEmpty)
+            // The author still reads it (and its media, for the recently-deleted list).
+            let own = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(own.json["state"] as? String == "deleted" && own.json["restorableUntil"] as? String == until)
+            let recent = try await app.request(.get, "/api/v1/me/recently-deleted", token: alice)
+            #expect((recent.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/restore", token: bob).status == .notFound)
+            let restored = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
+            #expect(restored.status == .ok && restored.json["state"] as? String == "live")
+            #expect(try await visibleAnywhere(app, id, token: bob).count == 5)
+            let again = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
+            #expect(again.status == .conflict && again.errorCode == "not_restorable")
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func restoringAfterExpiryLandsInTheArchive(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, _, id) = try await setUp(app)
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
+            app.clock.advance(by: .seconds(25 * 3600))
+            let restored = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
+            #expect(restored.json["state"] as? String == "archived")
+            // Deleting an archived segment works the same.
+            let deleted = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
+            #expect(deleted.status == .ok && deleted.json["state"] as? String == "deleted")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func windowEndPurgesWithinAMinuteAndLeavesOnlyATombstoneAndAReceipt(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.restoreWindow = .seconds(3600) }) { app in
+            let (alice, bob, id) = try await setUp(app)
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/views", token: bob)
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
+            app.clock.advance(by: .seconds(3599))
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            #expect(try await app.services.segments.segment(id: id)?.state == .deleted, "not before the window ends")
+
+            app.clock.advance(by: .seconds(30))  // a sweep runs at least every 30 s
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            #expect(try await app.services.segments.segment(id: id) == nil)
+
+            let gone = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
+            #expect(gone.status == .gone && gone.errorCode == "story_purged")
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/restore", token: bob).status == .notFound)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).status == .notFound)
+
+            let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
+            #expect(receipt.status == .ok)
+            #expect(receipt.json["segmentID"] as? String == id)
+            let entries = try #require(receipt.json["entries"] as? [[String: Any]])
+            let stores = Set(entries.compactMap { $0["store"] as? String })
+            #expect(stores == ["keyring", "media", "database"])
+            #expect(entries.contains { ($0["removed"] as? String)?.contains("photo.jpg") == true })
+            #expect(entries.contains { ($0["removed"] as? String)?.contains("1 views") == true })
+            #expect(receipt.json["purgedAt"] as? String == app.clock.now().rfc3339)
+            #expect(receipt.json["noReadableCopyAfter"] as? String == (app.clock.now() + .seconds(7 * 86400)).rfc3339)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: bob).status == .notFound)
+
+            // The tombstone keeps aggregates and no identity.
+            let tombstone = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT * FROM tombstones WHERE segment_id = \(bind: id)").first()
+            }
+            let columns = try #require(tombstone?.allColumns)
+            #expect(!columns.contains { $0.contains("author") || $0.contains("viewer") || $0.contains("caption") })
+            #expect(try tombstone?.decode(column: "view_count", as: Int.self) == 1)
+            #expect(try await app.audit().isEmpty)
+            #expect(!app.dataFiles().contains { $0.contains(id) })
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func permanentDeleteAndDeleteAllMyStoriesPurgeAtOnce(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, bob, first) = try await setUp(app)
+            let purging = try await app.request(.delete, "/api/v1/stories/\(first)?permanent=true", token: alice)
+            #expect(purging.status == .accepted && purging.json["state"] as? String == "purging")
+            #expect(try await visibleAnywhere(app, first, token: bob).isEmpty)
+            let early = try await app.request(.get, "/api/v1/stories/\(first)/deletion-receipt", token: alice)
+            #expect(early.status == .conflict && early.errorCode == "not_purged")
+            try await app.processJobs()
+            #expect(try await app.request(.get, "/api/v1/stories/\(first)/deletion-receipt", token: alice).status == .ok)
+
+            let photo = try await MediaFixtures.shared.photo()
+            let live = try await app.postLive(alice, file: photo)[0]
+            let archived = try await app.postLive(alice, file: photo)[0]
+            let deleted = try await app.postLive(alice, file: photo)[0]
+            _ = try await app.request(.delete, "/api/v1/stories/\(deleted)", token: alice)
+            app.clock.advance(by: .seconds(86400))
+            try await app.services.sweeper.sweep()
+            #expect(try await app.services.segments.segment(id: archived)?.state == .archived)
+            _ = live
+
+            let refused = try await app.request(.delete, "/api/v1/me/stories", token: alice, json: ["password": "wrong one"])
+            #expect(refused.status == .forbidden && refused.errorCode == "reauthentication_required")
+            let missing = try await app.request(.delete, "/api/v1/me/stories", token: alice)
+            #expect(missing.status == .forbidden && missing.errorCode == "reauthentication_required")
+            let accepted = try await app.request(.delete, "/api/v1/me/stories", token: alice, json: ["password": "correct horse"])
+            #expect(accepted.status == .accepted && accepted.json["segments"] as? Int == 3)
+            try await app.processJobs()
+            let remaining = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM segments").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(remaining == 0)
+            #expect(try await app.services.deletion.tombstoneIDs().count == 4)
+            #expect(try await app.audit().isEmpty)
+            #expect(try await app.request(.get, "/api/v1/me", token: alice).status == .ok, "the account stays")
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func deletingTheAccountPurgesEverythingAndRemovesIt(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, bob, id) = try await setUp(app)
+            let bobsStory = try await app.postLive(bob, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            _ = try await app.request(.post, "/api/v1/stories/\(bobsStory)/views", token: alice)
+            let refused = try await app.request(.delete, "/api/v1/me", token: alice, json: ["password": "nope nope"])
+            #expect(refused.status == .forbidden && refused.errorCode == "reauthentication_required")
+            let accepted = try await app.request(.delete, "/api/v1/me", token: alice, json: ["password": "correct horse"])
+            #expect(accepted.status == .accepted)
+            #expect(try await app.request(.get, "/api/v1/me", token: alice).status == .unauthorized)
+            #expect(try await app.request(.get, "/api/v1/users/alice").status == .notFound)
+            #expect(try await visibleAnywhere(app, id, token: bob).isEmpty)
+            try await app.processJobs()
+            app.clock.advance(by: .seconds(5))  // the account job waits for the purges, retrying
+            try await app.processJobs()
+            let accounts = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT handle FROM accounts").all().map { try $0.decode(column: "handle", as: String.self) }
+            }
+            #expect(accounts == ["bob"])
+            // Alice's view of Bob's story went with her account.
+            let views = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM views").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(views == 0)
+            #expect(try await app.audit().isEmpty)
+            // The handle is free again.
+            #expect(try await app.request(.post, "/api/v1/accounts", json: ["handle": "alice", "password": "new password"]).status == .created)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func noPlaintextMediaInTheDataDirectory(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            _ = try await app.postLive(alice, file: try await MediaFixtures.shared.video(seconds: 2))
+            _ = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(format: "png"))
+            var blobs = 0
+            for file in app.dataFiles() where !file.hasPrefix("ephemera.sqlite") {
+                let data = try Data(contentsOf: URL(fileURLWithPath: app.dataDirectory + "/" + file))
+                if file.hasPrefix("media/") {
+                    #expect(data.starts(with: Array("EPH1".utf8)), "\(file) is not encrypted")
+                    blobs += 1
+                }
+                #expect(data.range(of: Data("ftyp".utf8)) == nil, "\(file) holds an MP4 in the clear")
+                #expect(data.range(of: Data([0xFF, 0xD8, 0xFF])) == nil, "\(file) holds a JPEG in the clear")
+            }
+            #expect(blobs == 3)
+            // A flipped byte in a blob is refused, never served as something else.
+            let video = app.dataFiles().first { $0.hasSuffix("video.mp4") }!
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: app.dataDirectory + "/" + video))
+            try handle.seek(toOffset: 100)
+            try handle.write(contentsOf: Data([0x42]))
+            try handle.close()
+            let id = video.split(separator: "/")[1]
+            do {
+                let response = try await app.request(.get, "/media/\(id)/video.mp4", token: alice, headers: [.range: "bytes=0-10"])
+                #expect(response.body.readableBytes < 11)
+            } catch {
+                #expect("\(error)".contains("authentication"))  // the stream was aborted, nothing forged was sent
+            }
+        }
+    }
+}
