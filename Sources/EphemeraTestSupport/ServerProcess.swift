@@ -181,8 +181,17 @@ extension ServerProcess {
 
     /// Runs `ephemera ARGS` to completion and returns its exit status and combined output.
     public static func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try run(binary, arguments)
+    }
+
+    /// Runs a tool from the PATH and returns its output.
+    public static func runTool(_ name: String, _ arguments: [String]) throws -> String {
+        try run("/usr/bin/env", [name] + arguments).output
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -1,0 +1,134 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import Foundation
+import Subprocess
+
+/// `ephemera backup`, `restore-backup` and `keyring-backup`.
+///
+/// A backup holds the database snapshot and the encrypted media blobs, never the keyring: without the keys
+/// its media is unreadable. The keyring has its own backups, which rotate: each run deletes key backups
+/// older than the retention, so a purged segment's key (and with it every copy of its media) is gone from
+/// everywhere by the date its deletion receipt names.
+public enum Backups {
+    struct Manifest: Codable {
+        var format = 1
+        var createdAt: String
+        var dialect: String
+        var database: String
+    }
+
+    /// Writes a backup of the running (or stopped) installation to `output` (a tar file).
+    public static func backup(services: AppServices, output: String) async throws {
+        let fm = FileManager.default
+        let staging = output + ".staging-" + UUID().uuidString
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        let dialect = services.database.dialect
+        let databaseFile = DatabaseBackup.fileName(for: dialect)
+        try await DatabaseBackup.snapshot(
+            services.database, url: services.configuration.resolvedDatabaseURL, to: staging + "/" + databaseFile)
+        let manifest = Manifest(createdAt: services.clock.now().rfc3339, dialect: dialect.rawValue, database: databaseFile)
+        try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: staging + "/manifest.json"))
+        try await tar(["--create", "--file", output + ".partial", "-C", staging, "manifest.json", databaseFile,
+                       "-C", services.mediaStore.root, "media"])
+        guard rename(output + ".partial", output) == 0 else { throw BackupError("cannot write \(output)") }
+    }
+
+    /// What a restore did.
+    public struct RestoreReport: Sendable {
+        public var segments: Int
+        /// Segments in the backup whose key no longer exists: purged after the backup was taken. They are
+        /// purged again at once, never brought back.
+        public var purgedAgain: [String]
+    }
+
+    /// Unpacks a backup into an empty data directory (and database), then purges every segment whose key is
+    /// gone from the keyring.
+    public static func restore(backup file: String, configuration: AppConfiguration) async throws -> RestoreReport {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let media = configuration.dataDirectory + "/media"
+        if let existing = try? fm.contentsOfDirectory(atPath: media), !existing.isEmpty {
+            throw BackupError("\(media) is not empty; restore into a fresh data directory.")
+        }
+        let staging = configuration.dataDirectory + "/.restore-" + UUID().uuidString
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        try await tar(["--extract", "--file", file, "-C", staging])
+        guard let data = fm.contents(atPath: staging + "/manifest.json"),
+              let manifest = try? JSONDecoder().decode(Manifest.self, from: data),
+              let dialect = Database.Dialect(rawValue: manifest.dialect) else {
+            throw BackupError("\(file) is not an Ephemera backup (no manifest).")
+        }
+        let url = configuration.resolvedDatabaseURL
+        let target: Database.Dialect = url.hasPrefix("postgres") ? .postgres : .sqlite
+        guard target == dialect else {
+            throw BackupError("The backup holds a \(dialect.rawValue) database; restore it with a \(dialect.rawValue) --database-url.")
+        }
+        try await DatabaseBackup.restore(snapshot: staging + "/" + manifest.database, dialect: dialect, url: url)
+        if fm.fileExists(atPath: media) { try fm.removeItem(atPath: media) }
+        if fm.fileExists(atPath: staging + "/media") {
+            try fm.moveItem(atPath: staging + "/media", toPath: media)
+        } else {
+            try fm.createDirectory(atPath: media, withIntermediateDirectories: true)
+        }
+
+        var quiet = configuration
+        quiet.runBackgroundServices = false
+        let services = try await AppServices.open(configuration: quiet, clock: SystemClock(), logger: .init(label: "ephemera-restore"))
+        do {
+            let keys = Set(services.mediaStore.keyring.segmentIDs())
+            let rows = try await services.segments.allSegmentStates()
+            var purged: [String] = []
+            for (id, row) in rows where !keys.contains(id) && row.state != .processing && row.state != .failed {
+                if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.append(id) }
+            }
+            try await services.worker.drain()
+            await services.database.shutdown()
+            return RestoreReport(segments: rows.count, purgedAgain: purged.sorted())
+        } catch {
+            await services.database.shutdown()
+            throw error
+        }
+    }
+
+    /// Writes `keyring-<time>.tar` into `directory` and deletes key backups there older than `retention`.
+    /// Returns the new file and the deleted ones.
+    public static func backupKeyring(keyringDirectory: String, to directory: String, retention: Duration,
+                                     now: Instant) async throws -> (written: String, deleted: [String]) {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        let name = "keyring-\(stamp).tar"
+        try await tar(["--create", "--file", directory + "/" + name + ".partial", "-C", keyringDirectory, "keys"])
+        guard rename(directory + "/" + name + ".partial", directory + "/" + name) == 0 else {
+            throw BackupError("cannot write \(directory)/\(name)")
+        }
+        var deleted: [String] = []
+        for file in try fm.contentsOfDirectory(atPath: directory) where file.hasPrefix("keyring-") && file.hasSuffix(".tar") {
+            guard let taken = instant(ofKeyringBackup: file), taken < now - retention else { continue }
+            try fm.removeItem(atPath: directory + "/" + file)
+            deleted.append(file)
+        }
+        return (name, deleted.sorted())
+    }
+
+    /// The time in a key backup's name (`keyring-20261121T120000.000Z.tar`).
+    static func instant(ofKeyringBackup name: String) -> Instant? {
+        let stamp = name.dropFirst("keyring-".count).dropLast(".tar".count)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        return formatter.date(from: String(stamp)).map(Instant.init)
+    }
+
+    static func tar(_ arguments: [String]) async throws {
+        let result = try await Subprocess.run(
+            .name("tar"), arguments: Arguments(arguments), output: .discarded, error: .string(limit: 64 * 1024))
+        guard result.terminationStatus.isSuccess else {
+            throw BackupError("tar failed: \(result.standardError.split(separator: "\n").suffix(2).joined(separator: " | "))")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import EphemeraApp
+import EphemeraCore
+import EphemeraMedia
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct BackupTests {
+    @Test(arguments: Backend.all)
+    func restoringABackupTakenBeforeAPurgeDoesNotBringTheSegmentBack(backend: Backend) async throws {
+        let restoreDirectory = NSTemporaryDirectory() + "ephemera-restore-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: restoreDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: restoreDirectory) }
+        let restoredURL = try await TestDatabase.make(backend, directory: restoreDirectory)
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let purged = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
+            let kept = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
+            let backup = app.dataDirectory + "-scratch/backup.tar"
+            try await Backups.backup(services: app.services, output: backup)
+            let listing = try ServerProcess.runTool("tar", ["--list", "--file", backup])
+            #expect(listing.contains("media/\(purged)/photo.jpg") && listing.contains("manifest.json"))
+            #expect(!listing.contains("keyring") && !listing.contains(".key"))
+
+            _ = try await app.request(.delete, "/api/v1/stories/\(purged)?permanent=true", token: alice)
+            try await app.processJobs()
+
+            var configuration = AppConfiguration()
+            configuration.dataDirectory = restoreDirectory
+            configuration.databaseURL = restoredURL
+            configuration.keyringDirectory = app.services.configuration.resolvedKeyringDirectory
+            configuration.scratchDirectory = restoreDirectory + "/scratch"
+            let report = try await Backups.restore(backup: backup, configuration: configuration)
+            #expect(report.segments == 2)
+            #expect(report.purgedAgain == [purged])
+
+            let restored = try await AppServices.open(configuration: configuration, clock: app.clock, logger: TestDatabase.quietLogger)
+            #expect(try await restored.segments.segment(id: purged) == nil)
+            #expect(try await restored.segments.segment(id: kept)?.state == .live)
+            #expect(try await restored.mediaStore.decryptedData(segmentID: purged, rendition: .photo) == nil)
+            #expect(try await restored.mediaStore.decryptedData(segmentID: kept, rendition: .photo)?.isEmpty == false)
+            #expect(!FileManager.default.fileExists(atPath: restoreDirectory + "/media/\(purged)"))
+            #expect(try await restored.auditor.findings().isEmpty)
+            await restored.database.shutdown()
+        }
+    }
+
+    @Test func keyringBackupsRotateAfterTheRetention() async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-keys-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try FileKeyring(directory: directory + "/keyring").key(for: "segment")
+        let clock = TestClock()
+        let first = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
+                                                    retention: .seconds(7 * 86400), now: clock.now())
+        clock.advance(by: .seconds(3 * 86400))
+        let second = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
+                                                     retention: .seconds(7 * 86400), now: clock.now())
+        #expect(second.deleted.isEmpty)
+        clock.advance(by: .seconds(5 * 86400))
+        let third = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
+                                                    retention: .seconds(7 * 86400), now: clock.now())
+        #expect(third.deleted == [first.written])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory + "/backups")) == [second.written, third.written])
+    }
+}
