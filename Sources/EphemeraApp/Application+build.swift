@@ -42,6 +42,7 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let stories = StoriesController(services: services)
     stories.register(on: router)
     DeletionController(services: services, stories: stories).register(on: router)
+    ExportController(services: services, stories: stories).register(on: router)
     PostController(services: services).register(on: router)
     MediaController(services: services).register(on: router)
     return router

@@ -140,6 +140,16 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
+    /// Every segment of the author that is not being purged, oldest first (exports).
+    public func segments(authorID: String) async throws -> [Segment] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state <> 'purging'
+                ORDER BY s.created_at, s.position, s.id
+                """).all().map(Self.segment(from:))
+        }
+    }
+
     /// The author's segments visible to `viewer` at `now`, oldest first: their story.
     public func story(authorID: String, viewer: String?, now: Instant) async throws -> [Segment] {
         try await database.withConnection { sql in

@@ -1,0 +1,80 @@
+import EphemeraCore
+import EphemeraMedia
+import EphemeraStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /api/v1/me/export`: a zip of all my segments' media (decrypted) and `stories.json` with their
+/// metadata and counts, streamed entry by entry.
+struct ExportController {
+    let services: AppServices
+    let stories: StoriesController
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/api/v1/me/export", use: export)
+    }
+
+    struct ExportBody: Encodable {
+        var account: AccountBody
+        var exportedAt: String
+        var segments: [ExportedSegment]
+    }
+
+    struct ExportedSegment: Encodable {
+        var segment: SegmentBody
+        var files: [String]
+        /// Comments arrive with the interactions work; the field is here so the format does not change then.
+        var comments: [String]
+    }
+
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let segments = try await services.segments.segments(authorID: me.id)
+        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        let mediaStore = services.mediaStore
+        var exported: [ExportedSegment] = []
+        var files: [(name: String, id: String, rendition: Rendition)] = []
+        for (segment, body) in zip(segments, bodies) {
+            let names = Rendition.renditions(of: segment.kind)
+                .filter { mediaStore.storedRenditions(segmentID: segment.id).contains($0.rawValue) }
+                .map { (name: "media/\(segment.id)-\($0.rawValue)", id: segment.id, rendition: $0) }
+            files += names
+            exported.append(ExportedSegment(segment: body, files: names.map(\.name), comments: []))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let metadata = try encoder.encode(ExportBody(
+            account: AccountBody(me, includeSettings: true), exportedAt: services.clock.now().rfc3339, segments: exported))
+        let filesToSend = files
+        var headers = HTTPFields()
+        headers[.contentType] = "application/zip"
+        headers[.contentDisposition] = "attachment; filename=\"ephemera-\(me.handle)-export.zip\""
+        headers[.cacheControl] = "no-store"
+        let body = ResponseBody { writer in
+            var zip = ZipStream()
+            try await writer.write(zip.begin("stories.json"))
+            try await writer.write(zip.data(metadata))
+            try await writer.write(zip.end())
+            for file in filesToSend {
+                // A blob purged since the listing is skipped, not half-written.
+                guard let (handle, header, key) = try mediaStore.open(segmentID: file.id, rendition: file.rendition) else {
+                    continue
+                }
+                defer { try? handle.close() }
+                try await writer.write(zip.begin(file.name))
+                if header.plaintextLength > 0 {
+                    try await ChunkedCipher.decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1),
+                                                    key: key.symmetricKey) { piece in
+                        try await writer.write(zip.data(piece))
+                    }
+                }
+                try await writer.write(zip.end())
+            }
+            try await writer.write(zip.finish())
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
