@@ -65,9 +65,72 @@ import Testing
         // Nothing half-made is left on disk.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/media/\(id)")
         #expect(Set(leftovers) == ["video.mp4", "poster.jpg"])
-        #expect(try ServerProcess.runCommand(["audit", "--data-dir", directory] + (databaseURL.map { ["--database-url", $0] } ?? [])).output.contains("no residue"))
+        #expect(try ServerProcess.runCommand(["audit", "--data-dir", directory, "--scratch-dir", directory + "-scratch"]
+                                            + (databaseURL.map { ["--database-url", $0] } ?? [])).output.contains("no residue"))
 
         // SIGTERM drains and exits 0.
         #expect(try await server.terminate() == 0)
+    }
+
+    @Test(arguments: Backend.all)
+    func killDuringPurgeThenRestartCompletesEveryPurge(backend: Backend) async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-purge-crash-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + "-scratch")
+        }
+        let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
+        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
+                                   extraArguments: ["--scratch-dir", directory + "-scratch"])
+        try await server.start()
+        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        let photo = try await MediaFixtures.shared.photo()
+        var ids: [String] = []
+        for _ in 0..<12 {
+            let form = try MultipartForm(fields: [:], file: (photo, "p.jpg"))
+            let posted = try await server.request("POST", "/api/v1/stories", token: alice,
+                                                  body: Data(buffer: form.body), contentType: form.contentType)
+            ids.append(try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String))
+        }
+        for _ in 0..<200 {
+            let states = try await ids.asyncMap {
+                try await server.request("GET", "/api/v1/stories/\($0)", token: alice).json["state"] as? String
+            }
+            if states.allSatisfy({ $0 == "live" }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let accepted = try await server.request("DELETE", "/api/v1/me/stories", token: alice, json: ["password": "correct horse"])
+        #expect(accepted.status == 202)
+        server.kill9()  // the purges are under way (or not yet started): no chance to finish cleanly
+
+        try await server.start()
+        var receipts = 0
+        for _ in 0..<300 {
+            receipts = 0
+            for id in ids where try await server.request("GET", "/api/v1/stories/\(id)/deletion-receipt", token: alice).status == 200 {
+                receipts += 1
+            }
+            if receipts == ids.count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(receipts == ids.count, "\(server.readLog())")
+        let audit = try ServerProcess.runCommand(["audit", "--data-dir", directory, "--scratch-dir", directory + "-scratch"]
+                                                 + (databaseURL.map { ["--database-url", $0] } ?? []))
+        #expect(audit.status == 0 && audit.output.contains("no residue"), "\(audit.output)")
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let path = enumerator?.nextObject() as? String {
+            #expect(!ids.contains { path.contains($0) }, "\(path) belongs to a purged segment")
+        }
+        #expect(try await server.terminate() == 0)
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }
