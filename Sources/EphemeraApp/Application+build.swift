@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraStore
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -43,6 +44,8 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     stories.register(on: router)
     DeletionController(services: services, stories: stories).register(on: router)
     ExportController(services: services, stories: stories).register(on: router)
+    ShareController(services: services, stories: stories, shares: SQLShareStore(database: services.database))
+        .register(on: router)
     PostController(services: services).register(on: router)
     MediaController(services: services).register(on: router)
     return router

@@ -6,6 +6,7 @@ public enum Migrations {
         M0003_CreateSegments,
         M0004_CreateJobs,
         M0005_CreateDeletion,
+        M0006_CreateShares,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -180,5 +181,26 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX deletion_receipts_author ON deletion_receipts (author_id)",
+    ])
+
+    static let M0006_CreateShares = Migration("M0006_CreateShares", [
+        // A segment's public share code. Kept after a purge (it names no person) so the link answers 410.
+        """
+        CREATE TABLE share_links (
+            code TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL UNIQUE,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        // Who shared what: purged with the segment (and with the sharer's account).
+        """
+        CREATE TABLE shares (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX shares_segment ON shares (segment_id)",
     ])
 }

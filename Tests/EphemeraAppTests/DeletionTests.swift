@@ -60,6 +60,34 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func shareLinksAnswerGoneOnceDeletedAndAfterThePurge(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, bob, id) = try await setUp(app)
+            let shared = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: bob)
+            #expect(shared.status == .created)
+            let url = try #require(shared.json["shareUrl"] as? String)
+            #expect(url.hasPrefix("http://stories.test/s/"))
+            let path = String(url.dropFirst("http://stories.test".count))
+            let page = try await app.request(.get, path)
+            #expect(page.status == .ok && page.text.contains("og:image") && page.text.contains("@alice"))
+            #expect((try await app.request(.get, "/api/v1/stories/\(id)", token: alice)).json["counts"]
+                .flatMap { ($0 as? [String: Any])?["shares"] as? Int } == 1)
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares").status == .unauthorized)
+
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
+            let gone = try await app.request(.get, path)
+            #expect(gone.status == .gone && gone.text.contains("no longer available"))
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
+            #expect(try await app.request(.get, path).status == .ok)
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
+            try await app.processJobs()
+            #expect(try await app.request(.get, path).status == .gone)
+            #expect(try await app.request(.get, "/s/unknowncode").status == .notFound)
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func restoringAfterExpiryLandsInTheArchive(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, _, id) = try await setUp(app)

@@ -1,0 +1,117 @@
+import EphemeraCore
+import EphemeraStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Sharing: `POST /api/v1/stories/{id}/shares` hands out the segment's link and counts a share; `/s/{code}` is
+/// the public page of a shared segment — 404 when the caller cannot see it, 410 "no longer available" once
+/// it is deleted or purged.
+struct ShareController {
+    let services: AppServices
+    let stories: StoriesController
+    let shares: SQLShareStore
+
+    func register(on router: Router<AppRequestContext>) {
+        router.post("/api/v1/stories/:id/shares", use: share)
+        router.get("/s/:code", use: page)
+    }
+
+    struct ShareBody: Encodable {
+        var shareUrl: String
+    }
+
+    @Sendable func share(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let id = try context.parameters.require("id")
+        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
+        let relations = try await services.graph.relations(viewer: me.id, author: segment.authorID)
+        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
+            throw EphemeraError.storyNotFound
+        }
+        let code = try await shares.share(segmentID: id, accountID: me.id, at: services.clock.now())
+        return try jsonResponse(ShareBody(shareUrl: "\(services.publicURL)/s/\(code)"), status: .created)
+    }
+
+    @Sendable func page(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let code = try context.parameters.require("code")
+        switch try await shares.target(code: code) {
+        case .unknown:
+            return html(.notFound, title: "Not found", body: "<h1>There is no story at this address.</h1>")
+        case .purged:
+            return gone()
+        case .segment(let segment):
+            if [.deleted, .purging, .purged].contains(segment.state) { return gone() }
+            let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
+            guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
+                return html(.notFound, title: "Not found",
+                            body: "<h1>This story is not available to you.</h1><p>It may have expired or be shared with fewer people.</p>")
+            }
+            let body = try await stories.bodies([segment], viewer: context.viewer)[0]
+            let title = "@\(body.author.handle) on Ephemera"
+            let description = body.caption ?? "A story by \(body.author.displayName)"
+            var meta = """
+                <meta property="og:type" content="\(segment.kind == .video ? "video.other" : "article")">
+                <meta property="og:title" content="\(escape(title))">
+                <meta property="og:description" content="\(escape(description))">
+                <meta property="og:url" content="\(escape(services.publicURL + "/s/" + code))">
+                <meta name="twitter:card" content="\(segment.kind == .video ? "player" : "summary_large_image")">
+                <meta name="twitter:title" content="\(escape(title))">
+                """
+            if let poster = body.media.poster {
+                meta += "\n<meta property=\"og:image\" content=\"\(escape(poster))\">"
+            }
+            var player = ""
+            if let video = body.media.video {
+                meta += "\n<meta property=\"og:video\" content=\"\(escape(video))\">"
+                player = "<video src=\"\(escape(video))\" poster=\"\(escape(body.media.poster ?? ""))\" controls playsinline muted autoplay></video>"
+            } else if let photo = body.media.photo {
+                player = "<img src=\"\(escape(photo))\" alt=\"\(escape(description))\">"
+            }
+            return html(.ok, title: title, head: meta, body: """
+                <main><p>@\(escape(body.author.handle))</p>\(player)<p>\(escape(body.caption ?? ""))</p></main>
+                """, cacheable: segment.audience == .public)
+        }
+    }
+
+    func gone() -> Response {
+        html(.gone, title: "No longer available",
+             body: "<h1>This story is no longer available.</h1><p>Its author deleted it.</p>")
+    }
+
+    func html(_ status: HTTPResponse.Status, title: String, head: String = "", body: String, cacheable: Bool = false)
+        -> Response
+    {
+        let page = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title))</title>
+            \(head)
+            <style>body{margin:0;font:16px system-ui,sans-serif;background:#111;color:#eee;text-align:center}
+            main{max-width:480px;margin:0 auto;padding:16px}video,img{width:100%;border-radius:12px}</style>
+            </head><body>\(body)</body></html>
+            """
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = cacheable ? "public, max-age=60" : "private, no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: page)))
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+func escape(_ text: String) -> String {
+    var out = ""
+    for ch in text {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(ch)
+        }
+    }
+    return out
+}
