@@ -1,0 +1,82 @@
+import SQLKit
+
+/// What happens to a piece of stored data when people delete things (DESIGN.md, "Deletion", 6): every table
+/// and column of the schema is classified here, in one place. `DataClassificationTests` lists the live schema
+/// on both databases and fails when a column has no class, so new data cannot escape deletion by being
+/// forgotten.
+public enum DataClass: String, Sendable, CaseIterable {
+    /// Removed when its segment is purged.
+    case purgedWithSegment
+    /// Removed when its account is deleted.
+    case purgedWithAccount
+    /// Kept after a purge, naming no person: the tombstone and what points at it.
+    case keptAnonymised
+    /// Not about a person (schema bookkeeping, job machinery).
+    case notPersonal
+}
+
+public enum DataClassification {
+    static func all(_ dataClass: DataClass, _ columns: [String]) -> [String: DataClass] {
+        Dictionary(uniqueKeysWithValues: columns.map { ($0, dataClass) })
+    }
+
+    /// table → column → class.
+    public static let schema: [String: [String: DataClass]] = [
+        "schema_migrations": all(.notPersonal, ["name", "applied_at"]),
+        "accounts": all(.purgedWithAccount, [
+            "id", "handle", "display_name", "password_hash", "role", "created_at", "default_audience",
+            "allow_downloads", "allow_comments", "view_history", "archive_expired", "deleted_at",
+        ]),
+        "sessions": all(.purgedWithAccount, ["token_hash", "account_id", "created_at"]),
+        "follows": all(.purgedWithAccount, ["follower_id", "followee_id", "created_at"]),
+        "close_friends": all(.purgedWithAccount, ["owner_id", "friend_id", "created_at"]),
+        "blocks": all(.purgedWithAccount, ["blocker_id", "blocked_id", "created_at"]),
+        "hidden_from": all(.purgedWithAccount, ["owner_id", "viewer_id", "created_at"]),
+        "uploads": all(.purgedWithSegment, ["id", "author_id", "source_file", "plan", "created_at"]),
+        "segments": all(.purgedWithSegment, [
+            "id", "author_id", "upload_id", "position", "kind", "state", "audience", "caption", "created_at",
+            "expires_at", "duration_ms", "width", "height", "failure_reason", "deleted_at", "restorable_until",
+            "media_tag", "view_count", "like_count", "comment_count", "share_count", "download_count",
+        ]),
+        "views": all(.purgedWithSegment, ["segment_id", "viewer_id", "viewed_at"]),
+        "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),
+        "share_links": all(.keptAnonymised, ["code", "segment_id", "created_at"]),
+        "tombstones": all(.keptAnonymised, [
+            "segment_id", "uploaded_at", "kind", "duration_ms", "view_count", "like_count", "comment_count",
+            "share_count", "download_count", "purged_at",
+        ]),
+        // Written while a purge runs, dropped when its receipt is written.
+        "purge_log": all(.purgedWithSegment, ["segment_id", "author_id", "step", "store", "detail", "at"]),
+        // The author's proof of deletion: theirs until their account goes.
+        "deletion_receipts": all(.purgedWithAccount, ["segment_id", "author_id", "receipt", "created_at"]),
+        "jobs": all(.notPersonal, [
+            "id", "kind", "payload", "state", "attempts", "max_attempts", "run_at", "lease_until", "last_error",
+            "created_at", "finished_at",
+        ]),
+    ]
+
+    /// The live schema: table → columns.
+    public static func liveSchema(_ database: Database) async throws -> [String: Set<String>] {
+        try await database.withConnection { sql in
+            var schema: [String: Set<String>] = [:]
+            switch database.dialect {
+            case .sqlite:
+                let tables = try await sql.raw("""
+                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                    """).all().map { try $0.decode(column: "name", as: String.self) }
+                for table in tables {
+                    schema[table] = Set(try await sql.raw("SELECT name FROM pragma_table_info(\(bind: table))").all()
+                        .map { try $0.decode(column: "name", as: String.self) })
+                }
+            case .postgres:
+                for row in try await sql.raw("""
+                    SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'
+                    """).all() {
+                    schema[try row.decode(column: "table_name", as: String.self), default: []]
+                        .insert(try row.decode(column: "column_name", as: String.self))
+                }
+            }
+            return schema
+        }
+    }
+}
