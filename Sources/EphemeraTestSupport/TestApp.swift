@@ -37,7 +37,11 @@ public struct TestApp: Sendable {
         let clock = TestClock()
         let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger)
         return try await built.application.test(.router) { client in
-            try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
+            let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
+            // Every scenario ends clean: `ephemera audit` finds no residue.
+            let findings = try await built.services.auditor.findings()
+            guard findings.isEmpty else { throw TestFailure("audit found residue: \(findings)") }
+            return result
         }
     }
 
