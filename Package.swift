@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "EphemeraApp",
                 "EphemeraMedia",
+                "EphemeraWorkers",
                 "EphemeraTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -18,6 +18,7 @@ public struct AppServices: Sendable {
     public let jobs: SQLJobQueue
     public let mediaStore: FileMediaStore
     public let prober: FFprobeMediaProber
+    public let purger: Purger
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
@@ -54,7 +55,7 @@ public struct AppServices: Sendable {
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
             segments: segments, deletion: deletion, jobs: jobs, mediaStore: mediaStore,
-            prober: FFprobeMediaProber(runner: runner),
+            prober: FFprobeMediaProber(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
                               signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, signal: signal, clock: clock, logger: logger,

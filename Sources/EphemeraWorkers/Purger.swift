@@ -26,30 +26,47 @@ public struct Purger: Sendable {
         self.logger = logger
     }
 
+    /// The purge's steps, in order. Each may be re-run; each records what it removed.
+    public enum Step: String, Sendable, CaseIterable {
+        case destroyKey, deleteBlobs, replaceRowWithTombstone, writeReceipt
+    }
+
+    /// Runs every step not finished yet (all of them are safe to repeat).
     public func purge(segmentID: String) async throws {
         guard try await deletion.isPurging(segmentID: segmentID) else { return }
+        for step in Step.allCases { try await run(step, segmentID: segmentID) }
+        logger.info("Segment purged", metadata: ["segment": "\(segmentID)"])
+    }
 
-        let hadKey = try mediaStore.keyring.destroyKey(for: segmentID)
-        try await deletion.logStep(
-            segmentID: segmentID, step: "1-key", store: "keyring",
-            detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
-
-        let removed = try mediaStore.deleteSegment(segmentID)
-        for file in removed {
+    /// Runs one step (tests use it to stop a purge part-way, as a crash would).
+    public func run(_ step: Step, segmentID: String) async throws {
+        switch step {
+        case .destroyKey:
+            let hadKey = try mediaStore.keyring.destroyKey(for: segmentID)
             try await deletion.logStep(
-                segmentID: segmentID, step: "2-blob-\(file.name)", store: "media",
-                detail: "\(file.name) (\(file.bytes) bytes, encrypted)", at: clock.now())
+                segmentID: segmentID, step: "1-key", store: "keyring",
+                detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
+        case .deleteBlobs:
+            for file in try mediaStore.deleteSegment(segmentID) {
+                try await deletion.logStep(
+                    segmentID: segmentID, step: "2-blob-\(file.name)", store: "media",
+                    detail: "\(file.name) (\(file.bytes) bytes, encrypted)", at: clock.now())
+            }
+            try await deletion.logStep(segmentID: segmentID, step: "2-blobs", store: "media",
+                                       detail: "segment folder removed", at: clock.now())
+        case .replaceRowWithTombstone:
+            guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
+            let counts = rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            try await deletion.logStep(
+                segmentID: segmentID, step: "3-rows", store: "database",
+                detail: "\(counts.isEmpty ? "no interactions" : counts); segment row replaced by an anonymous tombstone",
+                at: clock.now())
+        case .writeReceipt:
+            try await writeReceipt(segmentID: segmentID)
         }
-        try await deletion.logStep(segmentID: segmentID, step: "2-blobs", store: "media",
-                                   detail: "segment folder removed", at: clock.now())
+    }
 
-        if let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) {
-            let detail = rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            try await deletion.logStep(segmentID: segmentID, step: "3-rows", store: "database",
-                                       detail: "\(detail.isEmpty ? "no interactions" : detail); segment row replaced by an anonymous tombstone",
-                                       at: clock.now())
-        }
-
+    private func writeReceipt(segmentID: String) async throws {
         guard let (authorID, log) = try await deletion.purgeLog(segmentID: segmentID),
               let tombstone = try await deletion.tombstone(segmentID: segmentID) else { return }
         let started = log.first { $0.step == "started" }?.at ?? tombstone.purgedAt
@@ -64,6 +81,5 @@ public struct Purger: Sendable {
                 purgedAt: tombstone.purgedAt, keyBackupRetention: keyBackupRetention).rfc3339)
         let json = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
         try await deletion.finishPurge(segmentID: segmentID, authorID: authorID, receipt: json, at: clock.now())
-        logger.info("Segment purged", metadata: ["segment": "\(segmentID)"])
     }
 }

@@ -1,5 +1,6 @@
 import EphemeraCore
 import EphemeraTestSupport
+import EphemeraWorkers
 import Foundation
 import Testing
 
@@ -84,6 +85,28 @@ import Testing
             #expect(try await app.request(.get, path).status == .gone)
             #expect(try await app.request(.get, "/s/unknowncode").status == .notFound)
             #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    /// A purge stopped after any step (as a kill -9 would stop it) completes when the job runs again, with a
+    /// receipt as complete as an uninterrupted one.
+    @Test(arguments: Backend.all, Array(0...Purger.Step.allCases.count - 1))
+    func purgeInterruptedAfterAnyStepCompletesWhenRerun(backend: Backend, stepsDone: Int) async throws {
+        try await TestApp.run(backend) { app in
+            let (alice, bob, id) = try await setUp(app)
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/views", token: bob)
+            try await app.services.deletion.beginPurge(segmentID: id, now: app.clock.now())
+            for step in Purger.Step.allCases.prefix(stepsDone) {
+                try await app.services.purger.run(step, segmentID: id)
+            }
+            try await app.processJobs()
+            let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
+            #expect(receipt.status == .ok, "after \(stepsDone) steps")
+            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            #expect(removed.contains("data key destroyed"))
+            #expect(removed.contains { $0.hasPrefix("photo.jpg") })
+            #expect(removed.contains { $0.contains("1 views") })
+            #expect(!app.dataFiles().contains { $0.contains(id) })
         }
     }
 
