@@ -26,9 +26,10 @@ public struct AppServices: Sendable {
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor { Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore) }
 
-    /// Opens the database (migrating it) and the media store, and sweeps residue a crash may have left.
-    public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger) async throws
-        -> AppServices
+    /// Opens the database (migrating it) and the media store. The server (`sweepResidue`) also removes what a
+    /// crash may have left in the scratch area; commands that run beside a live server (audit, backup) must not.
+    public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger,
+                            sweepResidue: Bool = false) async throws -> AppServices
     {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let database = try Database.open(url: configuration.resolvedDatabaseURL, logger: logger)
@@ -50,7 +51,7 @@ public struct AppServices: Sendable {
         let processor = MediaProcessor(
             segments: segments, mediaStore: mediaStore, ffmpeg: FFmpegMediaProcessor(runner: runner), logger: logger)
         let signal = JobSignal()
-        mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
+        if sweepResidue { mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles()) }
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),

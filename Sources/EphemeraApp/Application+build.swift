@@ -16,7 +16,7 @@ public func buildApplication(
     configuration: AppConfiguration, clock: any EphemeraClock = SystemClock(), logger: Logger? = nil
 ) async throws -> EphemeraApplication {
     let logger = logger ?? Logger(label: "ephemera")
-    let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger)
+    let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger, sweepResidue: true)
     let router = buildRouter(services)
     // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
     // and the database closes last.

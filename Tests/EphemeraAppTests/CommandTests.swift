@@ -14,6 +14,21 @@ import Testing
         #expect(again.status == 0 && again.output.contains("up to date"))
     }
 
+    @Test func auditListsResidueAndExitsOne() throws {
+        let directory = NSTemporaryDirectory() + "ephemera-audit-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["audit", "--data-dir", directory, "--scratch-dir", directory + "/scratch"]
+        let clean = try ServerProcess.runCommand(arguments)
+        #expect(clean.status == 0 && clean.output.contains("no residue"), "\(clean.output)")
+        try FileManager.default.createDirectory(atPath: directory + "/media/strayblob", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory + "/media/strayblob/video.mp4", contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: directory + "/keyring/keys/orphan.key", contents: Data(count: 32))
+        let dirty = try ServerProcess.runCommand(arguments)
+        #expect(dirty.status == 1)
+        #expect(dirty.output.contains("media folder strayblob has no segment row"), "\(dirty.output)")
+        #expect(dirty.output.contains("data key orphan belongs to no segment"), "\(dirty.output)")
+    }
+
     @Test func badConfigurationIsReportedAllAtOnce() throws {
         let result = try ServerProcess.runCommand([
             "serve", "--port", "99999", "--story-lifetime", "forever", "--max-upload-bytes", "lots",
