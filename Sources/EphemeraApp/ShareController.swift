@@ -24,11 +24,7 @@ struct ShareController {
     @Sendable func share(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let id = try context.parameters.require("id")
-        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
-        let relations = try await services.graph.relations(viewer: me.id, author: segment.authorID)
-        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
-            throw EphemeraError.storyNotFound
-        }
+        _ = try await stories.visibleSegment(id, context: context)
         let code = try await shares.share(segmentID: id, accountID: me.id, at: services.clock.now())
         return try jsonResponse(ShareBody(shareUrl: "\(services.publicURL)/s/\(code)"), status: .created)
     }

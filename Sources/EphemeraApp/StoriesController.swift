@@ -80,14 +80,20 @@ struct StoriesController {
             items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
 
-    @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireAccount()
-        let id = try context.parameters.require("id")
+    /// The segment if it is visible to the caller by the one visibility rule (no author exception), else 404.
+    func visibleSegment(_ id: String, context: AppRequestContext) async throws -> Segment {
         guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
-        let relations = try await services.graph.relations(viewer: me.id, author: segment.authorID)
+        let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
         guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
             throw EphemeraError.storyNotFound
         }
+        return segment
+    }
+
+    @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let id = try context.parameters.require("id")
+        let segment = try await visibleSegment(id, context: context)
         try await services.segments.recordView(
             segmentID: id, viewer: me.id, counted: segment.authorID != me.id, at: services.clock.now())
         return Response(status: .noContent)

@@ -7,16 +7,11 @@ import Testing
 @Suite(.serialized) struct CrashRecoveryTests {
     @Test(arguments: Backend.all)
     func killDuringTranscodeNeverShowsABrokenSegmentAndResumesAfterRestart(backend: Backend) async throws {
-        let directory = NSTemporaryDirectory() + "ephemera-crash-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (server, directory, databaseURL) = try await startServer(backend)
         defer {
-            try? FileManager.default.removeItem(atPath: directory)
-            try? FileManager.default.removeItem(atPath: directory + "-scratch")
+            server.kill9()  // no-op once terminated; stops a server a failed expectation left running
+            removeServerFolders(directory)
         }
-        let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
-        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
-                                   extraArguments: ["--scratch-dir", directory + "-scratch"])
-        try await server.start()
 
         let alice = try #require(try await server.request("POST", "/api/v1/accounts",
             json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
@@ -74,16 +69,11 @@ import Testing
 
     @Test(arguments: Backend.all)
     func killDuringPurgeThenRestartCompletesEveryPurge(backend: Backend) async throws {
-        let directory = NSTemporaryDirectory() + "ephemera-purge-crash-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (server, directory, databaseURL) = try await startServer(backend)
         defer {
-            try? FileManager.default.removeItem(atPath: directory)
-            try? FileManager.default.removeItem(atPath: directory + "-scratch")
+            server.kill9()  // no-op once terminated; stops a server a failed expectation left running
+            removeServerFolders(directory)
         }
-        let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
-        let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
-                                   extraArguments: ["--scratch-dir", directory + "-scratch"])
-        try await server.start()
         let alice = try #require(try await server.request("POST", "/api/v1/accounts",
             json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
         let photo = try await MediaFixtures.shared.photo()
@@ -125,6 +115,22 @@ import Testing
         }
         #expect(try await server.terminate() == 0)
     }
+}
+
+/// A real server on `backend` with its own data and scratch folders.
+func startServer(_ backend: Backend) async throws -> (ServerProcess, String, String?) {
+    let directory = NSTemporaryDirectory() + "ephemera-server-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
+    let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
+                               extraArguments: ["--scratch-dir", directory + "-scratch"])
+    try await server.start()
+    return (server, directory, databaseURL)
+}
+
+func removeServerFolders(_ directory: String) {
+    try? FileManager.default.removeItem(atPath: directory)
+    try? FileManager.default.removeItem(atPath: directory + "-scratch")
 }
 
 extension Array {
