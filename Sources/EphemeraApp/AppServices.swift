@@ -15,6 +15,7 @@ public struct AppServices: Sendable {
     public let graph: SQLGraphStore
     public let segments: SQLSegmentStore
     public let deletion: SQLDeletionStore
+    public let interactions: SQLInteractionStore
     public let jobs: SQLJobQueue
     public let mediaStore: FileMediaStore
     public let prober: FFprobeMediaProber
@@ -55,7 +56,7 @@ public struct AppServices: Sendable {
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
-            segments: segments, deletion: deletion, jobs: jobs, mediaStore: mediaStore,
+            segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database), jobs: jobs, mediaStore: mediaStore,
             prober: FFprobeMediaProber(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
                               signal: signal, logger: logger),

@@ -44,6 +44,7 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     stories.register(on: router)
     DeletionController(services: services, stories: stories).register(on: router)
     ExportController(services: services, stories: stories).register(on: router)
+    InteractionsController(services: services, stories: stories).register(on: router)
     ShareController(services: services, stories: stories, shares: SQLShareStore(database: services.database))
         .register(on: router)
     PostController(services: services).register(on: router)

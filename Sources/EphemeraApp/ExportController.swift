@@ -25,8 +25,20 @@ struct ExportController {
     struct ExportedSegment: Encodable {
         var segment: SegmentBody
         var files: [String]
-        /// Comments arrive with the interactions work; the field is here so the format does not change then.
-        var comments: [String]
+        var comments: [CommentBody]
+    }
+
+    /// Every comment on a segment, page by page.
+    func allComments(of segmentID: String) async throws -> [CommentBody] {
+        var bodies: [CommentBody] = []
+        var cursor: PageCursor?
+        repeat {
+            let page = try await services.interactions.comments(segmentID: segmentID, limit: 100, after: cursor)
+            let authors = try await services.accounts.accounts(ids: Set(page.items.map(\.authorID)))
+            bodies += page.items.compactMap { comment in authors[comment.authorID].map { CommentBody(comment, author: $0) } }
+            cursor = page.nextCursor.flatMap(PageCursor.init(encoded:))
+        } while cursor != nil
+        return bodies
     }
 
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -41,7 +53,8 @@ struct ExportController {
                 .filter { mediaStore.storedRenditions(segmentID: segment.id).contains($0.rawValue) }
                 .map { (name: "media/\(segment.id)-\($0.rawValue)", id: segment.id, rendition: $0) }
             files += names
-            exported.append(ExportedSegment(segment: body, files: names.map(\.name), comments: []))
+            let comments = try await allComments(of: segment.id)
+            exported.append(ExportedSegment(segment: body, files: names.map(\.name), comments: comments))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

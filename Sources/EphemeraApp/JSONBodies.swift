@@ -104,7 +104,7 @@ struct SegmentBody: Encodable {
     var failureReason: String?
     var restorableUntil: String?
 
-    init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, publicURL: String) {
+    init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, liked: Bool = false, publicURL: String) {
         let isAuthor = viewer.accountID == s.authorID
         let hasMedia = s.mediaTag != nil && [.live, .expired, .archived, .deleted, .removed].contains(s.state)
         func url(_ rendition: Rendition) -> String? {
@@ -125,12 +125,26 @@ struct SegmentBody: Encodable {
         media = Media(poster: url(.poster) ?? url(.photo), video: url(.video), photo: url(.photo))
         counts = Counts(views: isAuthor ? s.viewCount : nil, likes: s.likeCount, comments: s.commentCount,
                         shares: s.shareCount, downloads: s.downloadCount)
-        likedByMe = false
+        likedByMe = liked
         self.seen = seen
         allowDownloads = author.settings.allowDownloads
         allowComments = author.settings.allowComments
         failureReason = isAuthor ? s.failureReason : nil
         restorableUntil = isAuthor ? s.restorableUntil?.rfc3339 : nil
+    }
+}
+
+struct CommentBody: Encodable {
+    var id: String
+    var author: AuthorBody
+    var text: String
+    var createdAt: String
+
+    init(_ comment: Comment, author: Account) {
+        id = comment.id
+        self.author = AuthorBody(author)
+        text = comment.text
+        createdAt = comment.createdAt.rfc3339
     }
 }
 

@@ -111,11 +111,12 @@ struct StoriesController {
     func bodies(_ segments: [Segment], viewer: Viewer) async throws -> [SegmentBody] {
         async let authors = services.accounts.accounts(ids: Set(segments.map(\.authorID)))
         async let seen = services.segments.seen(by: viewer.accountID, among: segments.map(\.id))
-        let (authorsByID, seenIDs) = try await (authors, seen)
+        async let liked = services.interactions.liked(by: viewer.accountID, among: segments.map(\.id))
+        let (authorsByID, seenIDs, likedIDs) = try await (authors, seen, liked)
         return segments.compactMap { segment in
             guard let author = authorsByID[segment.authorID] else { return nil }
             return SegmentBody(segment, author: author, viewer: viewer, seen: seenIDs.contains(segment.id),
-                               publicURL: services.publicURL)
+                               liked: likedIDs.contains(segment.id), publicURL: services.publicURL)
         }
     }
 }

@@ -40,6 +40,8 @@ public enum DataClassification {
         ]),
         "views": all(.purgedWithSegment, ["segment_id", "viewer_id", "viewed_at"]),
         "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),
+        "likes": all(.purgedWithSegment, ["segment_id", "account_id", "created_at"]),
+        "comments": all(.purgedWithSegment, ["id", "segment_id", "author_id", "text", "created_at"]),
         "share_links": all(.keptAnonymised, ["code", "segment_id", "created_at"]),
         "tombstones": all(.keptAnonymised, [
             "segment_id", "uploaded_at", "kind", "duration_ms", "view_count", "like_count", "comment_count",

@@ -7,6 +7,7 @@ public enum Migrations {
         M0004_CreateJobs,
         M0005_CreateDeletion,
         M0006_CreateShares,
+        M0007_CreateLikesAndComments,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -202,5 +203,28 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX shares_segment ON shares (segment_id)",
+    ])
+
+    static let M0007_CreateLikesAndComments = Migration("M0007_CreateLikesAndComments", [
+        """
+        CREATE TABLE likes (
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (segment_id, account_id)
+        )
+        """,
+        "CREATE INDEX likes_account ON likes (account_id)",
+        """
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            author_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX comments_segment ON comments (segment_id, created_at)",
+        "CREATE INDEX comments_author ON comments (author_id)",
     ])
 }

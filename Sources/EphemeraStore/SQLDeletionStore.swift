@@ -180,7 +180,7 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// Tables whose rows belong to one segment and go with it.
-    public static let segmentChildTables = ["views", "shares"]
+    public static let segmentChildTables = ["views", "shares", "likes", "comments"]
 
     /// The purge log of a segment, in order.
     public func purgeLog(segmentID: String) async throws -> (authorID: String, entries: [(step: String, store: String, detail: String, at: Instant)])? {

@@ -1,0 +1,127 @@
+import EphemeraCore
+import SQLKit
+
+/// Likes, comments and the viewer list in SQL. Counters on the segment row change in the same transaction
+/// as the rows they count.
+public struct SQLInteractionStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Likes (idempotent); returns whether anything changed.
+    @discardableResult
+    public func like(segmentID: String, accountID: String, at now: Instant) async throws -> Bool {
+        try await database.transaction { sql in
+            guard try await sql.raw("""
+                SELECT 1 AS one FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)
+                """).first() == nil else { return false }
+            try await sql.raw("""
+                INSERT INTO likes (segment_id, account_id, created_at) VALUES (\(bind: segmentID), \(bind: accountID), \(bind: now.milliseconds))
+                """).run()
+            try await sql.raw("UPDATE segments SET like_count = like_count + 1 WHERE id = \(bind: segmentID)").run()
+            return true
+        }
+    }
+
+    /// Takes a like back (idempotent); returns whether anything changed.
+    @discardableResult
+    public func unlike(segmentID: String, accountID: String) async throws -> Bool {
+        try await database.transaction { sql in
+            guard try await sql.raw("""
+                SELECT 1 AS one FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)
+                """).first() != nil else { return false }
+            try await sql.raw("DELETE FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)").run()
+            try await sql.raw("UPDATE segments SET like_count = like_count - 1 WHERE id = \(bind: segmentID)").run()
+            return true
+        }
+    }
+
+    /// Which of `segmentIDs` the viewer likes.
+    public func liked(by viewer: String?, among segmentIDs: [String]) async throws -> Set<String> {
+        guard let viewer, !segmentIDs.isEmpty else { return [] }
+        return try await database.withConnection { sql in
+            Set(try await sql.raw("""
+                SELECT segment_id FROM likes WHERE account_id = \(bind: viewer) AND segment_id IN (\(binds: segmentIDs))
+                """).all().map { try $0.decode(column: "segment_id", as: String.self) })
+        }
+    }
+
+    public func addComment(_ comment: Comment) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO comments (id, segment_id, author_id, text, created_at) VALUES (\(bind: comment.id),
+                \(bind: comment.segmentID), \(bind: comment.authorID), \(bind: comment.text), \(bind: comment.createdAt.milliseconds))
+                """).run()
+            try await sql.raw("UPDATE segments SET comment_count = comment_count + 1 WHERE id = \(bind: comment.segmentID)").run()
+        }
+    }
+
+    public func comment(id: String) async throws -> Comment? {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT id, segment_id, author_id, text, created_at FROM comments WHERE id = \(bind: id)")
+                .first().map(Self.comment(from:))
+        }
+    }
+
+    /// Removes a comment; returns whether it existed.
+    @discardableResult
+    public func deleteComment(id: String) async throws -> Bool {
+        try await database.transaction { sql in
+            guard let row = try await sql.raw("SELECT segment_id FROM comments WHERE id = \(bind: id)").first() else {
+                return false
+            }
+            let segmentID = try row.decode(column: "segment_id", as: String.self)
+            try await sql.raw("DELETE FROM comments WHERE id = \(bind: id)").run()
+            try await sql.raw("UPDATE segments SET comment_count = comment_count - 1 WHERE id = \(bind: segmentID)").run()
+            return true
+        }
+    }
+
+    /// A segment's comments, oldest first.
+    public func comments(segmentID: String, limit: Int, after cursor: PageCursor?) async throws -> Page<Comment> {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT id, segment_id, author_id, text, created_at FROM comments WHERE segment_id = \(bind: segmentID)
+                """
+            if let cursor {
+                query += """
+                     AND (created_at > \(bind: cursor.instant) OR (created_at = \(bind: cursor.instant) AND id > \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY created_at, id LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let comments = try rows.prefix(limit).map(Self.comment(from:))
+            let next = rows.count > limit ? comments.last.map {
+                PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
+            } : nil
+            return Page(items: comments, nextCursor: next)
+        }
+    }
+
+    /// Everyone who viewed a segment (the author's own looks excluded), newest first, with whether each
+    /// enabled view history.
+    public func viewers(segmentID: String, authorID: String) async throws
+        -> [(accountID: String, viewedAt: Instant, sharesHistory: Bool)]
+    {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT v.viewer_id, v.viewed_at, a.view_history FROM views v JOIN accounts a ON a.id = v.viewer_id
+                WHERE v.segment_id = \(bind: segmentID) AND v.viewer_id <> \(bind: authorID)
+                ORDER BY v.viewed_at DESC, v.viewer_id
+                """).all().map {
+                (try $0.decode(column: "viewer_id", as: String.self),
+                 Instant(milliseconds: try $0.decode(column: "viewed_at", as: Int64.self)),
+                 try $0.decode(column: "view_history", as: Bool.self))
+            }
+        }
+    }
+
+    static func comment(from row: any SQLRow) throws -> Comment {
+        Comment(
+            id: try row.decode(column: "id", as: String.self),
+            segmentID: try row.decode(column: "segment_id", as: String.self),
+            authorID: try row.decode(column: "author_id", as: String.self),
+            text: try row.decode(column: "text", as: String.self),
+            createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+    }
+}

@@ -1,0 +1,118 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct InteractionsTests {
+    @Test(arguments: Backend.all)
+    func likesAreIdempotentAndCounted(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            #expect(try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
+            #expect(try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
+            var segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob)
+            #expect(segment.json["likedByMe"] as? Bool == true)
+            #expect((segment.json["counts"] as? [String: Any])?["likes"] as? Int == 1)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["likedByMe"] as? Bool == false)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
+            segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob)
+            #expect(segment.json["likedByMe"] as? Bool == false)
+            #expect((segment.json["counts"] as? [String: Any])?["likes"] as? Int == 0)
+            #expect(try await app.request(.put, "/api/v1/stories/\(id)/like").status == .unauthorized)
+            #expect(try await app.request(.put, "/api/v1/stories/nope/like", token: bob).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func commentsAreValidatedPagedAndDeletedByTheRightPeople(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let carol = try await app.signUp("carol")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            var ids: [String] = []
+            for (index, token) in [bob, carol, bob].enumerated() {
+                let posted = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: token, json: ["text": "  nice \(index)  "])
+                #expect(posted.status == .created)
+                #expect(posted.json["text"] as? String == "nice \(index)")
+                ids.append(try #require(posted.json["id"] as? String))
+                app.clock.advance(by: .seconds(1))
+            }
+            let blank = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["text": "   "])
+            #expect(blank.status == .badRequest && blank.errorCode == "comment_empty")
+            let long = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob,
+                                             json: ["text": String(repeating: "é", count: 501)])
+            #expect(long.status == .badRequest && long.errorCode == "comment_too_long")
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["txt": "x"]).errorCode == "missing_field")
+
+            let first = try await app.request(.get, "/api/v1/stories/\(id)/comments?limit=2")
+            #expect((first.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == Array(ids.prefix(2)))
+            let cursor = try #require(first.json["nextCursor"] as? String)
+            let second = try await app.request(.get, "/api/v1/stories/\(id)/comments?limit=2&cursor=\(cursor)")
+            #expect((second.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
+
+            // carol cannot delete bob's comment; bob can; alice (the story's author) can delete carol's.
+            let refused = try await app.request(.delete, "/api/v1/comments/\(ids[0])", token: carol)
+            #expect(refused.status == .forbidden && refused.errorCode == "not_allowed")
+            #expect(try await app.request(.delete, "/api/v1/comments/\(ids[0])", token: bob).status == .noContent)
+            #expect(try await app.request(.delete, "/api/v1/comments/\(ids[1])", token: alice).status == .noContent)
+            #expect(try await app.request(.delete, "/api/v1/comments/\(ids[1])", token: alice).status == .notFound)
+            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
+            #expect(counts?["comments"] as? Int == 1)
+
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: alice, json: ["allowComments": false])
+            let off = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["text": "hello"])
+            #expect(off.status == .forbidden && off.errorCode == "comments_disabled")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: bob).json["allowComments"] as? Bool == false)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func viewersAreNamedOnlyWhenTheyShareTheirViewHistory(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let carol = try await app.signUp("carol")
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": true])
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            for token in [alice, bob, carol] { _ = try await app.request(.post, "/api/v1/stories/\(id)/views", token: token) }
+            let viewers = try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: alice)
+            #expect(viewers.status == .ok)
+            #expect(viewers.json["count"] as? Int == 2)
+            #expect(viewers.json["anonymousCount"] as? Int == 1)
+            let named = try #require(viewers.json["viewers"] as? [[String: Any]])
+            #expect(named.compactMap { ($0["account"] as? [String: Any])?["handle"] as? String } == ["bob"])
+            #expect(named.first?["viewedAt"] as? String == app.clock.now().rfc3339)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: bob).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func likesAndCommentsArePurgedWithTheSegment(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob)
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["text": "bye"])
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
+            try await app.processJobs()
+            let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
+            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            #expect(removed.contains { $0.contains("1 likes") && $0.contains("1 comments") })
+            let rows = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT (SELECT COUNT(*) FROM likes) + (SELECT COUNT(*) FROM comments) AS n").first()!
+                    .decode(column: "n", as: Int.self)
+            }
+            #expect(rows == 0)
+            let tombstone = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT like_count, comment_count FROM tombstones").first()
+            }
+            #expect(try tombstone?.decode(column: "like_count", as: Int.self) == 1)
+            #expect(try tombstone?.decode(column: "comment_count", as: Int.self) == 1)
+        }
+    }
+}
