@@ -19,6 +19,7 @@ public struct AppServices: Sendable {
     public let jobs: SQLJobQueue
     public let mediaStore: FileMediaStore
     public let prober: FFprobeMediaProber
+    public let ffmpeg: FFmpegMediaProcessor
     public let purger: Purger
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
@@ -57,7 +58,7 @@ public struct AppServices: Sendable {
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
             segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database), jobs: jobs, mediaStore: mediaStore,
-            prober: FFprobeMediaProber(runner: runner), purger: purger,
+            prober: FFprobeMediaProber(runner: runner), ffmpeg: FFmpegMediaProcessor(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
                               signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, signal: signal, clock: clock, logger: logger,

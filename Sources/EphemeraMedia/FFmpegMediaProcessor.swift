@@ -90,4 +90,26 @@ public struct FFmpegMediaProcessor: Sendable {
         return ProcessedMedia(
             durationMilliseconds: Int64(Segment.photoDisplaySeconds * 1000), width: stream.width, height: stream.height)
     }
+
+    /// The font of watermarks and text overlays (Debian's fonts-dejavu-core).
+    public static let fontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+    /// Burns `text` (e.g. `@handle · Ephemera`) into a copy of our own rendition: white letters with a dark
+    /// outline on a translucent band, legible on dark and light pictures. The text goes through a file, never
+    /// the command line.
+    public func watermark(source: String, kind: SegmentKind, text: String, textFile: String, output: String) async throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: textFile))
+        defer { try? FileManager.default.removeItem(atPath: textFile) }
+        let draw = "drawtext=fontfile=\(Self.fontFile):textfile=\(textFile):fontcolor=white:fontsize=h/28"
+            + ":borderw=2:bordercolor=black@0.8:box=1:boxcolor=black@0.35:boxborderw=12:x=(w-text_w)/2:y=h-text_h-h/14"
+        var args = Self.common + ["-protocol_whitelist", "file", "-f", kind == .video ? "mov" : "jpeg_pipe",
+                                  "-i", "file:" + source, "-vf", draw, "-map_metadata", "-1"]
+        if kind == .video {
+            args += ["-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                     "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", "file:" + output]
+        } else {
+            args += ["-frames:v", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + output]
+        }
+        _ = try await runner.run("ffmpeg", args, limits: Self.limits(seconds: 30))
+    }
 }

@@ -274,6 +274,12 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
+    public func countDownload(segmentID: String) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("UPDATE segments SET download_count = download_count + 1 WHERE id = \(bind: segmentID)").run()
+        }
+    }
+
     /// Live segments whose `expiresAt` has passed, oldest first, with whether their author keeps an archive.
     public func dueForExpiry(now: Instant, limit: Int) async throws -> [(id: String, archive: Bool)] {
         try await database.withConnection { sql in

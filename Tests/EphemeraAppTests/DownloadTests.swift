@@ -1,0 +1,73 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct DownloadTests {
+    /// Mean absolute difference of two pictures in a horizontal band (fractions of the height), as 8-bit grey.
+    func bandDifference(_ a: String, _ b: String, from top: Double, to bottom: Double) throws -> Double {
+        func grey(_ path: String) throws -> [UInt8] {
+            let out = path + ".grey"
+            _ = try ServerProcess.runTool("ffmpeg", [
+                "-v", "error", "-y", "-i", path, "-frames:v", "1",
+                "-vf", "crop=iw:ih*\(bottom - top):0:ih*\(top),scale=64:16,format=gray", "-f", "rawvideo", out,
+            ])
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        let (x, y) = (try grey(a), try grey(b))
+        guard x.count == y.count, !x.isEmpty else { return 0 }
+        return Double(zip(x, y).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(x.count)
+    }
+
+    @Test(arguments: Backend.all)
+    func downloadsAreWatermarkedCachedCountedAndRespectTheAuthorsChoice(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let photo = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(width: 1080, height: 1350),
+                                               fields: ["audience": "public"])[0]
+            let video = try await app.postLive(alice, file: try await MediaFixtures.shared.video(seconds: 2, width: 720, height: 1280),
+                                               fields: ["audience": "public"])[0]
+            for (id, ext) in [(photo, "jpg"), (video, "mp4")] {
+                let download = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
+                #expect(download.status == .ok)
+                #expect(download.headers[.contentDisposition] == "attachment; filename=\"ephemera-alice-\(id).\(ext)\"")
+                #expect(download.headers[.contentLength] == String(download.body.readableBytes))
+                let marked = app.dataDirectory + "-scratch/marked-\(id).\(ext)"
+                try Data(buffer: download.body).write(to: URL(fileURLWithPath: marked))
+                let original = try await app.plaintext(id, ext == "mp4" ? .video : .photo)
+                // A visible mark in the bottom band; the top of the picture is untouched.
+                #expect(try bandDifference(marked, original, from: 0.85, to: 0.95) > 6, "\(ext)")
+                #expect(try bandDifference(marked, original, from: 0.05, to: 0.4) < 4, "\(ext)")
+                let codecs = ((try await probeJSON(marked))["streams"] as? [[String: Any]] ?? []).compactMap { $0["codec_name"] as? String }
+                #expect(codecs.first == (ext == "mp4" ? "h264" : "mjpeg"))
+            }
+            // Made once: a second download serves the stored copy.
+            let stored = app.dataDirectory + "/media/\(video)/download.mp4"
+            let made = try FileManager.default.attributesOfItem(atPath: stored)[.modificationDate] as? Date
+            _ = try await app.request(.get, "/api/v1/stories/\(video)/download", token: bob)
+            #expect(try FileManager.default.attributesOfItem(atPath: stored)[.modificationDate] as? Date == made)
+            let counts = try await app.request(.get, "/api/v1/stories/\(video)", token: alice).json["counts"] as? [String: Any]
+            #expect(counts?["downloads"] as? Int == 2)
+
+            // The original is the author's alone.
+            let original = try await app.request(.get, "/api/v1/stories/\(video)/download?original=true", token: alice)
+            #expect(original.status == .ok)
+            #expect(Data(buffer: original.body) == (try await app.services.mediaStore.decryptedData(segmentID: video, rendition: .video)))
+            #expect(try await app.request(.get, "/api/v1/stories/\(video)/download?original=true", token: bob).status == .forbidden)
+
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: alice, json: ["allowDownloads": false])
+            let refused = try await app.request(.get, "/api/v1/stories/\(photo)/download", token: bob)
+            #expect(refused.status == .forbidden && refused.errorCode == "downloads_disabled")
+            #expect(try await app.request(.get, "/api/v1/stories/\(photo)/download", token: alice).status == .ok)
+
+            // Deleted: gone for everyone else; purged: the download copy goes too.
+            _ = try await app.request(.delete, "/api/v1/stories/\(video)?permanent=true", token: alice)
+            #expect(try await app.request(.get, "/api/v1/stories/\(video)/download", token: bob).status == .notFound)
+            try await app.processJobs()
+            let receipt = try await app.request(.get, "/api/v1/stories/\(video)/deletion-receipt", token: alice)
+            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            #expect(removed.contains { $0.hasPrefix("download.mp4") })
+        }
+    }
+}
