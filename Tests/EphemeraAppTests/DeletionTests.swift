@@ -260,7 +260,9 @@ import Testing
             let video = app.dataFiles().first { $0.hasSuffix("video.mp4") }!
             let handle = try FileHandle(forUpdating: URL(fileURLWithPath: app.dataDirectory + "/" + video))
             try handle.seek(toOffset: 100)
-            try handle.write(contentsOf: Data([0x42]))
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: 100)
+            try handle.write(contentsOf: Data([byte ^ 0xFF]))
             try handle.close()
             let id = video.split(separator: "/")[1]
             do {
