@@ -1,0 +1,86 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+
+/// Every endpoint that reads or acts on a segment × every audience × every relation → the expected status.
+@Suite struct AuthorizationMatrixTests {
+    enum Relation: String, CaseIterable {
+        case author, follower, closeFriend, stranger, signedOut, blocked, hiddenFrom
+    }
+
+    struct Endpoint: Sendable {
+        var name: String
+        var method: HTTPRequest.Method
+        var path: @Sendable (String) -> String
+        var json: [String: any Sendable]?
+        /// The status when the caller may do it.
+        var allowed: HTTPResponse.Status
+        var needsAccount: Bool
+        var authorOnly: Bool
+    }
+
+    static let endpoints: [Endpoint] = [
+        Endpoint(name: "read", method: .get, path: { "/api/v1/stories/\($0)" }, allowed: .ok, needsAccount: false, authorOnly: false),
+        Endpoint(name: "media", method: .get, path: { "/media/\($0)/photo.jpg" }, allowed: .ok, needsAccount: false, authorOnly: false),
+        Endpoint(name: "view", method: .post, path: { "/api/v1/stories/\($0)/views" }, allowed: .noContent, needsAccount: true, authorOnly: false),
+        Endpoint(name: "like", method: .put, path: { "/api/v1/stories/\($0)/like" }, allowed: .noContent, needsAccount: true, authorOnly: false),
+        Endpoint(name: "comments", method: .get, path: { "/api/v1/stories/\($0)/comments" }, allowed: .ok, needsAccount: false, authorOnly: false),
+        Endpoint(name: "comment", method: .post, path: { "/api/v1/stories/\($0)/comments" }, json: ["text": "hi"], allowed: .created, needsAccount: true, authorOnly: false),
+        Endpoint(name: "share", method: .post, path: { "/api/v1/stories/\($0)/shares" }, allowed: .created, needsAccount: true, authorOnly: false),
+        Endpoint(name: "download", method: .get, path: { "/api/v1/stories/\($0)/download" }, allowed: .ok, needsAccount: false, authorOnly: false),
+        Endpoint(name: "viewers", method: .get, path: { "/api/v1/stories/\($0)/viewers" }, allowed: .ok, needsAccount: true, authorOnly: true),
+        Endpoint(name: "receipt", method: .get, path: { "/api/v1/stories/\($0)/deletion-receipt" }, allowed: .conflict, needsAccount: true, authorOnly: true),
+    ]
+
+    /// Who sees a live segment of each audience (the visibility table of DESIGN.md).
+    static let sees: [Audience: Set<Relation>] = [
+        .public: [.author, .follower, .closeFriend, .stranger, .signedOut],
+        .followers: [.author, .follower, .closeFriend],
+        .closeFriends: [.author, .closeFriend],
+    ]
+
+    static func expected(_ endpoint: Endpoint, _ audience: Audience, _ relation: Relation) -> HTTPResponse.Status {
+        if relation == .signedOut && endpoint.needsAccount { return .unauthorized }
+        if endpoint.authorOnly { return relation == .author ? endpoint.allowed : .notFound }
+        return sees[audience]!.contains(relation) ? endpoint.allowed : .notFound
+    }
+
+    @Test(arguments: Backend.all)
+    func everyEndpointAudienceAndRelation(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            var tokens: [Relation: String] = [:]
+            for relation in Relation.allCases where relation != .signedOut {
+                tokens[relation] = try await app.signUp(relation.rawValue.lowercased())
+            }
+            let author = tokens[.author]!
+            for relation in [Relation.follower, .closeFriend, .hiddenFrom] { try await app.follow(tokens[relation]!, "author") }
+            _ = try await app.request(.put, "/api/v1/me/close-friends/closefriend", token: author)
+            _ = try await app.request(.put, "/api/v1/me/hidden-from/hiddenfrom", token: author)
+            _ = try await app.request(.put, "/api/v1/me/blocked/author", token: tokens[.blocked]!)
+            let photo = try await MediaFixtures.shared.photo()
+            var segments: [Audience: String] = [:]
+            for audience in Audience.allCases {
+                segments[audience] = try await app.postLive(author, file: photo, fields: ["audience": audience.rawValue])[0]
+            }
+            var checked = 0
+            for endpoint in Self.endpoints {
+                for audience in Audience.allCases {
+                    for relation in Relation.allCases {
+                        let response = try await app.request(
+                            endpoint.method, endpoint.path(segments[audience]!), token: tokens[relation], json: endpoint.json)
+                        let expected = Self.expected(endpoint, audience, relation)
+                        #expect(response.status == expected,
+                                "\(endpoint.name) on a \(audience.rawValue) segment by \(relation.rawValue): \(response.text)")
+                        if expected.code >= 400 {
+                            #expect(response.errorCode != nil, "\(endpoint.name) by \(relation.rawValue) lacks the error shape")
+                        }
+                        checked += 1
+                    }
+                }
+            }
+            #expect(checked == Self.endpoints.count * 3 * 7)
+        }
+    }
+}
