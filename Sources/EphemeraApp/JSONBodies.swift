@@ -206,7 +206,10 @@ struct PageRequest {
     var limit: Int
     var cursor: PageCursor?
 
-    init(_ request: Request) throws {
+    static let invalidCursor = EphemeraError.badRequest("invalid_cursor", "The cursor is not one this server handed out.")
+
+    /// `cursor: false` leaves `?cursor=` to the caller (feeds with their own cursor shape).
+    init(_ request: Request, cursor parseCursor: Bool = true) throws {
         let query = request.uri.queryParameters
         if let text = query["limit"] {
             guard let value = Int(String(text)), (1...100).contains(value) else {
@@ -216,10 +219,8 @@ struct PageRequest {
         } else {
             limit = 20
         }
-        if let text = query["cursor"] {
-            guard let cursor = PageCursor(encoded: String(text)) else {
-                throw EphemeraError.badRequest("invalid_cursor", "The cursor is not one this server handed out.")
-            }
+        if parseCursor, let text = query["cursor"] {
+            guard let cursor = PageCursor(encoded: String(text)) else { throw Self.invalidCursor }
             self.cursor = cursor
         }
     }

@@ -73,9 +73,13 @@ struct StoriesController {
     }
 
     @Sendable func forYou(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let page = try PageRequest(request)
+        let page = try PageRequest(request, cursor: false)
+        let cursor = try request.uri.queryParameters["cursor"].map { text -> RankedCursor in
+            guard let cursor = RankedCursor(encoded: String(text)) else { throw PageRequest.invalidCursor }
+            return cursor
+        }
         let result = try await services.segments.forYou(
-            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: page.cursor)
+            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
         return try jsonResponse(PageBody(
             items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }

@@ -1,3 +1,4 @@
+import EphemeraCore
 import Crypto
 import Foundation
 
@@ -49,6 +50,31 @@ public struct PageCursor: Sendable, Hashable {
               let colon = text.firstIndex(of: ":"), let instant = Int64(text[..<colon]) else { return nil }
         self.instant = instant
         self.id = String(text[text.index(after: colon)...])
+    }
+}
+
+/// The cursor of a ranked feed: the instant the ranking was taken at, and the last item's score and id.
+public struct RankedCursor: Sendable, Hashable {
+    public var asOf: Instant
+    public var score: Double
+    public var id: String
+
+    public init(asOf: Instant, score: Double, id: String) {
+        self.asOf = asOf
+        self.score = score
+        self.id = id
+    }
+
+    /// The score travels as its exact bit pattern, so the next page compares with the very same number.
+    public var encoded: String { Data("r:\(asOf.milliseconds):\(score.bitPattern):\(id)".utf8).base64URLEncoded }
+
+    public init?(encoded: String) {
+        guard let data = Data(base64URLEncoded: encoded), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "r", let at = Int64(parts[1]), let bits = UInt64(parts[2]) else { return nil }
+        asOf = Instant(milliseconds: at)
+        score = Double(bitPattern: bits)
+        id = String(parts[3])
     }
 }
 

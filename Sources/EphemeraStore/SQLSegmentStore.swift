@@ -209,17 +209,42 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
-    /// Public stories for discovery, newest first, excluding the viewer's own and anyone a block or hide
-    /// separates from the viewer.
-    public func forYou(viewer: String?, now: Instant, limit: Int, after cursor: PageCursor?) async throws -> Page<Segment> {
-        try await database.withConnection { sql in
-            var query: SQLQueryString = """
-                SELECT \(Self.columns) FROM segments s WHERE s.audience = 'public'
+    /// Public stories for discovery, ranked by engagement per hour since posting, excluding the viewer's own
+    /// and anyone a block or hide separates from the viewer. The ranking is taken as of the first page's
+    /// instant (`cursor.asOf`): only likes, comments and views up to then count, so later activity cannot
+    /// reorder pages already handed out — the pages neither repeat nor skip a segment.
+    public func forYou(viewer: String?, now: Instant, limit: Int, after cursor: RankedCursor?) async throws
+        -> Page<Segment>
+    {
+        let asOf = cursor?.asOf ?? now
+        let at = asOf.milliseconds
+        return try await database.withConnection { sql in
+            var inner: SQLQueryString = """
+                SELECT \(Self.columns), CAST(1.0
+                  + 3.0 * (SELECT COUNT(*) FROM likes l WHERE l.segment_id = s.id AND l.created_at <= \(bind: at))
+                  + 4.0 * (SELECT COUNT(*) FROM comments c WHERE c.segment_id = s.id AND c.created_at <= \(bind: at))
+                  + 1.0 * (SELECT COUNT(*) FROM views v WHERE v.segment_id = s.id AND v.viewed_at <= \(bind: at))
+                  AS DOUBLE PRECISION)
+                  / (CAST(\(bind: at) - s.created_at AS DOUBLE PRECISION) / 3600000.0 + 2.0) AS score
+                FROM segments s WHERE s.audience = 'public' AND s.created_at <= \(bind: at)
                 AND \(SQLVisibility.predicate(viewer: viewer, now: now))
                 """
-            if let viewer { query += " AND s.author_id <> \(bind: viewer)" }
-            query += Self.newestFirst(after: cursor, limit: limit)
-            return try Self.page(try await sql.raw(query).all(), limit: limit)
+            if let viewer { inner += " AND s.author_id <> \(bind: viewer)" }
+            var query: SQLQueryString = "SELECT * FROM (\(inner)) ranked"
+            if let cursor {
+                query += """
+                     WHERE (score < \(bind: cursor.score) OR (score = \(bind: cursor.score) AND id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY score DESC, id DESC LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let segments = try rows.prefix(limit).map(Self.segment(from:))
+            var next: String?
+            if rows.count > limit, let last = rows.prefix(limit).last {
+                next = RankedCursor(asOf: asOf, score: try last.decode(column: "score", as: Double.self),
+                                    id: try last.decode(column: "id", as: String.self)).encoded
+            }
+            return Page(items: segments, nextCursor: next)
         }
     }
 

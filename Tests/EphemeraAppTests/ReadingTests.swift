@@ -115,7 +115,44 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
-    func forYouShowsPublicStoriesNewestFirstAcrossPages(backend: Backend) async throws {
+    func forYouRanksByEngagementPerHourAndPagesStayStableWhileThingsChange(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let viewer = try await app.signUp("viewer")
+            let fans = [try await app.signUp("fan1"), try await app.signUp("fan2")]
+            let photo = try await MediaFixtures.shared.photo()
+            let old = try await app.postLive(try await app.signUp("old"), file: photo, fields: ["audience": "public"])[0]
+            app.clock.advance(by: .seconds(5 * 3600))
+            let popular = try await app.postLive(try await app.signUp("popular"), file: photo, fields: ["audience": "public"])[0]
+            let quiet = try await app.postLive(try await app.signUp("quiet"), file: photo, fields: ["audience": "public"])[0]
+            for fan in fans {
+                _ = try await app.request(.put, "/api/v1/stories/\(popular)/like", token: fan)
+                _ = try await app.request(.post, "/api/v1/stories/\(popular)/comments", token: fan, json: ["text": "wow"])
+            }
+            app.clock.advance(by: .seconds(600))
+            let first = try await app.request(.get, "/api/v1/feed/for-you?limit=1", token: viewer)
+            var order = (first.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(order == [popular])
+            // Activity after the first page does not reorder the rest of the pages.
+            app.clock.advance(by: .seconds(1))
+            for fan in fans { _ = try await app.request(.put, "/api/v1/stories/\(old)/like", token: fan) }
+            for _ in 0..<3 {
+                _ = try await app.request(.post, "/api/v1/stories/\(old)/comments", token: fans[0], json: ["text": "late"])
+            }
+            var cursor = first.json["nextCursor"] as? String
+            while let next = cursor {
+                let page = try await app.request(.get, "/api/v1/feed/for-you?limit=1&cursor=\(next)", token: viewer)
+                order += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["nextCursor"] as? String
+            }
+            #expect(order == [popular, quiet, old])
+            // A fresh first page sees the new engagement: the old story now outranks the quiet one.
+            let fresh = try await app.request(.get, "/api/v1/feed/for-you?limit=3", token: viewer)
+            #expect((fresh.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [popular, old, quiet])
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func forYouShowsOnlyPublicStoriesOfPeopleNotBlockedAcrossPages(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let viewer = try await app.signUp("viewer")
             let photo = try await MediaFixtures.shared.photo()
