@@ -31,6 +31,7 @@ struct AccountsController {
     }
 
     @Sendable func signUp(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try services.rateLimiter.check(.signUp, account: nil, address: context.address)
         let body = try await decodeJSON(SignUp.self, from: request, context: context)
         try AccountRules.validateHandle(body.handle)
         try AccountRules.validatePassword(body.password)
@@ -53,6 +54,8 @@ struct AccountsController {
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await decodeJSON(SignIn.self, from: request, context: context)
+        // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
+        try services.rateLimiter.check(.signIn, account: "handle:" + body.handle, address: context.address)
         let found = try await services.accounts.credentials(handle: body.handle)
         // Verify against a dummy hash when the handle is unknown, so timing does not tell which handles exist.
         let hash = found?.1 ?? Self.dummyHash

@@ -10,8 +10,12 @@ public struct AppRequestContext: RequestContext {
     /// The SHA-256 of the bearer token, to end the session on logout.
     public var tokenHash: String?
 
+    /// The peer's IP address (rate limits per address).
+    public var address: String?
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.address = source.channel.remoteAddress?.ipAddress
     }
 
     /// JSON bodies are small; uploads stream and are limited by their own handler.

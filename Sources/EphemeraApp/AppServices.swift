@@ -24,6 +24,7 @@ public struct AppServices: Sendable {
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
+    let rateLimiter: RateLimiter
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor { Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore) }
@@ -63,7 +64,7 @@ public struct AppServices: Sendable {
                               signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
-            jobSignal: signal)
+            jobSignal: signal, rateLimiter: RateLimiter(enabled: configuration.rateLimits, clock: clock))
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

@@ -67,6 +67,7 @@ struct ErrorMiddleware: RouterMiddleware {
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.cacheControl] = "no-store"
         if error.kind == .tooLarge { headers[.connection] = "close" }
+        if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
         let body = ErrorBody(error: .init(code: error.code, message: error.message))
         let data = (try? JSONEncoder().encode(body)) ?? Data()
         return Response(status: status(for: error.kind), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -18,6 +18,7 @@ struct InteractionsController {
 
     func like(_ context: AppRequestContext, on: Bool) async throws -> Response {
         let me = try context.requireAccount()
+        try services.rateLimiter.check(.like, account: me.id, address: context.address)
         let segment = try await stories.visibleSegment(try context.parameters.require("id"), context: context)
         if on {
             try await services.interactions.like(segmentID: segment.id, accountID: me.id, at: services.clock.now())
@@ -44,6 +45,7 @@ struct InteractionsController {
 
     @Sendable func addComment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
+        try services.rateLimiter.check(.comment, account: me.id, address: context.address)
         let segment = try await stories.visibleSegment(try context.parameters.require("id"), context: context)
         let body = try await decodeJSON(NewComment.self, from: request, context: context)
         guard let author = try await services.accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }

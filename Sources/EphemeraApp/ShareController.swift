@@ -23,6 +23,7 @@ struct ShareController {
 
     @Sendable func share(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
+        try services.rateLimiter.check(.share, account: me.id, address: context.address)
         let id = try context.parameters.require("id")
         _ = try await stories.visibleSegment(id, context: context)
         let code = try await shares.share(segmentID: id, accountID: me.id, at: services.clock.now())

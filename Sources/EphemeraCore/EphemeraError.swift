@@ -10,6 +10,8 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
     public var kind: Kind
     public var code: String
     public var message: String
+    /// For `rateLimited`: seconds until a retry can succeed (the `Retry-After` header).
+    public var retryAfterSeconds: Int?
 
     public init(_ kind: Kind, _ code: String, _ message: String) {
         self.kind = kind
@@ -18,6 +20,12 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
     }
 
     public var description: String { "\(code): \(message)" }
+
+    public func retrying(after seconds: Int) -> EphemeraError {
+        var copy = self
+        copy.retryAfterSeconds = seconds
+        return copy
+    }
 }
 
 extension EphemeraError {

@@ -31,6 +31,7 @@ public struct TestApp: Sendable {
         configuration.databaseURL = try await TestDatabase.make(backend, directory: directory)
         configuration.bcryptCost = 4
         configuration.runBackgroundServices = false
+        configuration.rateLimits = false
         configuration.publicURL = "http://stories.test"
         configuration.scratchDirectory = directory + "-scratch"
         configure(&configuration)

@@ -31,6 +31,8 @@ struct ServerOptions: ParsableArguments {
     var scratchDir: String?
     @Option(help: "How long keyring backups are kept. [EPHEMERA_KEY_BACKUP_RETENTION, default 7d]")
     var keyBackupRetention: String?
+    @Option(help: "on or off: limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
+    var rateLimits: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -89,6 +91,13 @@ struct ServerOptions: ParsableArguments {
         if let (v, _) = value(scratchDir, "EPHEMERA_SCRATCH_DIR") { config.scratchDirectory = v }
         if let (v, key) = value(keyBackupRetention, "EPHEMERA_KEY_BACKUP_RETENTION") {
             if let d = parseDurationSpec(v) { config.keyBackupRetention = d } else { problems.append("\(key): '\(v)' is not a duration like 7d") }
+        }
+        if let (v, key) = value(rateLimits, "EPHEMERA_RATE_LIMITS") {
+            switch v.lowercased() {
+            case "on", "true", "1": config.rateLimits = true
+            case "off", "false", "0": config.rateLimits = false
+            default: problems.append("\(key): '\(v)' is neither on nor off")
+            }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }
         guard problems.isEmpty else {
