@@ -45,6 +45,7 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     DeletionController(services: services, stories: stories).register(on: router)
     ExportController(services: services, stories: stories).register(on: router)
     InteractionsController(services: services, stories: stories).register(on: router)
+    ActivityController(services: services, activity: SQLActivityStore(database: services.database)).register(on: router)
     DownloadController(services: services, stories: stories, ffmpeg: services.ffmpeg).register(on: router)
     ShareController(services: services, stories: stories, shares: SQLShareStore(database: services.database))
         .register(on: router)

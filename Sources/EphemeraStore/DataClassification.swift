@@ -25,7 +25,7 @@ public enum DataClassification {
         "schema_migrations": all(.notPersonal, ["name", "applied_at"]),
         "accounts": all(.purgedWithAccount, [
             "id", "handle", "display_name", "password_hash", "role", "created_at", "default_audience",
-            "allow_downloads", "allow_comments", "view_history", "archive_expired", "deleted_at",
+            "allow_downloads", "allow_comments", "view_history", "archive_expired", "deleted_at", "activity_seen_at",
         ]),
         "sessions": all(.purgedWithAccount, ["token_hash", "account_id", "created_at"]),
         "follows": all(.purgedWithAccount, ["follower_id", "followee_id", "created_at"]),

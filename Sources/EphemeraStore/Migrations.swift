@@ -8,6 +8,7 @@ public enum Migrations {
         M0005_CreateDeletion,
         M0006_CreateShares,
         M0007_CreateLikesAndComments,
+        M0008_AddActivitySeenAt,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -226,5 +227,12 @@ public enum Migrations {
         """,
         "CREATE INDEX comments_segment ON comments (segment_id, created_at)",
         "CREATE INDEX comments_author ON comments (author_id)",
+    ])
+
+    /// The activity inbox is derived from likes, comments, shares and follows (so it can never outlive them);
+    /// only the moment the owner last read it is stored.
+    static let M0008_AddActivitySeenAt = Migration("M0008_AddActivitySeenAt", [
+        "ALTER TABLE accounts ADD COLUMN activity_seen_at BIGINT",
+        "CREATE INDEX shares_account ON shares (account_id)",
     ])
 }

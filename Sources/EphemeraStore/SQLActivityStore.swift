@@ -1,0 +1,98 @@
+import EphemeraCore
+import SQLKit
+
+/// One thing that happened to me: someone liked, commented on or shared my story, or followed me.
+public struct ActivityItem: Sendable, Hashable {
+    public enum Kind: String, Sendable { case like, comment, share, follow }
+    public var id: String
+    public var kind: Kind
+    public var actorID: String
+    public var segmentID: String?
+    public var text: String?
+    public var createdAt: Instant
+}
+
+/// The activity inbox, read straight from likes, comments, shares and follows: purging a segment or deleting
+/// an account removes its activity with it, with nothing separate to forget.
+public struct SQLActivityStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    func union(for me: String) -> SQLQueryString {
+        """
+        SELECT 'like:' || l.segment_id || ':' || l.account_id AS id, 'like' AS kind, l.account_id AS actor_id,
+          l.segment_id AS segment_id, CAST(NULL AS TEXT) AS text, l.created_at AS created_at
+          FROM likes l JOIN segments s ON s.id = l.segment_id WHERE s.author_id = \(bind: me) AND l.account_id <> \(bind: me)
+        UNION ALL
+        SELECT 'comment:' || c.id, 'comment', c.author_id, c.segment_id, c.text, c.created_at
+          FROM comments c JOIN segments s ON s.id = c.segment_id WHERE s.author_id = \(bind: me) AND c.author_id <> \(bind: me)
+        UNION ALL
+        SELECT 'share:' || sh.id, 'share', sh.account_id, sh.segment_id, CAST(NULL AS TEXT), sh.created_at
+          FROM shares sh JOIN segments s ON s.id = sh.segment_id WHERE s.author_id = \(bind: me) AND sh.account_id <> \(bind: me)
+        UNION ALL
+        SELECT 'follow:' || f.follower_id, 'follow', f.follower_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT), f.created_at
+          FROM follows f WHERE f.followee_id = \(bind: me)
+        """
+    }
+
+    /// Excludes people a block stands between.
+    func filters(for me: String) -> SQLQueryString {
+        """
+        NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = \(bind: me) AND b.blocked_id = a.actor_id)
+                                             OR (b.blocker_id = a.actor_id AND b.blocked_id = \(bind: me)))
+        """
+    }
+
+    /// A page of my activity, newest first.
+    public func activity(for me: String, limit: Int, after cursor: PageCursor?) async throws -> Page<ActivityItem> {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = "SELECT * FROM (\(union(for: me))) a WHERE \(filters(for: me))"
+            if let cursor {
+                query += """
+                     AND (a.created_at < \(bind: cursor.instant) OR (a.created_at = \(bind: cursor.instant) AND a.id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY a.created_at DESC, a.id DESC LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let items = try rows.prefix(limit).map { row in
+                ActivityItem(
+                    id: try row.decode(column: "id", as: String.self),
+                    kind: ActivityItem.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .like,
+                    actorID: try row.decode(column: "actor_id", as: String.self),
+                    segmentID: try row.decode(column: "segment_id", as: String?.self),
+                    text: try row.decode(column: "text", as: String?.self),
+                    createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+            }
+            let next = rows.count > limit ? items.last.map {
+                PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
+            } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    /// How many items arrived since I last marked the inbox read.
+    public func unreadCount(for me: String) async throws -> Int {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT COUNT(*) AS n FROM (\(union(for: me))) a WHERE \(filters(for: me))
+                AND a.created_at > COALESCE((SELECT activity_seen_at FROM accounts WHERE id = \(bind: me)), -1)
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// Marks everything up to `now` read.
+    public func markRead(for me: String, at now: Instant) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("UPDATE accounts SET activity_seen_at = \(bind: now.milliseconds) WHERE id = \(bind: me)").run()
+        }
+    }
+
+    /// When I last marked the inbox read.
+    public func seenAt(for me: String) async throws -> Instant? {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT activity_seen_at FROM accounts WHERE id = \(bind: me)").first()?
+                .decode(column: "activity_seen_at", as: Int64?.self).map(Instant.init(milliseconds:))
+        }
+    }
+}

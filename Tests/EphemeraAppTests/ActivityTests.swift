@@ -1,0 +1,54 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+@Suite struct ActivityTests {
+    @Test(arguments: Backend.all)
+    func activityListsLikesCommentsSharesAndFollowersWithUnreadCount(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let carol = try await app.signUp("carol")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            try await app.follow(bob, "alice"); app.clock.advance(by: .seconds(1))
+            _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob); app.clock.advance(by: .seconds(1))
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: carol, json: ["text": "lovely"])
+            app.clock.advance(by: .seconds(1))
+            _ = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: carol); app.clock.advance(by: .seconds(1))
+            _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: alice)  // my own like is not activity
+
+            let inbox = try await app.request(.get, "/api/v1/me/activity", token: alice)
+            #expect(inbox.status == .ok)
+            let items = try #require(inbox.json["items"] as? [[String: Any]])
+            #expect(items.compactMap { $0["kind"] as? String } == ["share", "comment", "like", "follow"])
+            #expect(items.compactMap { ($0["actor"] as? [String: Any])?["handle"] as? String } == ["carol", "carol", "bob", "bob"])
+            #expect(items[1]["text"] as? String == "lovely" && items[1]["segmentId"] as? String == id)
+            #expect(inbox.json["unreadCount"] as? Int == 4)
+            #expect(items.allSatisfy { $0["read"] as? Bool == false })
+
+            let page = try await app.request(.get, "/api/v1/me/activity?limit=3", token: alice)
+            let cursor = try #require(page.json["nextCursor"] as? String)
+            let rest = try await app.request(.get, "/api/v1/me/activity?limit=3&cursor=\(cursor)", token: alice)
+            #expect((rest.json["items"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["follow"])
+
+            #expect(try await app.request(.post, "/api/v1/me/activity/read", token: alice).status == .noContent)
+            app.clock.advance(by: .seconds(1))
+            _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: carol)
+            let after = try await app.request(.get, "/api/v1/me/activity", token: alice)
+            #expect(after.json["unreadCount"] as? Int == 1)
+            #expect((after.json["items"] as? [[String: Any]])?.first?["read"] as? Bool == false)
+            #expect((after.json["items"] as? [[String: Any]])?.last?["read"] as? Bool == true)
+
+            // A block hides the other side's activity; a purge takes the story's activity with it.
+            _ = try await app.request(.put, "/api/v1/me/blocked/carol", token: alice)
+            let blocked = try await app.request(.get, "/api/v1/me/activity", token: alice)
+            #expect((blocked.json["items"] as? [[String: Any]])?.allSatisfy { ($0["actor"] as? [String: Any])?["handle"] as? String == "bob" } == true)
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
+            try await app.processJobs()
+            let purged = try await app.request(.get, "/api/v1/me/activity", token: alice)
+            #expect((purged.json["items"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["follow"])
+            #expect(try await app.request(.get, "/api/v1/me/activity").status == .unauthorized)
+        }
+    }
+}
