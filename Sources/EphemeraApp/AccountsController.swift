@@ -17,6 +17,7 @@ struct AccountsController {
         router.get("/api/v1/me", use: me)
         router.patch("/api/v1/me/settings", use: updateSettings)
         router.get("/api/v1/users/:handle", use: profile)
+        router.get("/api/v1/me/profile-views", use: profileViews)
     }
 
     struct SignUp: Decodable {
@@ -108,10 +109,31 @@ struct AccountsController {
         async let following = services.graph.followingCount(user.id)
         async let ring = services.segments.ring(authorID: user.id, viewer: context.account?.id, now: now)
         async let relations = services.graph.relations(viewer: context.account?.id, author: user.id)
+        if let viewer = context.account?.id {
+            try await services.profileViews.record(viewer: viewer, profile: user.id, at: now)
+        }
         return try jsonResponse(ProfileBody(
             handle: user.handle, displayName: user.displayName, followerCount: try await followers,
             followingCount: try await following, storyRing: try await ring.rawValue,
             followedByMe: try await relations.viewerFollowsAuthor))
+    }
+
+    struct ProfileViewBody: Encodable {
+        var account: AuthorBody
+        var viewedAt: String
+    }
+
+    /// Who looked at my profile in the last 30 days, between people who both enabled `viewHistory`.
+    @Sendable func profileViews(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let page = try PageRequest(request)
+        let result = try await services.profileViews.viewers(of: me.id, now: services.clock.now(), limit: page.limit,
+                                                            after: page.cursor)
+        let accounts = try await services.accounts.accounts(ids: Set(result.items.map(\.accountID)))
+        let items = result.items.compactMap { item in
+            accounts[item.accountID].map { ProfileViewBody(account: AuthorBody($0), viewedAt: item.viewedAt.rfc3339) }
+        }
+        return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
     }
 
     private func hashPassword(_ password: String) async throws -> String {

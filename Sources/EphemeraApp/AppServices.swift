@@ -16,6 +16,7 @@ public struct AppServices: Sendable {
     public let segments: SQLSegmentStore
     public let deletion: SQLDeletionStore
     public let interactions: SQLInteractionStore
+    public let profileViews: SQLProfileViewStore
     public let jobs: SQLJobQueue
     public let mediaStore: FileMediaStore
     public let prober: FFprobeMediaProber
@@ -58,11 +59,13 @@ public struct AppServices: Sendable {
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
-            segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database), jobs: jobs, mediaStore: mediaStore,
+            segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database),
+            profileViews: SQLProfileViewStore(database: database), jobs: jobs, mediaStore: mediaStore,
             prober: FFprobeMediaProber(runner: runner), ffmpeg: FFmpegMediaProcessor(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
                               signal: signal, logger: logger),
-            sweeper: ExpirySweeper(segments: segments, deletion: deletion, signal: signal, clock: clock, logger: logger,
+            sweeper: ExpirySweeper(segments: segments, deletion: deletion, profileViews: SQLProfileViewStore(database: database),
+                                   signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal, rateLimiter: RateLimiter(enabled: configuration.rateLimits, clock: clock))
     }

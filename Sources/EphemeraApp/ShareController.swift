@@ -14,7 +14,8 @@ struct ShareController {
 
     func register(on router: Router<AppRequestContext>) {
         router.post("/api/v1/stories/:id/shares", use: share)
-        router.get("/s/:code", use: page)
+        router.get("/s/:code") { request, context in try await page(request, context: context, embed: false) }
+        router.get("/s/:code/embed") { request, context in try await page(request, context: context, embed: true) }
     }
 
     struct ShareBody: Encodable {
@@ -30,7 +31,8 @@ struct ShareController {
         return try jsonResponse(ShareBody(shareUrl: "\(services.publicURL)/s/\(code)"), status: .created)
     }
 
-    @Sendable func page(_ request: Request, context: AppRequestContext) async throws -> Response {
+    /// The share page, or with `embed` the bare player for an `<iframe>` on another site.
+    func page(_ request: Request, context: AppRequestContext, embed: Bool) async throws -> Response {
         let code = try context.parameters.require("code")
         switch try await shares.target(code: code) {
         case .unknown:
@@ -65,6 +67,10 @@ struct ShareController {
             } else if let photo = body.media.photo {
                 player = "<img src=\"\(escape(photo))\" alt=\"\(escape(description))\">"
             }
+            if embed {
+                return html(.ok, title: title, body: player, cacheable: segment.audience == .public)
+            }
+            meta += "\n<meta name=\"twitter:player\" content=\"\(escape(services.publicURL + "/s/" + code + "/embed"))\">"
             return html(.ok, title: title, head: meta, body: """
                 <main><p>@\(escape(body.author.handle))</p>\(player)<p>\(escape(body.caption ?? ""))</p></main>
                 """, cacheable: segment.audience == .public)

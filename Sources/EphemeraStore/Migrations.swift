@@ -9,6 +9,7 @@ public enum Migrations {
         M0006_CreateShares,
         M0007_CreateLikesAndComments,
         M0008_AddActivitySeenAt,
+        M0009_CreateProfileViews,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -234,5 +235,17 @@ public enum Migrations {
     static let M0008_AddActivitySeenAt = Migration("M0008_AddActivitySeenAt", [
         "ALTER TABLE accounts ADD COLUMN activity_seen_at BIGINT",
         "CREATE INDEX shares_account ON shares (account_id)",
+    ])
+
+    static let M0009_CreateProfileViews = Migration("M0009_CreateProfileViews", [
+        """
+        CREATE TABLE profile_views (
+            viewer_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            profile_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            viewed_at BIGINT NOT NULL,
+            PRIMARY KEY (profile_id, viewer_id)
+        )
+        """,
+        "CREATE INDEX profile_views_time ON profile_views (viewed_at)",
     ])
 }

@@ -8,15 +8,17 @@ import ServiceLifecycle
 public struct ExpirySweeper: Service {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
+    let profileViews: SQLProfileViewStore
     let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
     let interval: Duration
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, signal: JobSignal, clock: any EphemeraClock,
-                logger: Logger, interval: Duration = .seconds(30)) {
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, profileViews: SQLProfileViewStore,
+                signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
+        self.profileViews = profileViews
         self.signal = signal
         self.clock = clock
         self.logger = logger
@@ -56,6 +58,7 @@ public struct ExpirySweeper: Service {
         for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
             moved += 1
         }
+        try await profileViews.prune(now: now)
         if moved > 0 {
             logger.info("Swept \(moved) segments")
             signal.notify()

@@ -52,3 +52,41 @@ import Testing
         }
     }
 }
+
+@Suite struct ProfileViewTests {
+    @Test(arguments: Backend.all)
+    func profileViewsAreSharedOnlyBetweenPeopleWhoBothOptInForThirtyDays(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let carol = try await app.signUp("carol")
+            for token in [alice, bob] {
+                _ = try await app.request(.patch, "/api/v1/me/settings", token: token, json: ["viewHistory": true])
+            }
+            _ = try await app.request(.get, "/api/v1/users/alice", token: bob)
+            _ = try await app.request(.get, "/api/v1/users/alice", token: carol)  // carol did not opt in
+            _ = try await app.request(.get, "/api/v1/users/alice")                // signed out
+            var views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
+            #expect((views.json["items"] as? [[String: Any]])?.compactMap { ($0["account"] as? [String: Any])?["handle"] as? String } == ["bob"])
+            #expect((views.json["items"] as? [[String: Any]])?.first?["viewedAt"] as? String == app.clock.now().rfc3339)
+            let rows = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM profile_views").first()!.decode(column: "n", as: Int.self)
+            }
+            #expect(rows == 1, "nothing is stored about people who did not opt in")
+
+            // Turning it off hides the history both ways.
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": false])
+            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
+            #expect((views.json["items"] as? [Any])?.isEmpty == true)
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": true])
+
+            app.clock.advance(by: .seconds(30 * 86400))
+            try await app.services.sweeper.sweep()
+            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
+            #expect((views.json["items"] as? [Any])?.isEmpty == true)
+            #expect(try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM profile_views").first()!.decode(column: "n", as: Int.self)
+            } == 0)
+        }
+    }
+}

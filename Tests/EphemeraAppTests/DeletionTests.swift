@@ -71,6 +71,9 @@ import Testing
             let path = String(url.dropFirst("http://stories.test".count))
             let page = try await app.request(.get, path)
             #expect(page.status == .ok && page.text.contains("og:image") && page.text.contains("@alice"))
+            #expect(page.text.contains("twitter:card") && page.text.contains("og:title"))
+            let embed = try await app.request(.get, path + "/embed")
+            #expect(embed.status == .ok && embed.text.contains("<img") && !embed.text.contains("og:title"))
             #expect((try await app.request(.get, "/api/v1/stories/\(id)", token: alice)).json["counts"]
                 .flatMap { ($0 as? [String: Any])?["shares"] as? Int } == 1)
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares").status == .unauthorized)
@@ -78,6 +81,7 @@ import Testing
             _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
             let gone = try await app.request(.get, path)
             #expect(gone.status == .gone && gone.text.contains("no longer available"))
+            #expect(try await app.request(.get, path + "/embed").status == .gone)
             _ = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
             #expect(try await app.request(.get, path).status == .ok)
             _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)

@@ -1,0 +1,61 @@
+import EphemeraCore
+import SQLKit
+
+/// Profile view history: who looked at whose profile, kept only between people who both turned
+/// `viewHistory` on, and only for `window` (30 days).
+public struct SQLProfileViewStore: Sendable {
+    public static let window: Duration = .seconds(30 * 86400)
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Records (or refreshes) `viewer` looking at `profile`, when both share their view history.
+    public func record(viewer: String, profile: String, at now: Instant) async throws {
+        guard viewer != profile else { return }
+        try await database.transaction { sql in
+            let both = try await sql.raw("""
+                SELECT COUNT(*) AS n FROM accounts WHERE id IN (\(bind: viewer), \(bind: profile)) AND view_history = \(bind: true)
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            guard both == 2 else { return }
+            try await sql.raw("DELETE FROM profile_views WHERE profile_id = \(bind: profile) AND viewer_id = \(bind: viewer)").run()
+            try await sql.raw("""
+                INSERT INTO profile_views (viewer_id, profile_id, viewed_at) VALUES (\(bind: viewer), \(bind: profile), \(bind: now.milliseconds))
+                """).run()
+        }
+    }
+
+    /// Who viewed my profile in the window, newest first — only people who (still) share their history, and
+    /// only while I share mine.
+    public func viewers(of profile: String, now: Instant, limit: Int, after cursor: PageCursor?) async throws
+        -> Page<(accountID: String, viewedAt: Instant)>
+    {
+        try await database.withConnection { sql in
+            var query: SQLQueryString = """
+                SELECT p.viewer_id, p.viewed_at FROM profile_views p JOIN accounts a ON a.id = p.viewer_id
+                JOIN accounts me ON me.id = p.profile_id
+                WHERE p.profile_id = \(bind: profile) AND p.viewed_at > \(bind: (now - Self.window).milliseconds)
+                AND a.view_history = \(bind: true) AND me.view_history = \(bind: true) AND a.deleted_at IS NULL
+                """
+            if let cursor {
+                query += """
+                     AND (p.viewed_at < \(bind: cursor.instant) OR (p.viewed_at = \(bind: cursor.instant) AND p.viewer_id < \(bind: cursor.id)))
+                    """
+            }
+            query += " ORDER BY p.viewed_at DESC, p.viewer_id DESC LIMIT \(literal: limit + 1)"
+            let rows = try await sql.raw(query).all()
+            let items = try rows.prefix(limit).map {
+                (try $0.decode(column: "viewer_id", as: String.self),
+                 Instant(milliseconds: try $0.decode(column: "viewed_at", as: Int64.self)))
+            }
+            let next = rows.count > limit ? items.last.map { PageCursor(instant: $0.1.milliseconds, id: $0.0).encoded } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    /// Forgets views older than the window.
+    public func prune(now: Instant) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("DELETE FROM profile_views WHERE viewed_at <= \(bind: (now - Self.window).milliseconds)").run()
+        }
+    }
+}
