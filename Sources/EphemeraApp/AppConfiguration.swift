@@ -28,8 +28,10 @@ public struct AppConfiguration: Sendable {
     /// How long keyring backups are kept (`--key-backup-retention`, default 7d); a receipt promises no
     /// readable copy of a purged segment after purge time plus this.
     public var keyBackupRetention: Duration = .seconds(7 * 86400)
-    /// Rate limits on sign-up, sign-in, likes, comments and shares (`--rate-limits on|off`).
+    /// Rate limits on sign-up, sign-in, likes, comments and shares (`--rate-limits on|off|FACTOR`): off, or
+    /// `RateLimit.defaults` scaled by this factor (2 allows twice as much).
     public var rateLimits = true
+    public var rateLimitFactor = 1.0
     /// bcrypt cost for passwords; lower only in tests.
     public var bcryptCost: UInt8 = 12
     /// Whether the job worker and expiry sweeper run in the background (tests drive them by hand).

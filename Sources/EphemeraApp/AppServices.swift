@@ -67,7 +67,7 @@ public struct AppServices: Sendable {
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, profileViews: SQLProfileViewStore(database: database),
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
-            jobSignal: signal, rateLimiter: RateLimiter(enabled: configuration.rateLimits, clock: clock))
+            jobSignal: signal, rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock))
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

@@ -9,8 +9,11 @@ final class RateLimiter: Sendable {
     private let clock: any EphemeraClock
     private let buckets = Mutex<[String: TokenBucket]>([:])
 
-    init(enabled: Bool, clock: any EphemeraClock) {
-        self.limits = enabled ? RateLimit.defaults : [:]
+    init(enabled: Bool, factor: Double = 1, clock: any EphemeraClock) {
+        func scaled(_ limit: RateLimit) -> RateLimit {
+            RateLimit(burst: max(1, (limit.burst * factor).rounded()), perMinute: limit.perMinute * factor)
+        }
+        self.limits = enabled ? RateLimit.defaults.mapValues { (scaled($0.account), scaled($0.address)) } : [:]
         self.clock = clock
     }
 

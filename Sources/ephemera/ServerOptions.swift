@@ -31,7 +31,7 @@ struct ServerOptions: ParsableArguments {
     var scratchDir: String?
     @Option(help: "How long keyring backups are kept. [EPHEMERA_KEY_BACKUP_RETENTION, default 7d]")
     var keyBackupRetention: String?
-    @Option(help: "on or off: limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
+    @Option(help: "on, off, or a factor such as 2 or 0.5 scaling the limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
     var rateLimits: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
@@ -96,7 +96,12 @@ struct ServerOptions: ParsableArguments {
             switch v.lowercased() {
             case "on", "true", "1": config.rateLimits = true
             case "off", "false", "0": config.rateLimits = false
-            default: problems.append("\(key): '\(v)' is neither on nor off")
+            default:
+                if let factor = Double(v), factor > 0, factor <= 1000 {
+                    config.rateLimitFactor = factor
+                } else {
+                    problems.append("\(key): '\(v)' is not on, off or a factor like 2")
+                }
             }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }

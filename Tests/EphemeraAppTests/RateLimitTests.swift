@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.all)
+    func aFactorScalesTheLimits(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.rateLimits = true; $0.rateLimitFactor = 0.1 }) { app in
+            let alice = try await app.signUp("alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            let allowed = Int(RateLimit.defaults[.share]!.account.burst * 0.1)
+            for _ in 0..<allowed {
+                #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares", token: alice).status == .created)
+            }
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares", token: alice).status == .tooManyRequests)
+        }
+    }
+
     @Test func bucketRefillsAtItsRate() {
         let limit = RateLimit(burst: 2, perMinute: 60)
         var bucket = TokenBucket(limit: limit, now: Instant(milliseconds: 0))
