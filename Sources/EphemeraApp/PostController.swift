@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraMedia
 import EphemeraStore
 import EphemeraWorkers
 import Foundation
@@ -17,8 +18,6 @@ struct PostController {
         router.post("/api/v1/stories", use: post)
     }
 
-    static let filters = ["none", "mono", "sepia", "vivid", "warm", "cool"]
-    static let textPositions = ["top", "center", "bottom"]
     /// Room for the form fields and multipart framing on top of the media limit.
     static let framingAllowance: Int64 = 1_000_000
 
@@ -36,29 +35,43 @@ struct PostController {
 
         let uploadID = IDs.make()
         let sourcePath = services.mediaStore.incomingPath(uploadID)
+        let soundPath = services.mediaStore.incomingPath(uploadID + FileMediaStore.soundSuffix)
         var committed = false
-        defer { if !committed { try? FileManager.default.removeItem(atPath: sourcePath) } }
+        var soundUsed = false
+        defer {
+            if !committed { try? FileManager.default.removeItem(atPath: sourcePath) }
+            if !committed || !soundUsed { try? FileManager.default.removeItem(atPath: soundPath) }
+        }
 
         let receiving = ContinuousClock.now
-        let form = try await receive(request.body, boundary: boundary, mediaPath: sourcePath, limit: limit)
+        let form = try await receive(request.body, boundary: boundary, mediaPath: sourcePath, soundPath: soundPath, limit: limit)
         context.logger.debug("Upload received", metadata: [
-            "bytes": "\(form.mediaBytes)", "seconds": "\(ContinuousClock.now - receiving)"])
+            "bytes": "\(form.media.bytes)", "seconds": "\(ContinuousClock.now - receiving)"])
         let fields = try PostFields(form.fields, settings: author.settings)
-        guard form.mediaReceived else {
+        guard form.media.received else {
             throw EphemeraError.badRequest("media_missing", "Attach the photo or video as the form field 'media'.")
         }
-        guard form.mediaBytes > 0 else {
+        guard form.media.bytes > 0 else {
             throw EphemeraError.badRequest("empty_media", "The file in 'media' is empty. Choose the photo or video again.")
         }
-        if form.soundReceived {
-            throw EphemeraError.unprocessable("edit_unavailable",
-                "Adding a sound track is not available on this server yet. Post the video without 'sound'.")
+        var creative = fields.creative
+        if form.sound.received && form.sound.bytes > 0 {
+            let probe: MediaProbe
+            do {
+                probe = try await services.prober.probe(path: soundPath)
+            } catch is EphemeraError {
+                probe = MediaProbe(formatName: "", durationSeconds: nil, streams: [], sizeBytes: form.sound.bytes)
+            }
+            creative.soundDemuxer = try MediaRules.soundDemuxer(for: probe)
+            creative.soundFile = soundPath
+            soundUsed = true
         }
 
         // Refuse a decompression bomb from its declared size before any decoder sees it.
         try MediaRules.checkDeclaredImageSize(prefix: Self.prefix(of: sourcePath), limits: services.configuration.mediaLimits)
         let probe = try await services.prober.probe(path: sourcePath)
-        let plan = try MediaRules.plan(probe, limits: services.configuration.mediaLimits, edits: fields.edits)
+        let plan = try MediaRules.plan(probe, limits: services.configuration.mediaLimits, edits: fields.edits,
+                                       creative: creative)
 
         let now = services.clock.now()
         let pieces: Int
@@ -74,6 +87,7 @@ struct PostController {
         }
         let planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
         try services.mediaStore.makeDurable(incoming: uploadID)
+        if soundUsed { try services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
         try await services.segments.createUpload(
             UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
             segments: segments,
@@ -114,18 +128,12 @@ struct PostController {
         return [UInt8](try handle.read(upToCount: ImageHeader.prefixLength) ?? Data())
     }
 
-    /// What arrived in the form.
-    struct ReceivedForm {
-        var fields: [String: String] = [:]
-        var mediaReceived = false
-        var mediaBytes: Int64 = 0
-        var soundReceived = false
-    }
-
-    /// Streams the body through the multipart parser: `media` goes to `mediaPath` chunk by chunk, small
+    /// Streams the body through the multipart parser: `media` and `sound` go to disk chunk by chunk, small
     /// fields are kept, and the whole body is refused once it passes `limit`.
-    func receive(_ body: RequestBody, boundary: String, mediaPath: String, limit: Int64) async throws -> ReceivedForm {
-        let receiver = try MultipartReceiver(boundary: boundary, mediaPath: mediaPath)
+    func receive(_ body: RequestBody, boundary: String, mediaPath: String, soundPath: String, limit: Int64) async throws
+        -> MultipartReceiver
+    {
+        let receiver = try MultipartReceiver(boundary: boundary, mediaPath: mediaPath, soundPath: soundPath)
         defer { receiver.close() }
         var total: Int64 = 0
         do {
@@ -140,32 +148,68 @@ struct PostController {
             throw EphemeraError.badRequest("malformed_multipart",
                 "The multipart body could not be read (\(error)). Send it again as multipart/form-data.")
         }
-        return try receiver.finish()
+        try receiver.finish()
+        return receiver
     }
 }
 
-/// The multipart parser's callbacks, writing the media part to disk as it arrives.
-final class MultipartReceiver {
-    static let maxFieldBytes = 64 * 1024
-
-    let parser: MultipartParser
-    let media: FileHandle
-    var form = PostController.ReceivedForm()
-    var headers: [String: String] = [:]
-    var fieldBuffer: [UInt8] = []
-    var failure: EphemeraError?
+/// A file part of the form, written to disk as it arrives.
+final class FilePart {
+    let path: String
+    let handle: FileHandle
+    var bytes: Int64 = 0
+    var received = false
     /// multipart-kit hands the body over in small slices (it splits at every CR byte); collect them and write
     /// in large blocks so a 200 MB upload is not a million tiny writes.
     var pending = ByteBuffer()
     static let writeBlock = 1 << 20
 
-    init(boundary: String, mediaPath: String) throws {
-        parser = MultipartParser(boundary: boundary)
-        guard FileManager.default.createFile(atPath: mediaPath, contents: nil),
-              let handle = FileHandle(forWritingAtPath: mediaPath) else {
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: path) else {
             throw EphemeraError(.internal, "storage_unavailable", "The server cannot store uploads right now.")
         }
-        media = handle
+        self.path = path
+        self.handle = handle
+    }
+
+    func append(_ buffer: inout ByteBuffer) throws {
+        received = true
+        bytes += Int64(buffer.readableBytes)
+        pending.writeBuffer(&buffer)
+        if pending.readableBytes >= Self.writeBlock { try flush() }
+    }
+
+    func flush() throws {
+        while pending.readableBytes > 0 {
+            let written = pending.withUnsafeReadableBytes { Glibc.write(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
+            }
+            pending.moveReaderIndex(forwardBy: written)
+        }
+        pending.clear()
+    }
+}
+
+/// The multipart parser's callbacks: the `media` and `sound` parts go to disk as they arrive, other fields
+/// are kept (at most 64 KiB each).
+final class MultipartReceiver {
+    static let maxFieldBytes = 64 * 1024
+
+    let parser: MultipartParser
+    let media: FilePart
+    let sound: FilePart
+    var fields: [String: String] = [:]
+    var headers: [String: String] = [:]
+    var fieldBuffer: [UInt8] = []
+    var failure: EphemeraError?
+
+    init(boundary: String, mediaPath: String, soundPath: String) throws {
+        parser = MultipartParser(boundary: boundary)
+        media = try FilePart(path: mediaPath)
+        sound = try FilePart(path: soundPath)
         parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
         parser.onBody = { [unowned self] buffer in body(&buffer) }
         parser.onPartComplete = { [unowned self] in partComplete() }
@@ -173,16 +217,18 @@ final class MultipartReceiver {
 
     var partName: String? { Self.parameter("name", in: headers["content-disposition"] ?? "") }
 
-    func body(_ buffer: inout ByteBuffer) {
+    var filePart: FilePart? {
         switch partName {
-        case "media":
-            form.mediaReceived = true
-            form.mediaBytes += Int64(buffer.readableBytes)
-            pending.writeBuffer(&buffer)
-            if pending.readableBytes >= Self.writeBlock { flush() }
-        case "sound":
-            form.soundReceived = true
-        default:
+        case "media": media
+        case "sound": sound
+        default: nil
+        }
+    }
+
+    func body(_ buffer: inout ByteBuffer) {
+        if let part = filePart {
+            do { try part.append(&buffer) } catch { failure = error as? EphemeraError }
+        } else {
             fieldBuffer += buffer.readableBytesView
             if fieldBuffer.count > Self.maxFieldBytes {
                 failure = .badRequest("field_too_large", "The form field '\(partName ?? "")' is too long.")
@@ -191,27 +237,12 @@ final class MultipartReceiver {
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
     }
 
-    /// Writes the collected media bytes to the file.
-    func flush() {
-        while pending.readableBytes > 0, failure == nil {
-            let written = pending.withUnsafeReadableBytes { Glibc.write(media.fileDescriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                failure = EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
-                break
-            }
-            pending.moveReaderIndex(forwardBy: written)
-        }
-        pending.clear()
-    }
-
     func partComplete() {
-        if partName == "media" {
-            form.mediaReceived = true
-            flush()
-        }
-        if let name = partName, name != "media", name != "sound" {
-            form.fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
+        if let part = filePart {
+            part.received = true
+            do { try part.flush() } catch { failure = error as? EphemeraError }
+        } else if let name = partName {
+            fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
         }
         fieldBuffer = []
         headers = [:]
@@ -222,13 +253,16 @@ final class MultipartReceiver {
         if let failure { throw failure }
     }
 
-    func finish() throws -> PostController.ReceivedForm {
-        flush()
+    func finish() throws {
+        try media.flush()
+        try sound.flush()
         if let failure { throw failure }
-        return form
     }
 
-    func close() { try? media.close() }
+    func close() {
+        try? media.handle.close()
+        try? sound.handle.close()
+    }
 
     /// A parameter of a header value such as `form-data; name="media"; filename="a.mp4"`.
     static func parameter(_ name: String, in header: String) -> String? {
@@ -248,28 +282,41 @@ struct PostFields {
     var audience: Audience
     var caption: String?
     var edits: PostEdits
+    var creative: CreativeEdits
 
     init(_ fields: [String: String], settings: AccountSettings) throws {
         audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience
         let caption = fields["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let caption { try AccountRules.validateCaption(caption) }
         self.caption = caption?.isEmpty == false ? caption : nil
-        if let filter = fields["filter"] {
-            guard PostController.filters.contains(filter) else {
-                throw EphemeraError.invalidValue(field: "filter", value: filter, accepted: PostController.filters)
+        var creative = CreativeEdits()
+        if let filter = fields["filter"], !filter.isEmpty {
+            guard let value = CreativeEdits.Filter(rawValue: filter) else {
+                throw EphemeraError.invalidValue(field: "filter", value: filter, accepted: CreativeEdits.Filter.allCases.map(\.rawValue))
             }
-            if filter != "none" {
-                throw EphemeraError.unprocessable("edit_unavailable",
-                    "Filters are not available on this server yet. Post with filter=none.")
+            creative.filter = value
+        }
+        if let position = fields["textPosition"], !position.isEmpty {
+            guard let value = CreativeEdits.TextPosition(rawValue: position) else {
+                throw EphemeraError.invalidValue(field: "textPosition", value: position,
+                                                 accepted: CreativeEdits.TextPosition.allCases.map(\.rawValue))
             }
+            creative.textPosition = value
         }
-        if let position = fields["textPosition"], !PostController.textPositions.contains(position) {
-            throw EphemeraError.invalidValue(field: "textPosition", value: position, accepted: PostController.textPositions)
+        if let mode = fields["soundMode"], !mode.isEmpty {
+            guard let value = CreativeEdits.SoundMode(rawValue: mode) else {
+                throw EphemeraError.invalidValue(field: "soundMode", value: mode, accepted: CreativeEdits.SoundMode.allCases.map(\.rawValue))
+            }
+            creative.soundMode = value
         }
-        if let text = fields["text"], !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw EphemeraError.unprocessable("edit_unavailable",
-                "Text overlays are not available on this server yet. Post without 'text'.")
+        if let text = fields["text"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            guard text.count <= CreativeEdits.maxTextLength else {
+                throw EphemeraError.badRequest("text_too_long",
+                    "Overlay text may be at most \(CreativeEdits.maxTextLength) characters; this has \(text.count).")
+            }
+            creative.text = text
         }
+        self.creative = creative
         edits = PostEdits(
             trimStart: try Self.seconds(fields["trimStart"], "trimStart"),
             trimEnd: try Self.seconds(fields["trimEnd"], "trimEnd"),

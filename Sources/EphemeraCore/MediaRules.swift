@@ -102,6 +102,7 @@ public struct PhotoPlan: Sendable, Hashable, Codable {
     public var demuxer: String
     public var width: Int
     public var height: Int
+    public var edits: CreativeEdits?
 }
 
 public struct VideoPlan: Sendable, Hashable, Codable {
@@ -114,6 +115,7 @@ public struct VideoPlan: Sendable, Hashable, Codable {
     /// The upload is already what we would produce (H.264 yuv420p within the frame, AAC or silent, no edits):
     /// copy the streams instead of re-encoding.
     public var canRemux: Bool
+    public var edits: CreativeEdits?
 }
 
 /// The media rules: which uploads are accepted, and how they become segments. Pure; the probe comes from ffprobe.
@@ -125,7 +127,9 @@ public enum MediaRules {
     /// Slack for container rounding: a clip reported as 15.02 s is a 15 s clip.
     static let durationTolerance = 0.05
 
-    public static func plan(_ probe: MediaProbe, limits: MediaLimits, edits: PostEdits) throws -> MediaPlan {
+    public static func plan(_ probe: MediaProbe, limits: MediaLimits, edits: PostEdits,
+                            creative: CreativeEdits = CreativeEdits()) throws -> MediaPlan {
+        let creative: CreativeEdits? = creative.isEmpty ? nil : creative
         let firstFormat = probe.formatName.split(separator: ",").first.map(String.init) ?? ""
         let pictures = probe.streams.filter { $0.kind == .video && !$0.attachedPicture }
 
@@ -135,7 +139,10 @@ public enum MediaRules {
                 throw EphemeraError(.tooLarge, "photo_too_large",
                     "The photo is \(megabytes(probe.sizeBytes)); a photo may be at most \(megabytes(limits.maxPhotoBytes)).")
             }
-            return .photo(PhotoPlan(demuxer: firstFormat, width: image.width, height: image.height))
+            if creative?.soundFile != nil {
+                throw EphemeraError.badRequest("sound_needs_video", "A sound track can only be added to a video.")
+            }
+            return .photo(PhotoPlan(demuxer: firstFormat, width: image.width, height: image.height, edits: creative))
         }
 
         guard let demuxer = videoDemuxers[firstFormat] else {
@@ -181,12 +188,12 @@ public enum MediaRules {
         }
 
         let audio = probe.streams.first { $0.kind == .audio }
-        let untouched = edits.trimStart == nil && edits.trimEnd == nil && pieces.count == 1
+        let untouched = edits.trimStart == nil && edits.trimEnd == nil && pieces.count == 1 && creative == nil
         let canRemux = untouched && demuxer == "mov" && video.codec == "h264" && video.pixelFormat == "yuv420p"
             && video.rotation == 0 && video.width <= 1080 && video.height <= 1920
             && (audio == nil || audio?.codec == "aac")
         return .video(VideoPlan(demuxer: demuxer, width: video.width, height: video.height, hasAudio: audio != nil,
-                                pieces: pieces, canRemux: canRemux))
+                                pieces: pieces, canRemux: canRemux, edits: creative))
     }
 
     /// Consecutive ranges of at most `maxLength` seconds covering `start..<end`. A last piece shorter than a
@@ -232,6 +239,21 @@ public enum MediaRules {
 }
 
 extension MediaRules {
+    /// Containers accepted for a sound track, keyed by the first name in ffprobe's `format_name`.
+    static let soundDemuxers: [String: String] = [
+        "mov": "mov", "mp3": "mp3", "ogg": "ogg", "wav": "wav", "flac": "flac", "matroska": "matroska", "aac": "aac",
+    ]
+
+    /// The demuxer to force for a sound track, or a 415 when it is not audio we accept.
+    public static func soundDemuxer(for probe: MediaProbe) throws -> String {
+        let first = probe.formatName.split(separator: ",").first.map(String.init) ?? ""
+        guard let demuxer = soundDemuxers[first], probe.streams.contains(where: { $0.kind == .audio }) else {
+            throw EphemeraError(.unsupportedMedia, "unsupported_sound",
+                                "The sound track must be audio (M4A, MP3, OGG, WAV, FLAC or WebM).")
+        }
+        return demuxer
+    }
+
     /// Refuses, from the declared header alone, an image that would decode huge. Called before any decoder
     /// (ffprobe included) sees the file.
     public static func checkDeclaredImageSize(prefix: [UInt8], limits: MediaLimits) throws {

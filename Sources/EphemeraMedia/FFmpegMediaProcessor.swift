@@ -34,28 +34,48 @@ public struct FFmpegMediaProcessor: Sendable {
     }
 
     /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload.
-    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String)
-        async throws -> ProcessedMedia
+    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String,
+                          textFile: String? = nil) async throws -> ProcessedMedia
     {
+        if let text = plan.edits?.text, let textFile { try Self.writeText(text, to: textFile) }
+        defer { if let textFile { try? FileManager.default.removeItem(atPath: textFile) } }
         var args = Self.common
         args += ["-protocol_whitelist", "file,pipe", "-f", plan.demuxer]
         if piece.start > 0 { args += ["-ss", String(format: "%.3f", piece.start)] }
         args += ["-t", String(format: "%.3f", piece.length), "-i", "file:" + source]
+        let length = String(format: "%.3f", piece.length)
         if !plan.hasAudio {
             // Every segment gets an AAC track so players behave the same; silence when there was none.
-            args += ["-f", "lavfi", "-t", String(format: "%.3f", piece.length),
-                     "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
+            args += ["-f", "lavfi", "-t", length, "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
         }
-        args += ["-map", "0:v:0", "-map", plan.hasAudio ? "0:a:0" : "1:a:0"]
+        let baseAudio = plan.hasAudio ? "0:a:0" : "1:a:0"
         if plan.canRemux {
             // Already compliant: copy the picture (about 0.3 s instead of an encode).
-            args += ["-c:v", "copy"]
+            args += ["-map", "0:v:0", "-map", baseAudio, "-c:v", "copy"]
+            args += plan.hasAudio ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
         } else {
-            args += ["-vf", Self.frameFilter, "-fpsmax", "60",
-                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p"]
+            var video = "[0:v:0]" + Self.frameFilter + Self.filterChain(plan.edits?.filter ?? .none)
+            if let text = plan.edits?.text, let textFile {
+                video += "," + Self.drawText(text, position: plan.edits?.textPosition ?? .bottom, file: textFile)
+            }
+            var graph = video + "[v]"
+            var audio = "[\(baseAudio)]aresample=48000"
+            if let soundFile = plan.edits?.soundFile {
+                let soundInput = plan.hasAudio ? 1 : 2
+                args += ["-protocol_whitelist", "file", "-f", plan.edits?.soundDemuxer ?? "mov", "-i", "file:" + soundFile]
+                let sound = "[\(soundInput):a:0]aresample=48000,apad,atrim=0:\(length),asetpts=N/SR/TB"
+                if plan.edits?.soundMode == .replace {
+                    audio = sound
+                } else {
+                    graph += ";" + sound + "[s]"
+                    audio += "[o];[o][s]amix=inputs=2:duration=first:dropout_transition=0"
+                }
+            }
+            graph += ";" + audio + "[a]"
+            args += ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-fpsmax", "60",
+                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
+                     "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
         }
-        args += plan.canRemux && plan.hasAudio
-            ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-movflags", "+faststart", "-f", "mp4", "file:" + videoOut]
         _ = try await runner.run("ffmpeg", args, limits: Self.limits(seconds: piece.length))
@@ -76,10 +96,18 @@ public struct FFmpegMediaProcessor: Sendable {
     }
 
     /// Makes `photo.jpg` from a photo upload.
-    public func makePhoto(source: String, plan: PhotoPlan, photoOut: String) async throws -> ProcessedMedia {
+    public func makePhoto(source: String, plan: PhotoPlan, photoOut: String, textFile: String? = nil)
+        async throws -> ProcessedMedia
+    {
+        var filter = Self.frameFilter + Self.filterChain(plan.edits?.filter ?? .none)
+        if let text = plan.edits?.text, let textFile {
+            try Self.writeText(text, to: textFile)
+            filter += "," + Self.drawText(text, position: plan.edits?.textPosition ?? .bottom, file: textFile)
+        }
+        defer { if let textFile { try? FileManager.default.removeItem(atPath: textFile) } }
         _ = try await runner.run("ffmpeg", Self.common + [
             "-protocol_whitelist", "file,pipe", "-f", plan.demuxer, "-i", "file:" + source,
-            "-frames:v", "1", "-vf", Self.frameFilter, "-map_metadata", "-1", "-fflags", "+bitexact",
+            "-frames:v", "1", "-vf", filter, "-map_metadata", "-1", "-fflags", "+bitexact",
             "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + photoOut,
         ], limits: Self.limits(seconds: 10))
         let output = try await prober.probe(path: photoOut)
@@ -89,6 +117,38 @@ public struct FFmpegMediaProcessor: Sendable {
         }
         return ProcessedMedia(
             durationMilliseconds: Int64(Segment.photoDisplaySeconds * 1000), width: stream.width, height: stream.height)
+    }
+
+    /// The colour filter of a preset, appended to the frame filter.
+    static func filterChain(_ filter: CreativeEdits.Filter) -> String {
+        switch filter {
+        case .none: ""
+        case .mono: ",hue=s=0"
+        case .sepia: ",colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.534:.131"
+        case .vivid: ",eq=saturation=1.45:contrast=1.08"
+        case .warm: ",colorbalance=rs=.12:gs=.03:bs=-.10:rm=.08:bm=-.06"
+        case .cool: ",colorbalance=rs=-.10:gs=.0:bs=.12:rm=-.06:bm=.08"
+        }
+    }
+
+    /// Characters per line of overlay text (the font size follows the width, so this holds for any frame).
+    static let textLineLength = 22
+
+    /// Writes the wrapped overlay text to `file`: drawtext reads it from there with expansion off, so nothing
+    /// in it (quotes, `%{pts}`, backslashes, shell syntax) is ever interpreted.
+    static func writeText(_ text: String, to file: String) throws {
+        try Data(CreativeEdits.wrappedText(text, lineLength: textLineLength).utf8).write(to: URL(fileURLWithPath: file))
+    }
+
+    static func drawText(_ text: String, position: CreativeEdits.TextPosition, file: String) -> String {
+        let y = switch position {
+        case .top: "h*0.08"
+        case .center: "(h-text_h)/2"
+        case .bottom: "h*0.86-text_h"
+        }
+        return "drawtext=fontfile=\(fontFile):textfile=\(file):expansion=none:fontcolor=white:fontsize=w/18"
+            + ":line_spacing=10:borderw=3:bordercolor=black@0.7:box=1:boxcolor=black@0.3:boxborderw=16"
+            + ":x=(w-text_w)/2:y=\(y)"
     }
 
     /// The font of watermarks and text overlays (Debian's fonts-dejavu-core).

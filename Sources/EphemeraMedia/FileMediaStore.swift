@@ -31,6 +31,14 @@ public struct FileMediaStore: Sendable {
 
     public var incomingDirectory: String { scratch + "/incoming" }
 
+    /// The sound track sent with an upload is kept beside it as `{upload}.sound`.
+    public static let soundSuffix = ".sound"
+
+    /// The upload an incoming file belongs to.
+    public static func uploadName(ofIncoming name: String) -> String {
+        name.hasSuffix(soundSuffix) ? String(name.dropLast(soundSuffix.count)) : name
+    }
+
     public func incomingPath(_ name: String) -> String { incomingDirectory + "/" + name }
 
     /// A fresh plaintext path in the scratch area.
@@ -132,7 +140,8 @@ public struct FileMediaStore: Sendable {
         for name in (try? fm.contentsOfDirectory(atPath: scratch + "/work")) ?? [] {
             try? fm.removeItem(atPath: scratch + "/work/" + name)
         }
-        for name in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? [] where !keep.contains(name) {
+        for name in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? []
+        where !keep.contains(Self.uploadName(ofIncoming: name)) {
             try? fm.removeItem(atPath: incomingPath(name))
         }
         for id in storedSegmentIDs() { removeTemporaryFiles(segmentID: id) }

@@ -59,6 +59,13 @@ public actor MediaFixtures {
         return path
     }
 
+    /// A tone of `frequency` Hz lasting `seconds`, as M4A: a sound track to add to a video.
+    public func tone(frequency: Int, seconds: Double) async throws -> String {
+        try await make("tone-\(frequency)-\(seconds)", ext: "m4a") { out in
+            ["-f", "lavfi", "-i", "sine=frequency=\(frequency):sample_rate=48000", "-t", String(seconds), "-c:a", "aac", out]
+        }
+    }
+
     /// Sound with no picture.
     public func audioOnly() async throws -> String {
         try await make("audio", ext: "m4a") { out in

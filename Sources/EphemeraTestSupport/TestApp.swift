@@ -110,18 +110,21 @@ public struct TestApp: Sendable {
         guard response.status == .noContent else { throw TestFailure("follow failed: \(response.text)") }
     }
 
-    /// Posts `file` with form `fields` through `POST /api/v1/stories`.
-    public func post(_ token: String, file: String?, fields: [String: String] = [:], filename: String? = nil)
-        async throws -> TestResponse
+    /// Posts `file` (and an optional `sound` track) with form `fields` through `POST /api/v1/stories`.
+    public func post(_ token: String, file: String?, fields: [String: String] = [:], filename: String? = nil,
+                     sound: String? = nil) async throws -> TestResponse
     {
-        let form = try MultipartForm(fields: fields, file: file.map { ($0, filename ?? ($0 as NSString).lastPathComponent) })
+        var form = try MultipartForm(fields: fields, file: file.map { ($0, filename ?? ($0 as NSString).lastPathComponent) })
+        if let sound { try form.add(file: sound, field: "sound") }
         return try await request(.post, "/api/v1/stories", token: token, body: form.body,
                                  headers: [.contentType: form.contentType])
     }
 
     /// Posts `file`, runs processing, and returns the ids of the segments it made.
-    public func postLive(_ token: String, file: String, fields: [String: String] = [:]) async throws -> [String] {
-        let response = try await post(token, file: file, fields: fields)
+    public func postLive(_ token: String, file: String, fields: [String: String] = [:], sound: String? = nil)
+        async throws -> [String]
+    {
+        let response = try await post(token, file: file, fields: fields, sound: sound)
         guard response.status == .created, let segments = response.json["segments"] as? [[String: Any]] else {
             throw TestFailure("post failed: \(response.status) \(response.text)")
         }
@@ -146,8 +149,17 @@ public struct MultipartForm {
             buffer.writeBytes(try Data(contentsOf: URL(fileURLWithPath: file.path)))
             buffer.writeString("\r\n")
         }
-        buffer.writeString("--\(boundary)--\r\n")
         body = buffer
+        body.writeString("--\(boundary)--\r\n")
+    }
+
+    /// Adds another file part (before the closing boundary).
+    public mutating func add(file path: String, field: String) throws {
+        body.moveWriterIndex(to: body.writerIndex - "--\(boundary)--\r\n".utf8.count)
+        body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; "
+            + "filename=\"\((path as NSString).lastPathComponent)\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+        body.writeBytes(try Data(contentsOf: URL(fileURLWithPath: path)))
+        body.writeString("\r\n--\(boundary)--\r\n")
     }
 
     public var contentType: String { "multipart/form-data; boundary=\(boundary)" }

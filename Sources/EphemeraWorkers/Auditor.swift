@@ -64,7 +64,7 @@ public struct Auditor: Sendable {
         }
         let uploads = try await segments.uploadSourceFiles()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: mediaStore.incomingDirectory)) ?? []
-        where !uploads.contains(name) {
+        where !uploads.contains(FileMediaStore.uploadName(ofIncoming: name)) {
             findings.append("upload file \(name) has no upload row (unless it is being received right now)")
         }
         for name in uploads where !FileManager.default.fileExists(atPath: mediaStore.incomingPath(name)) {

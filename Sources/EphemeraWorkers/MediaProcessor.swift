@@ -36,7 +36,8 @@ public struct MediaProcessor: Sendable {
                 switch plan {
                 case .photo(let photo):
                     files[.photo] = mediaStore.workPath("photo.jpg")
-                    result = try await ffmpeg.makePhoto(source: source, plan: photo, photoOut: files[.photo]!)
+                    result = try await ffmpeg.makePhoto(source: source, plan: photo, photoOut: files[.photo]!,
+                                                        textFile: mediaStore.workPath("text.txt"))
                 case .video(let video):
                     guard video.pieces.indices.contains(segment.position) else {
                         throw EphemeraError(.internal, "bad_plan", "segment position outside the plan")
@@ -44,7 +45,7 @@ public struct MediaProcessor: Sendable {
                     files = [.video: mediaStore.workPath("video.mp4"), .poster: mediaStore.workPath("poster.jpg")]
                     result = try await ffmpeg.makeVideo(
                         source: source, plan: video, piece: video.pieces[segment.position],
-                        videoOut: files[.video]!, posterOut: files[.poster]!)
+                        videoOut: files[.video]!, posterOut: files[.poster]!, textFile: mediaStore.workPath("text.txt"))
                 }
                 try mediaStore.store(segmentID: segment.id, files: files)
             } catch {
@@ -81,5 +82,6 @@ public struct MediaProcessor: Sendable {
     private func finish(_ upload: UploadRecord) async throws {
         try await segments.deleteUpload(id: upload.id)
         mediaStore.removeIncoming(upload.sourceFile)
+        mediaStore.removeIncoming(upload.sourceFile + FileMediaStore.soundSuffix)
     }
 }
