@@ -35,6 +35,7 @@ public func buildApplication(
 
 func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)

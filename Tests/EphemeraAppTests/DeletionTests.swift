@@ -2,6 +2,7 @@ import EphemeraCore
 import EphemeraTestSupport
 import EphemeraWorkers
 import Foundation
+import HTTPTypes
 import Testing
 
 @Suite struct DeletionTests {
@@ -74,6 +75,11 @@ import Testing
             #expect(page.text.contains("twitter:card") && page.text.contains("og:title"))
             let embed = try await app.request(.get, path + "/embed")
             #expect(embed.status == .ok && embed.text.contains("<img") && !embed.text.contains("og:title"))
+            // Only the embed may be framed by other sites.
+            let csp = HTTPField.Name("Content-Security-Policy")!
+            #expect(page.headers[csp]?.contains("frame-ancestors 'none'") == true)
+            #expect(embed.headers[csp]?.contains("frame-ancestors *") == true)
+            #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             #expect((try await app.request(.get, "/api/v1/stories/\(id)", token: alice)).json["counts"]
                 .flatMap { ($0 as? [String: Any])?["shares"] as? Int } == 1)
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares").status == .unauthorized)

@@ -1,0 +1,28 @@
+import HTTPTypes
+import Hummingbird
+
+/// Headers every response carries: no MIME sniffing, a Content-Security-Policy that allows only this site,
+/// and no framing by other sites — except the embeddable player `/s/{code}/embed`, which exists to be framed.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        let embeddable = request.uri.path.hasPrefix("/s/") && request.uri.path.hasSuffix("/embed")
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+            + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors \(embeddable ? "*" : "'none'")"
+        if !embeddable { response.headers[.xFrameOptions] = "DENY" }
+        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let contentSecurityPolicy = Self("Content-Security-Policy")!
+    static let xFrameOptions = Self("X-Frame-Options")!
+    static let referrerPolicy = Self("Referrer-Policy")!
+}
