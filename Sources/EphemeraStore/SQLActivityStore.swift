@@ -48,14 +48,8 @@ public struct SQLActivityStore: Sendable {
     public func activity(for me: String, limit: Int, after cursor: PageCursor?) async throws -> Page<ActivityItem> {
         try await database.withConnection { sql in
             var query: SQLQueryString = "SELECT * FROM (\(union(for: me))) a WHERE \(filters(for: me))"
-            if let cursor {
-                query += """
-                     AND (a.created_at < \(bind: cursor.instant) OR (a.created_at = \(bind: cursor.instant) AND a.id < \(bind: cursor.id)))
-                    """
-            }
-            query += " ORDER BY a.created_at DESC, a.id DESC LIMIT \(literal: limit + 1)"
-            let rows = try await sql.raw(query).all()
-            let items = try rows.prefix(limit).map { row in
+            query += Keyset.continuing(after: cursor, instant: "a.created_at", id: "a.id", limit: limit)
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: { row in
                 ActivityItem(
                     id: try row.decode(column: "id", as: String.self),
                     kind: ActivityItem.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .like,
@@ -63,11 +57,7 @@ public struct SQLActivityStore: Sendable {
                     segmentID: try row.decode(column: "segment_id", as: String?.self),
                     text: try row.decode(column: "text", as: String?.self),
                     createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
-            }
-            let next = rows.count > limit ? items.last.map {
-                PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
-            } : nil
-            return Page(items: items, nextCursor: next)
+            }) { PageCursor(instant: $0.createdAt.milliseconds, id: $0.id) }
         }
     }
 

@@ -101,19 +101,10 @@ public struct SQLDeletionStore: Sendable {
             var query: SQLQueryString = """
                 SELECT \(SQLSegmentStore.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'deleted'
                 """
-            if let cursor {
-                query += """
-                     AND (s.deleted_at < \(bind: cursor.instant) OR (s.deleted_at = \(bind: cursor.instant) \
-                    AND s.id < \(bind: cursor.id)))
-                    """
+            query += Keyset.continuing(after: cursor, instant: "s.deleted_at", id: "s.id", limit: limit)
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: SQLSegmentStore.segment(from:)) {
+                PageCursor(instant: $0.deletedAt?.milliseconds ?? 0, id: $0.id)
             }
-            query += " ORDER BY s.deleted_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
-            let rows = try await sql.raw(query).all()
-            let segments = try rows.prefix(limit).map(SQLSegmentStore.segment(from:))
-            let next = rows.count > limit ? segments.last.map {
-                PageCursor(instant: $0.deletedAt?.milliseconds ?? 0, id: $0.id).encoded
-            } : nil
-            return Page(items: segments, nextCursor: next)
         }
     }
 

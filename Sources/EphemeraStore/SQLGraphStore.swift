@@ -121,21 +121,11 @@ public struct SQLGraphStore: Sendable {
             var query: SQLQueryString = """
                 SELECT \(ident: other) AS account_id, created_at FROM follows WHERE \(ident: mine) = \(bind: accountID)
                 """
-            if let cursor {
-                query += """
-                     AND (created_at < \(bind: cursor.instant) OR (created_at = \(bind: cursor.instant) \
-                    AND \(ident: other) < \(bind: cursor.id)))
-                    """
-            }
-            query += " ORDER BY created_at DESC, \(ident: other) DESC LIMIT \(literal: limit + 1)"
-            let rows = try await sql.raw(query).all()
-            let ids = try rows.prefix(limit).map { try $0.decode(column: "account_id", as: String.self) }
-            var next: String?
-            if rows.count > limit, let last = rows.prefix(limit).last {
-                next = PageCursor(instant: try last.decode(column: "created_at", as: Int64.self),
-                                  id: try last.decode(column: "account_id", as: String.self)).encoded
-            }
-            return Page(items: ids, nextCursor: next)
+            query += Keyset.continuing(after: cursor, instant: "created_at", id: other, limit: limit)
+            let page = try Keyset.page(try await sql.raw(query).all(), limit: limit, item: {
+                (try $0.decode(column: "account_id", as: String.self), try $0.decode(column: "created_at", as: Int64.self))
+            }) { PageCursor(instant: $0.1, id: $0.0) }
+            return Page(items: page.items.map(\.0), nextCursor: page.nextCursor)
         }
     }
 }

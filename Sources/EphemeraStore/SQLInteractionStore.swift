@@ -83,18 +83,10 @@ public struct SQLInteractionStore: Sendable {
             var query: SQLQueryString = """
                 SELECT id, segment_id, author_id, text, created_at FROM comments WHERE segment_id = \(bind: segmentID)
                 """
-            if let cursor {
-                query += """
-                     AND (created_at > \(bind: cursor.instant) OR (created_at = \(bind: cursor.instant) AND id > \(bind: cursor.id)))
-                    """
+            query += Keyset.continuing(after: cursor, instant: "created_at", id: "id", descending: false, limit: limit)
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: Self.comment(from:)) {
+                PageCursor(instant: $0.createdAt.milliseconds, id: $0.id)
             }
-            query += " ORDER BY created_at, id LIMIT \(literal: limit + 1)"
-            let rows = try await sql.raw(query).all()
-            let comments = try rows.prefix(limit).map(Self.comment(from:))
-            let next = rows.count > limit ? comments.last.map {
-                PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
-            } : nil
-            return Page(items: comments, nextCursor: next)
         }
     }
 

@@ -36,19 +36,11 @@ public struct SQLProfileViewStore: Sendable {
                 WHERE p.profile_id = \(bind: profile) AND p.viewed_at > \(bind: (now - Self.window).milliseconds)
                 AND a.view_history = \(bind: true) AND me.view_history = \(bind: true) AND a.deleted_at IS NULL
                 """
-            if let cursor {
-                query += """
-                     AND (p.viewed_at < \(bind: cursor.instant) OR (p.viewed_at = \(bind: cursor.instant) AND p.viewer_id < \(bind: cursor.id)))
-                    """
-            }
-            query += " ORDER BY p.viewed_at DESC, p.viewer_id DESC LIMIT \(literal: limit + 1)"
-            let rows = try await sql.raw(query).all()
-            let items = try rows.prefix(limit).map {
+            query += Keyset.continuing(after: cursor, instant: "p.viewed_at", id: "p.viewer_id", limit: limit)
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: {
                 (try $0.decode(column: "viewer_id", as: String.self),
                  Instant(milliseconds: try $0.decode(column: "viewed_at", as: Int64.self)))
-            }
-            let next = rows.count > limit ? items.last.map { PageCursor(instant: $0.1.milliseconds, id: $0.0).encoded } : nil
-            return Page(items: items, nextCursor: next)
+            }) { PageCursor(instant: $0.1.milliseconds, id: $0.0) }
         }
     }
 

@@ -259,24 +259,12 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
-    /// Keyset pagination, newest first: rows strictly after `cursor` in `(created_at, id)` order.
     static func newestFirst(after cursor: PageCursor?, limit: Int) -> SQLQueryString {
-        var clause: SQLQueryString = ""
-        if let cursor {
-            clause += """
-                 AND (s.created_at < \(bind: cursor.instant) OR (s.created_at = \(bind: cursor.instant) \
-                AND s.id < \(bind: cursor.id)))
-                """
-        }
-        return clause + " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+        Keyset.continuing(after: cursor, instant: "s.created_at", id: "s.id", limit: limit)
     }
 
     static func page(_ rows: [any SQLRow], limit: Int) throws -> Page<Segment> {
-        let segments = try rows.prefix(limit).map(segment(from:))
-        let next = rows.count > limit ? segments.last.map {
-            PageCursor(instant: $0.createdAt.milliseconds, id: $0.id).encoded
-        } : nil
-        return Page(items: segments, nextCursor: next)
+        try Keyset.page(rows, limit: limit, item: segment(from:)) { PageCursor(instant: $0.createdAt.milliseconds, id: $0.id) }
     }
 
     /// Records that `viewer` saw the segment; a second view changes nothing. Returns whether it was new.
