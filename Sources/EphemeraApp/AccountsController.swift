@@ -109,8 +109,8 @@ struct AccountsController {
         async let following = services.graph.followingCount(user.id)
         async let ring = services.segments.ring(authorID: user.id, viewer: context.account?.id, now: now)
         async let relations = services.graph.relations(viewer: context.account?.id, author: user.id)
-        if let viewer = context.account?.id {
-            try await services.profileViews.record(viewer: viewer, profile: user.id, at: now)
+        if let viewer = context.account, isProfileViewRecorded(viewer: viewer, profile: user) {
+            try await services.profileViews.record(viewer: viewer.id, profile: user.id, at: now)
         }
         return try jsonResponse(ProfileBody(
             handle: user.handle, displayName: user.displayName, followerCount: try await followers,

@@ -51,15 +51,12 @@ struct DownloadController {
         headers[.contentDisposition] = "attachment; filename=\"ephemera-\(author.handle)-\(segment.id).\(ext)\""
         headers[.cacheControl] = "private, no-store"
         headers[.xContentTypeOptions] = "nosniff"
-        let body = ResponseBody(contentLength: Int(header.plaintextLength)) { writer in
-            defer { try? handle.close() }
-            if header.plaintextLength > 0 {
-                try await ChunkedCipher.decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1),
-                                                key: key.symmetricKey) { try await writer.write(ByteBuffer(data: $0)) }
-            }
-            try await writer.finish(nil)
+        guard header.plaintextLength > 0 else {
+            try? handle.close()
+            return Response(status: .ok, headers: headers)
         }
-        return Response(status: .ok, headers: headers, body: body)
+        return Response(status: .ok, headers: headers, body: MediaController.decryptedBody(
+            handle: handle, header: header, key: key, range: 0...(header.plaintextLength - 1)))
     }
 
     /// Decrypts our rendition into the scratch area, burns the watermark in, and stores the result encrypted.

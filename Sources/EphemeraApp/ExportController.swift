@@ -77,11 +77,8 @@ struct ExportController {
                 }
                 defer { try? handle.close() }
                 try await writer.write(zip.begin(file.name))
-                if header.plaintextLength > 0 {
-                    try await ChunkedCipher.decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1),
-                                                    key: key.symmetricKey) { piece in
-                        try await writer.write(zip.data(piece))
-                    }
+                try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { piece in
+                    try await writer.write(zip.data(piece))
                 }
                 try await writer.write(zip.end())
             }

@@ -79,15 +79,21 @@ struct MediaController {
             try? handle.close()
             return Response(status: status, headers: headers)
         }
-        // Decrypts only the chunks the range covers, one at a time, as the client reads.
-        let body = ResponseBody(contentLength: Int(length)) { [range] writer in
+        return Response(status: status, headers: headers,
+                        body: Self.decryptedBody(handle: handle, header: header, key: key, range: range))
+    }
+
+    /// A response body that decrypts only the chunks `range` covers, one at a time as the client reads, and
+    /// closes the blob when done. `range` must lie within a non-empty blob.
+    static func decryptedBody(handle: FileHandle, header: ChunkedCipher.Header, key: ChunkedCipher.Key,
+                              range: ClosedRange<Int64>) -> ResponseBody {
+        ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
             defer { try? handle.close() }
             try await ChunkedCipher.decrypt(handle: handle, header: header, range: range, key: key.symmetricKey) { piece in
                 try await writer.write(ByteBuffer(data: piece))
             }
             try await writer.finish(nil)
         }
-        return Response(status: status, headers: headers, body: body)
     }
 
     /// `If-Range` with a different ETag means "send the whole thing".

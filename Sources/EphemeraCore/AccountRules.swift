@@ -61,6 +61,12 @@ public struct AccountSettings: Sendable, Hashable {
     }
 }
 
+/// Whether `viewer` looking at `profile` goes into profile view history: only between two different people
+/// who both share their view history.
+public func isProfileViewRecorded(viewer: Account, profile: Account) -> Bool {
+    viewer.id != profile.id && viewer.settings.viewHistory && profile.settings.viewHistory
+}
+
 /// A person with an account.
 public struct Account: Sendable, Hashable {
     public var id: String

@@ -132,6 +132,13 @@ public enum ChunkedCipher {
         }
     }
 
+    /// Decrypts a whole blob, chunk by chunk, handing each chunk to `body`.
+    public static func decryptAll(handle: FileHandle, header: Header, key: SymmetricKey,
+                                  _ body: (Data) async throws -> Void) async throws {
+        guard header.plaintextLength > 0 else { return }
+        try await decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1), key: key, body)
+    }
+
     /// Decrypts a whole blob into a file (for ffmpeg, which needs a seekable plaintext input).
     public static func decryptFile(source: String, destination: String, key: SymmetricKey) async throws {
         guard let input = FileHandle(forReadingAtPath: source) else { throw CipherError.io("cannot read \(source)") }
@@ -142,9 +149,6 @@ public enum ChunkedCipher {
             throw CipherError.io("cannot create \(destination)")
         }
         defer { try? output.close() }
-        guard header.plaintextLength > 0 else { return }
-        try await decrypt(handle: input, header: header, range: 0...(header.plaintextLength - 1), key: key) {
-            try output.write(contentsOf: $0)
-        }
+        try await decryptAll(handle: input, header: header, key: key) { try output.write(contentsOf: $0) }
     }
 }

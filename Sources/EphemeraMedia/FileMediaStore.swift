@@ -91,11 +91,7 @@ public struct FileMediaStore: Sendable {
         guard let (handle, header, key) = try open(segmentID: segmentID, rendition: rendition) else { return nil }
         defer { try? handle.close() }
         var data = Data()
-        guard header.plaintextLength > 0 else { return data }
-        try await ChunkedCipher.decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1),
-                                        key: key.symmetricKey) {
-            data.append($0)
-        }
+        try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { data.append($0) }
         return data
     }
 

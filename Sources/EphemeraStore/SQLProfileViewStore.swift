@@ -9,14 +9,9 @@ public struct SQLProfileViewStore: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    /// Records (or refreshes) `viewer` looking at `profile`, when both share their view history.
+    /// Records (or refreshes) `viewer` looking at `profile`. The caller asks `isProfileViewRecorded` first.
     public func record(viewer: String, profile: String, at now: Instant) async throws {
-        guard viewer != profile else { return }
         try await database.transaction { sql in
-            let both = try await sql.raw("""
-                SELECT COUNT(*) AS n FROM accounts WHERE id IN (\(bind: viewer), \(bind: profile)) AND view_history = \(bind: true)
-                """).first()?.decode(column: "n", as: Int.self) ?? 0
-            guard both == 2 else { return }
             try await sql.raw("DELETE FROM profile_views WHERE profile_id = \(bind: profile) AND viewer_id = \(bind: viewer)").run()
             try await sql.raw("""
                 INSERT INTO profile_views (viewer_id, profile_id, viewed_at) VALUES (\(bind: viewer), \(bind: profile), \(bind: now.milliseconds))
