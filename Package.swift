@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Logic-less HTML templates for the web app; Hummingbird's own, so no second templating idiom.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Values, rules and ports. No I/O: no Hummingbird, no SQL, no subprocesses, no files.
@@ -68,7 +70,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP: the composition root, request context, controllers.
+        // HTTP: the composition root, request context, controllers, web pages.
         .target(
             name: "EphemeraApp",
             dependencies: [
@@ -83,7 +85,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
+            // Templates, CSS and JavaScript are compiled into the binary: one file to deploy, no asset folder.
+            resources: [.embedInCode("Web/Templates"), .embedInCode("Web/Static")],
             swiftSettings: swiftSettings
         ),
         // The `ephemera` command.

@@ -32,20 +32,28 @@ struct AccountsController {
     }
 
     @Sendable func signUp(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try services.rateLimiter.check(.signUp, account: nil, address: context.address)
         let body = try await decodeJSON(SignUp.self, from: request, context: context)
-        try AccountRules.validateHandle(body.handle)
-        try AccountRules.validatePassword(body.password)
-        let displayName = body.displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        try AccountRules.validateDisplayName(displayName)
-        let hash = try await hashPassword(body.password)
-        let account = Account(
-            id: IDs.make(), handle: body.handle, displayName: displayName.isEmpty ? body.handle : displayName,
-            role: .member, createdAt: services.clock.now(), settings: AccountSettings())
-        try await services.accounts.create(account, passwordHash: hash)
-        let token = try await startSession(for: account)
+        let (account, token) = try await createAccount(
+            handle: body.handle, password: body.password, displayName: body.displayName, address: context.address)
         return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
                                 status: .created)
+    }
+
+    /// Creates an account and its first session: the API's sign-up and the web app's both come here.
+    func createAccount(handle: String, password: String, displayName: String?, address: String?) async throws
+        -> (Account, String)
+    {
+        try services.rateLimiter.check(.signUp, account: nil, address: address)
+        try AccountRules.validateHandle(handle)
+        try AccountRules.validatePassword(password)
+        let displayName = displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        try AccountRules.validateDisplayName(displayName)
+        let hash = try await hashPassword(password)
+        let account = Account(
+            id: IDs.make(), handle: handle, displayName: displayName.isEmpty ? handle : displayName,
+            role: .member, createdAt: services.clock.now(), settings: AccountSettings())
+        try await services.accounts.create(account, passwordHash: hash)
+        return (account, try await startSession(for: account))
     }
 
     struct SignIn: Decodable {
@@ -55,16 +63,22 @@ struct AccountsController {
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await decodeJSON(SignIn.self, from: request, context: context)
-        // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
-        try services.rateLimiter.check(.signIn, account: "handle:" + body.handle, address: context.address)
-        let found = try await services.accounts.credentials(handle: body.handle)
-        // Verify against a dummy hash when the handle is unknown, so timing does not tell which handles exist.
-        let hash = found?.1 ?? Self.dummyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(body.password, hash: hash) }
-        guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }
-        let token = try await startSession(for: account)
+        let (account, token) = try await authenticate(handle: body.handle, password: body.password,
+                                                      address: context.address)
         return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
                                 status: .created)
+    }
+
+    /// Checks a password and starts a session: the API's sign-in and the web app's both come here.
+    func authenticate(handle: String, password: String, address: String?) async throws -> (Account, String) {
+        // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
+        try services.rateLimiter.check(.signIn, account: "handle:" + handle, address: address)
+        let found = try await services.accounts.credentials(handle: handle)
+        // Verify against a dummy hash when the handle is unknown, so timing does not tell which handles exist.
+        let hash = found?.1 ?? Self.dummyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }
+        return (account, try await startSession(for: account))
     }
 
     static let dummyHash = Bcrypt.hash("not a real password", cost: 4)
@@ -104,6 +118,11 @@ struct AccountsController {
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        return try jsonResponse(try await profileBody(user, context: context))
+    }
+
+    /// A profile as the caller sees it; looking at it records a profile view when both sides opted in.
+    func profileBody(_ user: Account, context: AppRequestContext) async throws -> ProfileBody {
         let now = services.clock.now()
         async let followers = services.graph.followerCount(user.id)
         async let following = services.graph.followingCount(user.id)
@@ -112,10 +131,10 @@ struct AccountsController {
         if let viewer = context.account, isProfileViewRecorded(viewer: viewer, profile: user) {
             try await services.profileViews.record(viewer: viewer.id, profile: user.id, at: now)
         }
-        return try jsonResponse(ProfileBody(
+        return ProfileBody(
             handle: user.handle, displayName: user.displayName, followerCount: try await followers,
             followingCount: try await following, storyRing: try await ring.rawValue,
-            followedByMe: try await relations.viewerFollowsAuthor))
+            followedByMe: try await relations.viewerFollowsAuthor)
     }
 
     struct ProfileViewBody: Encodable {

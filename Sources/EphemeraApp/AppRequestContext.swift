@@ -10,6 +10,12 @@ public struct AppRequestContext: RequestContext {
     /// The SHA-256 of the bearer token, to end the session on logout.
     public var tokenHash: String?
 
+    /// Whether the session came from the web app's cookie rather than a bearer token (unsafe requests then
+    /// need the CSRF token).
+    public var sessionFromCookie = false
+    /// The CSRF token of the browser's `ephemera_csrf` cookie, if it sent one.
+    public var csrfCookie: String?
+
     /// The peer's IP address (rate limits per address).
     public var address: String?
 

@@ -17,7 +17,7 @@ public func buildApplication(
 ) async throws -> EphemeraApplication {
     let logger = logger ?? Logger(label: "ephemera")
     let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger, sweepResidue: true)
-    let router = buildRouter(services)
+    let router = try buildRouter(services)
     // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
     // and the database closes last.
     var background: [any Service] = [DatabaseCloser(services: services)]
@@ -33,13 +33,15 @@ public func buildApplication(
     return EphemeraApplication(application: application, services: services)
 }
 
-func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
+    let pages = try WebPages(secureCookies: services.publicURL.hasPrefix("https://"))
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(pages: pages))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)
-    AccountsController(services: services).register(on: router)
+    let accounts = AccountsController(services: services)
+    accounts.register(on: router)
     GraphController(services: services).register(on: router)
     let stories = StoriesController(services: services)
     stories.register(on: router)
@@ -52,6 +54,8 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
         .register(on: router)
     PostController(services: services).register(on: router)
     MediaController(services: services).register(on: router)
+    WebController(services: services, stories: stories, accountsAPI: accounts, pages: pages)
+        .register(on: router)
     return router
 }
 

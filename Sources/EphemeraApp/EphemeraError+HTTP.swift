@@ -5,27 +5,49 @@ import Hummingbird
 import NIOCore
 
 /// The one place errors become HTTP: status codes for `EphemeraError.Kind`, and the JSON error body
-/// `{"error": {"code", "message"}}` of API.md for everything, including Hummingbird's own errors.
+/// `{"error": {"code", "message"}}` of API.md for everything, including Hummingbird's own errors — except
+/// for a browser asking for a web page, which gets the same message as an HTML page (or, when it needs to
+/// sign in, a redirect to the sign-in page).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let pages: WebPages
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
+        let error: EphemeraError
         do {
             return try await next(request, context)
-        } catch let error as EphemeraError {
-            if error.kind == .internal { context.logger.error("Internal error: \(error)") }
-            return Self.response(for: error)
-        } catch let error as HTTPError {
-            return Self.response(for: Self.translate(error))
+        } catch let required as LoginRequired {
+            return WebPages.redirect(to: "/login?next=" + (required.returnTo.addingPercentEncoding(
+                withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_.~@"))) ?? "/"))
+        } catch let caught as EphemeraError {
+            if caught.kind == .internal { context.logger.error("Internal error: \(caught)") }
+            error = caught
+        } catch let caught as HTTPError {
+            error = Self.translate(caught)
         } catch is DecodingError {
-            return Self.response(for: .badRequest("malformed_json", "The request body is not the JSON this endpoint expects."))
+            error = .badRequest("malformed_json", "The request body is not the JSON this endpoint expects.")
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Self.response(for: EphemeraError(
                 .internal, "internal_error", "Something went wrong on our side. Try again in a moment."))
         }
+        if Self.wantsPage(request) {
+            let me = context.account.map { MeView($0, unread: 0) }
+            var response = pages.errorPage(error, status: Self.status(for: error.kind), me: me, context: context)
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
+        }
+        return Self.response(for: error)
+    }
+
+    /// A browser navigating to a page (not the API, media or a script's fetch).
+    static func wantsPage(_ request: Request) -> Bool {
+        let path = request.uri.path
+        guard !path.hasPrefix("/api/"), !path.hasPrefix("/media/"), !path.hasPrefix("/static/"),
+              path != "/healthz", path != "/readyz" else { return false }
+        return request.headers[.accept]?.contains("text/html") == true
     }
 
     static func status(for kind: EphemeraError.Kind) -> HTTPResponse.Status {

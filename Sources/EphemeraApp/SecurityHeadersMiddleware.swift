@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 
 /// Headers every response carries: no MIME sniffing, a Content-Security-Policy that allows only this site,
+/// (blob: URLs are the web app's previews of a file being posted, which never leave the browser),
 /// and no framing by other sites — except the embeddable player `/s/{code}/embed`, which exists to be framed.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -13,7 +14,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         let embeddable = request.uri.path.hasPrefix("/s/") && request.uri.path.hasSuffix("/embed")
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.contentSecurityPolicy] =
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
             + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors \(embeddable ? "*" : "'none'")"
         if !embeddable { response.headers[.xFrameOptions] = "DENY" }
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"

@@ -1,0 +1,941 @@
+// Ephemera web app: small, dependency-free, no build step. Pages are rendered by the server; this script
+// adds the story viewer, posting, and the buttons that act through the HTTP API (session cookie + CSRF header).
+"use strict";
+
+(() => {
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+  const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
+  const me = document.body.dataset.me || null;
+
+  /** Calls the API; resolves to the JSON body (or null), rejects with an Error carrying the API's message. */
+  async function api(method, path, body) {
+    const headers = { "X-CSRF-Token": csrf(), Accept: "application/json" };
+    let payload;
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+    } catch (networkError) {
+      throw new Error("Could not reach the server. Check your connection and try again.");
+    }
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = new Error((data && data.error && data.error.message) || `Request failed (${response.status}).`);
+      error.code = data && data.error && data.error.code;
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  let toastTimer = 0;
+  function toast(message) {
+    const element = $(".toast");
+    if (!element) return;
+    element.textContent = message;
+    element.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { element.hidden = true; }, 3200);
+  }
+
+  /** An API URL as a path on this site, so pages work whatever the server's public URL says. */
+  function sitePath(url) {
+    if (!url) return url;
+    try {
+      const parsed = new URL(url, location.href);
+      return parsed.pathname + parsed.search;
+    } catch (_) {
+      return url;
+    }
+  }
+
+  function age(iso) {
+    const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    if (seconds < 60) return "now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+    return `${Math.floor(seconds / 86400)}d`;
+  }
+
+  function hue(handle) {
+    let hash = 2166136261;
+    for (const byte of new TextEncoder().encode(handle)) hash = Math.imul(hash ^ byte, 16777619) >>> 0;
+    return hash % 360;
+  }
+
+  function avatar(person) {
+    const span = document.createElement("span");
+    span.className = "avatar";
+    span.style.setProperty("--hue", hue(person.handle));
+    span.textContent = (person.displayName || person.handle || "?").charAt(0).toUpperCase();
+    return span;
+  }
+
+  function formatBytes(bytes) {
+    if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The story viewer
+
+  function initViewer() {
+    const dataElement = $("#story-data");
+    if (!dataElement) return;
+    const state = JSON.parse(dataElement.textContent);
+    const root = $("[data-viewer]");
+    const stage = $("[data-stage]");
+    const mediaBox = $("[data-media]");
+    const barsBox = $("[data-bars]");
+    const caption = $("[data-caption]");
+    const segments = state.segments;
+    let index = 0;
+    let elapsed = 0; // milliseconds shown of a photo
+    let lastTick = 0;
+    let current = null; // the <img> or <video> on screen
+    let ready = false; // media loaded enough to count time
+    let held = false;
+    let userPaused = false;
+    let busy = false; // a download in progress
+    let muted = true;
+    let leaving = false;
+
+    function close() {
+      if (leaving) return;
+      leaving = true;
+      let target = "/";
+      try {
+        const from = new URL(document.referrer);
+        if (from.origin === location.origin && !from.pathname.endsWith("/story") && from.pathname !== "/login") {
+          target = from.pathname + from.search;
+        }
+      } catch (_) { /* no referrer */ }
+      location.href = target;
+    }
+
+    const openSheet = () => $$("[data-sheet]").find((sheet) => !sheet.hidden);
+    const isPaused = () => held || userPaused || busy || !!openSheet() || document.hidden;
+
+    function syncPause() {
+      const paused = isPaused();
+      root.dataset.pausedState = String(paused);
+      $("[data-paused]").hidden = !(userPaused || held);
+      const pauseButton = $('[data-action="pause"]');
+      pauseButton.setAttribute("aria-label", paused ? "Play" : "Pause");
+      if (current && current.tagName === "VIDEO") {
+        if (paused) current.pause();
+        else if (ready) current.play().catch(() => {});
+      }
+    }
+
+    document.addEventListener("keydown", (event) => {
+      if (event.target.closest && event.target.closest("input, textarea")) {
+        if (event.key === "Escape") closeSheets();
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        if (openSheet()) closeSheets(); else close();
+      } else if (!segments.length) {
+        return;
+      } else if (event.key === "ArrowRight") {
+        event.preventDefault();
+        next();
+      } else if (event.key === "ArrowLeft") {
+        event.preventDefault();
+        previous();
+      } else if (event.key === " " || event.key === "Spacebar") {
+        event.preventDefault();
+        userPaused = !userPaused;
+        syncPause();
+      }
+    });
+    $$('[data-action="close"]').forEach((button) => button.addEventListener("click", close));
+
+    if (!segments.length) {
+      $$(".viewer-actions .action").forEach((button) => { button.hidden = true; });
+      return;
+    }
+
+    for (const segment of segments) {
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      bar.dataset.segmentId = segment.id;
+      const fill = document.createElement("span");
+      fill.className = "bar-fill";
+      bar.appendChild(fill);
+      barsBox.appendChild(bar);
+    }
+    const fills = $$(".bar-fill", barsBox);
+
+    if (state.start) {
+      const found = segments.findIndex((segment) => segment.id === state.start);
+      index = found >= 0 ? found : 0;
+    } else {
+      const unseen = segments.findIndex((segment) => !segment.seen);
+      index = unseen >= 0 ? unseen : 0;
+    }
+
+    const durationOf = (segment) =>
+      segment.kind === "video" ? segment.durationSeconds * 1000 : state.photoSeconds * 1000;
+
+    function progressOf() {
+      const segment = segments[index];
+      if (current && current.tagName === "VIDEO" && !current.dataset.fallback) {
+        const total = current.duration && isFinite(current.duration) ? current.duration : segment.durationSeconds;
+        return total > 0 ? Math.min(1, current.currentTime / total) : 0;
+      }
+      return Math.min(1, elapsed / durationOf(segment));
+    }
+
+    function paintBars() {
+      fills.forEach((fill, i) => {
+        const fraction = i < index ? 1 : i > index ? 0 : progressOf();
+        fill.style.width = `${(fraction * 100).toFixed(2)}%`;
+      });
+    }
+
+    function tick(now) {
+      const delta = lastTick ? now - lastTick : 0;
+      lastTick = now;
+      if (!leaving && segments.length) {
+        const usesTimer = !current || current.tagName !== "VIDEO" || current.dataset.fallback;
+        if (usesTimer && ready && !isPaused()) {
+          elapsed += delta;
+          if (elapsed >= durationOf(segments[index])) {
+            next();
+          }
+        }
+        paintBars();
+      }
+      requestAnimationFrame(tick);
+    }
+
+    function recordView(segment) {
+      if (!me || segment.seen) return;
+      segment.seen = true;
+      api("POST", `/api/v1/stories/${segment.id}/views`).catch(() => { segment.seen = false; });
+    }
+
+    function show(newIndex) {
+      index = newIndex;
+      elapsed = 0;
+      ready = false;
+      const segment = segments[index];
+      if (current && current.tagName === "VIDEO") {
+        current.pause();
+        current.removeAttribute("src");
+        current.load();
+      }
+      mediaBox.textContent = "";
+      let element;
+      if (segment.kind === "video" && segment.media.video) {
+        element = document.createElement("video");
+        element.playsInline = true;
+        element.muted = muted;
+        element.preload = "auto";
+        element.poster = sitePath(segment.media.poster) || "";
+        element.addEventListener("canplay", () => { ready = true; syncPause(); }, { once: true });
+        element.addEventListener("ended", () => { if (segments[index] === segment) next(); });
+        element.addEventListener("error", () => {
+          // The bar still moves for the segment's length, and the viewer moves on.
+          element.dataset.fallback = "true";
+          ready = true;
+        });
+        element.src = sitePath(segment.media.video);
+        $('[data-action="mute"]').hidden = false;
+      } else {
+        element = document.createElement("img");
+        element.alt = segment.caption || `Story by ${state.author.handle}`;
+        element.decoding = "async";
+        element.addEventListener("load", () => { ready = true; });
+        element.addEventListener("error", () => { ready = true; });
+        element.src = sitePath(segment.media.photo || segment.media.poster);
+        $('[data-action="mute"]').hidden = true;
+      }
+      current = element;
+      mediaBox.appendChild(element);
+      if (element.tagName === "IMG" && element.complete) ready = true;
+      caption.textContent = segment.caption || "";
+      caption.hidden = !segment.caption;
+      $("[data-age]").textContent = age(segment.createdAt);
+      renderActions(segment);
+      recordView(segment);
+      syncPause();
+      paintBars();
+    }
+
+    function next() {
+      if (index < segments.length - 1) {
+        show(index + 1);
+      } else if (!leaving) {
+        if (state.next && state.next.length) {
+          leaving = true;
+          location.href = `/@${encodeURIComponent(state.next[0])}/story`;
+        } else {
+          close();
+        }
+      }
+    }
+
+    function previous() {
+      if (index > 0) show(index - 1);
+      else show(0);
+    }
+
+    // Tap left/right to move, hold to pause, swipe down to close.
+    let pointer = null;
+    $$("[data-tap]").forEach((zone) => {
+      zone.addEventListener("pointerdown", (event) => {
+        pointer = { x: event.clientX, y: event.clientY, at: performance.now(), zone: zone.dataset.tap };
+        pointer.timer = setTimeout(() => { held = true; syncPause(); }, 220);
+      });
+      zone.addEventListener("pointerup", (event) => {
+        if (!pointer) return;
+        clearTimeout(pointer.timer);
+        const start = pointer;
+        pointer = null;
+        const wasHeld = held;
+        held = false;
+        syncPause();
+        if (event.clientY - start.y > 80) { close(); return; }
+        if (wasHeld) return;
+        if (start.zone === "next") next(); else previous();
+      });
+      zone.addEventListener("pointercancel", () => {
+        if (pointer) clearTimeout(pointer.timer);
+        pointer = null;
+        held = false;
+        syncPause();
+      });
+      zone.addEventListener("click", (event) => {
+        // Keyboard activation (pointer clicks were handled on pointerup).
+        if (event.detail === 0) { if (zone.dataset.tap === "next") next(); else previous(); }
+      });
+    });
+    document.addEventListener("visibilitychange", syncPause);
+
+    $('[data-action="pause"]').addEventListener("click", () => { userPaused = !userPaused; syncPause(); });
+    const muteButton = $('[data-action="mute"]');
+    root.dataset.muted = "true";
+    muteButton.addEventListener("click", () => {
+      muted = !muted;
+      root.dataset.muted = String(muted);
+      muteButton.setAttribute("aria-label", muted ? "Unmute" : "Mute");
+      if (current && current.tagName === "VIDEO") current.muted = muted;
+    });
+
+    // Actions of the segment on screen.
+    const button = (action) => $(`.viewer-actions [data-action="${action}"]`);
+    function renderActions(segment) {
+      const isAuthor = state.isAuthor;
+      $$("[data-author-only]").forEach((element) => { element.hidden = !isAuthor; });
+      button("like").hidden = isAuthor;
+      button("like").setAttribute("aria-pressed", String(!!segment.likedByMe));
+      $('[data-count="likes"]').textContent = segment.counts.likes ? String(segment.counts.likes) : "";
+      $('[data-count="comments"]').textContent = segment.counts.comments ? String(segment.counts.comments) : "";
+      $('[data-count="views"]').textContent = String(segment.counts.views || 0);
+      const download = button("download");
+      download.disabled = !isAuthor && !segment.allowDownloads;
+      download.title = download.disabled ? "The author turned downloads off." : "Download";
+    }
+
+    const currentSegment = () => segments[index];
+    const needsAccount = () => {
+      if (me) return false;
+      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      return true;
+    };
+
+    button("like").addEventListener("click", async () => {
+      if (needsAccount()) return;
+      const segment = currentSegment();
+      const liked = !segment.likedByMe;
+      segment.likedByMe = liked;
+      segment.counts.likes += liked ? 1 : -1;
+      renderActions(segment);
+      try {
+        await api(liked ? "PUT" : "DELETE", `/api/v1/stories/${segment.id}/like`);
+      } catch (error) {
+        segment.likedByMe = !liked;
+        segment.counts.likes += liked ? -1 : 1;
+        renderActions(segment);
+        toast(error.message);
+      }
+    });
+
+    button("share").addEventListener("click", async () => {
+      if (needsAccount()) return;
+      const segment = currentSegment();
+      try {
+        const { shareUrl } = await api("POST", `/api/v1/stories/${segment.id}/shares`);
+        segment.counts.shares += 1;
+        if (navigator.share) {
+          userPaused = true;
+          syncPause();
+          await navigator.share({ title: `${state.author.displayName} on Ephemera`, url: shareUrl }).catch(() => {});
+          userPaused = false;
+          syncPause();
+        } else if (navigator.clipboard && window.isSecureContext) {
+          await navigator.clipboard.writeText(shareUrl)
+            .then(() => toast("Link copied"))
+            .catch(() => toast(shareUrl));
+        } else {
+          toast(shareUrl);
+        }
+        root.dataset.lastShareUrl = shareUrl;
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
+    button("download").addEventListener("click", async () => {
+      const segment = currentSegment();
+      const box = $("[data-download]");
+      const bar = $("[data-download-progress]");
+      const label = $("[data-download-label]");
+      const path = `/api/v1/stories/${segment.id}/download${state.isAuthor ? "?original=true" : ""}`;
+      busy = true;
+      syncPause();
+      box.hidden = false;
+      bar.value = 0;
+      bar.removeAttribute("data-done");
+      label.textContent = "Preparing…";
+      try {
+        const response = await fetch(path, { credentials: "same-origin" });
+        if (!response.ok) {
+          const data = await response.json().catch(() => null);
+          throw new Error((data && data.error && data.error.message) || `Download failed (${response.status}).`);
+        }
+        const total = Number(response.headers.get("Content-Length")) || 0;
+        const reader = response.body.getReader();
+        const chunks = [];
+        let received = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+          received += value.length;
+          if (total) bar.value = Math.min(100, (received / total) * 100);
+          label.textContent = total ? `${formatBytes(received)} of ${formatBytes(total)}` : formatBytes(received);
+        }
+        bar.value = 100;
+        bar.dataset.done = "true";
+        label.textContent = `Downloaded ${formatBytes(received)}`;
+        const disposition = response.headers.get("Content-Disposition") || "";
+        const match = /filename="?([^";]+)"?/.exec(disposition);
+        const blob = new Blob(chunks, { type: response.headers.get("Content-Type") || "application/octet-stream" });
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = match ? match[1] : `ephemera-${segment.id}`;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+        segment.counts.downloads += 1;
+        setTimeout(() => { box.hidden = true; }, 2500);
+      } catch (error) {
+        box.hidden = true;
+        toast(error.message);
+      } finally {
+        busy = false;
+        syncPause();
+      }
+    });
+
+    button("delete").addEventListener("click", async () => {
+      const segment = currentSegment();
+      userPaused = true;
+      syncPause();
+      if (!window.confirm("Delete this from your story? You can restore it from Recently deleted.")) {
+        userPaused = false;
+        syncPause();
+        return;
+      }
+      try {
+        await api("DELETE", `/api/v1/stories/${segment.id}`);
+        toast("Deleted. Restore it from Recently deleted.");
+        const removedIndex = index;
+        segments.splice(removedIndex, 1);
+        fills.splice(removedIndex, 1)[0].parentElement.remove();
+        userPaused = false;
+        if (!segments.length) {
+          setTimeout(close, 900);
+        } else {
+          show(Math.min(removedIndex, segments.length - 1));
+        }
+      } catch (error) {
+        userPaused = false;
+        syncPause();
+        toast(error.message);
+      }
+    });
+
+    // Sheets: comments and viewers.
+    function closeSheets() {
+      $$("[data-sheet]").forEach((sheet) => { sheet.hidden = true; });
+      syncPause();
+    }
+    $$('[data-action="close-sheet"]').forEach((element) => element.addEventListener("click", closeSheets));
+
+    function commentItem(comment, segment) {
+      const item = document.createElement("li");
+      item.dataset.commentId = comment.id;
+      item.appendChild(avatar(comment.author));
+      const body = document.createElement("div");
+      const name = document.createElement("b");
+      name.textContent = comment.author.handle;
+      const when = document.createElement("small");
+      when.textContent = ` ${age(comment.createdAt)}`;
+      const text = document.createElement("p");
+      text.textContent = comment.text;
+      body.append(name, when, text);
+      item.appendChild(body);
+      if (me && (comment.author.handle === me || state.isAuthor)) {
+        const remove = document.createElement("button");
+        remove.className = "icon-button";
+        remove.dataset.action = "delete-comment";
+        remove.setAttribute("aria-label", "Delete comment");
+        remove.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+        remove.addEventListener("click", async () => {
+          try {
+            await api("DELETE", `/api/v1/comments/${comment.id}`);
+            item.remove();
+            segment.counts.comments = Math.max(0, segment.counts.comments - 1);
+            renderActions(segment);
+          } catch (error) {
+            toast(error.message);
+          }
+        });
+        item.appendChild(remove);
+      }
+      return item;
+    }
+
+    button("comment").addEventListener("click", async () => {
+      const segment = currentSegment();
+      const sheet = $('[data-sheet="comments"]');
+      const list = $("[data-comments]");
+      list.textContent = "";
+      sheet.hidden = false;
+      sheet.dataset.segmentId = segment.id;
+      $("[data-comments-off]").hidden = segment.allowComments;
+      $("[data-comment-form]").hidden = !segment.allowComments || !me;
+      syncPause();
+      try {
+        const page = await api("GET", `/api/v1/stories/${segment.id}/comments?limit=100`);
+        for (const comment of page.items) list.appendChild(commentItem(comment, segment));
+        if (!page.items.length) {
+          const empty = document.createElement("li");
+          empty.className = "sheet-note";
+          empty.dataset.emptyNote = "true";
+          empty.textContent = segment.allowComments ? "No comments yet." : "";
+          list.appendChild(empty);
+        }
+        if (segment.allowComments && me) $("[data-comment-form] input").focus();
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
+    $("[data-comment-form]").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const input = $("[data-comment-form] input");
+      const text = input.value.trim();
+      if (!text) return;
+      const segment = currentSegment();
+      try {
+        const comment = await api("POST", `/api/v1/stories/${segment.id}/comments`, { text });
+        input.value = "";
+        const empty = $("[data-empty-note]");
+        if (empty) empty.remove();
+        $("[data-comments]").appendChild(commentItem(comment, segment));
+        segment.counts.comments += 1;
+        renderActions(segment);
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
+    button("viewers").addEventListener("click", async () => {
+      const segment = currentSegment();
+      const sheet = $('[data-sheet="viewers"]');
+      const list = $("[data-viewers]");
+      list.textContent = "";
+      sheet.hidden = false;
+      syncPause();
+      try {
+        const data = await api("GET", `/api/v1/stories/${segment.id}/viewers`);
+        const parts = [`${data.count} view${data.count === 1 ? "" : "s"}`,
+          `${segment.counts.likes} like${segment.counts.likes === 1 ? "" : "s"}`,
+          `${segment.counts.shares} share${segment.counts.shares === 1 ? "" : "s"}`];
+        if (data.anonymousCount) parts.push(`${data.anonymousCount} without view history`);
+        $("[data-viewers-summary]").textContent = parts.join(" · ");
+        for (const viewer of data.viewers) {
+          const item = document.createElement("li");
+          item.appendChild(avatar(viewer.account));
+          const name = document.createElement("p");
+          name.textContent = viewer.account.displayName;
+          const when = document.createElement("small");
+          when.textContent = age(viewer.viewedAt);
+          item.append(name, when);
+          list.appendChild(item);
+        }
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
+    // Swipe down on the stage itself (outside the tap zones) closes too.
+    let swipeStart = null;
+    stage.addEventListener("pointerdown", (event) => { swipeStart = event.clientY; });
+    stage.addEventListener("pointerup", (event) => {
+      if (swipeStart !== null && event.clientY - swipeStart > 120 && !openSheet()) close();
+      swipeStart = null;
+    });
+
+    show(index);
+    requestAnimationFrame(tick);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Posting
+
+  function initComposer() {
+    const composer = $("[data-composer]");
+    const form = $("[data-post-form]");
+    const maxSeconds = Number(composer.dataset.maxSeconds) || 15;
+    const input = $("[data-media-input]");
+    const frame = $("[data-preview-frame]");
+    const media = $("[data-preview-media]");
+    const empty = $("[data-preview-empty]");
+    const overlay = $("[data-preview-text]");
+    const submit = form.querySelector('[data-action="post"]');
+    const errorBox = $("[data-post-error]");
+    let file = null;
+    let previewURL = null;
+
+    function showError(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = !message;
+    }
+
+    function applyLook() {
+      const filter = (form.querySelector('input[name="filter"]:checked') || {}).value || "none";
+      media.className = `preview-media filter-${filter}`;
+      const text = form.elements.text.value.trim();
+      overlay.textContent = text;
+      overlay.hidden = !text;
+      overlay.dataset.position = (form.querySelector('input[name="textPosition"]:checked') || {}).value || "bottom";
+    }
+    form.addEventListener("input", applyLook);
+    form.addEventListener("change", applyLook);
+
+    function setFile(chosen) {
+      file = chosen;
+      showError("");
+      if (previewURL) URL.revokeObjectURL(previewURL);
+      previewURL = URL.createObjectURL(chosen);
+      media.textContent = "";
+      const isVideo = chosen.type.startsWith("video/") || /\.(mp4|mov|webm|mkv)$/i.test(chosen.name);
+      let element;
+      if (isVideo) {
+        element = document.createElement("video");
+        element.muted = true;
+        element.loop = true;
+        element.playsInline = true;
+        element.autoplay = true;
+        element.addEventListener("loadedmetadata", () => {
+          const seconds = element.duration;
+          const note = $("[data-duration-note]");
+          if (isFinite(seconds) && seconds > maxSeconds) {
+            note.textContent = `This video is ${seconds.toFixed(1)} s. Trim it to ${maxSeconds} s or less, or split it into parts.`;
+          } else {
+            note.textContent = isFinite(seconds) ? `${seconds.toFixed(1)} s` : "";
+          }
+        });
+        element.addEventListener("error", () => {
+          $("[data-duration-note]").textContent = "This browser cannot preview the video; the server will still check and convert it.";
+        });
+      } else {
+        element = document.createElement("img");
+        element.alt = "Preview";
+      }
+      element.src = previewURL;
+      media.appendChild(element);
+      empty.hidden = true;
+      frame.hidden = false;
+      $("[data-video-only]").hidden = !isVideo;
+      $('[data-action="change-media"]').hidden = false;
+      submit.disabled = false;
+      applyLook();
+    }
+
+    input.addEventListener("change", () => { if (input.files && input.files[0]) setFile(input.files[0]); });
+    $('[data-action="change-media"]').addEventListener("click", () => input.click());
+
+    // Recording in the browser: a countdown, then at most maxSeconds, stopping itself.
+    const recorderBox = $("[data-recorder]");
+    const recorderVideo = $("[data-recorder-video]");
+    let stream = null;
+    let recorder = null;
+    let stopTimer = 0;
+    let clockTimer = 0;
+
+    function stopStream() {
+      if (stream) stream.getTracks().forEach((track) => track.stop());
+      stream = null;
+      recorderVideo.srcObject = null;
+    }
+
+    $('[data-action="record"]').addEventListener("click", async () => {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) {
+        showError("This browser cannot record here. Choose a file instead.");
+        return;
+      }
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({
+          video: { facingMode: "user", width: { ideal: 1080 }, height: { ideal: 1920 } }, audio: true,
+        });
+      } catch (error) {
+        showError("Ephemera could not use the camera (permission denied or no camera). Choose a file instead.");
+        return;
+      }
+      recorderVideo.srcObject = stream;
+      recorderBox.hidden = false;
+      empty.hidden = true;
+      frame.hidden = true;
+    });
+
+    $('[data-action="cancel-record"]').addEventListener("click", () => {
+      clearTimeout(stopTimer);
+      clearInterval(clockTimer);
+      if (recorder && recorder.state !== "inactive") { recorder.onstop = null; recorder.stop(); }
+      stopStream();
+      recorderBox.hidden = true;
+      if (file) frame.hidden = false; else empty.hidden = false;
+    });
+
+    $('[data-action="start-record"]').addEventListener("click", () => {
+      const startButton = $('[data-action="start-record"]');
+      const stopButton = $('[data-action="stop-record"]');
+      const countdown = $("[data-countdown]");
+      const clock = $("[data-rec-time]");
+      startButton.hidden = true;
+      let count = 3;
+      countdown.hidden = false;
+      countdown.textContent = String(count);
+      const tickDown = setInterval(() => {
+        count -= 1;
+        if (count > 0) {
+          countdown.textContent = String(count);
+          return;
+        }
+        clearInterval(tickDown);
+        countdown.hidden = true;
+        const chunks = [];
+        const type = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm", "video/mp4"]
+          .find((candidate) => MediaRecorder.isTypeSupported(candidate)) || "";
+        recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+        recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
+        recorder.onstop = () => {
+          clearInterval(clockTimer);
+          clearTimeout(stopTimer);
+          clock.hidden = true;
+          stopButton.hidden = true;
+          startButton.hidden = false;
+          const mime = (recorder.mimeType || "video/webm").split(";")[0];
+          const extension = mime.includes("mp4") ? "mp4" : "webm";
+          stopStream();
+          recorderBox.hidden = true;
+          setFile(new File(chunks, `recording.${extension}`, { type: mime }));
+        };
+        recorder.start(250);
+        const started = performance.now();
+        clock.hidden = false;
+        stopButton.hidden = false;
+        const paint = () => {
+          const seconds = Math.min(maxSeconds, (performance.now() - started) / 1000);
+          clock.textContent = `0:${String(Math.floor(seconds)).padStart(2, "0")} / 0:${String(maxSeconds).padStart(2, "0")}`;
+        };
+        paint();
+        clockTimer = setInterval(paint, 200);
+        // Stop a little before the limit: the container's own timing must stay within maxSeconds.
+        stopTimer = setTimeout(() => { if (recorder.state !== "inactive") recorder.stop(); }, maxSeconds * 1000 - 150);
+      }, 1000);
+    });
+
+    $('[data-action="stop-record"]').addEventListener("click", () => {
+      if (recorder && recorder.state !== "inactive") recorder.stop();
+    });
+
+    // Upload with real progress (XMLHttpRequest reports upload progress; fetch does not), then follow the
+    // new segments until they are live.
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!file) { showError("Choose a photo or video first."); return; }
+      showError("");
+      const data = new FormData();
+      data.append("media", file, file.name || "upload");
+      for (const name of ["caption", "audience", "filter", "text", "trimStart", "trimEnd"]) {
+        const field = form.elements[name];
+        const value = field && (field.value !== undefined ? field.value : "");
+        if (value && String(value).trim()) data.append(name, String(value).trim());
+      }
+      if (form.elements.text.value.trim()) {
+        data.append("textPosition", (form.querySelector('input[name="textPosition"]:checked') || {}).value || "bottom");
+      }
+      if (form.elements.split.checked) data.append("split", "true");
+      const sound = form.elements.sound.files && form.elements.sound.files[0];
+      if (sound) data.append("sound", sound, sound.name);
+
+      const uploadBox = $("[data-upload]");
+      const bar = $("[data-upload-progress]");
+      const label = $("[data-upload-label]");
+      uploadBox.hidden = false;
+      submit.disabled = true;
+      bar.value = 0;
+      const started = performance.now();
+      const request = new XMLHttpRequest();
+      request.open("POST", "/api/v1/stories");
+      request.setRequestHeader("X-CSRF-Token", csrf());
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.addEventListener("progress", (progress) => {
+        if (!progress.lengthComputable) return;
+        bar.value = (progress.loaded / progress.total) * 100;
+        const seconds = (performance.now() - started) / 1000;
+        const speed = seconds > 0 ? progress.loaded / seconds : 0;
+        label.textContent = `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}${speed ? ` · ${formatBytes(speed)}/s` : ""}`;
+      });
+      request.addEventListener("error", () => {
+        submit.disabled = false;
+        uploadBox.hidden = true;
+        showError("The upload was interrupted. Check your connection and try again.");
+      });
+      request.addEventListener("load", () => {
+        let body = null;
+        try { body = JSON.parse(request.responseText); } catch (_) { body = null; }
+        if (request.status !== 201 || !body) {
+          submit.disabled = false;
+          uploadBox.hidden = true;
+          showError((body && body.error && body.error.message) || `Posting failed (${request.status}).`);
+          return;
+        }
+        bar.value = 100;
+        label.textContent = "Uploaded";
+        follow(body.segments);
+      });
+      request.send(data);
+    });
+
+    function follow(segments) {
+      const list = $("[data-posted]");
+      list.textContent = "";
+      const items = segments.map((segment, i) => {
+        const item = document.createElement("li");
+        item.dataset.segmentId = segment.id;
+        const name = document.createElement("span");
+        name.textContent = segments.length > 1 ? `Part ${i + 1}` : "Your story";
+        const status = document.createElement("b");
+        item.append(name, status);
+        list.appendChild(item);
+        return { segment, item, status };
+      });
+      const paint = () => {
+        for (const entry of items) {
+          const stateName = entry.segment.state;
+          entry.item.dataset.state = stateName;
+          entry.status.dataset.state = stateName;
+          entry.status.textContent = stateName === "processing" ? "Processing…"
+            : stateName === "live" ? "Live" : stateName === "failed" ? (entry.segment.failureReason || "Failed") : stateName;
+        }
+      };
+      paint();
+      const poll = async () => {
+        let pending = false;
+        for (const entry of items) {
+          if (entry.segment.state !== "processing") continue;
+          try {
+            entry.segment = await api("GET", `/api/v1/stories/${entry.segment.id}`);
+          } catch (_) { /* try again on the next round */ }
+          if (entry.segment.state === "processing") pending = true;
+        }
+        paint();
+        if (pending) { setTimeout(poll, 1000); return; }
+        const live = items.filter((entry) => entry.segment.state === "live").length;
+        if (live) {
+          const link = document.createElement("a");
+          link.className = "button button-primary button-block";
+          link.href = `/@${encodeURIComponent(me)}/story`;
+          link.textContent = "View your story";
+          link.dataset.action = "view-story";
+          submit.replaceWith(link);
+        } else {
+          submit.disabled = false;
+        }
+      };
+      poll();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Buttons on the other pages
+
+  document.addEventListener("click", async (event) => {
+    const target = event.target.closest("[data-action]");
+    if (!target || document.body.dataset.page === "story") return;
+    const action = target.dataset.action;
+    try {
+      if (action === "follow" || action === "unfollow") {
+        target.disabled = true;
+        await api(action === "follow" ? "PUT" : "DELETE", `/api/v1/me/following/${encodeURIComponent(target.dataset.handle)}`);
+        location.reload();
+      } else if (action === "restore" && target.dataset.id) {
+        target.disabled = true;
+        const segment = await api("POST", `/api/v1/stories/${target.dataset.id}/restore`);
+        target.closest("li").remove();
+        toast(segment.state === "live" ? "Restored to your story." : "Restored to your archive.");
+      } else if (action === "delete" && target.dataset.permanent && target.dataset.id) {
+        if (!window.confirm("Delete this now? It cannot be restored, and every copy is destroyed.")) return;
+        target.disabled = true;
+        await api("DELETE", `/api/v1/stories/${target.dataset.id}?permanent=true`);
+        target.closest("li").remove();
+        toast("Deleted for good. A deletion receipt is on its way.");
+      }
+    } catch (error) {
+      target.disabled = false;
+      toast(error.message);
+    }
+  });
+
+  $$("[data-danger-form]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!window.confirm(form.dataset.confirm)) return;
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        await api("DELETE", form.dataset.endpoint, { password: form.elements.password.value });
+        form.reset();
+        if (form.dataset.endpoint === "/api/v1/me") {
+          location.href = "/";
+        } else {
+          toast("All your story data is being purged.");
+        }
+      } catch (error) {
+        toast(error.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  });
+
+  const page = document.body.dataset.page;
+  if (page === "story") initViewer();
+  if (page === "new") initComposer();
+})();

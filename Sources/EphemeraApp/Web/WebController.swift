@@ -1,0 +1,375 @@
+import EphemeraCore
+import EphemeraStore
+import Foundation
+import Hummingbird
+
+/// The web app's pages. They read through the same stores and the same visibility rule as the API, and the
+/// pages' scripts act through the API itself (with the session cookie and the CSRF header), so there is one
+/// behaviour to test. Forms that must work before any script runs (sign-in, sign-up, settings) post here.
+struct WebController {
+    let services: AppServices
+    let stories: StoriesController
+    let accountsAPI: AccountsController
+    let pages: WebPages
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/", use: home)
+        router.get("/login", use: loginPage)
+        router.post("/login", use: login)
+        router.get("/signup", use: signupPage)
+        router.post("/signup", use: signup)
+        router.post("/logout", use: logout)
+        router.get("/new", use: newStory)
+        router.get("/settings", use: settings)
+        router.post("/settings", use: saveSettings)
+        router.get("/recently-deleted", use: recentlyDeleted)
+        router.get("/archive", use: archive)
+        router.get("/activity", use: activity)
+        router.get("/@{handle}", use: profile)
+        router.get("/@{handle}/story", use: viewer)
+        router.get("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
+        router.head("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
+        router.get("/favicon.ico", use: { _, _ in WebPages.redirect(to: "/static/icon.svg") })
+    }
+
+    // MARK: Layout values
+
+    /// The signed-in account for the layout (avatar, unread activity badge).
+    func meView(_ context: AppRequestContext) async throws -> MeView? {
+        guard let account = context.account else { return nil }
+        let unread = try await SQLActivityStore(database: services.database).unreadCount(for: account.id)
+        return MeView(account, unread: unread)
+    }
+
+    /// The signed-in account, or a redirect to the sign-in page that comes back here afterwards.
+    func signedIn(_ request: Request, _ context: AppRequestContext) throws -> Account {
+        guard let account = context.account else { throw LoginRequired(returnTo: request.uri.description) }
+        return account
+    }
+
+    /// A media URL of the API as a path on this site (pages use relative URLs, whatever the public URL is).
+    func sitePath(_ url: String?) -> String? {
+        guard let url else { return nil }
+        return url.hasPrefix(services.publicURL) ? String(url.dropFirst(services.publicURL.count)) : url
+    }
+
+    func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentBody) -> String,
+                timeLeft: ((Segment) -> String?)? = nil) async throws -> [ThumbView] {
+        let now = services.clock.now()
+        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
+        let authors = try await services.accounts.accounts(ids: Set(segments.map(\.authorID)))
+        return bodies.compactMap { body in
+            guard let segment = byID[body.id], let author = authors[segment.authorID] else { return nil }
+            return ThumbView(
+                id: body.id, person: PersonView(author), poster: sitePath(body.media.poster),
+                isVideo: segment.kind == .video, duration: durationLabel(milliseconds: segment.durationMilliseconds),
+                caption: segment.caption, when: shortAge(from: segment.createdAt, to: now), href: href(body),
+                timeLeft: timeLeft?(segment))
+        }
+    }
+
+    // MARK: Home
+
+    struct HomeData: Sendable {
+        var tray: [TrayItemView]
+        var forYou: [ThumbView]
+        var hasForYou: Bool
+        var signedIn: Bool
+    }
+
+    @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let now = services.clock.now()
+        var tray: [TrayItemView] = []
+        if let me = context.account {
+            let entries = try await services.segments.tray(viewer: me.id, now: now)
+            let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
+            let mine = entries.first { $0.authorID == me.id }
+            tray.append(TrayItemView(person: PersonView(me), ring: mine?.ring.rawValue ?? "none", isMe: true))
+            for entry in entries where entry.authorID != me.id {
+                guard let author = authors[entry.authorID] else { continue }
+                tray.append(TrayItemView(person: PersonView(author), ring: entry.ring.rawValue, isMe: false))
+            }
+        }
+        let feed = try await services.segments.forYou(viewer: context.account?.id, now: now, limit: 30, after: nil)
+        let forYou = try await thumbs(feed.items, context: context) { "/@\($0.author.handle)/story?segment=\($0.id)" }
+        return pages.render("home", title: "Ephemera",
+                            data: HomeData(tray: tray, forYou: forYou, hasForYou: !forYou.isEmpty,
+                                          signedIn: context.account != nil),
+                            me: try await meView(context), context: context)
+    }
+
+    // MARK: Signing in and out
+
+    struct LoginData: Sendable {
+        var signup: Bool
+        var handle: String
+        var displayName: String
+        var next: String
+        var error: String?
+    }
+
+    @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.account != nil { return WebPages.redirect(to: "/") }
+        let next = WebPages.safeReturnPath(request.uri.queryParameters["next"].map(String.init))
+        return pages.render("login", title: "Sign in", page: "login", chrome: false,
+                            data: LoginData(signup: false, handle: "", displayName: "", next: next), me: nil,
+                            context: context)
+    }
+
+    @Sendable func signupPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.account != nil { return WebPages.redirect(to: "/") }
+        let next = WebPages.safeReturnPath(request.uri.queryParameters["next"].map(String.init))
+        return pages.render("login", title: "Create your account", page: "login", chrome: false,
+                            data: LoginData(signup: true, handle: "", displayName: "", next: next), me: nil,
+                            context: context)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        let handle = (form["handle"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let next = WebPages.safeReturnPath(form["next"])
+        do {
+            let (_, token) = try await accountsAPI.authenticate(handle: handle, password: form["password"] ?? "",
+                                                                address: context.address)
+            return signedInResponse(token: token, next: next)
+        } catch let error as EphemeraError {
+            return pages.render("login", title: "Sign in", page: "login", chrome: false,
+                                data: LoginData(signup: false, handle: handle, displayName: "", next: next,
+                                                error: error.message),
+                                me: nil, context: context, status: ErrorMiddleware.status(for: error.kind))
+        }
+    }
+
+    @Sendable func signup(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        let handle = (form["handle"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let displayName = form["displayName"] ?? ""
+        let next = WebPages.safeReturnPath(form["next"])
+        do {
+            let (_, token) = try await accountsAPI.createAccount(
+                handle: handle, password: form["password"] ?? "", displayName: displayName, address: context.address)
+            return signedInResponse(token: token, next: next)
+        } catch let error as EphemeraError {
+            return pages.render("login", title: "Create your account", page: "login", chrome: false,
+                                data: LoginData(signup: true, handle: handle, displayName: displayName, next: next,
+                                                error: error.message),
+                                me: nil, context: context, status: ErrorMiddleware.status(for: error.kind))
+        }
+    }
+
+    private func signedInResponse(token: String, next: String) -> Response {
+        var response = WebPages.redirect(to: next)
+        response.setCookie(WebSession.sessionCookie(token, secure: pages.secureCookies))
+        // A new CSRF token with the new session: one fixed before sign-in is not carried over.
+        response.setCookie(WebSession.csrfCookie(WebSession.newCSRFToken(), secure: pages.secureCookies))
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let hash = context.tokenHash { try await services.accounts.deleteSession(tokenHash: hash) }
+        var response = WebPages.redirect(to: "/")
+        response.setCookie(WebSession.expiredSessionCookie(secure: pages.secureCookies))
+        return response
+    }
+
+    // MARK: Viewer
+
+    struct ViewerState: Encodable {
+        var author: AuthorBody
+        var segments: [SegmentBody]
+        var ring: String
+        /// The authors after this one in the caller's tray: the viewer moves on to them at the end.
+        var next: [String]
+        /// The segment to start at (from For You or an activity item).
+        var start: String?
+        var me: String?
+        var isAuthor: Bool
+        var photoSeconds: Double
+    }
+
+    struct ViewerData: Sendable {
+        var person: PersonView
+        var storyJSON: String
+        var empty: Bool
+    }
+
+    @Sendable func viewer(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let now = services.clock.now()
+        let segments = try await services.segments.story(authorID: author.id, viewer: context.account?.id, now: now)
+        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        var next: [String] = []
+        if let me = context.account {
+            let entries = try await services.segments.tray(viewer: me.id, now: now)
+                .filter { $0.authorID != me.id || author.id == me.id }
+            if let index = entries.firstIndex(where: { $0.authorID == author.id }) {
+                let after = entries[(index + 1)...].map(\.authorID)
+                let accounts = try await services.accounts.accounts(ids: Set(after))
+                next = after.compactMap { accounts[$0]?.handle }
+            }
+        }
+        let state = ViewerState(
+            author: AuthorBody(author), segments: bodies,
+            ring: StoryRing(visibleSegments: bodies.count, unseenSegments: bodies.filter { !$0.seen }.count).rawValue,
+            next: next, start: request.uri.queryParameters["segment"].map(String.init), me: context.account?.handle,
+            isAuthor: context.account?.id == author.id, photoSeconds: Segment.photoDisplaySeconds)
+        return pages.render("story", title: "\(author.displayName)'s story", page: "story", chrome: false,
+                            data: ViewerData(person: PersonView(author), storyJSON: try scriptSafeJSON(state),
+                                             empty: bodies.isEmpty),
+                            me: try await meView(context), context: context)
+    }
+
+    // MARK: Posting
+
+    struct NewData: Sendable {
+        struct Option: Sendable {
+            var value: String
+            var label: String
+            var selected: Bool
+        }
+        var audiences: [Option]
+        var filters: [Option]
+        var maxSeconds: String
+    }
+
+    @Sendable func newStory(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let audienceLabels: [Audience: String] = [.public: "Everyone", .followers: "Followers",
+                                                  .closeFriends: "Close friends"]
+        let audiences = Audience.allCases.map {
+            NewData.Option(value: $0.rawValue, label: audienceLabels[$0] ?? $0.rawValue,
+                           selected: $0 == me.settings.defaultAudience)
+        }
+        let filters = ["none", "mono", "sepia", "vivid", "warm", "cool"].map {
+            NewData.Option(value: $0, label: $0 == "none" ? "Normal" : $0.capitalized, selected: $0 == "none")
+        }
+        let seconds = services.configuration.mediaLimits.maxVideoSeconds
+        return pages.render("new", title: "New story",
+                            data: NewData(audiences: audiences, filters: filters,
+                                          maxSeconds: String(Int(seconds.rounded(.down)))),
+                            me: try await meView(context), context: context)
+    }
+
+    // MARK: Profile
+
+    struct ProfileData: Sendable {
+        var person: PersonView
+        var profile: ProfileBody
+        var hasStory: Bool
+        var isMe: Bool
+        var signedIn: Bool
+    }
+
+    @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let body = try await accountsAPI.profileBody(user, context: context)
+        return pages.render("profile", title: "\(user.displayName) (@\(user.handle))",
+                            data: ProfileData(person: PersonView(user), profile: body, hasStory: body.storyRing != "none",
+                                              isMe: context.account?.id == user.id, signedIn: context.account != nil),
+                            me: try await meView(context), context: context)
+    }
+
+    // MARK: Settings
+
+    struct SettingsData: Sendable {
+        var audiences: [NewData.Option]
+        var settings: SettingsBody
+        var saved: Bool
+    }
+
+    @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let labels: [Audience: String] = [.public: "Everyone", .followers: "Followers", .closeFriends: "Close friends"]
+        let audiences = Audience.allCases.map {
+            NewData.Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == me.settings.defaultAudience)
+        }
+        return pages.render("settings", title: "Settings",
+                            data: SettingsData(audiences: audiences, settings: SettingsBody(me.settings),
+                                               saved: request.uri.queryParameters["saved"] != nil),
+                            me: try await meView(context), context: context)
+    }
+
+    @Sendable func saveSettings(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let form = try await FormFields.read(request, context: context)
+        var settings = me.settings
+        settings.defaultAudience = try Audience.parse(form["defaultAudience"] ?? "", field: "defaultAudience")
+        settings.allowDownloads = form.flag("allowDownloads")
+        settings.allowComments = form.flag("allowComments")
+        settings.viewHistory = form.flag("viewHistory")
+        settings.archiveExpired = form.flag("archiveExpired")
+        try await services.accounts.updateSettings(accountID: me.id, settings)
+        return WebPages.redirect(to: "/settings?saved=1")
+    }
+
+    // MARK: Recently deleted, archive, activity
+
+    struct ListData: Sendable {
+        var items: [ThumbView]
+        var empty: Bool
+        var restoreDays: String
+    }
+
+    @Sendable func recentlyDeleted(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let now = services.clock.now()
+        let page = try await services.deletion.recentlyDeleted(authorID: me.id, limit: 100, after: nil)
+        let items = try await thumbs(page.items, context: context, href: { _ in "#" }) { segment in
+            segment.restorableUntil.map { timeLeft(until: $0, now: now) }
+        }
+        let days = Int(services.configuration.restoreWindow.components.seconds / 86_400)
+        return pages.render("recently_deleted", title: "Recently deleted", page: "recently-deleted",
+                            data: ListData(items: items, empty: items.isEmpty,
+                                          restoreDays: "\(days) day\(days == 1 ? "" : "s")"),
+                            me: try await meView(context), context: context)
+    }
+
+    @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let page = try await services.segments.archive(authorID: me.id, limit: 100, after: nil)
+        let items = try await thumbs(page.items, context: context) { body in
+            sitePath(body.media.video ?? body.media.photo) ?? "#"
+        }
+        return pages.render("archive", title: "Archive", data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
+                            me: try await meView(context), context: context)
+    }
+
+    struct ActivityData: Sendable {
+        var items: [ActivityView]
+        var empty: Bool
+    }
+
+    @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let store = SQLActivityStore(database: services.database)
+        let now = services.clock.now()
+        let page = try await store.activity(for: me.id, limit: 100, after: nil)
+        let seenAt = try await store.seenAt(for: me.id)
+        let actors = try await services.accounts.accounts(ids: Set(page.items.map(\.actorID)))
+        let items = page.items.compactMap { item -> ActivityView? in
+            guard let actor = actors[item.actorID] else { return nil }
+            let sentence: String
+            switch item.kind {
+            case .like: sentence = "liked your story"
+            case .comment: sentence = "commented on your story"
+            case .share: sentence = "shared your story"
+            case .follow: sentence = "started following you"
+            }
+            let href = item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
+            return ActivityView(person: PersonView(actor), sentence: sentence, quote: item.text,
+                                when: shortAge(from: item.createdAt, to: now),
+                                unread: seenAt.map { item.createdAt > $0 } ?? true, href: href)
+        }
+        // Opening the page reads everything on it.
+        try await store.markRead(for: me.id, at: now)
+        return pages.render("activity", title: "Activity", data: ActivityData(items: items, empty: items.isEmpty),
+                            me: MeView(me, unread: 0),
+                            context: context)
+    }
+}
+
+/// Thrown by pages that need an account; the error middleware answers with a redirect to `/login`.
+struct LoginRequired: Error {
+    var returnTo: String
+}

@@ -1,0 +1,137 @@
+import Crypto
+import EphemeraCore
+import EphemeraStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// The web app's templates and static files, compiled into the binary (SwiftPM `embedInCode`), and the one
+/// function that renders a page inside the layout.
+struct WebPages: Sendable {
+    let library: MustacheLibrary
+    let assets: [String: StaticAsset]
+    /// A digest of the CSS and JavaScript, in their URLs: browsers cache them for a year and still never run
+    /// an old script against a new page.
+    let assetVersion: String
+    let secureCookies: Bool
+
+    struct StaticAsset: Sendable {
+        var bytes: ByteBuffer
+        var contentType: String
+        var etag: String
+    }
+
+    init(secureCookies: Bool) throws {
+        var library = MustacheLibrary()
+        let templates: [(String, [UInt8])] = [
+            ("layout", PackageResources.layout_mustache),
+            ("home", PackageResources.home_mustache),
+            ("login", PackageResources.login_mustache),
+            ("story", PackageResources.story_mustache),
+            ("new", PackageResources.new_mustache),
+            ("profile", PackageResources.profile_mustache),
+            ("settings", PackageResources.settings_mustache),
+            ("recently_deleted", PackageResources.recently_deleted_mustache),
+            ("archive", PackageResources.archive_mustache),
+            ("activity", PackageResources.activity_mustache),
+            ("error", PackageResources.error_mustache),
+            ("avatar", PackageResources.avatar_mustache),
+            ("thumb", PackageResources.thumb_mustache),
+        ]
+        for (name, bytes) in templates {
+            try library.register(String(decoding: bytes, as: UTF8.self), named: name)
+        }
+        self.library = library
+        let files: [(String, [UInt8], String)] = [
+            ("app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
+            ("app.css", PackageResources.app_css, "text/css; charset=utf-8"),
+            ("icon.svg", PackageResources.icon_svg, "image/svg+xml"),
+        ]
+        var assets: [String: StaticAsset] = [:]
+        var digest = SHA256()
+        for (name, bytes, type) in files {
+            let hash = SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+            assets[name] = StaticAsset(bytes: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(hash)\"")
+            digest.update(data: bytes)
+        }
+        self.assets = assets
+        self.assetVersion = digest.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
+        self.secureCookies = secureCookies
+    }
+
+    /// Renders `template` in the layout. A browser without a CSRF cookie gets one with the page, so every form
+    /// and script on it can prove where it came from.
+    func render<Data: Sendable>(
+        _ template: String, title: String, page: String? = nil, chrome: Bool = true, data: Data,
+        me: MeView?, context: AppRequestContext, status: HTTPResponse.Status = .ok
+    ) -> Response {
+        let csrf = context.csrfCookie ?? WebSession.newCSRFToken()
+        let shell = PageShell(title: title, page: page ?? template, csrf: csrf, me: me, asset: assetVersion,
+                              chrome: chrome, data: data)
+        let html = library.render(shell, withTemplate: template) ?? ""
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        // Pages show private state (who is signed in, what they may see): never stored by shared caches.
+        headers[.cacheControl] = "no-store"
+        var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        if context.csrfCookie == nil { response.setCookie(WebSession.csrfCookie(csrf, secure: secureCookies)) }
+        return response
+    }
+
+    /// A page for an error, in the layout, with the status of the error.
+    func errorPage(_ error: EphemeraError, status: HTTPResponse.Status, me: MeView?, context: AppRequestContext)
+        -> Response
+    {
+        struct ErrorData: Sendable {
+            var status: Int
+            var heading: String
+            var message: String
+        }
+        let heading: String
+        switch error.kind {
+        case .notFound: heading = "Not here"
+        case .gone: heading = "No longer available"
+        case .forbidden: heading = "Not allowed"
+        case .rateLimited: heading = "Slow down"
+        case .internal, .unavailable: heading = "Something went wrong"
+        default: heading = "That did not work"
+        }
+        return render("error", title: heading, data: ErrorData(status: Int(status.code), heading: heading,
+                                                               message: error.message),
+                      me: me, context: context, status: status)
+    }
+
+    /// A 303 to `location`: after a form post the browser loads the next page with GET.
+    static func redirect(to location: String) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Only paths on this site, so a crafted `next=` cannot send someone elsewhere after signing in.
+    static func safeReturnPath(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.hasPrefix("/\\") else { return "/" }
+        return path
+    }
+
+    /// `/static/{file}`: with the current version in the query, cached for a year; otherwise revalidated.
+    func asset(_ request: Request, context: AppRequestContext) throws -> Response {
+        guard let name = context.parameters.get("file"), let asset = assets[name] else {
+            throw EphemeraError(.notFound, "not_found", "There is nothing at this address.")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = asset.contentType
+        headers[.eTag] = asset.etag
+        let versioned = request.uri.queryParameters["v"].map { String($0) == assetVersion } ?? false
+        headers[.cacheControl] = versioned ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate"
+        if request.headers[.ifNoneMatch] == asset.etag {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentLength] = String(asset.bytes.readableBytes)
+        return Response(status: .ok, headers: headers,
+                        body: request.method == .head ? .init() : .init(byteBuffer: asset.bytes))
+    }
+}
