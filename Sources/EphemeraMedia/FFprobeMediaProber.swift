@@ -27,7 +27,28 @@ public struct FFprobeMediaProber: Sendable {
             runner.logger.info("ffprobe refused an upload", metadata: ["reason": "\(failure)"])
             throw Self.unreadable(failure.summary)
         }
-        return try Self.parse(json: Data(output.standardOutput.utf8), size: size)
+        var probe = try Self.parse(json: Data(output.standardOutput.utf8), size: size)
+        if probe.durationSeconds == nil, probe.streams.contains(where: { $0.kind == .video && !$0.attachedPicture }) {
+            probe.durationSeconds = try? await measureDuration(path: path)
+        }
+        return probe
+    }
+
+    /// The length of a file whose header does not state it — browsers' MediaRecorder writes WebM without a
+    /// duration — read from the last video packet's timestamp. Reads packets without decoding them.
+    func measureDuration(path: String) async throws -> Double? {
+        let output = try await runner.run("ffprobe", [
+            "-v", "error", "-hide_banner", "-protocol_whitelist", "file",
+            "-select_streams", "v:0", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0",
+            "file:" + path,
+        ], limits: Self.limits)
+        var end = 0.0
+        for line in output.standardOutput.split(separator: "\n") {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+            guard let pts = fields.first ?? nil else { continue }
+            end = max(end, pts + ((fields.count > 1 ? fields[1] : nil) ?? 0))
+        }
+        return end > 0 ? end : nil
     }
 
     static func unreadable(_ detail: String) -> EphemeraError {

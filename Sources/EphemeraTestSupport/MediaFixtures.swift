@@ -66,6 +66,15 @@ public actor MediaFixtures {
         }
     }
 
+    /// WebM written as a live stream, with no duration in its header: what browsers' MediaRecorder produces.
+    public func recordedWebM(seconds: Double = 2) async throws -> String {
+        try await make("recorded-\(seconds)", ext: "webm") { out in
+            ["-f", "lavfi", "-i", "testsrc2=size=480x640:rate=30", "-f", "lavfi", "-i", "sine=frequency=330",
+             "-t", String(seconds), "-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-live", "1",
+             "-f", "webm", out]
+        }
+    }
+
     /// Sound with no picture.
     public func audioOnly() async throws -> String {
         try await make("audio", ext: "m4a") { out in

@@ -90,6 +90,21 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func aRecordingWhoseHeaderHasNoDurationIsMeasuredAndPosted(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let recording = try await MediaFixtures.shared.recordedWebM(seconds: 2)
+            let formatDuration = (try await probeJSON(recording)["format"] as? [String: Any])?["duration"]
+            #expect(formatDuration == nil, "the fixture must lack a duration, as MediaRecorder's output does")
+            let id = try #require(try await app.postLive(alice, file: recording).first)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(segment.json["state"] as? String == "live")
+            let duration = try #require(segment.json["durationSeconds"] as? Double)
+            #expect(abs(duration - 2) < 0.2)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func webmAndSilentVideosBecomeH264WithAnAACTrack(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")

@@ -115,7 +115,8 @@ func shortAge(from then: Instant, to now: Instant) -> String {
 func timeLeft(until end: Instant, now: Instant) -> String {
     let seconds = max(0, (end.milliseconds - now.milliseconds) / 1000)
     func plural(_ n: Int64, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s") left" }
-    if seconds >= 2 * 86_400 { return plural(seconds / 86_400, "day") }
+    // Whole days round up: a segment deleted a moment ago has "30 days left", not 29.
+    if seconds >= 2 * 86_400 { return plural((seconds + 86_399) / 86_400, "day") }
     if seconds >= 3600 { return plural(seconds / 3600, "hour") }
     return plural(max(1, seconds / 60), "minute")
 }

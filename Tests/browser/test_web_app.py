@@ -1,0 +1,536 @@
+"""Browser tests of the Ephemera web app: real Chromium driven through chromedriver (WebDriver).
+
+Every test runs at a phone size (390x844 through ChromeDriver's mobileEmulation, as headless Chromium will
+not make a window narrower than 500 px) and at a desktop size (1280x800), against a real `ephemera serve`
+with its own data folder. Every test fails on any JavaScript console error and on sideways scrolling.
+
+Run by script/browser-test (which installs Chromium, chromedriver and Selenium); screenshots go to
+$EPHEMERA_SCREENSHOTS (default .build/browser-screenshots).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("EPHEMERA_BIN", os.path.join(ROOT, ".build", "debug", "ephemera"))
+SCREENSHOTS = os.environ.get("EPHEMERA_SCREENSHOTS", os.path.join(ROOT, ".build", "browser-screenshots"))
+PASSWORD = "correct horse battery"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real `ephemera serve` on loopback with a throwaway data folder."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="ephemera-browser-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(self.directory, "server.log"), "wb")
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--port", str(self.port), "--data-dir", os.path.join(self.directory, "data"),
+             "--scratch-dir", os.path.join(self.directory, "scratch"), "--rate-limits", "off",
+             "--public-url", self.url],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the server did not become ready; see " + self.log.name)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+    # The API, for setting up what a test is not about (accounts, extra segments) and for checking results.
+    def api(self, method, path, token=None, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw and response.headers.get_content_type() == "application/json" else raw)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def sign_up(self, handle):
+        status, body = self.api("POST", "/api/v1/accounts", body={"handle": handle, "password": PASSWORD})
+        assert status == 201, body
+        return body["token"]
+
+    def post(self, token, path, fields=None):
+        boundary = "ephemera-" + uuid.uuid4().hex
+        parts = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        with open(path, "rb") as f:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="{os.path.basename(path)}"\r\n'
+                         f'Content-Type: application/octet-stream\r\n\r\n'.encode() + f.read() + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        request = urllib.request.Request(self.url + "/api/v1/stories", data=b"".join(parts), method="POST")
+        request.add_header("Authorization", "Bearer " + token)
+        request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            ids = [segment["id"] for segment in json.loads(response.read())["segments"]]
+        for segment_id in ids:
+            self.wait_live(token, segment_id)
+        return ids
+
+    def wait_live(self, token, segment_id, timeout=90):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, body = self.api("GET", f"/api/v1/stories/{segment_id}", token)
+            if status == 200 and body["state"] in ("live", "failed"):
+                assert body["state"] == "live", body
+                return body
+            time.sleep(0.3)
+        raise AssertionError(f"segment {segment_id} did not go live")
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+class Fixtures:
+    """Media made by ffmpeg at test time; nothing binary is committed."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="ephemera-browser-media-")
+        self.photo = os.path.join(self.directory, "photo.jpg")
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1080x1920", "-frames:v", "1", self.photo)
+        self.second_photo = os.path.join(self.directory, "second.png")
+        ffmpeg("-f", "lavfi", "-i", "smptebars=size=720x1280", "-frames:v", "1", self.second_photo)
+        self.video = os.path.join(self.directory, "clip.mp4")
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+               "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", self.video)
+
+
+SERVER = None
+MEDIA = None
+
+
+def setUpModule():
+    global SERVER, MEDIA
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    MEDIA = Fixtures()
+    SERVER = Server()
+
+
+def tearDownModule():
+    if SERVER:
+        SERVER.stop()
+        if not os.environ.get("EPHEMERA_KEEP_BROWSER_DATA"):
+            shutil.rmtree(SERVER.directory, ignore_errors=True)
+    if MEDIA:
+        shutil.rmtree(MEDIA.directory, ignore_errors=True)
+
+
+class WebAppTest:
+    """The tests; mixed into one TestCase per screen size below."""
+
+    size = None  # "phone" or "desktop"
+
+    def setUp(self):
+        self.downloads = tempfile.mkdtemp(prefix="ephemera-downloads-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
+                         "--disable-gpu", "--mute-audio", "--no-first-run", "--disable-search-engine-choice-screen",
+                         # A synthetic camera and microphone, and camera permission granted, for recording.
+                         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        options.add_experimental_option("prefs", {
+            "download.default_directory": self.downloads, "download.prompt_for_download": False})
+        if self.size == "phone":
+            options.add_experimental_option("mobileEmulation", {
+                "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": True},
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                             "Chrome/156.0.0.0 Mobile Safari/537.36"})
+        self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                                       options=options)
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": self.downloads})
+        self.wait = WebDriverWait(self.driver, 30)
+        self.shot_index = 0
+
+    def tearDown(self):
+        try:
+            errors = self.console_errors()
+            if errors:
+                self.fail("JavaScript console errors:\n" + "\n".join(errors))
+        finally:
+            self.driver.quit()
+            shutil.rmtree(self.downloads, ignore_errors=True)
+
+    # Helpers
+
+    def handle(self, name):
+        return f"{name}_{self.size}_{uuid.uuid4().hex[:6]}"
+
+    def console_errors(self):
+        return [f"{entry['level']}: {entry['message']}" for entry in self.driver.get_log("browser")
+                if entry["level"] == "SEVERE"]
+
+    def open(self, path, error_page=False):
+        self.driver.get(SERVER.url + path)
+        self.check_page(error_page)
+
+    def check_page(self, error_page=False):
+        """Fails on console errors so far and on a page wider than the screen. Chrome logs an error page's
+        own status (404, 410) as a console error; for a page opened as one, only that line is expected."""
+        errors = self.console_errors()
+        if error_page:
+            url = self.driver.current_url
+            errors = [e for e in errors if not (e.startswith(f"SEVERE: {url} - Failed to load resource") and "40" in e)]
+        self.assertEqual(errors, [], "JavaScript console errors")
+        overflow = self.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        self.assertLessEqual(overflow, 0, f"{self.driver.current_url} scrolls sideways by {overflow}px")
+
+    def shot(self, name):
+        self.shot_index += 1
+        self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{self.size}-{self._testMethodName}-{self.shot_index:02d}-{name}.png"))
+
+    def find(self, selector):
+        return self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+    def visible(self, selector):
+        return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+    def click(self, selector):
+        element = self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, selector)))
+        # As a person would: bring it to the middle of the screen, clear of the fixed bars.
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", element)
+        element.click()
+        return element
+
+    def sign_up_in_browser(self, handle):
+        self.open("/signup")
+        self.find('input[name="handle"]').send_keys(handle)
+        self.find('input[name="password"]').send_keys(PASSWORD)
+        self.shot("signup")
+        self.click('button[type="submit"]')
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.me") == handle)
+        self.check_page()
+
+    def sign_in_in_browser(self, handle):
+        self.open("/login")
+        self.find('input[name="handle"]').send_keys(handle)
+        self.find('input[name="password"]').send_keys(PASSWORD)
+        self.click('button[type="submit"]')
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.me") == handle)
+        self.check_page()
+
+    def token_for(self, handle):
+        status, body = SERVER.api("POST", "/api/v1/sessions", body={"handle": handle, "password": PASSWORD})
+        self.assertEqual(status, 201, body)
+        return body["token"]
+
+    def wait_until_posted(self):
+        """The first new segment once live; fails with the page's own message when posting is refused."""
+        def outcome(driver):
+            error = driver.find_element(By.CSS_SELECTOR, "[data-post-error]")
+            if error.is_displayed():
+                return error
+            live = driver.find_elements(By.CSS_SELECTOR, '[data-posted] li[data-state="live"]')
+            return live[0] if live else False
+        element = WebDriverWait(self.driver, 120).until(outcome)
+        if element.get_attribute("data-post-error") is not None:
+            self.fail("posting was refused: " + element.text)
+        return element
+
+    def fill(self, selector):
+        return self.driver.execute_script(
+            "const el = document.querySelector(arguments[0]); return el ? parseFloat(el.style.width) || 0 : -1;", selector)
+
+    # The tests
+
+    def test_sign_up_and_post_a_photo_with_a_filter_and_text(self):
+        me = self.handle("poster")
+        self.sign_up_in_browser(me)
+        item = self.find(f'.tray-item[data-handle="{me}"]')
+        self.assertEqual(item.get_attribute("data-ring"), "none")
+        self.shot("home-empty")
+
+        self.click('.tray-item [data-action="post"]')
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "new")
+        self.check_page()
+        self.find("[data-media-input]").send_keys(MEDIA.photo)
+        self.visible("[data-preview-frame] img")
+        self.click('label.chip:has(input[value="mono"])')
+        self.find('input[name="text"]').send_keys("Hello from the browser — 'quotes' & %{pts}")
+        self.click('label.chip:has(input[value="top"])')
+        self.assertIn("filter-mono", self.find("[data-preview-media]").get_attribute("class"))
+        self.assertEqual(self.find("[data-preview-text]").get_attribute("data-position"), "top")
+        self.shot("composer")
+        self.click('button[data-action="post"]')
+        live = self.wait_until_posted()
+        self.assertEqual(self.find("[data-upload-progress]").get_attribute("value"), "100")
+        self.shot("posted")
+        segment_id = live.get_attribute("data-segment-id")
+
+        # The filter and the text were applied by the server: the photo is grey, and differs from a plain post.
+        token = self.token_for(me)
+        status, segment = SERVER.api("GET", f"/api/v1/stories/{segment_id}", token)
+        self.assertEqual((status, segment["state"], segment["kind"]), (200, "live", "photo"))
+        status, jpeg = SERVER.api("GET", f"/media/{segment_id}/photo.jpg", token)
+        self.assertEqual(status, 200)
+        path = os.path.join(self.downloads, "posted.jpg")
+        with open(path, "wb") as f:
+            f.write(jpeg)
+        self.assertLess(average_saturation(path), 2.0, "the mono filter was not applied")
+
+        self.click('[data-action="view-story"]')
+        self.find(f'.bar[data-segment-id="{segment_id}"]')
+        self.visible("[data-media] img")
+        self.shot("own-story")
+        self.check_page()
+
+    def test_watch_a_story_bars_advance_and_the_ring_turns_grey(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        ids = SERVER.post(token, MEDIA.photo, {"caption": "First, a photo", "audience": "public"})
+        ids += SERVER.post(token, MEDIA.video, {"caption": "Then a video", "audience": "public"})
+        ids += SERVER.post(token, MEDIA.second_photo, {"audience": "public"})
+        viewer = self.handle("viewer")
+        self.sign_up_in_browser(viewer)
+        self.open(f"/@{author}")
+        self.click('[data-action="follow"]')
+        self.find('[data-action="unfollow"]')
+        self.shot("profile-following")
+        self.open("/")
+        ring = self.find(f'.tray-item[data-handle="{author}"]')
+        self.assertEqual(ring.get_attribute("data-ring"), "unseen")
+        self.shot("tray-unseen")
+
+        ring.find_element(By.CSS_SELECTOR, "a.ring").click()
+        bars = [self.find(f'.bar[data-segment-id="{segment_id}"] .bar-fill') for segment_id in ids]
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, ".bar")), 3)
+        first = f'.bar[data-segment-id="{ids[0]}"] .bar-fill'
+        self.wait.until(lambda d: self.fill(first) > 5)
+        early = self.fill(first)
+        time.sleep(1.0)
+        later = self.fill(first)
+        self.assertGreater(later, early, "the first bar does not advance")
+        self.assertLess(later, 100)
+        self.shot("viewer-photo")
+        # The photo is shown 5 s, then the video plays for its length.
+        video_bar = f'.bar[data-segment-id="{ids[1]}"] .bar-fill'
+        WebDriverWait(self.driver, 15).until(lambda d: self.fill(video_bar) > 10)
+        self.assertEqual(self.fill(first), 100)
+        playing = self.driver.execute_script(
+            "const v = document.querySelector('[data-media] video'); return v ? [v.muted, v.currentTime > 0] : null")
+        self.assertEqual(playing, [True, True], "the video does not autoplay muted")
+        self.shot("viewer-video")
+        # At the end of the last segment the viewer closes, back to where it was opened: the ring is grey now.
+        WebDriverWait(self.driver, 30).until(lambda d: d.execute_script("return document.body.dataset.page") == "home")
+        self.check_page()
+        ring = self.find(f'.tray-item[data-handle="{author}"]')
+        self.assertEqual(ring.get_attribute("data-ring"), "seen")
+        self.shot("tray-seen")
+        status, story = SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)
+        self.assertEqual(story["counts"]["views"], 1)
+
+    def test_keys_pause_like_comment_and_share(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        ids = SERVER.post(token, MEDIA.photo, {"audience": "public"})
+        ids += SERVER.post(token, MEDIA.second_photo, {"audience": "public"})
+        self.sign_up_in_browser(self.handle("fan"))
+        self.open(f"/@{author}/story")
+        body = self.find("body")
+        self.find(f'.bar[data-segment-id="{ids[0]}"]')
+        body.send_keys(Keys.SPACE)
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer]").get_attribute("data-paused-state") == "true")
+        paused_at = self.fill(f'.bar[data-segment-id="{ids[0]}"] .bar-fill')
+        time.sleep(0.8)
+        self.assertEqual(self.fill(f'.bar[data-segment-id="{ids[0]}"] .bar-fill'), paused_at, "Space did not pause")
+        body.send_keys(Keys.SPACE)
+        body.send_keys(Keys.ARROW_RIGHT)
+        self.wait.until(lambda d: self.fill(f'.bar[data-segment-id="{ids[0]}"] .bar-fill') == 100)
+        body.send_keys(Keys.ARROW_LEFT)
+        self.wait.until(lambda d: self.fill(f'.bar[data-segment-id="{ids[1]}"] .bar-fill') == 0)
+
+        like = self.click('.viewer-actions [data-action="like"]')
+        self.wait.until(lambda d: like.get_attribute("aria-pressed") == "true")
+        self.wait.until(lambda d: SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)[1]["counts"]["likes"] == 1)
+
+        self.click('.viewer-actions [data-action="comment"]')
+        field = self.visible("[data-comment-form] input")
+        field.send_keys("Lovely <b>colours</b>")
+        self.click('[data-action="send-comment"]')
+        comment = self.find("[data-comments] li[data-comment-id] p")
+        self.assertEqual(comment.text, "Lovely <b>colours</b>")
+        self.shot("comments")
+        self.driver.find_element(By.CSS_SELECTOR, "body").send_keys(Keys.ESCAPE)
+        self.wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-sheet="comments"]').is_displayed())
+
+        self.click('.viewer-actions [data-action="share"]')
+        toast = self.visible(".toast")
+        self.assertTrue("Link copied" in toast.text or "/s/" in toast.text, toast.text)
+        self.wait.until(lambda d: SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)[1]["counts"]["shares"] == 1)
+        status, comments = SERVER.api("GET", f"/api/v1/stories/{ids[0]}/comments", token)
+        self.assertEqual([c["text"] for c in comments["items"]], ["Lovely <b>colours</b>"])
+        self.shot("shared")
+
+    def test_download_shows_progress_to_the_end(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        ids = SERVER.post(token, MEDIA.video, {"audience": "public"})
+        self.sign_up_in_browser(self.handle("saver"))
+        self.open(f"/@{author}/story")
+        self.find(f'.bar[data-segment-id="{ids[0]}"]')
+        self.click('.viewer-actions [data-action="download"]')
+        progress = self.visible("[data-download-progress]")
+        WebDriverWait(self.driver, 60).until(lambda d: progress.get_attribute("data-done") == "true")
+        self.assertEqual(progress.get_attribute("value"), progress.get_attribute("max"))
+        self.shot("downloaded")
+        deadline = time.time() + 20
+        files = []
+        while time.time() < deadline:
+            files = [f for f in os.listdir(self.downloads) if not f.endswith(".crdownload")]
+            if files:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(files), 1, os.listdir(self.downloads))
+        with open(os.path.join(self.downloads, files[0]), "rb") as f:
+            head = f.read(12)
+        self.assertEqual(head[4:8], b"ftyp", "the download is not an MP4")
+        self.wait.until(lambda d: SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)[1]["counts"]["downloads"] == 1)
+
+    def test_delete_and_restore(self):
+        me = self.handle("author")
+        token = SERVER.sign_up(me)
+        ids = SERVER.post(token, MEDIA.photo, {"caption": "Regret this?"})
+        self.sign_in_in_browser(me)
+        self.open(f"/@{me}/story")
+        self.find(f'.bar[data-segment-id="{ids[0]}"]')
+        self.visible('.viewer-actions [data-action="viewers"]')
+        self.shot("own-story")
+        self.click('.viewer-actions [data-action="delete"]')
+        self.wait.until(EC.alert_is_present())
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)[1]["state"] == "deleted")
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "home")
+        self.assertEqual(self.find(f'.tray-item[data-handle="{me}"]').get_attribute("data-ring"), "none")
+
+        self.open("/recently-deleted")
+        item = self.find(f'.deleted-item[data-segment-id="{ids[0]}"]')
+        self.assertIn("days left", item.text)
+        self.shot("recently-deleted")
+        item.find_element(By.CSS_SELECTOR, '[data-action="restore"]').click()
+        self.wait.until(EC.staleness_of(item))
+        self.assertEqual(SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)[1]["state"], "live")
+        self.open("/")
+        self.assertNotEqual(self.find(f'.tray-item[data-handle="{me}"]').get_attribute("data-ring"), "none")
+        self.shot("restored")
+
+    def test_record_in_the_browser_and_post_it(self):
+        me = self.handle("recorder")
+        self.sign_up_in_browser(me)
+        self.open("/new")
+        self.click('[data-action="record"]')
+        self.visible("[data-recorder] video")
+        self.click('[data-action="start-record"]')
+        self.visible("[data-countdown]")
+        self.shot("countdown")
+        self.visible("[data-rec-time]")
+        if self.size == "phone":
+            # Left alone, the recording stops itself at the limit.
+            WebDriverWait(self.driver, 30).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[data-preview-frame] video")))
+        else:
+            time.sleep(2.5)
+            self.shot("recording")
+            self.click('[data-action="stop-record"]')
+            self.visible("[data-preview-frame] video")
+        self.shot("recorded")
+        self.click('button[data-action="post"]')
+        live = self.wait_until_posted()
+        token = self.token_for(me)
+        status, segment = SERVER.api("GET", f"/api/v1/stories/{live.get_attribute('data-segment-id')}", token)
+        self.assertEqual((status, segment["kind"]), (200, "video"))
+        if self.size == "phone":
+            self.assertGreater(segment["durationSeconds"], 13.5)
+        else:
+            self.assertLess(segment["durationSeconds"], 6)
+        self.assertLessEqual(segment["durationSeconds"], 15.0)
+
+    def test_every_page_renders_without_errors(self):
+        me = self.handle("tourist")
+        token = SERVER.sign_up(me)
+        SERVER.post(token, MEDIA.photo, {"audience": "public", "caption": "For everyone"})
+        self.open("/")
+        self.find("[data-for-you] .thumb")
+        self.shot("signed-out-home")
+        self.open("/login")
+        self.shot("login")
+        self.sign_in_in_browser(me)
+        for path in ("/", "/new", f"/@{me}", "/settings", "/archive", "/recently-deleted", "/activity"):
+            self.open(path)
+            self.shot(path.strip("/").replace("/", "-").replace("@", "at-") or "home")
+        self.open("/@nobody_here", error_page=True)
+        self.assertIn("Not here", self.find("h1").text)
+        self.shot("not-found")
+        self.open("/settings")
+        self.click('label.switch:has(input[name="viewHistory"])')
+        self.click('[data-action="save-settings"]')
+        self.find("[data-saved]")
+        self.assertTrue(SERVER.api("GET", "/api/v1/me", token)[1]["settings"]["viewHistory"])
+
+
+def average_saturation(path):
+    """Mean chroma saturation of an image as ffmpeg's signalstats reports it (0 for a grey image)."""
+    output = subprocess.run(
+        ["ffmpeg", "-v", "info", "-i", path, "-vf", "signalstats,metadata=print:key=lavfi.signalstats.SATAVG",
+         "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    values = [float(line.split("=")[1]) for line in output.splitlines() if "SATAVG=" in line]
+    return values[0]
+
+
+class PhoneTest(WebAppTest, unittest.TestCase):
+    size = "phone"
+
+
+class DesktopTest(WebAppTest, unittest.TestCase):
+    size = "desktop"
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
