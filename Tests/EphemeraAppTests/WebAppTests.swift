@@ -259,6 +259,38 @@ extension TestApp {
     }
 
     @Test(arguments: Backend.all)
+    func theViewerGoesOnToUnseenStoriesFirstThenThroughTheTray(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let photo = try await MediaFixtures.shared.photo()
+            var tokens: [String: String] = [:]
+            for handle in ["ann", "ben", "cat"] {
+                tokens[handle] = try await app.signUp(handle)
+                _ = try await app.postLive(tokens[handle]!, file: photo)
+                app.clock.advance(by: .seconds(60))
+            }
+            var jar = try await app.webSignUp("viewer")
+            var headers = jar.header
+            headers[HTTPField.Name("X-CSRF-Token")!] = jar.csrf
+            for handle in ["ann", "ben", "cat"] {
+                #expect(try await app.request(.put, "/api/v1/me/following/\(handle)", headers: headers).status == .noContent)
+            }
+            // The tray is newest first: cat, ben, ann.
+            let home = try await app.page("/", jar: &jar).text
+            let order = ["cat", "ben", "ann"].map { home.range(of: #"data-handle="\#($0)""#)!.lowerBound }
+            #expect(order == order.sorted())
+            #expect(try await app.page("/@cat/story", jar: &jar).text.contains(#""next":["ben","ann"]"#))
+            #expect(try await app.page("/@ben/story", jar: &jar).text.contains(#""next":["ann","cat"]"#))
+            // Once cat's story is seen, unseen ones come first, then the seen ones after in the tray.
+            let cat = try await app.request(.get, "/api/v1/users/cat/story", token: tokens["cat"]!)
+            for segment in cat.json["segments"] as? [[String: Any]] ?? [] {
+                let id = try #require(segment["id"] as? String)
+                #expect(try await app.request(.post, "/api/v1/stories/\(id)/views", headers: headers).status == .noContent)
+            }
+            #expect(try await app.page("/@ann/story", jar: &jar).text.contains(#""next":["ben","cat"]"#))
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func theSettingsFormSavesEverySetting(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             var jar = try await app.webSignUp("alice")

@@ -24,6 +24,7 @@ import uuid
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -410,6 +411,64 @@ class WebAppTest:
         self.assertEqual([c["text"] for c in comments["items"]], ["Lovely <b>colours</b>"])
         self.shot("shared")
 
+    def test_tap_hold_swipe_unmute_and_on_to_the_next_author(self):
+        first, second = self.handle("first"), self.handle("second")
+        first_token, second_token = SERVER.sign_up(first), SERVER.sign_up(second)
+        ids = SERVER.post(first_token, MEDIA.video, {"audience": "public"})
+        ids += SERVER.post(first_token, MEDIA.photo, {"audience": "public"})
+        SERVER.post(second_token, MEDIA.second_photo, {"audience": "public"})
+        viewer = self.handle("viewer")
+        token = SERVER.sign_up(viewer)
+        for author in (first, second):
+            self.assertEqual(SERVER.api("PUT", f"/api/v1/me/following/{author}", token)[0], 204)
+        self.sign_in_in_browser(viewer)
+        self.open(f"/@{first}/story")
+        video_bar = f'.bar[data-segment-id="{ids[0]}"] .bar-fill'
+        self.wait.until(lambda d: self.fill(video_bar) > 3)
+
+        # The video starts muted; the button unmutes it.
+        self.click('[data-action="mute"]')
+        self.assertEqual(self.driver.execute_script("return document.querySelector('[data-media] video').muted"), False)
+
+        # Holding pauses and does not move on; letting go resumes.
+        zone = self.find('[data-tap="next"]')
+        actions = ActionChains(self.driver)
+        actions.click_and_hold(zone).perform()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer]").get_attribute("data-paused-state") == "true")
+        held_at = self.fill(video_bar)
+        time.sleep(0.8)
+        self.assertAlmostEqual(self.fill(video_bar), held_at, delta=0.5)
+        self.shot("held")
+        actions.release(zone).perform()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer]").get_attribute("data-paused-state") == "false")
+        self.assertLess(self.fill(video_bar), 100, "a hold must not skip ahead")
+
+        # A tap on the right moves on, on the left goes back (on a desktop, the arrows beside the card too).
+        self.click('[data-tap="next"]')
+        self.wait.until(lambda d: self.fill(video_bar) == 100)
+        self.click('[data-tap="prev"]')
+        self.wait.until(lambda d: self.fill(video_bar) < 100)
+        if self.size == "desktop":
+            self.click('[data-step="next"]')
+            self.wait.until(lambda d: self.fill(video_bar) == 100)
+            self.shot("arrows")
+            self.click('[data-step="prev"]')
+        self.wait.until(lambda d: self.fill(video_bar) < 100)
+
+        # Past the last segment, the viewer goes on to the next author in the tray.
+        body = self.find("body")
+        body.send_keys(Keys.ARROW_RIGHT)
+        body.send_keys(Keys.ARROW_RIGHT)
+        self.wait.until(lambda d: d.current_url.endswith(f"/@{second}/story"))
+        self.find(".bar")
+        self.check_page()
+
+        # A swipe down closes the viewer.
+        stage = self.find("[data-stage]")
+        ActionChains(self.driver).move_to_element_with_offset(stage, 0, -150).click_and_hold() \
+            .move_by_offset(0, 250).release().perform()
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "home")
+
     def test_download_shows_progress_to_the_end(self):
         author = self.handle("author")
         token = SERVER.sign_up(author)
@@ -439,10 +498,18 @@ class WebAppTest:
         me = self.handle("author")
         token = SERVER.sign_up(me)
         ids = SERVER.post(token, MEDIA.photo, {"caption": "Regret this?"})
+        watcher = SERVER.sign_up(self.handle("watcher"))
+        self.assertEqual(SERVER.api("PUT", f"/api/v1/me/following/{me}", watcher)[0], 204)
+        self.assertEqual(SERVER.api("POST", f"/api/v1/stories/{ids[0]}/views", watcher)[0], 204)
         self.sign_in_in_browser(me)
         self.open(f"/@{me}/story")
         self.find(f'.bar[data-segment-id="{ids[0]}"]')
-        self.visible('.viewer-actions [data-action="viewers"]')
+        self.click('.viewer-actions [data-action="viewers"]')
+        summary = self.visible("[data-viewers-summary]")
+        self.wait.until(lambda d: summary.text.startswith("1 view"))
+        self.shot("viewers")
+        self.find("body").send_keys(Keys.ESCAPE)
+        self.wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-sheet="viewers"]').is_displayed())
         self.shot("own-story")
         self.click('.viewer-actions [data-action="delete"]')
         self.wait.until(EC.alert_is_present())

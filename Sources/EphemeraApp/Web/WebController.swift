@@ -179,7 +179,7 @@ struct WebController {
         var author: AuthorBody
         var segments: [SegmentBody]
         var ring: String
-        /// The authors after this one in the caller's tray: the viewer moves on to them at the end.
+        /// The authors to move on to at the end: unseen stories in tray order from here, then seen ones after.
         var next: [String]
         /// The segment to start at (from For You or an activity item).
         var start: String?
@@ -203,11 +203,15 @@ struct WebController {
         if let me = context.account {
             let entries = try await services.segments.tray(viewer: me.id, now: now)
                 .filter { $0.authorID != me.id || author.id == me.id }
-            if let index = entries.firstIndex(where: { $0.authorID == author.id }) {
-                let after = entries[(index + 1)...].map(\.authorID)
-                let accounts = try await services.accounts.accounts(ids: Set(after))
-                next = after.compactMap { accounts[$0]?.handle }
-            }
+            // Unseen stories first — the rest of the tray, then wrapping round to those before this one — then
+            // the seen ones after it: watching goes on while there is something new, wherever it started.
+            let index = entries.firstIndex(where: { $0.authorID == author.id })
+            let after = Array(index.map { entries[($0 + 1)...] } ?? entries[...])
+            let before = Array(index.map { entries[..<$0] } ?? [])
+            let order = ((after + before).filter { $0.ring == .unseen } + after.filter { $0.ring != .unseen })
+                .map(\.authorID).filter { $0 != author.id }
+            let accounts = try await services.accounts.accounts(ids: Set(order))
+            next = order.compactMap { accounts[$0]?.handle }
         }
         let state = ViewerState(
             author: AuthorBody(author), segments: bodies,

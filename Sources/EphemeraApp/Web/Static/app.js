@@ -158,7 +158,7 @@
     $$('[data-action="close"]').forEach((button) => button.addEventListener("click", close));
 
     if (!segments.length) {
-      $$(".viewer-actions .action").forEach((button) => { button.hidden = true; });
+      $$(".viewer-actions .action, [data-step]").forEach((button) => { button.hidden = true; });
       return;
     }
 
@@ -318,6 +318,9 @@
         if (event.detail === 0) { if (zone.dataset.tap === "next") next(); else previous(); }
       });
     });
+    $$("[data-step]").forEach((arrow) => arrow.addEventListener("click", () => {
+      if (arrow.dataset.step === "next") next(); else previous();
+    }));
     document.addEventListener("visibilitychange", syncPause);
 
     $('[data-action="pause"]').addEventListener("click", () => { userPaused = !userPaused; syncPause(); });
