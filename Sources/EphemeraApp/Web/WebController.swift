@@ -14,9 +14,9 @@ struct WebController {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/", use: home)
-        router.get("/login", use: loginPage)
+        router.get("/login") { request, context in authPage(request, context: context, signup: false) }
         router.post("/login", use: login)
-        router.get("/signup", use: signupPage)
+        router.get("/signup") { request, context in authPage(request, context: context, signup: true) }
         router.post("/signup", use: signup)
         router.post("/logout", use: logout)
         router.get("/new", use: newStory)
@@ -109,20 +109,19 @@ struct WebController {
         var error: String?
     }
 
-    @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if context.account != nil { return WebPages.redirect(to: "/") }
-        let next = WebPages.safeReturnPath(request.uri.queryParameters["next"].map(String.init))
-        return pages.render("login", title: "Sign in", page: "login", chrome: false,
-                            data: LoginData(signup: false, handle: "", displayName: "", next: next), me: nil,
-                            context: context)
+    /// The sign-in or sign-up form, with what was typed and the error of a failed attempt.
+    func authForm(signup: Bool, handle: String = "", displayName: String = "", next: String, error: EphemeraError? = nil,
+                  context: AppRequestContext) -> Response {
+        pages.render("login", title: signup ? "Create your account" : "Sign in", page: "login", chrome: false,
+                     data: LoginData(signup: signup, handle: handle, displayName: displayName, next: next,
+                                     error: error?.message),
+                     me: nil, context: context, status: error.map { ErrorMiddleware.status(for: $0.kind) } ?? .ok)
     }
 
-    @Sendable func signupPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+    func authPage(_ request: Request, context: AppRequestContext, signup: Bool) -> Response {
         if context.account != nil { return WebPages.redirect(to: "/") }
         let next = WebPages.safeReturnPath(request.uri.queryParameters["next"].map(String.init))
-        return pages.render("login", title: "Create your account", page: "login", chrome: false,
-                            data: LoginData(signup: true, handle: "", displayName: "", next: next), me: nil,
-                            context: context)
+        return authForm(signup: signup, next: next, context: context)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -134,10 +133,7 @@ struct WebController {
                                                                 address: context.address)
             return signedInResponse(token: token, next: next)
         } catch let error as EphemeraError {
-            return pages.render("login", title: "Sign in", page: "login", chrome: false,
-                                data: LoginData(signup: false, handle: handle, displayName: "", next: next,
-                                                error: error.message),
-                                me: nil, context: context, status: ErrorMiddleware.status(for: error.kind))
+            return authForm(signup: false, handle: handle, next: next, error: error, context: context)
         }
     }
 
@@ -151,10 +147,8 @@ struct WebController {
                 handle: handle, password: form["password"] ?? "", displayName: displayName, address: context.address)
             return signedInResponse(token: token, next: next)
         } catch let error as EphemeraError {
-            return pages.render("login", title: "Create your account", page: "login", chrome: false,
-                                data: LoginData(signup: true, handle: handle, displayName: displayName, next: next,
-                                                error: error.message),
-                                me: nil, context: context, status: ErrorMiddleware.status(for: error.kind))
+            return authForm(signup: true, handle: handle, displayName: displayName, next: next, error: error,
+                            context: context)
         }
     }
 
@@ -237,14 +231,17 @@ struct WebController {
         var maxSeconds: String
     }
 
+    /// The audiences as people call them, for a `<select>`.
+    static func audienceOptions(selected: Audience) -> [NewData.Option] {
+        let labels: [Audience: String] = [.public: "Everyone", .followers: "Followers", .closeFriends: "Close friends"]
+        return Audience.allCases.map {
+            NewData.Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == selected)
+        }
+    }
+
     @Sendable func newStory(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let audienceLabels: [Audience: String] = [.public: "Everyone", .followers: "Followers",
-                                                  .closeFriends: "Close friends"]
-        let audiences = Audience.allCases.map {
-            NewData.Option(value: $0.rawValue, label: audienceLabels[$0] ?? $0.rawValue,
-                           selected: $0 == me.settings.defaultAudience)
-        }
+        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience)
         let filters = ["none", "mono", "sepia", "vivid", "warm", "cool"].map {
             NewData.Option(value: $0, label: $0 == "none" ? "Normal" : $0.capitalized, selected: $0 == "none")
         }
@@ -284,10 +281,7 @@ struct WebController {
 
     @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let labels: [Audience: String] = [.public: "Everyone", .followers: "Followers", .closeFriends: "Close friends"]
-        let audiences = Audience.allCases.map {
-            NewData.Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == me.settings.defaultAudience)
-        }
+        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience)
         return pages.render("settings", title: "Settings",
                             data: SettingsData(audiences: audiences, settings: SettingsBody(me.settings),
                                                saved: request.uri.queryParameters["saved"] != nil),

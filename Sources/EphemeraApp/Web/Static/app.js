@@ -111,7 +111,8 @@
       let target = "/";
       try {
         const from = new URL(document.referrer);
-        if (from.origin === location.origin && !from.pathname.endsWith("/story") && from.pathname !== "/login") {
+        const passing = ["/login", "/signup", "/new"].includes(from.pathname) || from.pathname.endsWith("/story");
+        if (from.origin === location.origin && !passing) {
           target = from.pathname + from.search;
         }
       } catch (_) { /* no referrer */ }
