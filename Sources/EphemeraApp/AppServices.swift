@@ -25,10 +25,16 @@ public struct AppServices: Sendable {
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
+    /// tus uploads: their rows and their encrypted spools.
+    public let resumableUploads: SQLResumableUploadStore
+    public let spool: UploadSpool
     let rateLimiter: RateLimiter
 
     /// Scans every store for residue (`ephemera audit`).
-    public var auditor: Auditor { Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore) }
+    public var auditor: Auditor {
+        Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore,
+                resumableUploads: ResumableUploadJanitor(uploads: resumableUploads, spool: spool))
+    }
 
     /// Opens the database (migrating it) and the media store. The server (`sweepResidue`) also removes what a
     /// crash may have left in the scratch area; commands that run beside a live server (audit, backup) must not.
@@ -55,6 +61,9 @@ public struct AppServices: Sendable {
         let processor = MediaProcessor(
             segments: segments, mediaStore: mediaStore, ffmpeg: FFmpegMediaProcessor(runner: runner), logger: logger)
         let signal = JobSignal()
+        let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database),
+                                             spool: try UploadSpool(dataDirectory: configuration.dataDirectory,
+                                                                    keyring: mediaStore.keyring))
         if sweepResidue { mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles()) }
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
@@ -62,12 +71,16 @@ public struct AppServices: Sendable {
             segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database),
             profileViews: SQLProfileViewStore(database: database), jobs: jobs, mediaStore: mediaStore,
             prober: FFprobeMediaProber(runner: runner), ffmpeg: FFmpegMediaProcessor(runner: runner), purger: purger,
-            worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion, clock: clock,
+            worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion,
+                              resumableUploads: janitor, clock: clock,
                               signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, profileViews: SQLProfileViewStore(database: database),
+                                   resumableUploads: janitor,
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
-            jobSignal: signal, rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock))
+            jobSignal: signal,
+            resumableUploads: janitor.uploads, spool: janitor.spool,
+            rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock))
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

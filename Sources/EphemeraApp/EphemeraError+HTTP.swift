@@ -64,6 +64,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
         case .internal: .internalServerError
+        case .preconditionFailed: .preconditionFailed
+        case .checksumMismatch: HTTPResponse.Status(code: 460, reasonPhrase: "Checksum Mismatch")
         }
     }
 

@@ -67,7 +67,21 @@ struct PostController {
             soundUsed = true
         }
 
-        // Refuse a decompression bomb from its declared size before any decoder sees it.
+        let segments = try await createPost(author: author, fields: fields, creative: creative, uploadID: uploadID,
+                                            withSound: soundUsed)
+        committed = true
+        let bodies = segments.map {
+            SegmentBody($0, author: author, viewer: context.viewer, seen: false, publicURL: services.publicURL)
+        }
+        return try jsonResponse(SegmentsBody(segments: bodies), status: .created)
+    }
+
+    /// Turns the file received as `incoming/{uploadID}` into a post: refuses a decompression bomb from its
+    /// declared size, probes and plans it, and records the upload, its `processing` segments and the job in one
+    /// transaction (with the tus upload it completes, if any). Multipart posts and tus uploads both end here.
+    func createPost(author: Account, fields: PostFields, creative: CreativeEdits, uploadID: String, withSound: Bool,
+                    completing resumableID: String? = nil) async throws -> [Segment] {
+        let sourcePath = services.mediaStore.incomingPath(uploadID)
         try MediaRules.checkDeclaredImageSize(prefix: Self.prefix(of: sourcePath), limits: services.configuration.mediaLimits)
         let probe = try await services.prober.probe(path: sourcePath)
         let plan = try MediaRules.plan(probe, limits: services.configuration.mediaLimits, edits: fields.edits,
@@ -87,18 +101,14 @@ struct PostController {
         }
         let planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
         try services.mediaStore.makeDurable(incoming: uploadID)
-        if soundUsed { try services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
+        if withSound { try services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
         try await services.segments.createUpload(
             UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
             segments: segments,
-            job: NewJob(kind: MediaProcessor.jobKind, payload: uploadID, runAt: now))
-        committed = true
+            job: NewJob(kind: MediaProcessor.jobKind, payload: uploadID, runAt: now),
+            completing: resumableID)
         services.jobSignal.notify()
-
-        let bodies = segments.map {
-            SegmentBody($0, author: author, viewer: context.viewer, seen: false, publicURL: services.publicURL)
-        }
-        return try jsonResponse(SegmentsBody(segments: bodies), status: .created)
+        return segments
     }
 
     struct SegmentsBody: Encodable {

@@ -5,6 +5,10 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
     public enum Kind: String, Sendable, Hashable {
         case badRequest, unauthorized, forbidden, notFound, conflict, gone, tooLarge, unsupportedMedia,
             unprocessable, rateLimited, unavailable, `internal`
+        /// A protocol version the server does not speak (tus: `Tus-Resumable`).
+        case preconditionFailed
+        /// Bytes that do not match the checksum sent with them (tus's checksum extension).
+        case checksumMismatch
     }
 
     public var kind: Kind

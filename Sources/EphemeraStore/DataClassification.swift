@@ -52,6 +52,12 @@ public enum DataClassification {
         "purge_log": all(.purgedWithSegment, ["segment_id", "author_id", "step", "store", "detail", "at"]),
         // The author's proof of deletion: theirs until their account goes.
         "deletion_receipts": all(.purgedWithAccount, ["segment_id", "author_id", "receipt", "created_at"]),
+        // A tus upload: its metadata (caption, overlay text) is cleared when it completes, and the row and its
+        // encrypted spool go when it expires (24 h) or with the account.
+        "resumable_uploads": all(.purgedWithAccount, [
+            "id", "owner_id", "upload_length", "upload_offset", "stored_bytes", "metadata", "created_at",
+            "expires_at", "post_id", "failure_code", "failure_message",
+        ]),
         "jobs": all(.notPersonal, [
             "id", "kind", "payload", "state", "attempts", "max_attempts", "run_at", "lease_until", "last_error",
             "created_at", "finished_at",

@@ -10,6 +10,7 @@ public enum Migrations {
         M0007_CreateLikesAndComments,
         M0008_AddActivitySeenAt,
         M0009_CreateProfileViews,
+        M0010_CreateResumableUploads,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -247,5 +248,27 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX profile_views_time ON profile_views (viewed_at)",
+    ])
+
+    /// tus uploads in progress: how much of the upload is committed to its encrypted spool, and, once it is
+    /// complete, the post it became (or why its content was refused).
+    static let M0010_CreateResumableUploads = Migration("M0010_CreateResumableUploads", [
+        """
+        CREATE TABLE resumable_uploads (
+            id TEXT PRIMARY KEY,
+            owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            upload_length BIGINT NOT NULL,
+            upload_offset BIGINT NOT NULL,
+            stored_bytes BIGINT NOT NULL,
+            metadata TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            post_id TEXT,
+            failure_code TEXT,
+            failure_message TEXT
+        )
+        """,
+        "CREATE INDEX resumable_uploads_expiry ON resumable_uploads (expires_at)",
+        "CREATE INDEX resumable_uploads_owner ON resumable_uploads (owner_id)",
     ])
 }

@@ -35,8 +35,21 @@ public struct SQLSegmentStore: Sendable {
     // MARK: Writing
 
     /// Records an upload, its `processing` segments and the job that will process them, in one transaction.
-    public func createUpload(_ upload: UploadRecord, segments: [Segment], job: NewJob) async throws {
+    /// When a completed tus upload becomes this post (`completing`), its row records that in the same
+    /// transaction, so it becomes exactly one post even if two requests race or the server dies midway.
+    public func createUpload(_ upload: UploadRecord, segments: [Segment], job: NewJob, completing resumableID: String? = nil)
+        async throws
+    {
         try await database.transaction { sql in
+            if let resumableID {
+                let claimed = try await sql.raw("""
+                    UPDATE resumable_uploads SET post_id = \(bind: upload.id), metadata = ''
+                    WHERE id = \(bind: resumableID) AND post_id IS NULL AND failure_code IS NULL RETURNING id
+                    """).all()
+                guard !claimed.isEmpty else {
+                    throw EphemeraError.conflict("upload_finished", "This upload has already been turned into a story.")
+                }
+            }
             try await sql.raw("""
                 INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES (\(bind: upload.id),
                 \(bind: upload.authorID), \(bind: upload.sourceFile), \(bind: upload.plan), \(bind: upload.createdAt.milliseconds))

@@ -4,16 +4,19 @@ import EphemeraStore
 import Foundation
 
 /// `ephemera audit`: scans every store for residue — blobs with no row, rows whose blobs or key are gone,
-/// anything left of a purged segment, keys with no segment, uploads with no row. An empty answer means clean.
+/// anything left of a purged segment, keys with no segment, uploads with no row, tus spools with no row. An empty answer means clean.
 public struct Auditor: Sendable {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
     let mediaStore: FileMediaStore
+    let resumableUploads: ResumableUploadJanitor
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore) {
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore,
+                resumableUploads: ResumableUploadJanitor) {
         self.segments = segments
         self.deletion = deletion
         self.mediaStore = mediaStore
+        self.resumableUploads = resumableUploads
     }
 
     /// Every finding, one sentence each.
@@ -22,7 +25,8 @@ public struct Auditor: Sendable {
         let rows = try await segments.allSegmentStates()
         let tombstones = try await deletion.tombstoneIDs()
         let underWay = Set(try await deletion.purgesUnderWay())
-        let keys = Set(mediaStore.keyring.segmentIDs())
+        let allKeys = mediaStore.keyring.segmentIDs()
+        let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil })
         let folders = Set(mediaStore.storedSegmentIDs())
 
         for id in folders.sorted() {
@@ -70,6 +74,7 @@ public struct Auditor: Sendable {
         for name in uploads where !FileManager.default.fileExists(atPath: mediaStore.incomingPath(name)) {
             findings.append("upload \(name) has lost its file (its segments will fail)")
         }
+        findings += try await resumableUploads.findings(keyIDs: allKeys)
         return findings
     }
 }

@@ -9,16 +9,18 @@ public struct ExpirySweeper: Service {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
     let profileViews: SQLProfileViewStore
+    let resumableUploads: ResumableUploadJanitor
     let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
     let interval: Duration
 
     public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, profileViews: SQLProfileViewStore,
-                signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
+                resumableUploads: ResumableUploadJanitor, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
         self.profileViews = profileViews
+        self.resumableUploads = resumableUploads
         self.signal = signal
         self.clock = clock
         self.logger = logger
@@ -59,6 +61,7 @@ public struct ExpirySweeper: Service {
             moved += 1
         }
         try await profileViews.prune(now: now)
+        try await resumableUploads.sweep(now: now)
         if moved > 0 {
             logger.info("Swept \(moved) segments")
             signal.notify()

@@ -11,6 +11,7 @@ public struct JobWorker: Service {
     let processor: MediaProcessor
     let purger: Purger
     let deletion: SQLDeletionStore
+    let resumableUploads: ResumableUploadJanitor
     let clock: any EphemeraClock
     let signal: JobSignal
     let logger: Logger
@@ -19,11 +20,12 @@ public struct JobWorker: Service {
     let lease: Duration = .seconds(30)
 
     public init(queue: SQLJobQueue, processor: MediaProcessor, purger: Purger, deletion: SQLDeletionStore,
-                clock: any EphemeraClock, signal: JobSignal, logger: Logger, pollInterval: Duration = .seconds(1)) {
+                resumableUploads: ResumableUploadJanitor, clock: any EphemeraClock, signal: JobSignal, logger: Logger, pollInterval: Duration = .seconds(1)) {
         self.queue = queue
         self.processor = processor
         self.purger = purger
         self.deletion = deletion
+        self.resumableUploads = resumableUploads
         self.clock = clock
         self.signal = signal
         self.logger = logger
@@ -71,6 +73,7 @@ public struct JobWorker: Service {
                 try await purger.purge(segmentID: job.payload)
             case SQLDeletionStore.accountJobKind:
                 // Waits (by retrying) until every segment of the account is purged, then removes the account.
+                try await resumableUploads.removeAll(ownerID: job.payload)
                 guard try await deletion.finishAccountDeletion(accountID: job.payload) else {
                     try await queue.fail(jobID: job.id, error: "segments still purging",
                                          retryAt: clock.now() + .seconds(2), at: clock.now())
