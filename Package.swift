@@ -98,6 +98,7 @@ let package = Package(
                 "EphemeraApp",
                 "EphemeraStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -42,21 +42,39 @@ struct DownloadController {
         guard let (handle, header, key) = try services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
             throw EphemeraError.mediaNotFound
         }
-        try await services.segments.countDownload(segmentID: segment.id)
-
+        let size = header.plaintextLength
+        let etag = "\"\(segment.mediaTag ?? segment.id)-\(rendition.rawValue)\""
         let ext = segment.kind == .video ? "mp4" : "jpg"
         var headers = HTTPFields()
         headers[.contentType] = rendition.contentType
-        headers[.contentLength] = String(header.plaintextLength)
         headers[.contentDisposition] = "attachment; filename=\"ephemera-\(author.handle)-\(segment.id).\(ext)\""
         headers[.cacheControl] = "private, no-store"
         headers[.xContentTypeOptions] = "nosniff"
-        guard header.plaintextLength > 0 else {
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = etag
+
+        // A Range request continues an interrupted download (the CLI resumes a partial file this way).
+        var status = HTTPResponse.Status.ok
+        var range: ClosedRange<Int64> = 0...max(size - 1, 0)
+        if let requested = request.headers[.range], MediaController.ifRangeAllows(request, etag: etag) {
+            guard let parsed = MediaController.parseRange(requested, size: size) else {
+                try? handle.close()
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = parsed
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        }
+        // One download is counted once, not once per resumed piece.
+        if range.lowerBound == 0 { try await services.segments.countDownload(segmentID: segment.id) }
+        headers[.contentLength] = String(size == 0 ? 0 : range.upperBound - range.lowerBound + 1)
+        guard size > 0 else {
             try? handle.close()
             return Response(status: .ok, headers: headers)
         }
-        return Response(status: .ok, headers: headers, body: MediaController.decryptedBody(
-            handle: handle, header: header, key: key, range: 0...(header.plaintextLength - 1)))
+        return Response(status: status, headers: headers, body: MediaController.decryptedBody(
+            handle: handle, header: header, key: key, range: range))
     }
 
     /// Decrypts our rendition into the scratch area, burns the watermark in, and stores the result encrypted.

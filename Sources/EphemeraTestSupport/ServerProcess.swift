@@ -31,9 +31,10 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the server and waits until `/healthz` answers.
-    public func start() async throws {
-        port = try Self.freePort()
+    /// Starts the server and waits until `/healthz` answers; `keepPort` restarts it where it was (links the
+    /// server handed out, such as upload URLs, stay valid).
+    public func start(keepPort: Bool = false) async throws {
+        if !keepPort || port == 0 { port = try Self.freePort() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         var arguments = ["serve", "--data-dir", dataDirectory, "--port", String(port), "--host", "127.0.0.1"]
@@ -81,13 +82,17 @@ public final class ServerProcess: @unchecked Sendable {
     public struct Reply: Sendable {
         public var status: Int
         public var body: Data
+        public var headers: [String: String] = [:]
         public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
     public func request(_ method: String, _ path: String, token: String? = nil, json: [String: String]? = nil,
-                        body: Data? = nil, contentType: String? = nil) async throws -> Reply {
+                        body: Data? = nil, contentType: String? = nil, headers: [String: String] = [:]) async throws
+        -> Reply
+    {
         var request = URLRequest(url: URL(string: baseURL + path)!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
@@ -98,7 +103,12 @@ public final class ServerProcess: @unchecked Sendable {
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+        let http = response as? HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (key, value) in http?.allHeaderFields ?? [:] {
+            if let key = key as? String, let value = value as? String { fields[key] = value }
+        }
+        return Reply(status: http?.statusCode ?? 0, body: data, headers: fields)
     }
 
     static func freePort() throws -> Int {
@@ -182,6 +192,40 @@ extension ServerProcess {
     /// Runs `ephemera ARGS` to completion and returns its exit status and combined output.
     public static func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
         try run(binary, arguments)
+    }
+
+    /// Runs `ephemera ARGS` as a client would: with its own environment (HOME for the saved session) and
+    /// `input` on standard input.
+    public static func runClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil)
+        throws -> (status: Int32, output: String)
+    {
+        let process = try launchClient(arguments, home: home, input: input, in: directory)
+        let data = process.output.fileHandleForReading.readDataToEndOfFile()
+        process.process.waitUntilExit()
+        return (process.process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts `ephemera ARGS` as a client and returns at once (to interrupt it, or its server, midway).
+    public static func launchClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil)
+        throws -> (process: Process, output: Pipe)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home
+        environment["XDG_CONFIG_HOME"] = nil
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        return (process, pipe)
     }
 
     /// Runs a tool from the PATH and returns its output.

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+
+/// `ephemera login`: asks for the password without echo (or reads it from stdin) and saves the session.
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign in to an Ephemera server and save the session in ~/.config/ephemera/config.json.")
+
+    @Option(help: "The server's address, e.g. http://127.0.0.1:8080.")
+    var server: String
+
+    @Option(help: "Your handle.")
+    var handle: String
+
+    @Flag(help: "Read the password from standard input (for scripts) instead of asking.")
+    var passwordStdin = false
+
+    func run() async throws {
+        let password = try passwordStdin ? Self.readStandardInput() : Self.askPassword("Password for @\(handle): ")
+        let client = APIClient(server: server, token: nil)
+        let reply = try await client.json("POST", "/api/v1/sessions", body: ["handle": handle, "password": password])
+        guard let token = reply.json["token"] as? String else { throw ClientFailure("The server sent no session token.") }
+        try ClientConfig(server: client.server, token: token, handle: handle.lowercased()).save()
+        print("Logged in to \(client.server) as @\(handle.lowercased()).")
+    }
+
+    static func readStandardInput() throws -> String {
+        guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+            throw ClientFailure("No password on standard input.")
+        }
+        return line
+    }
+
+    /// Reads a line from the terminal with echo turned off.
+    static func askPassword(_ prompt: String) throws -> String {
+        let fd = open("/dev/tty", O_RDWR)
+        guard fd >= 0 else {
+            throw ClientFailure("There is no terminal to ask for the password. Pipe it in with --password-stdin.")
+        }
+        defer { close(fd) }
+        _ = prompt.withCString { write(fd, $0, strlen($0)) }
+        var original = termios()
+        tcgetattr(fd, &original)
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(fd, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(fd, TCSAFLUSH, &original)
+            _ = write(fd, "\n", 1)
+        }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { bytes.append(byte) }
+        let password = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+        guard !password.isEmpty else { throw ClientFailure("No password given.") }
+        return password
+    }
+}
+
+/// `ephemera logout`: ends the session on the server and forgets the token.
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sign out and forget the saved session.")
+
+    func run() async throws {
+        guard var config = try ClientConfig.load(), config.token != nil else {
+            print("Not logged in.")
+            return
+        }
+        // Forget the token even if the server cannot be told (it may be gone for good).
+        do {
+            try await APIClient(config).json("DELETE", "/api/v1/sessions/current")
+        } catch let failure as ClientFailure {
+            FileHandle.standardError.write(Data("warning: \(failure.description)\n".utf8))
+        }
+        config.token = nil
+        try config.save()
+        print("Logged out of \(config.server).")
+    }
+}
+
+/// `ephemera tray`: the stories waiting for me.
+struct Tray: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the stories in your tray, unseen first.")
+
+    func run() async throws {
+        let config = try ClientConfig.signedIn()
+        let items = try await APIClient(config).json("GET", "/api/v1/tray").json["items"] as? [[String: Any]] ?? []
+        guard !items.isEmpty else {
+            print("Your tray is empty: nobody you follow has a story right now.")
+            return
+        }
+        for item in items {
+            let author = item["author"] as? [String: Any] ?? [:]
+            let handle = author["handle"] as? String ?? "?"
+            let count = item["segmentCount"] as? Int ?? 0
+            let ring = item["ring"] as? String ?? ""
+            let marker = ring == "unseen" ? "●" : "○"
+            print("\(marker) @\(handle)  \(count) segment\(count == 1 ? "" : "s")  \(ring)  latest \(age(item["latestAt"]))")
+        }
+    }
+}
+
+/// `ephemera story HANDLE`: one author's story.
+struct Story: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show someone's story, oldest segment first.")
+
+    @Argument(help: "Whose story (with or without @).")
+    var handle: String
+
+    func run() async throws {
+        let config = try ClientConfig.signedIn()
+        let name = handle.hasPrefix("@") ? String(handle.dropFirst()) : handle
+        let story = try await APIClient(config).json("GET", "/api/v1/users/\(name)/story").json
+        let segments = story["segments"] as? [[String: Any]] ?? []
+        guard !segments.isEmpty else {
+            print("@\(name) has no story right now.")
+            return
+        }
+        for segment in segments {
+            print(describe(segment, server: config.server))
+        }
+    }
+}
+
+/// `ephemera delete ID`: moves a segment to recently deleted, or purges it with --permanent.
+struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete one of your story segments.")
+
+    @Argument(help: "The segment id.")
+    var id: String
+
+    @Flag(help: "Skip the restore window: purge it now, for good.")
+    var permanent = false
+
+    func run() async throws {
+        let config = try ClientConfig.signedIn()
+        let reply = try await APIClient(config).json("DELETE", "/api/v1/stories/\(id)\(permanent ? "?permanent=true" : "")")
+        if permanent {
+            print("Purging \(id): its media key is destroyed and every copy removed; the receipt follows.")
+        } else {
+            print("Deleted \(id). Restore it until \(reply.json["restorableUntil"] as? String ?? "the window ends") with: ephemera restore \(id)")
+        }
+    }
+}
+
+/// `ephemera restore ID`: brings a recently deleted segment back.
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Restore a recently deleted segment.")
+
+    @Argument(help: "The segment id.")
+    var id: String
+
+    func run() async throws {
+        let config = try ClientConfig.signedIn()
+        let segment = try await APIClient(config).json("POST", "/api/v1/stories/\(id)/restore").json
+        let state = segment["state"] as? String ?? "?"
+        print("Restored \(id): \(state == "live" ? "back in your story" : "in your archive (it had expired)").")
+    }
+}
+
+/// `ephemera recently-deleted`: what can still be restored.
+struct RecentlyDeleted: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recently-deleted", abstract: "List your deleted segments that can still be restored.")
+
+    func run() async throws {
+        let config = try ClientConfig.signedIn()
+        let items = try await APIClient(config).json("GET", "/api/v1/me/recently-deleted?limit=100").json["items"]
+            as? [[String: Any]] ?? []
+        guard !items.isEmpty else {
+            print("Nothing recently deleted.")
+            return
+        }
+        for item in items {
+            let id = item["id"] as? String ?? "?"
+            let kind = item["kind"] as? String ?? ""
+            let caption = (item["caption"] as? String).map { "  “\($0)”" } ?? ""
+            print("\(id)  \(kind)  restorable until \(item["restorableUntil"] as? String ?? "?")\(caption)")
+        }
+    }
+}
+
+/// "5m", "3h" since an RFC 3339 instant.
+func age(_ value: Any?) -> String {
+    guard let text = value as? String else { return "" }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    guard let date = formatter.date(from: text) else { return text }
+    let seconds = max(0, Int(Date().timeIntervalSince(date)))
+    if seconds < 60 { return "just now" }
+    if seconds < 3600 { return "\(seconds / 60)m ago" }
+    if seconds < 86_400 { return "\(seconds / 3600)h ago" }
+    return "\(seconds / 86_400)d ago"
+}
+
+/// One line for a segment: id, kind and length, state, age, caption, and where to watch it.
+func describe(_ segment: [String: Any], server: String) -> String {
+    let id = segment["id"] as? String ?? "?"
+    let kind = segment["kind"] as? String ?? ""
+    let seconds = segment["durationSeconds"] as? Double ?? 0
+    let state = segment["state"] as? String ?? ""
+    let author = (segment["author"] as? [String: Any])?["handle"] as? String ?? ""
+    let seen = (segment["seen"] as? Bool) == true ? "seen" : "new"
+    let caption = (segment["caption"] as? String).map { "  “\($0)”" } ?? ""
+    let length = kind == "video" ? String(format: " %.1fs", seconds) : ""
+    return "\(id)  \(kind)\(length)  \(state)  \(seen)  \(age(segment["createdAt"]))\(caption)  \(server)/@\(author)/story?segment=\(id)"
+}

@@ -1,0 +1,156 @@
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+/// The `ephemera` client commands, run as processes against a live server, each person with their own HOME.
+@Suite struct ClientCommandTests {
+    func home(_ directory: String, _ name: String) throws -> String {
+        let path = directory + "-home-" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test(arguments: Backend.all)
+    func loginPostTrayStoryDownloadDeleteRestoreAndLogout(backend: Backend) async throws {
+        let (server, directory, _) = try await startServer(backend)
+        let alice = try home(directory, "alice"), bob = try home(directory, "bob")
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+            for folder in [alice, bob] { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        for handle in ["alice", "bob"] {
+            #expect(try await server.request("POST", "/api/v1/accounts",
+                json: ["handle": handle, "password": "correct horse"]).status == 201)
+        }
+
+        // Not logged in, and a server that is not there: sentences, exit 1. A usage mistake: exit 2.
+        let anonymous = try ServerProcess.runClient(["tray"], home: alice)
+        #expect(anonymous.status == 1 && anonymous.output.contains("Not logged in. Run: ephemera login"))
+        let nowhere = try ServerProcess.runClient(
+            ["login", "--server", "http://127.0.0.1:9", "--handle", "alice", "--password-stdin"], home: alice,
+            input: "correct horse\n")
+        #expect(nowhere.status == 1 && nowhere.output.contains("Cannot reach the Ephemera server at http://127.0.0.1:9"))
+        #expect(try ServerProcess.runClient(["delete"], home: alice).status == 2)
+        let wrong = try ServerProcess.runClient(
+            ["login", "--server", server.baseURL, "--handle", "alice", "--password-stdin"], home: alice, input: "nope nope\n")
+        #expect(wrong.status == 1 && wrong.output.contains("That handle and password do not match"))
+
+        for (handle, folder) in [("alice", alice), ("bob", bob)] {
+            let login = try ServerProcess.runClient(
+                ["login", "--server", server.baseURL, "--handle", handle, "--password-stdin"], home: folder,
+                input: "correct horse\n")
+            #expect(login.status == 0, "\(login.output)")
+            let config = folder + "/.config/ephemera/config.json"
+            let mode = try FileManager.default.attributesOfItem(atPath: config)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            #expect(try String(contentsOfFile: config, encoding: .utf8).contains("\"token\""))
+        }
+
+        let photo = try await MediaFixtures.shared.photo()
+        let posted = try ServerProcess.runClient(
+            ["post", photo, "--caption", "From the terminal", "--filter", "mono", "--audience", "public"], home: alice)
+        #expect(posted.status == 0, "\(posted.output)")
+        #expect(posted.output.contains("100%"))  // plain progress lines when not on a terminal
+        let line = try #require(posted.output.split(separator: "\n").first { $0.contains("live") })
+        let id = String(line.split(separator: " ")[0])
+        #expect(line.contains("“From the terminal”") && line.contains("/@alice/story?segment=\(id)"))
+
+        #expect(try await server.request("PUT", "/api/v1/me/following/alice", token: try bobToken(bob)).status == 204)
+        let tray = try ServerProcess.runClient(["tray"], home: bob)
+        #expect(tray.status == 0 && tray.output.contains("● @alice  1 segment  unseen"))
+        let story = try ServerProcess.runClient(["story", "@alice"], home: bob)
+        #expect(story.status == 0 && story.output.contains(id) && story.output.contains("photo"))
+
+        // Download, then resume a partial copy with a Range request: the same bytes either way.
+        let whole = try ServerProcess.runClient(["download", id, "-o", "whole.jpg"], home: bob, in: bob)
+        #expect(whole.status == 0 && whole.output.contains("Saved whole.jpg"), "\(whole.output)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bob + "/whole.jpg"))
+        #expect(bytes.starts(with: [0xFF, 0xD8]))
+        try bytes.prefix(1000).write(to: URL(fileURLWithPath: bob + "/again.jpg.part"))
+        let resumed = try ServerProcess.runClient(["download", server.baseURL + "/@alice/story?segment=\(id)",
+                                                   "-o", "again.jpg"], home: bob, in: bob)
+        #expect(resumed.status == 0 && resumed.output.contains("Resuming at 1 KB"), "\(resumed.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/again.jpg")) == bytes)
+        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try bobToken(bob)).json["counts"]
+        // The resumed piece finishes the same download: counted once.
+        #expect((counts as? [String: Any])?["downloads"] as? Int == 1)
+
+        // Someone else's segment cannot be deleted: the server's message, exit 1.
+        let notMine = try ServerProcess.runClient(["delete", id], home: bob)
+        #expect(notMine.status == 1 && notMine.output.contains("error: "))
+        let deleted = try ServerProcess.runClient(["delete", id], home: alice)
+        #expect(deleted.status == 0 && deleted.output.contains("ephemera restore \(id)"))
+        let listed = try ServerProcess.runClient(["recently-deleted"], home: alice)
+        #expect(listed.output.contains(id) && listed.output.contains("From the terminal"))
+        let restored = try ServerProcess.runClient(["restore", id], home: alice)
+        #expect(restored.status == 0 && restored.output.contains("back in your story"))
+        let purged = try ServerProcess.runClient(["delete", id, "--permanent"], home: alice)
+        #expect(purged.status == 0 && purged.output.contains("Purging"))
+        let gone = try ServerProcess.runClient(["restore", id], home: alice)
+        #expect(gone.status == 1 && gone.output.contains("error: "))
+
+        let out = try ServerProcess.runClient(["logout"], home: alice)
+        #expect(out.status == 0)
+        #expect(try ServerProcess.runClient(["tray"], home: alice).output.contains("Not logged in"))
+    }
+
+    @Test(arguments: Backend.all)
+    func aPostInterruptedByAServerRestartResumes(backend: Backend) async throws {
+        let (server, directory, _) = try await startServer(backend)
+        let alice = try home(directory, "alice")
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+            try? FileManager.default.removeItem(atPath: alice)
+        }
+        #expect(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).status == 201)
+        #expect(try ServerProcess.runClient(["login", "--server", server.baseURL, "--handle", "alice", "--password-stdin"],
+                                            home: alice, input: "correct horse\n").status == 0)
+        let clip = try await MediaFixtures.shared.video(seconds: 6, width: 1080, height: 1920, codec: "mpeg4")
+        let size = try FileManager.default.attributesOfItem(atPath: clip)[.size] as? Int64 ?? 0
+        let arguments = ["post", clip, "--chunk-bytes", "32768", "--caption", "Long way"]
+
+        // Kill the server once part of the file is in, then start it again where it was.
+        let running = try ServerProcess.launchClient(arguments, home: alice)
+        let pending = alice + "/.config/ephemera/uploads.json"
+        var offset: Int64 = 0
+        for _ in 0..<600 {
+            if let data = FileManager.default.contents(atPath: pending),
+               let url = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["uploads"] as? [String: String],
+               let location = url.values.first {
+                let path = String(location.dropFirst(server.baseURL.count))
+                let head = try await server.request("HEAD", path, token: try bobToken(alice), headers: ["Tus-Resumable": "1.0.0"])
+                offset = head.headers.first { $0.key.lowercased() == "upload-offset" }.flatMap { Int64($0.value) } ?? 0
+                if offset > 0 { break }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(offset > 0 && offset < size, "the upload should be under way (\(offset) of \(size))")
+        server.kill9()
+        let interrupted = running.output.fileHandleForReading.readDataToEndOfFile()
+        running.process.waitUntilExit()
+        let message = String(decoding: interrupted, as: UTF8.self)
+        #expect(running.process.terminationStatus == 1)
+        #expect(message.contains("run the same command again to resume"), "\(message)")
+
+        try await server.start(keepPort: true)
+        let again = try ServerProcess.runClient(arguments, home: alice)
+        #expect(again.status == 0, "\(again.output)")
+        let resumedAt = again.output.firstMatch(of: /resuming at ([0-9.]+ [KM]?B)/)
+        #expect(resumedAt != nil, "\(again.output)")
+        #expect(again.output.contains("live") && again.output.contains("“Long way”"))
+        let leftover = (try? String(contentsOfFile: pending, encoding: .utf8)) ?? ""
+        #expect(!leftover.contains("http"), "a finished upload is forgotten")
+        let audit = try ServerProcess.runCommand(["audit", "--data-dir", directory]
+            + (server.databaseURL.map { ["--database-url", $0] } ?? []))
+        #expect(audit.status == 0, "\(audit.output)")
+    }
+
+    /// The token saved in a client's config.
+    func bobToken(_ home: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: home + "/.config/ephemera/config.json"))
+        return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String)
+    }
+}
