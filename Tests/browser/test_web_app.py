@@ -8,17 +8,13 @@ Run by script/browser-test (which installs Chromium, chromedriver and Selenium);
 $EPHEMERA_SCREENSHOTS (default .build/browser-screenshots).
 """
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 
 from selenium import webdriver
@@ -31,102 +27,10 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.environ.get("EPHEMERA_BIN", os.path.join(ROOT, ".build", "debug", "ephemera"))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "pysupport"))
+from ephemera_testing import PASSWORD, Server, ffmpeg  # noqa: E402
+
 SCREENSHOTS = os.environ.get("EPHEMERA_SCREENSHOTS", os.path.join(ROOT, ".build", "browser-screenshots"))
-PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A real `ephemera serve` on loopback with a throwaway data folder."""
-
-    def __init__(self):
-        self.directory = tempfile.mkdtemp(prefix="ephemera-browser-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(self.directory, "server.log"), "wb")
-        self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(self.port), "--data-dir", os.path.join(self.directory, "data"),
-             "--scratch-dir", os.path.join(self.directory, "scratch"), "--rate-limits", "off",
-             "--public-url", self.url],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the server did not become ready; see " + self.log.name)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-    # The API, for setting up what a test is not about (accounts, extra segments) and for checking results.
-    def api(self, method, path, token=None, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        for key, value in (headers or {}).items():
-            request.add_header(key, value)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                raw = response.read()
-                return response.status, (json.loads(raw) if raw and response.headers.get_content_type() == "application/json" else raw)
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
-
-    def sign_up(self, handle):
-        status, body = self.api("POST", "/api/v1/accounts", body={"handle": handle, "password": PASSWORD})
-        assert status == 201, body
-        return body["token"]
-
-    def post(self, token, path, fields=None):
-        boundary = "ephemera-" + uuid.uuid4().hex
-        parts = []
-        for name, value in (fields or {}).items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-        with open(path, "rb") as f:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="{os.path.basename(path)}"\r\n'
-                         f'Content-Type: application/octet-stream\r\n\r\n'.encode() + f.read() + b"\r\n")
-        parts.append(f"--{boundary}--\r\n".encode())
-        request = urllib.request.Request(self.url + "/api/v1/stories", data=b"".join(parts), method="POST")
-        request.add_header("Authorization", "Bearer " + token)
-        request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-        with urllib.request.urlopen(request, timeout=60) as response:
-            ids = [segment["id"] for segment in json.loads(response.read())["segments"]]
-        for segment_id in ids:
-            self.wait_live(token, segment_id)
-        return ids
-
-    def wait_live(self, token, segment_id, timeout=90):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            status, body = self.api("GET", f"/api/v1/stories/{segment_id}", token)
-            if status == 200 and body["state"] in ("live", "failed"):
-                assert body["state"] == "live", body
-                return body
-            time.sleep(0.3)
-        raise AssertionError(f"segment {segment_id} did not go live")
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 class Fixtures:
@@ -156,9 +60,7 @@ def setUpModule():
 
 def tearDownModule():
     if SERVER:
-        SERVER.stop()
-        if not os.environ.get("EPHEMERA_KEEP_BROWSER_DATA"):
-            shutil.rmtree(SERVER.directory, ignore_errors=True)
+        SERVER.remove()
     if MEDIA:
         shutil.rmtree(MEDIA.directory, ignore_errors=True)
 
