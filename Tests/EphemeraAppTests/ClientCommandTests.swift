@@ -148,6 +148,53 @@ import Testing
         #expect(audit.status == 0, "\(audit.output)")
     }
 
+    @Test func onATerminalLoginHidesThePasswordAndPostDrawsAProgressBar() async throws {
+        let (server, directory, _) = try await startServer(.sqlite)
+        let alice = try home(directory, "alice")
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+            try? FileManager.default.removeItem(atPath: alice)
+        }
+        #expect(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "secret horse"]).status == 201)
+        /// Runs the client under `script`, which gives it a pseudo-terminal; `typed` arrives after a second,
+        /// as a person would type it after the prompt.
+        func onTerminal(_ arguments: [String], typed: String? = nil) throws -> (Int32, String) {
+            let command = ([ServerProcess.binary] + arguments).map { "'\($0)'" }.joined(separator: " ")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qec", command, "/dev/null"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["HOME"] = alice
+            environment["TERM"] = "xterm"
+            process.environment = environment
+            let output = Pipe(), input = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            process.standardInput = input
+            try process.run()
+            if let typed {
+                Thread.sleep(forTimeInterval: 1)
+                input.fileHandleForWriting.write(Data(typed.utf8))
+            }
+            try? input.fileHandleForWriting.close()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let (loginStatus, login) = try onTerminal(["login", "--server", server.baseURL, "--handle", "alice"],
+                                                  typed: "secret horse\n")
+        #expect(loginStatus == 0 && login.contains("Password for @alice:") && login.contains("Logged in"), "\(login)")
+        #expect(!login.contains("secret horse"), "the password must not be echoed")
+
+        let clip = try await MediaFixtures.shared.video(seconds: 2)
+        let (postStatus, post) = try onTerminal(["post", clip, "--chunk-bytes", "16384"])
+        #expect(postStatus == 0, "\(post)")
+        #expect(post.contains("\r") && post.contains("█") && post.contains("100%") && post.contains("ETA"), "\(post)")
+        #expect(post.contains("live"))
+    }
+
     /// The token saved in a client's config.
     func bobToken(_ home: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: home + "/.config/ephemera/config.json"))

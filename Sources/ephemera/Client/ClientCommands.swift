@@ -43,9 +43,9 @@ struct Login: AsyncParsableCommand {
         tcgetattr(fd, &original)
         var silent = original
         silent.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(fd, TCSAFLUSH, &silent)
+        tcsetattr(fd, TCSANOW, &silent)
         defer {
-            tcsetattr(fd, TCSAFLUSH, &original)
+            tcsetattr(fd, TCSANOW, &original)
             _ = write(fd, "\n", 1)
         }
         var bytes: [UInt8] = []
