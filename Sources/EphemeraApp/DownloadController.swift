@@ -54,17 +54,9 @@ struct DownloadController {
         headers[.eTag] = etag
 
         // A Range request continues an interrupted download (the CLI resumes a partial file this way).
-        var status = HTTPResponse.Status.ok
-        var range: ClosedRange<Int64> = 0...max(size - 1, 0)
-        if let requested = request.headers[.range], MediaController.ifRangeAllows(request, etag: etag) {
-            guard let parsed = MediaController.parseRange(requested, size: size) else {
-                try? handle.close()
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            range = parsed
-            status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        guard let (status, range) = MediaController.selectRange(request, etag: etag, size: size, headers: &headers) else {
+            try? handle.close()
+            return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         // One download is counted once, not once per resumed piece.
         if range.lowerBound == 0 { try await services.segments.countDownload(segmentID: segment.id) }

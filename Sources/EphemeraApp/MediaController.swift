@@ -61,17 +61,9 @@ struct MediaController {
             return Response(status: .notModified, headers: headers)
         }
 
-        var status = HTTPResponse.Status.ok
-        var range: ClosedRange<Int64> = 0...max(size - 1, 0)
-        if let header = request.headers[.range], Self.ifRangeAllows(request, etag: etag) {
-            guard let requested = Self.parseRange(header, size: size) else {
-                try? handle.close()
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            range = requested
-            status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        guard let (status, range) = Self.selectRange(request, etag: etag, size: size, headers: &headers) else {
+            try? handle.close()
+            return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
@@ -94,6 +86,21 @@ struct MediaController {
             }
             try await writer.finish(nil)
         }
+    }
+
+    /// What to send for `Range` and `If-Range`: 200 and the whole blob, or 206 and one range with
+    /// `Content-Range` set; nil when the range cannot be satisfied (`Content-Range` then tells the size).
+    static func selectRange(_ request: Request, etag: String, size: Int64, headers: inout HTTPFields)
+        -> (HTTPResponse.Status, ClosedRange<Int64>)?
+    {
+        let whole: ClosedRange<Int64> = 0...max(size - 1, 0)
+        guard let header = request.headers[.range], ifRangeAllows(request, etag: etag) else { return (.ok, whole) }
+        guard let range = parseRange(header, size: size) else {
+            headers[.contentRange] = "bytes */\(size)"
+            return nil
+        }
+        headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
+        return (.partialContent, range)
     }
 
     /// `If-Range` with a different ETag means "send the whole thing".
