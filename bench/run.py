@@ -1,0 +1,511 @@
+"""The benchmark suite (issue 7). Every figure is a ratio against a baseline measured in the same run on the
+same machine: nginx for media, the same SQL run directly for the tray, bare ffmpeg for posting. Driven by
+bench/run, which builds the release binary and passes its path. Writes bench/results.json and the table at
+the top of bench/RESULTS.md.
+"""
+import argparse
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--bin", required=True)
+parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (under 5 minutes)")
+parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry")
+parser.add_argument("--command", default="bench/run")
+args = parser.parse_args()
+ONLY = set(filter(None, args.only.split(",")))
+SECONDS = 4 if args.quick else 10
+AUTHORS = 1000
+SEGMENTS = 20_000 if args.quick else 100_000
+EXPIRED = 20_000 if args.quick else 100_000
+WORK = tempfile.mkdtemp(prefix="ephemera-bench-")
+os.chmod(WORK, 0o755)
+results = []
+processes = []
+
+
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def record(name, ours, baseline, unit, goal, met, note=""):
+    ratio = (ours / baseline) if baseline else None
+    results.append({"name": name, "ours": round(ours, 3), "baseline": None if baseline is None else round(baseline, 3),
+                    "ratio": None if ratio is None else round(ratio, 3), "unit": unit, "goal": goal, "met": bool(met),
+                    "note": note})
+    log(f"  {name}: ours {ours:,.2f} {unit}" + (f", baseline {baseline:,.2f}, ratio {ratio:.2f}" if baseline else "")
+        + f"  [{'met' if met else 'NOT met'}: {goal}]")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Processes
+
+class Server:
+    def __init__(self, name, database_url=None):
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = os.path.join(WORK, name)
+        self.database_url = database_url
+        self.process = None
+
+    def start(self, extra=()):
+        env = dict(os.environ, EPHEMERA_BCRYPT_COST="4")
+        cmd = [args.bin, "serve", "--port", str(self.port), "--data-dir", self.data, "--scratch-dir",
+               self.data + "-scratch", "--rate-limits", "off", "--log-level", "warning", *extra]
+        if self.database_url:
+            cmd += ["--database-url", self.database_url]
+        self.process = subprocess.Popen(cmd, stdout=open(self.data + ".log", "ab"), stderr=subprocess.STDOUT)
+        processes.append(self.process)
+        for _ in range(300):
+            try:
+                if call(self, "GET", "/readyz")[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start; see {self.data}.log")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+    def rss(self):
+        """(current, peak) resident memory in MB."""
+        status = open(f"/proc/{self.process.pid}/status").read()
+        current = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+        return current, peak
+
+    def sql(self, script):
+        """Runs SQL against the server's database directly (seeding, and the raw-SQL baselines)."""
+        if self.database_url:
+            subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", self.database_url, "-f", script], check=True,
+                           stdout=subprocess.DEVNULL)
+        else:
+            with open(script) as f:
+                subprocess.run(["sqlite3", os.path.join(self.data, "ephemera.sqlite")], stdin=f, check=True,
+                               stdout=subprocess.DEVNULL)
+
+    def query(self, text):
+        if self.database_url:
+            return subprocess.run(["psql", "-tA", self.database_url, "-c", text], check=True, capture_output=True,
+                                  text=True).stdout.strip()
+        return subprocess.run(["sqlite3", os.path.join(self.data, "ephemera.sqlite"), text], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+
+def call(server, method, path, token=None, body=None, content_type="application/json"):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=900)
+    headers = {}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    if body is not None:
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+        headers["Content-Type"] = content_type
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
+
+
+def sign_up(server, handle):
+    status, body = call(server, "POST", "/api/v1/accounts", body={"handle": handle, "password": "bench password"})
+    assert status == 201, body
+    return body["token"], body["account"]["id"]
+
+
+def post_and_wait(server, token, path, fields=None):
+    boundary = uuid.uuid4().hex
+    payload = b""
+    for key, value in (fields or {}).items():
+        payload += f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+    payload += f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="clip"\r\n\r\n'.encode()
+    payload += open(path, "rb").read() + f"\r\n--{boundary}--\r\n".encode()
+    start = time.monotonic()
+    status, body = call(server, "POST", "/api/v1/stories", token, payload, "multipart/form-data; boundary=" + boundary)
+    assert status == 201, body
+    segment_id = body["segments"][0]["id"]
+    while True:
+        _, segment = call(server, "GET", f"/api/v1/stories/{segment_id}", token)
+        if segment["state"] != "processing":
+            break
+        time.sleep(0.05)
+    assert segment["state"] == "live", segment
+    return time.monotonic() - start, segment_id
+
+
+def wrk(url, headers=(), script=None, connections=64, seconds=SECONDS, threads=2):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", script]
+    output = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", output)
+    scale = {"B": 1e-6, "KB": 1.024e-3, "MB": 1.048576, "GB": 1073.741824}[transfer.group(2)]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"wrk saw {errors.group(1)} error responses from {url}:\n{output}")
+    return rps, float(transfer.group(1)) * scale, p99_ms
+
+
+def ffmpeg(*arguments):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *arguments], check=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Seeding by SQL: what the tray and views need is rows, not media.
+
+def token_pair():
+    token = secrets.token_urlsafe(32)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+def seed_tray(server, viewer_id, now_ms):
+    """1,000 followed authors with a live public story each, and filler up to SEGMENTS segments (older,
+    expired stories of other authors), plus 200 viewers with sessions for the views benchmark."""
+    rows = []
+    rows.append("BEGIN;")
+    live_ids = []
+    for i in range(AUTHORS):
+        author = f"author{i:05d}"
+        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
+                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
+                    f"'Author {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
+        rows.append(f"INSERT INTO follows (follower_id, followee_id, created_at) VALUES ('{viewer_id}', '{author}', {now_ms});")
+        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+    filler_authors = 100
+    for i in range(filler_authors):
+        author = f"filler{i:05d}"
+        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
+                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
+                    f"'Filler {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
+        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+    values = []
+    for n in range(SEGMENTS):
+        if n < AUTHORS:
+            author = f"author{n:05d}"
+            created = now_ms - random.randint(60_000, 20 * 3600_000)
+            expires = created + 24 * 3600_000
+            segment_id = f"live{n:06d}"
+            live_ids.append(segment_id)
+        else:
+            author = f"filler{n % filler_authors:05d}"
+            created = now_ms - random.randint(2, 30) * 24 * 3600_000
+            expires = created + 24 * 3600_000
+            segment_id = f"old{n:06d}"
+        values.append(f"('{segment_id}', '{author}', 'u{author}', 0, 'photo', '{'live' if n < AUTHORS else 'archived'}', "
+                      f"'public', NULL, {created}, {expires}, 5000, 1080, 1920, 'tag')")
+        if len(values) == 500:
+            rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
+                        "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+            values = []
+    if values:
+        rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
+                    "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+    tokens = []
+    for i in range(200):
+        viewer = f"watcher{i:04d}"
+        token, digest = token_pair()
+        tokens.append(token)
+        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
+                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{viewer}', '{viewer}', "
+                    f"'Watcher {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
+        rows.append(f"INSERT INTO sessions (token_hash, account_id, created_at) VALUES ('{digest}', '{viewer}', {now_ms});")
+    rows.append("COMMIT;")
+    script = os.path.join(WORK, server.name + "-seed.sql")
+    with open(script, "w") as f:
+        f.write("\n".join(rows))
+    server.sql(script)
+    if server.database_url:
+        server.query("ANALYZE")
+    return live_ids, tokens
+
+
+def tray_sql(viewer_id, now_ms):
+    """The tray's query as the store runs it (SQLSegmentStore.tray with SQLVisibility's predicate)."""
+    v = viewer_id
+    return f"""SELECT s.author_id, MAX(s.created_at) AS latest, COUNT(*) AS n,
+  SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
+FROM segments s
+LEFT JOIN views v ON v.segment_id = s.id AND v.viewer_id = '{v}'
+WHERE (s.author_id = '{v}' OR s.author_id IN (SELECT followee_id FROM follows WHERE follower_id = '{v}'))
+AND s.state = 'live' AND s.expires_at > {now_ms}
+AND (s.author_id = '{v}' OR (
+  (s.audience = 'public'
+   OR (s.audience = 'followers' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = '{v}' AND f.followee_id = s.author_id))
+   OR (s.audience = 'closeFriends' AND EXISTS (SELECT 1 FROM close_friends c WHERE c.owner_id = s.author_id AND c.friend_id = '{v}')))
+  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = s.author_id AND b.blocked_id = '{v}') OR (b.blocker_id = '{v}' AND b.blocked_id = s.author_id))
+  AND NOT EXISTS (SELECT 1 FROM hidden_from h WHERE h.owner_id = s.author_id AND h.viewer_id = '{v}')))
+GROUP BY s.author_id;"""
+
+
+def raw_sql_rate(server, text):
+    """Queries per second for the same SQL run directly: pgbench with 64 clients on PostgreSQL; on SQLite two
+    sqlite3 processes (one per core) each running it in a loop."""
+    if server.database_url:
+        script = os.path.join(WORK, "tray.pgbench.sql")
+        with open(script, "w") as f:
+            f.write(text.replace("\n", " ") + "\n")
+        output = subprocess.run(["pgbench", "-n", "-f", script, "-c", "64", "-j", "2", "-T", str(SECONDS),
+                                 server.database_url], check=True, capture_output=True, text=True).stdout
+        return float(re.search(r"tps = ([\d.]+)", output).group(1))
+    loops = 200 if args.quick else 500
+    script = os.path.join(WORK, "tray.sqlite.sql")
+    with open(script, "w") as f:
+        f.write(".output /dev/null\n" + (text + "\n") * loops)
+    database = os.path.join(server.data, "ephemera.sqlite")
+    start = time.monotonic()
+    workers = [subprocess.Popen(["sqlite3", database], stdin=open(script), stdout=subprocess.DEVNULL) for _ in range(2)]
+    for worker in workers:
+        worker.wait()
+    return 2 * loops / (time.monotonic() - start)
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+def bench_media(server, token):
+    log("1. Media: wrk on /media/{id}/video.mp4 vs nginx serving the same file in the clear")
+    clip = os.path.join(WORK, "media.mp4")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1080x1920:rate=30", "-f", "lavfi", "-i", "sine", "-t", "15",
+           "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-pix_fmt", "yuv420p", "-c:a", "aac", clip)
+    _, segment_id = post_and_wait(server, token, clip, {"audience": "public"})
+    www = os.path.join(WORK, "www", "media", segment_id)
+    os.makedirs(www)
+    _, data = call(server, "GET", f"/media/{segment_id}/video.mp4")
+    open(os.path.join(www, "video.mp4"), "wb").write(data)
+    subprocess.run(["chmod", "-R", "a+rX", os.path.join(WORK, "www")], check=True)
+    nginx_port = free_port()
+    conf = os.path.join(WORK, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 2; daemon off; pid {WORK}/nginx.pid; error_log {WORK}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types {{ video/mp4 mp4; }}
+  server {{ listen 127.0.0.1:{nginx_port}; root {WORK}/www; }} }}
+""")
+    nginx = subprocess.Popen(["nginx", "-c", conf], stderr=subprocess.DEVNULL)
+    processes.append(nginx)
+    time.sleep(0.5)
+    path = f"/media/{segment_id}/video.mp4"
+    size = len(data)
+    cases = [("whole file", []), ("1 MiB range", ["Range: bytes=0-1048575"]),
+             ("64 KiB range", [f"Range: bytes={size // 2}-{size // 2 + 65535}"])]
+    for label, headers in cases:
+        ours_rps, ours_mbs, _ = wrk(server.url + path, headers, connections=16)
+        base_rps, base_mbs, _ = wrk(f"http://127.0.0.1:{nginx_port}{path}", headers, connections=16)
+        ratio = ours_mbs / base_mbs
+        record(f"media {label}, MB/s (encrypted at rest)", ours_mbs, base_mbs, "MB/s", ">= 0.5 of nginx", ratio >= 0.5,
+               f"{ours_rps:,.0f} vs {base_rps:,.0f} requests/s; {size / 1e6:.1f} MB file")
+    nginx.terminate()
+
+
+def bench_tray_and_views(server, viewer_token, viewer_id, label):
+    now_ms = int(time.time() * 1000)
+    log(f"2. Tray on {label}: seeding {AUTHORS:,} followed authors and {SEGMENTS:,} segments")
+    live_ids, tokens = seed_tray(server, viewer_id, now_ms)
+    status, tray = call(server, "GET", "/api/v1/tray", viewer_token)
+    assert status == 200 and len(tray["items"]) == AUTHORS, (status, str(tray)[:200])
+    rps, _, p99 = wrk(server.url + "/api/v1/tray", [f"Authorization: Bearer {viewer_token}"])
+    raw = raw_sql_rate(server, tray_sql(viewer_id, now_ms))
+    record(f"tray on {label}, requests/s", rps, raw, "req/s", ">= 0.5 of the same SQL run directly", rps / raw >= 0.5,
+           f"p99 {p99:.1f} ms")
+    record(f"tray on {label}, p99 latency", p99, None, "ms", "< 20 ms", p99 < 20)
+
+    log(f"3. Views on {label}: POST …/views from 200 viewers over {AUTHORS:,} segments, 64 connections")
+    script = os.path.join(WORK, f"views-{label}.lua")
+    with open(script, "w") as f:
+        f.write("local ids = {" + ",".join(f'"{i}"' for i in live_ids) + "}\n")
+        f.write("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}\n")
+        f.write("""request = function()
+  local id = ids[math.random(#ids)]
+  local token = tokens[math.random(#tokens)]
+  return wrk.format("POST", "/api/v1/stories/" .. id .. "/views", {["Authorization"] = "Bearer " .. token}, "")
+end
+""")
+    rps, _, p99 = wrk(server.url + "/", script=script)
+    record(f"views on {label}, POST/s", rps, None, "req/s", ">= 5,000/s", rps >= 5000, f"p99 {p99:.1f} ms")
+
+
+def bench_posting(server, token):
+    log("4. Posting: a 15 s 1080x1920 clip made live vs bare ffmpeg doing the same transcode")
+    clip = os.path.join(WORK, "reencode.mp4")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1080x1920:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+           "-t", "15", "-c:v", "mpeg4", "-q:v", "3", "-c:a", "aac", clip)
+    runs = 1 if args.quick else 3
+    ours = statistics.median(post_and_wait(server, token, clip)[0] for _ in range(runs))
+
+    def bare():
+        start = time.monotonic()
+        ffmpeg("-i", clip, "-map", "0:v:0", "-map", "0:a:0", "-vf",
+               "scale=w='min(1080,iw)':h='min(1920,ih)':force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-map_metadata", "-1", "-movflags", "+faststart",
+               os.path.join(WORK, "bare.mp4"))
+        return time.monotonic() - start
+    baseline = statistics.median(bare() for _ in range(runs))
+    record("posting a 15 s 1080x1920 clip, upload to live", ours, baseline, "s", "<= 1.15x bare ffmpeg",
+           ours / baseline <= 1.15)
+
+
+def bench_expiry(database_url, label):
+    log(f"5. Expiry and purge on {label}: {EXPIRED:,} expired segments")
+    server = Server(f"expiry-{label}", database_url)
+    server.start()
+    _, viewer_id = sign_up(server, "expirybench")
+    server.stop()
+    now_ms = int(time.time() * 1000)
+    rows = ["BEGIN;"]
+    for i in range(100):
+        author = f"old{i:03d}"
+        archive = "true" if i % 2 == 0 else "false"
+        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
+                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
+                    f"'{author}', 'x', 'member', {now_ms}, 'public', true, true, false, {archive});")
+        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+    values = []
+    for n in range(EXPIRED):
+        author = f"old{n % 100:03d}"
+        created = now_ms - 25 * 3600_000
+        values.append(f"('exp{n:06d}', '{author}', 'u{author}', 0, 'photo', 'live', 'public', NULL, {created}, "
+                      f"{created + 24 * 3600_000}, 5000, 1080, 1920, NULL)")
+        if len(values) == 500:
+            rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
+                        "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+            values = []
+    rows.append("COMMIT;")
+    script = os.path.join(WORK, f"expiry-{label}.sql")
+    with open(script, "w") as f:
+        f.write("\n".join(rows))
+    server.sql(script)
+    start = time.monotonic()
+    server.start()  # the sweeper runs at start
+    while int(server.query(f"SELECT COUNT(*) FROM segments WHERE state = 'live'")) > 0:
+        time.sleep(0.1)
+    swept = time.monotonic() - start
+    record(f"expiry sweep of {EXPIRED:,} segments on {label}", swept, None, "s", "<= 10 s", swept <= 10,
+           "from server start (the sweeper's first pass) until none is left live")
+    to_purge = EXPIRED // 2
+    start = time.monotonic()
+    deadline = start + (60 if args.quick else 300)
+    purged = 0
+    while time.monotonic() < deadline:
+        purged = int(server.query("SELECT COUNT(*) FROM tombstones"))
+        if purged >= to_purge:
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    rate = purged / elapsed if elapsed > 0 else 0
+    record(f"purge rate on {label}", rate, None, "segments/s", ">= 200/s", rate >= 200,
+           f"{purged:,} of {to_purge:,} purged in {elapsed:.1f} s (authors without an archive)")
+    server.stop()
+
+
+def main():
+    log(f"Ephemera benchmarks ({'quick' if args.quick else 'full'}) in {WORK}")
+    pg_env = subprocess.run([os.path.join(ROOT, "script", "postgres"), "start"], check=True, capture_output=True,
+                            text=True).stdout
+    pg = dict(re.findall(r"export (\w+)=(\S+)", pg_env))
+    base_url = pg["EPHEMERA_TEST_POSTGRES_URL"]
+    for name in ("bench", "expiry"):
+        subprocess.run(["psql", "-q", base_url, "-c", f"CREATE DATABASE {name}"], check=True)
+    pg_url = lambda name: base_url.rsplit("/", 1)[0] + "/" + name  # noqa: E731
+    try:
+        sqlite = Server("sqlite").start()
+        postgres = Server("postgres", pg_url("bench")).start()
+        idle, _ = sqlite.rss()
+        viewer_token, viewer_id = sign_up(sqlite, "viewer")
+        pg_token, pg_viewer = sign_up(postgres, "viewer")
+        if wanted("media"):
+            bench_media(sqlite, viewer_token)
+        if wanted("tray") or wanted("views"):
+            bench_tray_and_views(sqlite, viewer_token, viewer_id, "SQLite")
+            bench_tray_and_views(postgres, pg_token, pg_viewer, "PostgreSQL")
+        current, peak = sqlite.rss()
+        pg_current, pg_peak = postgres.rss()
+        log("6. Memory")
+        record("server RSS at idle (SQLite)", idle, None, "MB", "report", True)
+        record("server peak RSS during media, tray and views (SQLite)", peak, None, "MB", "<= 150 MB", peak <= 150)
+        record("server peak RSS during tray and views (PostgreSQL)", pg_peak, None, "MB", "<= 150 MB", pg_peak <= 150)
+        if wanted("posting"):
+            bench_posting(sqlite, viewer_token)
+        sqlite.stop()
+        postgres.stop()
+        if wanted("expiry"):
+            bench_expiry(None, "SQLite")
+            bench_expiry(pg_url("expiry"), "PostgreSQL")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+        subprocess.run([os.path.join(ROOT, "script", "postgres"), "stop", pg["EPHEMERA_PG_DIR"]],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(WORK, ignore_errors=True)
+    write_results()
+
+
+def write_results():
+    with open(os.path.join(HERE, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    lines = ["<!-- bench/run: begin (generated; edit below the end marker) -->",
+             f"## Latest run: {datetime.date.today().isoformat()}", "",
+             f"Command: `{args.command}`. Machine: {os.cpu_count()} cores ({cpu}), "
+             f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.platform()}; "
+             "loopback only, release build. Baselines are measured in the same run.", "",
+             "| figure | ours | baseline | ratio | goal | met | note |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        baseline = "" if r["baseline"] is None else f"{r['baseline']:,.2f}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        lines.append(f"| {r['name']} | {r['ours']:,.2f} {r['unit']} | {baseline} | {ratio} | {r['goal']} | "
+                     f"{'yes' if r['met'] else '**no**'} | {r['note']} |")
+    lines += ["", "<!-- bench/run: end -->"]
+    path = os.path.join(HERE, "RESULTS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+    block = "\n".join(lines)
+    if "<!-- bench/run: begin" in text:
+        text = re.sub(r"<!-- bench/run: begin.*?<!-- bench/run: end -->", lambda _: block, text, flags=re.S)
+    else:
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{block}\n{rest}"
+    open(path, "w").write(text)
+    log(f"Wrote bench/results.json and bench/RESULTS.md ({sum(r['met'] for r in results)} of {len(results)} goals met)")
+
+
+if __name__ == "__main__":
+    main()
