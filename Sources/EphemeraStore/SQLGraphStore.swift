@@ -48,15 +48,10 @@ public struct SQLGraphStore: Sendable {
                 }
             }
             let (a, b) = edge.columns
-            let exists = try await sql.raw("""
-                SELECT 1 AS one FROM \(ident: edge.table) WHERE \(ident: a) = \(bind: from) AND \(ident: b) = \(bind: to)
-                """).first() != nil
-            if !exists {
-                try await sql.raw("""
-                    INSERT INTO \(ident: edge.table) (\(ident: a), \(ident: b), created_at)
-                    VALUES (\(bind: from), \(bind: to), \(bind: now.milliseconds))
-                    """).run()
-            }
+            try await sql.raw("""
+                INSERT INTO \(ident: edge.table) (\(ident: a), \(ident: b), created_at)
+                VALUES (\(bind: from), \(bind: to), \(bind: now.milliseconds)) ON CONFLICT DO NOTHING
+                """).run()
         }
     }
 

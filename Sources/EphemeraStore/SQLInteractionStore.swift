@@ -12,12 +12,11 @@ public struct SQLInteractionStore: Sendable {
     @discardableResult
     public func like(segmentID: String, accountID: String, at now: Instant) async throws -> Bool {
         try await database.transaction { sql in
-            guard try await sql.raw("""
-                SELECT 1 AS one FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)
-                """).first() == nil else { return false }
-            try await sql.raw("""
+            // Insert-or-nothing in one statement: concurrent likes cannot race into a duplicate key.
+            guard try await !sql.raw("""
                 INSERT INTO likes (segment_id, account_id, created_at) VALUES (\(bind: segmentID), \(bind: accountID), \(bind: now.milliseconds))
-                """).run()
+                ON CONFLICT DO NOTHING RETURNING segment_id
+                """).all().isEmpty else { return false }
             try await sql.raw("UPDATE segments SET like_count = like_count + 1 WHERE id = \(bind: segmentID)").run()
             return true
         }
@@ -27,10 +26,9 @@ public struct SQLInteractionStore: Sendable {
     @discardableResult
     public func unlike(segmentID: String, accountID: String) async throws -> Bool {
         try await database.transaction { sql in
-            guard try await sql.raw("""
-                SELECT 1 AS one FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)
-                """).first() != nil else { return false }
-            try await sql.raw("DELETE FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)").run()
+            guard try await !sql.raw("""
+                DELETE FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID) RETURNING segment_id
+                """).all().isEmpty else { return false }
             try await sql.raw("UPDATE segments SET like_count = like_count - 1 WHERE id = \(bind: segmentID)").run()
             return true
         }

@@ -285,14 +285,14 @@ public struct SQLSegmentStore: Sendable {
     @discardableResult
     public func recordView(segmentID: String, viewer: String, counted: Bool, at now: Instant) async throws -> Bool {
         try await database.transaction { sql in
-            let exists = try await sql.raw("""
-                SELECT 1 AS one FROM views WHERE segment_id = \(bind: segmentID) AND viewer_id = \(bind: viewer)
-                """).first() != nil
-            guard !exists else { return false }
-            try await sql.raw("""
+            // One statement decides, so two requests for the same view at once cannot both insert (a check
+            // then an insert raced into a duplicate key on PostgreSQL under load).
+            let inserted = try await !sql.raw("""
                 INSERT INTO views (segment_id, viewer_id, viewed_at)
                 VALUES (\(bind: segmentID), \(bind: viewer), \(bind: now.milliseconds))
-                """).run()
+                ON CONFLICT DO NOTHING RETURNING segment_id
+                """).all().isEmpty
+            guard inserted else { return false }
             if counted {
                 try await sql.raw("UPDATE segments SET view_count = view_count + 1 WHERE id = \(bind: segmentID)").run()
             }

@@ -5,6 +5,32 @@ import Testing
 
 @Suite struct InteractionsTests {
     @Test(arguments: Backend.all)
+    func concurrentViewsLikesAndFollowsAreIdempotentWithoutErrors(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let photo = try await MediaFixtures.shared.photo()
+            let id = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
+            // The same request many times at once (a double tap, a retry storm): every one succeeds, once.
+            let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        [try await app.request(.post, "/api/v1/stories/\(id)/views", token: bob).status.code,
+                         try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob).status.code,
+                         try await app.request(.put, "/api/v1/me/following/alice", token: bob).status.code]
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0 += $1 }
+            }
+            #expect(Set(statuses) == [204])
+            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
+            #expect(counts?["views"] as? Int == 1 && counts?["likes"] as? Int == 1)
+            let profile = try await app.request(.get, "/api/v1/users/alice", token: bob)
+            #expect(profile.json["followerCount"] as? Int == 1)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func likesAreIdempotentAndCounted(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
