@@ -170,7 +170,11 @@ let jsonEncoder: JSONEncoder = {
 
 /// Encodes `value` as a JSON response.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    let data = try jsonEncoder.encode(value)
+    jsonResponse(bytes: try jsonEncoder.encode(value), status: status)
+}
+
+/// A response of JSON already encoded (the tray cache keeps its answers encoded).
+func jsonResponse(bytes data: Data, status: HTTPResponse.Status = .ok) -> Response {
     var headers = HTTPFields()
     headers[.contentType] = "application/json; charset=utf-8"
     headers[.cacheControl] = "no-store"

@@ -1,4 +1,5 @@
 import EphemeraCore
+import Foundation
 import EphemeraStore
 import Hummingbird
 
@@ -60,16 +61,24 @@ struct StoriesController {
         var items: [TrayItem]
     }
 
+    /// The tray, from the tray cache when nothing it depends on changed (see `TrayCache`).
     @Sendable func tray(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        let entries = try await services.segments.tray(viewer: me.id, now: services.clock.now())
+        let cache = services.database.trayCache
+        let now = services.clock.now()
+        if let ready = cache.lookup(viewer: me.id, now: now) { return jsonResponse(bytes: ready) }
+        let stamp = cache.stamp(viewer: me.id)
+        let entries = try await services.segments.tray(viewer: me.id, now: now)
         let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
         let items = entries.compactMap { entry -> TrayItem? in
             guard let author = authors[entry.authorID] else { return nil }
             return TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
                             segmentCount: entry.segmentCount)
         }
-        return try jsonResponse(TrayBody(items: items))
+        let payload = try jsonEncoder.encode(TrayBody(items: items))
+        let validUntil = entries.compactMap(\.firstExpiry).min() ?? now + cache.maxAge
+        cache.store(viewer: me.id, payload: payload, stamp: stamp, now: now, validUntil: validUntil)
+        return jsonResponse(bytes: payload)
     }
 
     @Sendable func forYou(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -18,12 +18,15 @@ public struct TrayEntry: Sendable, Hashable {
     public var latestAt: Instant
     public var segmentCount: Int
     public var unseenCount: Int
+    /// When the first of these segments expires: the entry is true until then.
+    public var firstExpiry: Instant?
 
-    public init(authorID: String, latestAt: Instant, segmentCount: Int, unseenCount: Int) {
+    public init(authorID: String, latestAt: Instant, segmentCount: Int, unseenCount: Int, firstExpiry: Instant? = nil) {
         self.authorID = authorID
         self.latestAt = latestAt
         self.segmentCount = segmentCount
         self.unseenCount = unseenCount
+        self.firstExpiry = firstExpiry
     }
 
     public var ring: StoryRing { StoryRing(visibleSegments: segmentCount, unseenSegments: unseenCount) }

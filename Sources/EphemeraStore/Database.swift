@@ -17,6 +17,8 @@ public final class Database: Sendable {
     }
 
     public let dialect: Dialect
+    /// Ready-made tray responses, emptied by writes (see `transaction`).
+    public let trayCache = TrayCache()
     public let logger: Logger
     private let acquire: @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void)
     private let close: @Sendable () async throws -> Void
@@ -92,12 +94,19 @@ public final class Database: Sendable {
         return try await body(sql)
     }
 
-    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A committed
+    /// transaction empties the tray cache unless the caller knows it cannot change anyone's tray.
+    public func transaction<T: Sendable>(affectingTrays: Bool = true, _ body: (any SQLDatabase) async throws -> T)
+        async throws -> T
+    {
+        let result: T
         if let writeGate {
-            return try await writeGate.withLock { try await self.runTransaction(body) }
+            result = try await writeGate.withLock { try await self.runTransaction(body) }
+        } else {
+            result = try await runTransaction(body)
         }
-        return try await runTransaction(body)
+        if affectingTrays { trayCache.invalidateAll() }
+        return result
     }
 
     private func runTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {

@@ -15,7 +15,7 @@ public struct SQLAccountStore: Sendable {
     /// Creates the account; throws `handle_taken` when the handle is in use.
     public func create(_ account: Account, passwordHash: String) async throws {
         do {
-            try await database.transaction { sql in
+            try await database.transaction(affectingTrays: false) { sql in
                 if try await sql.raw("SELECT id FROM accounts WHERE handle = \(bind: account.handle)").first() != nil {
                     throw Self.handleTaken(account.handle)
                 }
@@ -83,7 +83,7 @@ public struct SQLAccountStore: Sendable {
     }
 
     public func updateSettings(accountID: String, _ settings: AccountSettings) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 UPDATE accounts SET default_audience = \(bind: settings.defaultAudience.rawValue),
                 allow_downloads = \(bind: settings.allowDownloads), allow_comments = \(bind: settings.allowComments),
@@ -106,7 +106,7 @@ public struct SQLAccountStore: Sendable {
     // MARK: Sessions
 
     public func createSession(tokenHash: String, accountID: String, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 INSERT INTO sessions (token_hash, account_id, created_at)
                 VALUES (\(bind: tokenHash), \(bind: accountID), \(bind: now.milliseconds))
@@ -125,7 +125,7 @@ public struct SQLAccountStore: Sendable {
     }
 
     public func deleteSession(tokenHash: String) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: tokenHash)").run()
         }
     }

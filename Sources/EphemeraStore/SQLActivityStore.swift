@@ -73,7 +73,7 @@ public struct SQLActivityStore: Sendable {
 
     /// Marks everything up to `now` read.
     public func markRead(for me: String, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE accounts SET activity_seen_at = \(bind: now.milliseconds) WHERE id = \(bind: me)").run()
         }
     }

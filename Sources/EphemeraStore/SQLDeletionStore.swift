@@ -83,6 +83,30 @@ public struct SQLDeletionStore: Sendable {
         return true
     }
 
+    /// Moves up to `limit` live segments past `expiresAt` on, all in one transaction: to the archive when the
+    /// author keeps one (one statement), else into purging with a purge job each. Returns how many it moved.
+    /// (Visibility never waited for this: reads compare `expiresAt` with the clock.)
+    public func sweepExpired(now: Instant, limit: Int) async throws -> Int {
+        try await database.transaction { sql in
+            let due = try await sql.raw("""
+                SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
+                WHERE s.state = 'live' AND s.expires_at <= \(bind: now.milliseconds)
+                ORDER BY s.expires_at LIMIT \(literal: limit)
+                """).all().map {
+                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "archive_expired", as: Bool.self))
+            }
+            let archive = due.filter(\.1).map(\.0)
+            if !archive.isEmpty {
+                try await sql.raw("""
+                    UPDATE segments SET state = 'archived'
+                    WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds) AND id IN (\(binds: archive))
+                    """).run()
+            }
+            for (id, keep) in due where !keep { _ = try await Self.beginPurge(segmentID: id, now: now, on: sql) }
+            return due.count
+        }
+    }
+
     /// Begins purging every segment of the author that is not purged yet; returns how many.
     public func beginPurgeOfAll(authorID: String, now: Instant) async throws -> Int {
         try await database.transaction { sql in

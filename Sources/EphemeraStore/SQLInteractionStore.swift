@@ -11,7 +11,7 @@ public struct SQLInteractionStore: Sendable {
     /// Likes (idempotent); returns whether anything changed.
     @discardableResult
     public func like(segmentID: String, accountID: String, at now: Instant) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             // Insert-or-nothing in one statement: concurrent likes cannot race into a duplicate key.
             guard try await !sql.raw("""
                 INSERT INTO likes (segment_id, account_id, created_at) VALUES (\(bind: segmentID), \(bind: accountID), \(bind: now.milliseconds))
@@ -25,7 +25,7 @@ public struct SQLInteractionStore: Sendable {
     /// Takes a like back (idempotent); returns whether anything changed.
     @discardableResult
     public func unlike(segmentID: String, accountID: String) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             guard try await !sql.raw("""
                 DELETE FROM likes WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID) RETURNING segment_id
                 """).all().isEmpty else { return false }
@@ -45,7 +45,7 @@ public struct SQLInteractionStore: Sendable {
     }
 
     public func addComment(_ comment: Comment) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 INSERT INTO comments (id, segment_id, author_id, text, created_at) VALUES (\(bind: comment.id),
                 \(bind: comment.segmentID), \(bind: comment.authorID), \(bind: comment.text), \(bind: comment.createdAt.milliseconds))
@@ -64,7 +64,7 @@ public struct SQLInteractionStore: Sendable {
     /// Removes a comment; returns whether it existed.
     @discardableResult
     public func deleteComment(id: String) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             guard let row = try await sql.raw("SELECT segment_id FROM comments WHERE id = \(bind: id)").first() else {
                 return false
             }

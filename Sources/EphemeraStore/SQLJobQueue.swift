@@ -39,7 +39,7 @@ public struct SQLJobQueue: Sendable {
     public init(database: Database) { self.database = database }
 
     public func enqueue(_ job: NewJob) async throws {
-        try await database.transaction { sql in try await Self.insert(job, on: sql) }
+        try await database.transaction(affectingTrays: false) { sql in try await Self.insert(job, on: sql) }
     }
 
     static func insert(_ job: NewJob, on sql: any SQLDatabase) async throws {
@@ -55,7 +55,7 @@ public struct SQLJobQueue: Sendable {
         let nowMS = now.milliseconds
         let leaseUntil = (now + lease).milliseconds
         let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        return try await database.transaction { sql in
+        return try await database.transaction(affectingTrays: false) { sql in
             guard let row = try await sql.raw("""
                 SELECT id FROM jobs WHERE kind IN (\(binds: kinds)) AND (
                   (state = 'queued' AND run_at <= \(bind: nowMS))
@@ -80,7 +80,7 @@ public struct SQLJobQueue: Sendable {
 
     /// Extends the lease of a running job (a long transcode).
     public func renewLease(jobID: String, until: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 UPDATE jobs SET lease_until = \(bind: until.milliseconds) WHERE id = \(bind: jobID) AND state = 'running'
                 """).run()
@@ -88,7 +88,7 @@ public struct SQLJobQueue: Sendable {
     }
 
     public func complete(jobID: String, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, finished_at = \(bind: now.milliseconds)
                 WHERE id = \(bind: jobID)
@@ -98,7 +98,7 @@ public struct SQLJobQueue: Sendable {
 
     /// Records a failed run: queued again at `retryAt`, or `failed` for good when `retryAt` is nil.
     public func fail(jobID: String, error: String, retryAt: Instant?, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             if let retryAt {
                 try await sql.raw("""
                     UPDATE jobs SET state = 'queued', lease_until = NULL, last_error = \(bind: error),
@@ -116,7 +116,7 @@ public struct SQLJobQueue: Sendable {
     /// Releases every job this process held when the process knows it is the only worker (SQLite): after a
     /// crash there is nobody else whose lease to respect.
     public func releaseAllRunning() async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE jobs SET state = 'queued', lease_until = NULL WHERE state = 'running'").run()
         }
     }

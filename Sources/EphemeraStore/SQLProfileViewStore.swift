@@ -11,7 +11,7 @@ public struct SQLProfileViewStore: Sendable {
 
     /// Records (or refreshes) `viewer` looking at `profile`. The caller asks `isProfileViewRecorded` first.
     public func record(viewer: String, profile: String, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("DELETE FROM profile_views WHERE profile_id = \(bind: profile) AND viewer_id = \(bind: viewer)").run()
             try await sql.raw("""
                 INSERT INTO profile_views (viewer_id, profile_id, viewed_at) VALUES (\(bind: viewer), \(bind: profile), \(bind: now.milliseconds))
@@ -41,7 +41,7 @@ public struct SQLProfileViewStore: Sendable {
 
     /// Forgets views older than the window.
     public func prune(now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("DELETE FROM profile_views WHERE viewed_at <= \(bind: (now - Self.window).milliseconds)").run()
         }
     }

@@ -188,7 +188,7 @@ public struct SQLSegmentStore: Sendable {
     public func tray(viewer: String, now: Instant) async throws -> [TrayEntry] {
         let entries = try await database.withConnection { sql in
             try await sql.raw("""
-                SELECT s.author_id, MAX(s.created_at) AS latest, COUNT(*) AS n,
+                SELECT s.author_id, MAX(s.created_at) AS latest, COUNT(*) AS n, MIN(s.expires_at) AS first_expiry,
                   SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
                 FROM segments s
                 LEFT JOIN views v ON v.segment_id = s.id AND v.viewer_id = \(bind: viewer)
@@ -201,7 +201,8 @@ public struct SQLSegmentStore: Sendable {
                     authorID: try row.decode(column: "author_id", as: String.self),
                     latestAt: Instant(milliseconds: try row.decode(column: "latest", as: Int64.self)),
                     segmentCount: try row.decode(column: "n", as: Int.self),
-                    unseenCount: try row.decode(column: "unseen", as: Int.self))
+                    unseenCount: try row.decode(column: "unseen", as: Int.self),
+                    firstExpiry: Instant(milliseconds: try row.decode(column: "first_expiry", as: Int64.self)))
             }
         }
         return trayOrder(entries)
@@ -284,7 +285,9 @@ public struct SQLSegmentStore: Sendable {
     /// `counted` is false for the author's own look, which marks it seen without adding a view.
     @discardableResult
     public func recordView(segmentID: String, viewer: String, counted: Bool, at now: Instant) async throws -> Bool {
-        try await database.transaction { sql in
+        // A view changes only its viewer's rings: drop their cached tray, not everyone's.
+        defer { database.trayCache.invalidate(viewer: viewer) }
+        return try await database.transaction(affectingTrays: false) { sql in
             // One statement decides, so two requests for the same view at once cannot both insert (a check
             // then an insert raced into a duplicate key on PostgreSQL under load).
             let inserted = try await !sql.raw("""
@@ -301,21 +304,8 @@ public struct SQLSegmentStore: Sendable {
     }
 
     public func countDownload(segmentID: String) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE segments SET download_count = download_count + 1 WHERE id = \(bind: segmentID)").run()
-        }
-    }
-
-    /// Live segments whose `expiresAt` has passed, oldest first, with whether their author keeps an archive.
-    public func dueForExpiry(now: Instant, limit: Int) async throws -> [(id: String, archive: Bool)] {
-        try await database.withConnection { sql in
-            try await sql.raw("""
-                SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
-                WHERE s.state = 'live' AND s.expires_at <= \(bind: now.milliseconds)
-                ORDER BY s.expires_at LIMIT \(literal: limit)
-                """).all().map {
-                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "archive_expired", as: Bool.self))
-            }
         }
     }
 

@@ -17,7 +17,7 @@ public struct SQLShareStore: Sendable {
 
     /// Records a share by `accountID` and returns the segment's share code (made on the first share).
     public func share(segmentID: String, accountID: String, at now: Instant) async throws -> String {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 INSERT INTO shares (id, segment_id, account_id, created_at)
                 VALUES (\(bind: IDs.make()), \(bind: segmentID), \(bind: accountID), \(bind: now.milliseconds))

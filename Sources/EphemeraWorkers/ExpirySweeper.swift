@@ -44,18 +44,12 @@ public struct ExpirySweeper: Service {
     public func sweep() async throws -> Int {
         let now = clock.now()
         var moved = 0
+        // In batches, each one transaction: a day's worth of expiries is a few statements, not one
+        // transaction per segment.
         while true {
-            let due = try await segments.dueForExpiry(now: now, limit: 200)
-            if due.isEmpty { break }
-            for (id, archive) in due {
-                guard try await segments.transition(id: id, event: .expire, now: now) else { continue }
-                if archive {
-                    try await segments.transition(id: id, event: .archive, now: now)
-                } else {
-                    try await deletion.beginPurge(segmentID: id, now: now)
-                }
-                moved += 1
-            }
+            let batch = try await deletion.sweepExpired(now: now, limit: 500)
+            moved += batch
+            if batch < 500 { break }
         }
         for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
             moved += 1

@@ -5,6 +5,47 @@ import Testing
 
 @Suite struct ReadingTests {
     @Test(arguments: Backend.all)
+    func theTrayIsServedReadyMadeButNeverStale(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let carol = try await app.signUp("carol")
+            let bob = try await app.signUp("bob")
+            try await app.follow(bob, "alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let first = try await app.postLive(alice, file: photo)[0]
+            func tray() async throws -> [String: String] {
+                let items = try await app.request(.get, "/api/v1/tray", token: bob).json["items"] as? [[String: Any]] ?? []
+                return Dictionary(uniqueKeysWithValues: items.map {
+                    (($0["author"] as? [String: Any])?["handle"] as? String ?? "", $0["ring"] as? String ?? "")
+                })
+            }
+            // Each read below is answered from the cache the read before filled, unless a change emptied it.
+            #expect(try await tray() == ["alice": "unseen"])
+            #expect(try await tray() == ["alice": "unseen"])
+            // Bob's own view: his ring turns grey at once.
+            #expect(try await app.request(.post, "/api/v1/stories/\(first)/views", token: bob).status == .noContent)
+            #expect(try await tray() == ["alice": "seen"])
+            // A new segment of someone he follows, and someone new to follow.
+            _ = try await app.postLive(alice, file: photo)
+            #expect(try await tray() == ["alice": "unseen"])
+            _ = try await app.postLive(carol, file: photo)
+            #expect(try await tray() == ["alice": "unseen"])
+            try await app.follow(bob, "carol")
+            #expect(try await tray() == ["alice": "unseen", "carol": "unseen"])
+            // Carol blocks Bob; Alice deletes her first segment and her second stays.
+            #expect(try await app.request(.put, "/api/v1/me/blocked/bob", token: carol).status == .noContent)
+            #expect(try await tray() == ["alice": "unseen"])
+            #expect(try await app.request(.delete, "/api/v1/stories/\(first)", token: alice).status == .ok)
+            #expect(try await tray() == ["alice": "unseen"])
+            // Expiry needs no write: at the exact millisecond the story leaves the cached tray too.
+            app.clock.advance(by: .seconds(24 * 3600 - 1))
+            #expect(try await tray() == ["alice": "unseen"])
+            app.clock.advance(by: .seconds(1))
+            #expect(try await tray() == [:])
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func storyIsOldestFirstWithSeenPerSegmentAndViewsAreIdempotent(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
