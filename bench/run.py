@@ -198,6 +198,21 @@ def token_pair():
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 
+def account_sql(account_id, name, now_ms, archive=True):
+    return (f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
+            f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{account_id}', '{account_id}', "
+            f"'{name}', 'x', 'member', {now_ms}, 'public', true, true, false, {'true' if archive else 'false'});")
+
+
+def upload_sql(author, now_ms):
+    return f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});"
+
+
+def segments_sql(values):
+    return ("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
+            "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+
+
 def seed_tray(server, viewer_id, now_ms):
     """1,000 followed authors with a live public story each, and filler up to SEGMENTS segments (older,
     expired stories of other authors), plus 200 viewers with sessions for the views benchmark."""
@@ -206,18 +221,14 @@ def seed_tray(server, viewer_id, now_ms):
     live_ids = []
     for i in range(AUTHORS):
         author = f"author{i:05d}"
-        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
-                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
-                    f"'Author {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
+        rows.append(account_sql(author, f"Author {i}", now_ms))
         rows.append(f"INSERT INTO follows (follower_id, followee_id, created_at) VALUES ('{viewer_id}', '{author}', {now_ms});")
-        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+        rows.append(upload_sql(author, now_ms))
     filler_authors = 100
     for i in range(filler_authors):
         author = f"filler{i:05d}"
-        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
-                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
-                    f"'Filler {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
-        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+        rows.append(account_sql(author, f"Filler {i}", now_ms))
+        rows.append(upload_sql(author, now_ms))
     values = []
     for n in range(SEGMENTS):
         if n < AUTHORS:
@@ -234,20 +245,16 @@ def seed_tray(server, viewer_id, now_ms):
         values.append(f"('{segment_id}', '{author}', 'u{author}', 0, 'photo', '{'live' if n < AUTHORS else 'archived'}', "
                       f"'public', NULL, {created}, {expires}, 5000, 1080, 1920, 'tag')")
         if len(values) == 500:
-            rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
-                        "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+            rows.append(segments_sql(values))
             values = []
     if values:
-        rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
-                    "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+        rows.append(segments_sql(values))
     tokens = []
     for i in range(200):
         viewer = f"watcher{i:04d}"
         token, digest = token_pair()
         tokens.append(token)
-        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
-                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{viewer}', '{viewer}', "
-                    f"'Watcher {i}', 'x', 'member', {now_ms}, 'public', true, true, false, true);")
+        rows.append(account_sql(viewer, f"Watcher {i}", now_ms))
         rows.append(f"INSERT INTO sessions (token_hash, account_id, created_at) VALUES ('{digest}', '{viewer}', {now_ms});")
     rows.append("COMMIT;")
     script = os.path.join(WORK, server.name + "-seed.sql")
@@ -397,11 +404,8 @@ def bench_expiry(database_url, label):
     rows = ["BEGIN;"]
     for i in range(100):
         author = f"old{i:03d}"
-        archive = "true" if i % 2 == 0 else "false"
-        rows.append(f"INSERT INTO accounts (id, handle, display_name, password_hash, role, created_at, default_audience, "
-                    f"allow_downloads, allow_comments, view_history, archive_expired) VALUES ('{author}', '{author}', "
-                    f"'{author}', 'x', 'member', {now_ms}, 'public', true, true, false, {archive});")
-        rows.append(f"INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES ('u{author}', '{author}', 'x', '{{}}', {now_ms});")
+        rows.append(account_sql(author, author, now_ms, archive=i % 2 == 0))
+        rows.append(upload_sql(author, now_ms))
     values = []
     for n in range(EXPIRED):
         author = f"old{n % 100:03d}"
@@ -409,8 +413,7 @@ def bench_expiry(database_url, label):
         values.append(f"('exp{n:06d}', '{author}', 'u{author}', 0, 'photo', 'live', 'public', NULL, {created}, "
                       f"{created + 24 * 3600_000}, 5000, 1080, 1920, NULL)")
         if len(values) == 500:
-            rows.append("INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption, "
-                        "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
+            rows.append(segments_sql(values))
             values = []
     rows.append("COMMIT;")
     script = os.path.join(WORK, f"expiry-{label}.sql")

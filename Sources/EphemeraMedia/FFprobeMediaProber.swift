@@ -8,7 +8,9 @@ public struct FFprobeMediaProber: Sendable {
 
     public init(runner: ProcessRunner) { self.runner = runner }
 
-    static let limits = ProcessRunner.Limits(wallSeconds: 30, cpuSeconds: 20, memoryBytes: 1_500_000_000)
+    /// The CPU limit is what stops a hostile file; the wall limit is generous, as a busy machine slows probes
+    /// down without anything being wrong with the file.
+    static let limits = ProcessRunner.Limits(wallSeconds: 120, cpuSeconds: 20, memoryBytes: 1_500_000_000)
 
     /// Probes the file at `path`; throws `unsupported_media` when ffprobe cannot make sense of it.
     public func probe(path: String) async throws -> MediaProbe {
@@ -25,6 +27,11 @@ public struct FFprobeMediaProber: Sendable {
             ], limits: Self.limits)
         } catch let failure as ProcessRunner.Failure {
             runner.logger.info("ffprobe refused an upload", metadata: ["reason": "\(failure)"])
+            // Out of time is the server's state, not the file's: say so instead of calling the file unsupported.
+            if failure.timedOut {
+                throw EphemeraError(.unavailable, "server_busy",
+                                    "The server is too busy to check this file right now. Try again in a minute.")
+            }
             throw Self.unreadable(failure.summary)
         }
         var probe = try Self.parse(json: Data(output.standardOutput.utf8), size: size)
