@@ -56,7 +56,7 @@ import Testing
         let id = String(line.split(separator: " ")[0])
         #expect(line.contains("“From the terminal”") && line.contains("/@alice/story?segment=\(id)"))
 
-        #expect(try await server.request("PUT", "/api/v1/me/following/alice", token: try bobToken(bob)).status == 204)
+        #expect(try await server.request("PUT", "/api/v1/me/following/alice", token: try savedToken(bob)).status == 204)
         let tray = try ServerProcess.runClient(["tray"], home: bob)
         #expect(tray.status == 0 && tray.output.contains("● @alice  1 segment  unseen"))
         let story = try ServerProcess.runClient(["story", "@alice"], home: bob)
@@ -72,7 +72,7 @@ import Testing
                                                    "-o", "again.jpg"], home: bob, in: bob)
         #expect(resumed.status == 0 && resumed.output.contains("Resuming at 1 KB"), "\(resumed.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/again.jpg")) == bytes)
-        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try bobToken(bob)).json["counts"]
+        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try savedToken(bob)).json["counts"]
         // The resumed piece finishes the same download: counted once.
         #expect((counts as? [String: Any])?["downloads"] as? Int == 1)
 
@@ -191,7 +191,7 @@ import Testing
     }
 
     /// The token saved in a client's config.
-    func bobToken(_ home: String) throws -> String {
+    func savedToken(_ home: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: home + "/.config/ephemera/config.json"))
         return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String)
     }

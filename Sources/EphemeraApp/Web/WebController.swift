@@ -58,11 +58,11 @@ struct WebController {
         let now = services.clock.now()
         let bodies = try await stories.bodies(segments, viewer: context.viewer)
         let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
-        let authors = try await services.accounts.accounts(ids: Set(segments.map(\.authorID)))
+        // The bodies already carry their authors: no second lookup.
         return bodies.compactMap { body in
-            guard let segment = byID[body.id], let author = authors[segment.authorID] else { return nil }
+            guard let segment = byID[body.id] else { return nil }
             return ThumbView(
-                id: body.id, person: PersonView(author), poster: sitePath(body.media.poster),
+                id: body.id, person: PersonView(body.author), poster: sitePath(body.media.poster),
                 isVideo: segment.kind == .video, duration: durationLabel(milliseconds: segment.durationMilliseconds),
                 caption: segment.caption, when: shortAge(from: segment.createdAt, to: now), href: href(body),
                 timeLeft: timeLeft?(segment))

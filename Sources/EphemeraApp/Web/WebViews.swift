@@ -45,10 +45,18 @@ struct PersonView: Sendable {
     var hue: Int
 
     init(_ account: Account) {
-        handle = account.handle
-        displayName = account.displayName
-        initial = initialLetter(account.displayName.isEmpty ? account.handle : account.displayName)
-        hue = avatarHue(account.handle)
+        self.init(handle: account.handle, displayName: account.displayName)
+    }
+
+    init(_ author: AuthorBody) {
+        self.init(handle: author.handle, displayName: author.displayName)
+    }
+
+    init(handle: String, displayName: String) {
+        self.handle = handle
+        self.displayName = displayName
+        initial = initialLetter(displayName.isEmpty ? handle : displayName)
+        hue = avatarHue(handle)
     }
 }
 
