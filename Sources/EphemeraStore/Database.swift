@@ -19,6 +19,8 @@ public final class Database: Sendable {
     public let dialect: Dialect
     /// Ready-made tray responses, emptied by writes (see `transaction`).
     public let trayCache = TrayCache()
+    /// Accounts by session, emptied by the writes that change accounts or sessions (see `transaction`).
+    public let sessionCache = SessionCache()
     public let logger: Logger
     private let acquire: @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void)
     private let close: @Sendable () async throws -> Void
@@ -96,9 +98,9 @@ public final class Database: Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A committed
     /// transaction empties the tray cache unless the caller knows it cannot change anyone's tray.
-    public func transaction<T: Sendable>(affectingTrays: Bool = true, _ body: (any SQLDatabase) async throws -> T)
-        async throws -> T
-    {
+    public func transaction<T: Sendable>(
+        affectingTrays: Bool = true, affectingSessions: Bool = false, _ body: (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         let result: T
         if let writeGate {
             result = try await writeGate.withLock { try await self.runTransaction(body) }
@@ -106,6 +108,7 @@ public final class Database: Sendable {
             result = try await runTransaction(body)
         }
         if affectingTrays { trayCache.invalidateAll() }
+        if affectingSessions { sessionCache.invalidateAll() }
         return result
     }
 

@@ -83,7 +83,7 @@ public struct SQLAccountStore: Sendable {
     }
 
     public func updateSettings(accountID: String, _ settings: AccountSettings) async throws {
-        try await database.transaction(affectingTrays: false) { sql in
+        try await database.transaction(affectingTrays: false, affectingSessions: true) { sql in
             try await sql.raw("""
                 UPDATE accounts SET default_audience = \(bind: settings.defaultAudience.rawValue),
                 allow_downloads = \(bind: settings.allowDownloads), allow_comments = \(bind: settings.allowComments),
@@ -94,7 +94,7 @@ public struct SQLAccountStore: Sendable {
     }
 
     public func setRole(handle: String, role: Role) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.transaction(affectingTrays: false, affectingSessions: true) { sql in
             guard try await sql.raw("SELECT id FROM accounts WHERE handle = \(bind: handle)").first() != nil else {
                 return false
             }
@@ -114,18 +114,23 @@ public struct SQLAccountStore: Sendable {
         }
     }
 
-    /// The account a session token hash belongs to.
+    /// The account a session token hash belongs to (from `Database.sessionCache` when it is fresh).
     public func account(sessionTokenHash: String) async throws -> Account? {
-        try await database.withConnection { sql in
+        let cache = database.sessionCache
+        if let account = cache.lookup(tokenHash: sessionTokenHash) { return account }
+        let generation = cache.generation()
+        let account = try await database.withConnection { sql in
             try await sql.raw("""
                 SELECT \(Self.columns) FROM accounts
                 WHERE id = (SELECT account_id FROM sessions WHERE token_hash = \(bind: sessionTokenHash)) AND deleted_at IS NULL
                 """).first().map(Self.account(from:))
         }
+        if let account { cache.store(tokenHash: sessionTokenHash, account: account, generation: generation) }
+        return account
     }
 
     public func deleteSession(tokenHash: String) async throws {
-        try await database.transaction(affectingTrays: false) { sql in
+        try await database.transaction(affectingTrays: false, affectingSessions: true) { sql in
             try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: tokenHash)").run()
         }
     }

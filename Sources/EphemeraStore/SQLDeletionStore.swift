@@ -102,7 +102,22 @@ public struct SQLDeletionStore: Sendable {
                     WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds) AND id IN (\(binds: archive))
                     """).run()
             }
-            for (id, keep) in due where !keep { _ = try await Self.beginPurge(segmentID: id, now: now, on: sql) }
+            let purge = due.filter { !$0.1 }.map(\.0)
+            if !purge.isEmpty, Lifecycle.next(after: .live, on: .beginPurge, expired: true) == .purging {
+                // Set-based, as `beginPurge` does one at a time: the state, the log's first line, a job each.
+                try await sql.raw("""
+                    UPDATE segments SET state = 'purging'
+                    WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds) AND id IN (\(binds: purge))
+                    """).run()
+                try await sql.raw("""
+                    INSERT INTO purge_log (segment_id, author_id, step, store, detail, at)
+                    SELECT id, author_id, 'started', 'database', 'purge requested', \(bind: now.milliseconds)
+                    FROM segments WHERE state = 'purging' AND id IN (\(binds: purge))
+                    """).run()
+                try await SQLJobQueue.insert(purge.map {
+                    NewJob(kind: Self.purgeJobKind, payload: $0, runAt: now, maxAttempts: 1000)
+                }, on: sql)
+            }
             return due.count
         }
     }
@@ -144,20 +159,40 @@ public struct SQLDeletionStore: Sendable {
 
     // MARK: Purge steps
 
+    /// One line of a purge log: a step done, in which store, what it removed.
+    public struct StepRecord: Sendable {
+        public var step: String
+        public var store: String
+        public var detail: String
+
+        public init(step: String, store: String, detail: String) {
+            self.step = step
+            self.store = store
+            self.detail = detail
+        }
+    }
+
     /// Records that a purge step is done (once; a re-run keeps the first record).
     public func logStep(segmentID: String, step: String, store: String, detail: String, at now: Instant) async throws {
-        try await database.transaction { sql in
+        try await logSteps(segmentID: segmentID, [StepRecord(step: step, store: store, detail: detail)], at: now)
+    }
+
+    /// Records several finished steps in one transaction, each once.
+    public func logSteps(segmentID: String, _ steps: [StepRecord], at now: Instant) async throws {
+        try await database.transaction(affectingTrays: false) { sql in
             guard let row = try await sql.raw("""
                 SELECT author_id FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = 'started'
                 """).first() else { return }
             let author = try row.decode(column: "author_id", as: String.self)
-            guard try await sql.raw("""
-                SELECT 1 AS one FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = \(bind: step)
-                """).first() == nil else { return }
-            try await sql.raw("""
-                INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
-                \(bind: author), \(bind: step), \(bind: store), \(bind: detail), \(bind: now.milliseconds))
-                """).run()
+            let logged = Set(try await sql.raw("SELECT step FROM purge_log WHERE segment_id = \(bind: segmentID)")
+                .all().map { try $0.decode(column: "step", as: String.self) })
+            for record in steps where !logged.contains(record.step) {
+                try await sql.raw("""
+                    INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
+                    \(bind: author), \(bind: record.step), \(bind: record.store), \(bind: record.detail),
+                    \(bind: now.milliseconds))
+                    """).run()
+            }
         }
     }
 
@@ -289,7 +324,7 @@ public struct SQLDeletionStore: Sendable {
     /// Hides the account at once (sessions end, the handle stops resolving), begins purging all its segments,
     /// and queues the job that removes the account once they are purged. One transaction.
     public func beginAccountDeletion(accountID: String, now: Instant) async throws {
-        try await database.transaction { sql in
+        try await database.transaction(affectingSessions: true) { sql in
             try await sql.raw("UPDATE accounts SET deleted_at = \(bind: now.milliseconds) WHERE id = \(bind: accountID)").run()
             try await sql.raw("DELETE FROM sessions WHERE account_id = \(bind: accountID)").run()
             let ids = try await sql.raw("SELECT id FROM segments WHERE author_id = \(bind: accountID) AND state <> 'purging'")
@@ -303,7 +338,7 @@ public struct SQLDeletionStore: Sendable {
     /// Removes the account row (and with it, by cascade, its sessions, graph edges, the views it made, its
     /// uploads and receipts) once none of its segments remain. Returns false while some are still purging.
     public func finishAccountDeletion(accountID: String) async throws -> Bool {
-        try await database.transaction { sql in
+        try await database.transaction(affectingSessions: true) { sql in
             let remaining = try await sql.raw("SELECT COUNT(*) AS n FROM segments WHERE author_id = \(bind: accountID)")
                 .first()?.decode(column: "n", as: Int.self) ?? 0
             guard remaining == 0 else { return false }

@@ -42,6 +42,25 @@ public struct SQLJobQueue: Sendable {
         try await database.transaction(affectingTrays: false) { sql in try await Self.insert(job, on: sql) }
     }
 
+    /// Queues `jobs` with one statement per few hundred.
+    static func insert(_ jobs: [NewJob], on sql: any SQLDatabase) async throws {
+        var start = jobs.startIndex
+        while start < jobs.endIndex {
+            let end = min(start + 500, jobs.endIndex)
+            var insert: SQLQueryString =
+                "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at) VALUES "
+            for (index, job) in jobs[start..<end].enumerated() {
+                if index > 0 { insert += ", " }
+                insert += """
+                    (\(bind: job.id), \(bind: job.kind), \(bind: job.payload), 'queued', 0, \(bind: job.maxAttempts), \
+                    \(bind: job.runAt.milliseconds), \(bind: job.runAt.milliseconds))
+                    """
+            }
+            try await sql.raw(insert).run()
+            start = end
+        }
+    }
+
     static func insert(_ job: NewJob, on sql: any SQLDatabase) async throws {
         try await sql.raw("""
             INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at)

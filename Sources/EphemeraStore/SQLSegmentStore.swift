@@ -23,8 +23,12 @@ public struct UploadRecord: Sendable, Hashable {
 /// Segments, uploads and views in SQL.
 public struct SQLSegmentStore: Sendable {
     public let database: Database
+    let viewBatcher: ViewBatcher
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database) {
+        self.database = database
+        self.viewBatcher = ViewBatcher { try await SQLSegmentStore.insertViews($0, database: database) }
+    }
 
     static let columns: SQLQueryString = """
         s.id, s.author_id, s.upload_id, s.position, s.kind, s.state, s.audience, s.caption, s.created_at, \
@@ -282,24 +286,43 @@ public struct SQLSegmentStore: Sendable {
     }
 
     /// Records that `viewer` saw the segment; a second view changes nothing. Returns whether it was new.
-    /// `counted` is false for the author's own look, which marks it seen without adding a view.
+    /// `counted` is false for the author's own look, which marks it seen without adding a view. Concurrent
+    /// views are committed together (`ViewBatcher`); each call returns once its view is durable.
     @discardableResult
     public func recordView(segmentID: String, viewer: String, counted: Bool, at now: Instant) async throws -> Bool {
+        try await viewBatcher.record(ViewRecord(segmentID: segmentID, viewerID: viewer, counted: counted, at: now))
+    }
+
+    /// Writes a batch of distinct views in one transaction; returns those that were new.
+    static func insertViews(_ views: [ViewRecord], database: Database) async throws -> Set<ViewBatcher.ViewKey> {
+        // A fixed order, so two nodes writing overlapping batches into PostgreSQL cannot deadlock.
+        let views = views.sorted { ($0.segmentID, $0.viewerID) < ($1.segmentID, $1.viewerID) }
         // A view changes only its viewer's rings: drop their cached tray, not everyone's.
-        defer { database.trayCache.invalidate(viewer: viewer) }
+        defer { for viewer in Set(views.map(\.viewerID)) { database.trayCache.invalidate(viewer: viewer) } }
         return try await database.transaction(affectingTrays: false) { sql in
             // One statement decides, so two requests for the same view at once cannot both insert (a check
             // then an insert raced into a duplicate key on PostgreSQL under load).
-            let inserted = try await !sql.raw("""
-                INSERT INTO views (segment_id, viewer_id, viewed_at)
-                VALUES (\(bind: segmentID), \(bind: viewer), \(bind: now.milliseconds))
-                ON CONFLICT DO NOTHING RETURNING segment_id
-                """).all().isEmpty
-            guard inserted else { return false }
-            if counted {
-                try await sql.raw("UPDATE segments SET view_count = view_count + 1 WHERE id = \(bind: segmentID)").run()
+            var insert: SQLQueryString = "INSERT INTO views (segment_id, viewer_id, viewed_at) VALUES "
+            for (index, view) in views.enumerated() {
+                if index > 0 { insert += ", " }
+                insert += "(\(bind: view.segmentID), \(bind: view.viewerID), \(bind: view.at.milliseconds))"
             }
-            return true
+            insert += " ON CONFLICT DO NOTHING RETURNING segment_id, viewer_id"
+            let inserted = Set(try await sql.raw(insert).all().map {
+                ViewBatcher.ViewKey(segmentID: try $0.decode(column: "segment_id", as: String.self),
+                                    viewerID: try $0.decode(column: "viewer_id", as: String.self))
+            })
+            var counts: [String: Int] = [:]
+            for view in views where view.counted
+                && inserted.contains(ViewBatcher.ViewKey(segmentID: view.segmentID, viewerID: view.viewerID)) {
+                counts[view.segmentID, default: 0] += 1
+            }
+            for (segmentID, count) in counts.sorted(by: { $0.key < $1.key }) {
+                try await sql.raw("""
+                    UPDATE segments SET view_count = view_count + \(bind: count) WHERE id = \(bind: segmentID)
+                    """).run()
+            }
+            return inserted
         }
     }
 

@@ -4,8 +4,8 @@ import EphemeraStore
 import Logging
 import ServiceLifecycle
 
-/// Runs queued jobs one at a time (so at most one encode runs and the HTTP side stays fast). On SIGTERM it
-/// finishes the job in hand and stops claiming new ones.
+/// Runs queued jobs: media one at a time (so at most one encode runs and the HTTP side stays fast), purges
+/// beside it. On SIGTERM it finishes the jobs in hand and stops claiming new ones.
 public struct JobWorker: Service {
     let queue: SQLJobQueue
     let processor: MediaProcessor
@@ -37,10 +37,23 @@ public struct JobWorker: Service {
             // The only worker of a SQLite database is this process: whatever was running died with the last one.
             try await queue.releaseAllRunning()
         }
+        // Media has a lane of its own, one job at a time (at most one encode runs); purges and account
+        // deletions have theirs, so a long encode never holds a purge back. Purge steps wait on commits and
+        // file system calls, not the CPU, so on PostgreSQL several run at once.
+        let purgeLanes = queue.database.dialect == .postgres ? 4 : 2
+        await withDiscardingTaskGroup { group in
+            group.addTask { await lane(kinds: [MediaProcessor.jobKind]) }
+            for _ in 0..<purgeLanes {
+                group.addTask { await lane(kinds: [SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]) }
+            }
+        }
+    }
+
+    private func lane(kinds: [String]) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let didWork: Bool
             do {
-                didWork = try await runNext()
+                didWork = try await runNext(kinds: kinds)
             } catch {
                 logger.error("Job queue unavailable: \(error)")
                 didWork = false
@@ -53,8 +66,8 @@ public struct JobWorker: Service {
 
     /// Claims and runs one due job; returns false when there was none.
     @discardableResult
-    public func runNext() async throws -> Bool {
-        guard let job = try await queue.claim(kinds: Self.kinds, now: clock.now(), lease: lease) else {
+    public func runNext(kinds: [String] = JobWorker.kinds) async throws -> Bool {
+        guard let job = try await queue.claim(kinds: kinds, now: clock.now(), lease: lease) else {
             return false
         }
         logger.info("Running job", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
@@ -97,7 +110,8 @@ public struct JobWorker: Service {
         return true
     }
 
-    static let kinds = [MediaProcessor.jobKind, SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]
+    /// Every kind of job this worker runs.
+    public static let kinds = [MediaProcessor.jobKind, SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]
 
     /// Runs due jobs until none is left (tests, and `ephemera` commands that process inline).
     public func drain() async throws {

@@ -47,13 +47,15 @@ public struct Purger: Sendable {
                 segmentID: segmentID, step: "1-key", store: "keyring",
                 detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
         case .deleteBlobs:
-            for file in try mediaStore.deleteSegment(segmentID) {
-                try await deletion.logStep(
-                    segmentID: segmentID, step: "2-blob-\(file.name)", store: "media",
-                    detail: "\(file.name) (\(file.bytes) bytes, encrypted)", at: clock.now())
+            // Deleting is idempotent: a re-run after a crash between deleting and logging finds nothing more
+            // to remove, and the folder's line still records that the segment's blobs are gone.
+            let removed = try mediaStore.deleteSegment(segmentID).map {
+                SQLDeletionStore.StepRecord(step: "2-blob-\($0.name)", store: "media",
+                                            detail: "\($0.name) (\($0.bytes) bytes, encrypted)")
             }
-            try await deletion.logStep(segmentID: segmentID, step: "2-blobs", store: "media",
-                                       detail: "segment folder removed", at: clock.now())
+            try await deletion.logSteps(
+                segmentID: segmentID,
+                removed + [.init(step: "2-blobs", store: "media", detail: "segment folder removed")], at: clock.now())
         case .replaceRowWithTombstone:
             guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
             let counts = rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")

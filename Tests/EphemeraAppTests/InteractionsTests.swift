@@ -31,6 +31,41 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func viewsArrivingTogetherAreEachCountedOnceAndMarkTheirViewersRings(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let first = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
+            let second = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
+            var viewers: [String] = []
+            for index in 0..<8 {
+                let token = try await app.signUp("viewer\(index)")
+                #expect(try await app.request(.put, "/api/v1/me/following/alice", token: token).status == .noContent)
+                #expect((try await app.request(.get, "/api/v1/tray", token: token).json["items"] as? [[String: Any]])?.first?["ring"] as? String == "unseen")
+                viewers.append(token)
+            }
+            // Everyone watches both segments at once, twice, and the author looks too: the views share
+            // transactions, yet each viewer counts once per segment and the author not at all.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for token in viewers + [alice] {
+                    for id in [first, second, first, second] {
+                        group.addTask { try await app.request(.post, "/api/v1/stories/\(id)/views", token: token).status.code }
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.count == 36 && Set(statuses) == [204])
+            for id in [first, second] {
+                let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
+                #expect(counts?["views"] as? Int == 8)
+            }
+            for token in viewers {
+                #expect((try await app.request(.get, "/api/v1/tray", token: token).json["items"] as? [[String: Any]])?.first?["ring"] as? String == "seen")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func likesAreIdempotentAndCounted(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
