@@ -51,7 +51,8 @@ struct AccountsController {
         let hash = try await hashPassword(password)
         let account = Account(
             id: IDs.make(), handle: handle, displayName: displayName.isEmpty ? handle : displayName,
-            role: .member, createdAt: services.clock.now(), settings: AccountSettings())
+            role: handle == services.configuration.adminHandle ? .admin : .member, createdAt: services.clock.now(),
+            settings: AccountSettings())
         try await services.accounts.create(account, passwordHash: hash)
         return (account, try await startSession(for: account))
     }

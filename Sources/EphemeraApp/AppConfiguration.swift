@@ -16,6 +16,10 @@ public struct AppConfiguration: Sendable {
     public var storyLifetime: Duration = .seconds(24 * 3600)
     /// How long a deleted segment can be restored (`--restore-window`, default 30d).
     public var restoreWindow: Duration = .seconds(30 * 86400)
+    /// How long an upheld takedown keeps the segment, hidden, before it is purged (`--legal-hold`, default 90d).
+    public var legalHold: Duration = .seconds(90 * 86400)
+    /// An account made admin at start, or when it signs up (`serve --admin HANDLE`).
+    public var adminHandle: String?
     /// Media limits; `maxVideoSeconds` is `--max-video-seconds` (15) and `maxVideoBytes` is `--max-upload-bytes`.
     public var mediaLimits = MediaLimits()
     /// Base of the links the server hands out (`--public-url`); defaults to `http://host:port`.
@@ -81,6 +85,7 @@ public struct AppConfiguration: Sendable {
             + "story-lifetime=\(storyLifetime.seconds)s restore-window=\(restoreWindow.seconds)s "
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
-            + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s"
+            + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "
+            + "legal-hold=\(legalHold.seconds)s admin=\(adminHandle ?? "-")"
     }
 }

@@ -15,6 +15,7 @@ public struct AppServices: Sendable {
     public let graph: SQLGraphStore
     public let segments: SQLSegmentStore
     public let deletion: SQLDeletionStore
+    public let moderation: SQLModerationStore
     public let interactions: SQLInteractionStore
     public let profileViews: SQLProfileViewStore
     public let jobs: SQLJobQueue
@@ -68,13 +69,14 @@ public struct AppServices: Sendable {
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
-            segments: segments, deletion: deletion, interactions: SQLInteractionStore(database: database),
+            segments: segments, deletion: deletion, moderation: SQLModerationStore(database: database), interactions: SQLInteractionStore(database: database),
             profileViews: SQLProfileViewStore(database: database), jobs: jobs, mediaStore: mediaStore,
             prober: FFprobeMediaProber(runner: runner), ffmpeg: FFmpegMediaProcessor(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion,
                               resumableUploads: janitor, clock: clock,
                               signal: signal, logger: logger),
-            sweeper: ExpirySweeper(segments: segments, deletion: deletion, profileViews: SQLProfileViewStore(database: database),
+            sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: SQLModerationStore(database: database),
+                                   profileViews: SQLProfileViewStore(database: database),
                                    resumableUploads: janitor,
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),

@@ -17,6 +17,9 @@ public func buildApplication(
 ) async throws -> EphemeraApplication {
     let logger = logger ?? Logger(label: "ephemera")
     let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger, sweepResidue: true)
+    if let admin = configuration.adminHandle, try await services.accounts.setRole(handle: admin, role: .admin) {
+        logger.notice("@\(admin) is an admin")
+    }
     let router = try buildRouter(services)
     // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
     // and the database closes last.
@@ -55,9 +58,11 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     let posts = PostController(services: services)
     posts.register(on: router)
     ResumableUploadsController(services: services, posts: posts).register(on: router)
-    MediaController(services: services).register(on: router)
-    WebController(services: services, stories: stories, accountsAPI: accounts, pages: pages)
-        .register(on: router)
+    MediaController(services: services, stories: stories).register(on: router)
+    ModerationController(services: services, stories: stories).register(on: router)
+    let web = WebController(services: services, stories: stories, accountsAPI: accounts, pages: pages)
+    web.register(on: router)
+    WebModerationController(web: web).register(on: router)
     return router
 }
 

@@ -25,6 +25,8 @@ struct DeletionController {
         var id: String
         var state: String
         var restorableUntil: String?
+        /// A removed segment under legal hold leaves the author's view but is kept until then.
+        var legalHoldUntil: String?
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -32,6 +34,16 @@ struct DeletionController {
         let id = try context.parameters.require("id")
         let permanent = try Self.flag(request.uri.queryParameters["permanent"].map(String.init), name: "permanent")
         let now = services.clock.now()
+        if let segment = try await services.segments.segment(id: id), segment.authorID == me.id, segment.state == .removed {
+            // Taken down: under legal hold it only leaves the author's view; otherwise it is purged.
+            if try await services.moderation.discard(segmentID: id, authorID: me.id, at: now) {
+                let hold = try await services.moderation.takedown(segmentID: id)?.holdUntil
+                return try jsonResponse(DeletedBody(id: id, state: SegmentState.removed.rawValue,
+                                                    legalHoldUntil: hold?.rfc3339))
+            }
+            services.jobSignal.notify()
+            return try jsonResponse(DeletedBody(id: id, state: SegmentState.purging.rawValue), status: .accepted)
+        }
         if permanent {
             guard let segment = try await services.segments.segment(id: id), segment.authorID == me.id else {
                 throw EphemeraError.storyNotFound

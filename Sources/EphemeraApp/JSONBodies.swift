@@ -103,6 +103,8 @@ struct SegmentBody: Encodable {
     var allowComments: Bool
     var failureReason: String?
     var restorableUntil: String?
+    /// For the author of a removed segment: why, the appeal, the legal hold.
+    var removal: RemovalBody?
 
     init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, liked: Bool = false, publicURL: String) {
         let isAuthor = viewer.accountID == s.authorID

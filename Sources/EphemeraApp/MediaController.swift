@@ -11,6 +11,7 @@ import Hummingbird
 /// the author may also fetch media of their own segments that are not live (archive, recently deleted).
 struct MediaController {
     let services: AppServices
+    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/media/:id/:rendition", use: media)
@@ -32,8 +33,8 @@ struct MediaController {
             }
         } else {
             let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-            guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
-                throw EphemeraError.mediaNotFound
+            if !isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) {
+                guard try await stories.isUnderReview(segment, by: context.account) else { throw EphemeraError.mediaNotFound }
             }
         }
 

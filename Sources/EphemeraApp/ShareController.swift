@@ -6,7 +6,7 @@ import Hummingbird
 
 /// Sharing: `POST /api/v1/stories/{id}/shares` hands out the segment's link and counts a share; `/s/{code}` is
 /// the public page of a shared segment — 404 when the caller cannot see it, 410 "no longer available" once
-/// it is deleted or purged.
+/// it is deleted, purged or removed by moderators.
 struct ShareController {
     let services: AppServices
     let stories: StoriesController
@@ -41,6 +41,9 @@ struct ShareController {
             return gone()
         case .segment(let segment):
             if [.deleted, .purging, .purged].contains(segment.state) { return gone() }
+            if segment.state == .removed {
+                return gone("<h1>This story is no longer available.</h1><p>It was removed for breaking the community's rules.</p>")
+            }
             let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
             guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
                 return html(.notFound, title: "Not found",
@@ -77,9 +80,8 @@ struct ShareController {
         }
     }
 
-    func gone() -> Response {
-        html(.gone, title: "No longer available",
-             body: "<h1>This story is no longer available.</h1><p>Its author deleted it.</p>")
+    func gone(_ body: String = "<h1>This story is no longer available.</h1><p>Its author deleted it.</p>") -> Response {
+        html(.gone, title: "No longer available", body: body)
     }
 
     func html(_ status: HTTPResponse.Status, title: String, head: String = "", body: String, cacheable: Bool = false)

@@ -18,14 +18,20 @@ struct StoriesController {
 
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let segment = try await readableSegment(try context.parameters.require("id"), context: context)
-        return try jsonResponse(try await bodies([segment], viewer: context.viewer)[0])
+        var body = try await bodies([segment], viewer: context.viewer)[0]
+        if segment.state == .removed, segment.authorID == context.account?.id,
+           let takedown = try await services.moderation.takedown(segmentID: segment.id) {
+            body.removal = RemovalBody(takedown: takedown, appeal: try await services.moderation.appeal(segmentID: segment.id))
+        }
+        return try jsonResponse(body)
     }
 
-    /// The segment if the caller may read it: visible by the one visibility rule, or its author's until purged.
-    /// Anything else is the same 404 as a segment that does not exist.
+    /// The segment if the caller may read it: visible by the one visibility rule, or its author's until purged,
+    /// or under review and the caller a moderator. Anything else is the same 404 as a segment that does not exist.
     func readableSegment(_ id: String, context: AppRequestContext) async throws -> Segment {
         guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
         if isReadableByAuthor(segment, viewer: context.viewer) { return segment }
+        if try await isUnderReview(segment, by: context.account) { return segment }
         let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
         guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
             throw EphemeraError.storyNotFound
@@ -91,6 +97,12 @@ struct StoriesController {
             viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
         return try jsonResponse(PageBody(
             items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+    }
+
+    /// Moderators see any segment under review (reported, or removed), whatever its audience.
+    func isUnderReview(_ segment: Segment, by account: Account?) async throws -> Bool {
+        guard let account, ModerationRules.canModerate(account.role) else { return false }
+        return try await services.moderation.isUnderReview(segment)
     }
 
     /// The segment if it is visible to the caller by the one visibility rule (no author exception), else 404.

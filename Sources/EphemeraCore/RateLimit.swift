@@ -2,7 +2,7 @@
 /// per address (both must have room).
 public struct RateLimit: Sendable, Hashable {
     public enum Action: String, Sendable, Hashable, CaseIterable {
-        case signUp, signIn, like, comment, share
+        case signUp, signIn, like, comment, share, report
     }
 
     public var burst: Double
@@ -20,6 +20,7 @@ public struct RateLimit: Sendable, Hashable {
         .like: (RateLimit(burst: 60, perMinute: 60), RateLimit(burst: 300, perMinute: 300)),
         .comment: (RateLimit(burst: 20, perMinute: 20), RateLimit(burst: 100, perMinute: 100)),
         .share: (RateLimit(burst: 30, perMinute: 30), RateLimit(burst: 150, perMinute: 150)),
+        .report: (RateLimit(burst: 10, perMinute: 2), RateLimit(burst: 30, perMinute: 10)),
     ]
 }
 

@@ -58,6 +58,20 @@ public enum DataClassification {
             "id", "owner_id", "upload_length", "upload_offset", "stored_bytes", "metadata", "created_at",
             "expires_at", "post_id", "failure_code", "failure_message",
         ]),
+        // Moderation of a segment goes with it; the log below keeps what was decided.
+        "reports": all(.purgedWithSegment, [
+            "id", "segment_id", "reporter_id", "reason", "details", "status", "created_at", "resolved_by", "resolved_at",
+        ]),
+        "takedowns": all(.purgedWithSegment, [
+            "segment_id", "reason", "moderator_id", "created_at", "hold_until", "discarded_at",
+        ]),
+        "appeals": all(.purgedWithSegment, [
+            "id", "segment_id", "message", "created_at", "decision", "decided_by", "decided_at", "note",
+        ]),
+        // Append-only and kept: who did what to which segment id, and why. The reporter's details, the appeal's
+        // message and moderators' notes go when the segment is purged; a deleted account's name goes with it.
+        "moderation_log": all(.keptAnonymised, ["id", "at", "action", "segment_id", "subject_id", "reason"])
+            .merging(["actor_id": .purgedWithAccount, "detail": .purgedWithSegment]) { $1 },
         "jobs": all(.notPersonal, [
             "id", "kind", "payload", "state", "attempts", "max_attempts", "run_at", "lease_until", "last_error",
             "created_at", "finished_at",

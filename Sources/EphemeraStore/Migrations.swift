@@ -11,6 +11,7 @@ public enum Migrations {
         M0008_AddActivitySeenAt,
         M0009_CreateProfileViews,
         M0010_CreateResumableUploads,
+        M0011_CreateModeration,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -270,5 +271,64 @@ public enum Migrations {
         """,
         "CREATE INDEX resumable_uploads_expiry ON resumable_uploads (expires_at)",
         "CREATE INDEX resumable_uploads_owner ON resumable_uploads (owner_id)",
+    ])
+
+    /// Moderation: reports on segments, takedowns (with the legal hold an upheld appeal starts), appeals, and
+    /// the append-only log of every action, which outlives the segments it names (without their content).
+    static let M0011_CreateModeration = Migration("M0011_CreateModeration", [
+        """
+        CREATE TABLE reports (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            reporter_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            details TEXT,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            resolved_by TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+            resolved_at BIGINT
+        )
+        """,
+        "CREATE INDEX reports_open ON reports (status, created_at)",
+        "CREATE INDEX reports_segment ON reports (segment_id)",
+        "CREATE INDEX reports_reporter ON reports (reporter_id, segment_id)",
+        """
+        CREATE TABLE takedowns (
+            segment_id TEXT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            moderator_id TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+            created_at BIGINT NOT NULL,
+            hold_until BIGINT,
+            discarded_at BIGINT
+        )
+        """,
+        "CREATE INDEX takedowns_hold ON takedowns (hold_until)",
+        """
+        CREATE TABLE appeals (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL UNIQUE REFERENCES segments(id) ON DELETE CASCADE,
+            message TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            decision TEXT,
+            decided_by TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+            decided_at BIGINT,
+            note TEXT
+        )
+        """,
+        "CREATE INDEX appeals_open ON appeals (decided_at, created_at)",
+        """
+        CREATE TABLE moderation_log (
+            id TEXT PRIMARY KEY,
+            at BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            segment_id TEXT,
+            subject_id TEXT,
+            actor_id TEXT REFERENCES accounts(id) ON DELETE SET NULL,
+            reason TEXT,
+            detail TEXT
+        )
+        """,
+        "CREATE INDEX moderation_log_time ON moderation_log (at, id)",
+        "CREATE INDEX moderation_log_segment ON moderation_log (segment_id)",
     ])
 }

@@ -1,9 +1,17 @@
 import EphemeraCore
 import SQLKit
 
-/// One thing that happened to me: someone liked, commented on or shared my story, or followed me.
+/// One thing that happened to me: someone liked, commented on or shared my story, or followed me; moderators
+/// took my story down or decided my appeal (the actor is then me: moderators are not named to authors).
 public struct ActivityItem: Sendable, Hashable {
-    public enum Kind: String, Sendable { case like, comment, share, follow }
+    public enum Kind: String, Sendable {
+        case like, comment, share, follow
+        /// Moderators removed my segment (`text`: their reason).
+        case takedown
+        /// My appeal was decided (`text`: the moderator's note).
+        case appealRestored = "appeal_restore"
+        case appealUpheld = "appeal_uphold"
+    }
     public var id: String
     public var kind: Kind
     public var actorID: String
@@ -33,6 +41,13 @@ public struct SQLActivityStore: Sendable {
         UNION ALL
         SELECT 'follow:' || f.follower_id, 'follow', f.follower_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT), f.created_at
           FROM follows f WHERE f.followee_id = \(bind: me)
+        UNION ALL
+        SELECT 'takedown:' || t.segment_id, 'takedown', s.author_id, t.segment_id, t.reason, t.created_at
+          FROM takedowns t JOIN segments s ON s.id = t.segment_id WHERE s.author_id = \(bind: me)
+        UNION ALL
+        SELECT 'appeal:' || ap.id, 'appeal_' || ap.decision, s.author_id, ap.segment_id, ap.note, ap.decided_at
+          FROM appeals ap JOIN segments s ON s.id = ap.segment_id
+          WHERE s.author_id = \(bind: me) AND ap.decision IS NOT NULL
         """
     }
 

@@ -71,6 +71,11 @@ public struct SQLDeletionStore: Sendable {
         guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.state != .purging,
               Lifecycle.next(after: segment.state, on: .beginPurge, expired: segment.isExpired(at: now)) != nil
         else { return false }
+        // A segment under legal hold waits for the hold, whoever asks (the author, their account's deletion).
+        if segment.state == .removed,
+           ModerationRules.isHeld(holdUntil: try await SQLModerationStore.holdUntil(segmentID: segmentID, on: sql), at: now) {
+            return false
+        }
         try await sql.raw("""
             UPDATE segments SET state = 'purging' WHERE id = \(bind: segmentID) AND state = \(bind: segment.state.rawValue)
             """).run()
@@ -224,13 +229,15 @@ public struct SQLDeletionStore: Sendable {
                 \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
                 \(bind: segment.downloadCount), \(bind: now.milliseconds))
                 """).run()
+            // The moderation log outlives the segment, but not its content: details, messages and notes go.
+            try await sql.raw("UPDATE moderation_log SET detail = NULL WHERE segment_id = \(bind: segmentID)").run()
             try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
             return removed
         }
     }
 
     /// Tables whose rows belong to one segment and go with it.
-    public static let segmentChildTables = ["views", "shares", "likes", "comments"]
+    public static let segmentChildTables = ["views", "shares", "likes", "comments", "reports", "takedowns", "appeals"]
 
     /// The purge log of a segment, in order.
     public func purgeLog(segmentID: String) async throws -> (authorID: String, entries: [(step: String, store: String, detail: String, at: Instant)])? {

@@ -4,10 +4,12 @@ import Logging
 import ServiceLifecycle
 
 /// Tidies expired segments: `live` past `expiresAt` becomes `archived` when the author keeps an archive, or
-/// is purged; and begins the purge of deleted segments whose restore window is over. Visibility never waits for it; it compares `expiresAt` with the clock on every read.
+/// is purged; begins the purge of deleted segments whose restore window is over, and of removed segments
+/// whose legal hold has ended. Visibility never waits for it; it compares `expiresAt` with the clock on every read.
 public struct ExpirySweeper: Service {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
+    let moderation: SQLModerationStore
     let profileViews: SQLProfileViewStore
     let resumableUploads: ResumableUploadJanitor
     let signal: JobSignal
@@ -15,10 +17,12 @@ public struct ExpirySweeper: Service {
     let logger: Logger
     let interval: Duration
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, profileViews: SQLProfileViewStore,
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, moderation: SQLModerationStore,
+                profileViews: SQLProfileViewStore,
                 resumableUploads: ResumableUploadJanitor, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
+        self.moderation = moderation
         self.profileViews = profileViews
         self.resumableUploads = resumableUploads
         self.signal = signal
@@ -54,6 +58,8 @@ public struct ExpirySweeper: Service {
         for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
             moved += 1
         }
+        // Segments whose takedown was upheld are purged once their legal hold ends.
+        moved += try await moderation.releaseEndedHolds(now: now)
         try await profileViews.prune(now: now)
         try await resumableUploads.sweep(now: now)
         if moved > 0 {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EphemeraApp
 import Hummingbird
 import Logging
@@ -10,9 +11,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (migrates the database first).")
 
     @OptionGroup var options: ServerOptions
+    @Option(help: "Make this account an admin: now if it exists, else when it signs up (the first account of a new community).")
+    var admin: String?
 
     func run() async throws {
-        let configuration = try options.configuration()
+        var configuration = try options.configuration()
+        configuration.adminHandle = admin.map { String($0.trimmingPrefix("@")).lowercased() }
         let logger = try options.logger()
         let built = try await buildApplication(configuration: configuration, logger: logger)
         try await built.application.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -31,6 +31,8 @@ struct ServerOptions: ParsableArguments {
     var scratchDir: String?
     @Option(help: "How long keyring backups are kept. [EPHEMERA_KEY_BACKUP_RETENTION, default 7d]")
     var keyBackupRetention: String?
+    @Option(help: "How long an upheld takedown is kept, hidden, before it is purged. [EPHEMERA_LEGAL_HOLD, default 90d]")
+    var legalHold: String?
     @Option(help: "on, off, or a factor such as 2 or 0.5 scaling the limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
     var rateLimits: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
@@ -91,6 +93,9 @@ struct ServerOptions: ParsableArguments {
         if let (v, _) = value(scratchDir, "EPHEMERA_SCRATCH_DIR") { config.scratchDirectory = v }
         if let (v, key) = value(keyBackupRetention, "EPHEMERA_KEY_BACKUP_RETENTION") {
             if let d = parseDurationSpec(v) { config.keyBackupRetention = d } else { problems.append("\(key): '\(v)' is not a duration like 7d") }
+        }
+        if let (v, key) = value(legalHold, "EPHEMERA_LEGAL_HOLD") {
+            if let d = parseDurationSpec(v) { config.legalHold = d } else { problems.append("\(key): '\(v)' is not a duration like 90d") }
         }
         if let (v, key) = value(rateLimits, "EPHEMERA_RATE_LIMITS") {
             switch v.lowercased() {

@@ -86,6 +86,11 @@ class Server:
                                 capture_output=True, text=True)
         return result.returncode, result.stdout + result.stderr
 
+    def promote(self, handle, role="moderator"):
+        """`ephemera user promote` on the server's data, as an operator would (beside the running server)."""
+        subprocess.run([BINARY, "user", "promote", handle, "--role", role, "--data-dir", os.path.join(self.directory, "data")],
+                       check=True, capture_output=True)
+
     # The API, for setting up what a test is not about (accounts, extra segments) and for checking results.
     def api(self, method, path, token=None, body=None, headers=None):
         data = json.dumps(body).encode() if body is not None else None

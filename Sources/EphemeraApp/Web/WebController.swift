@@ -182,10 +182,19 @@ struct WebController {
         var photoSeconds: Double
     }
 
+    struct ReasonView: Sendable {
+        var value: String
+        var label: String
+    }
+
     struct ViewerData: Sendable {
         var person: PersonView
         var storyJSON: String
         var empty: Bool
+        /// The report sheet's choices.
+        var reasons: [ReasonView] = ReportReason.allCases.map {
+            ReasonView(value: $0.rawValue, label: WebModerationController.label($0))
+        }
     }
 
     @Sendable func viewer(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -353,9 +362,14 @@ struct WebController {
             case .comment: sentence = "commented on your story"
             case .share: sentence = "shared your story"
             case .follow: sentence = "started following you"
+            case .takedown: sentence = "moderators removed your story"
+            case .appealRestored: sentence = "moderators restored your story after your appeal"
+            case .appealUpheld: sentence = "moderators upheld the removal of your story"
             }
-            let href = item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
-            return ActivityView(person: PersonView(actor), sentence: sentence, quote: item.text,
+            let fromModerators = [.takedown, .appealRestored, .appealUpheld].contains(item.kind)
+            let href = fromModerators ? "/removed"
+                : item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
+            return ActivityView(person: PersonView(actor), system: fromModerators, sentence: sentence, quote: item.text,
                                 when: shortAge(from: item.createdAt, to: now),
                                 unread: seenAt.map { item.createdAt > $0 } ?? true, href: href)
         }

@@ -39,6 +39,8 @@ struct WebPages: Sendable {
             ("error", PackageResources.error_mustache),
             ("avatar", PackageResources.avatar_mustache),
             ("thumb", PackageResources.thumb_mustache),
+            ("moderation", PackageResources.moderation_mustache),
+            ("removed", PackageResources.removed_mustache),
         ]
         for (name, bytes) in templates {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
@@ -70,8 +72,13 @@ struct WebPages: Sendable {
         let csrf = context.csrfCookie ?? WebSession.newCSRFToken()
         let shell = PageShell(title: title, page: page ?? template, csrf: csrf, me: me, asset: assetVersion,
                               chrome: chrome, data: data)
-        let html = library.render(shell, withTemplate: template) ?? ""
         var headers = HTTPFields()
+        guard let html = library.render(shell, withTemplate: template) else {
+            // A page whose template is not in the library is a bug; never answer it with an empty 200.
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .internalServerError, headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(string: "This page could not be shown.")))
+        }
         headers[.contentType] = "text/html; charset=utf-8"
         // Pages show private state (who is signed in, what they may see): never stored by shared caches.
         headers[.cacheControl] = "no-store"

@@ -25,6 +25,8 @@ struct MeView: Sendable {
     var hue: Int
     var hasUnread: Bool
     var unreadLabel: String
+    /// Moderators and admins get the way to the moderation queue.
+    var moderator: Bool
 
     init(_ account: Account, unread: Int) {
         let person = PersonView(account)
@@ -34,6 +36,7 @@ struct MeView: Sendable {
         hue = person.hue
         hasUnread = unread > 0
         unreadLabel = unread > 99 ? "99+" : String(unread)
+        moderator = ModerationRules.canModerate(account.role)
     }
 }
 
@@ -92,6 +95,8 @@ struct ThumbView: Sendable {
 
 struct ActivityView: Sendable {
     var person: PersonView
+    /// Said by Ephemera's moderators rather than a person.
+    var system: Bool
     var sentence: String
     var quote: String?
     var when: String

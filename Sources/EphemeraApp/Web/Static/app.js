@@ -339,6 +339,7 @@
     function renderActions(segment) {
       const isAuthor = state.isAuthor;
       $$("[data-author-only]").forEach((element) => { element.hidden = !isAuthor; });
+      $$("[data-others-only]").forEach((element) => { element.hidden = isAuthor; });
       button("like").hidden = isAuthor;
       button("like").setAttribute("aria-pressed", String(!!segment.likedByMe));
       $('[data-count="likes"]').textContent = segment.counts.likes ? String(segment.counts.likes) : "";
@@ -592,6 +593,36 @@
         }
       } catch (error) {
         toast(error.message);
+      }
+    });
+
+    button("report").addEventListener("click", () => {
+      if (needsAccount()) return;
+      const form = $("[data-report-form]");
+      form.reset();
+      const sheet = $('[data-sheet="report"]');
+      sheet.dataset.segmentId = currentSegment().id;
+      sheet.hidden = false;
+      syncPause();
+    });
+
+    $("[data-report-form]").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const send = form.querySelector('[data-action="send-report"]');
+      const segmentId = $('[data-sheet="report"]').dataset.segmentId;
+      send.disabled = true;
+      try {
+        await api("POST", `/api/v1/stories/${segmentId}/reports`, {
+          reason: form.elements.reason.value,
+          details: form.elements.details.value,
+        });
+        closeSheets();
+        toast("Thanks for reporting. Moderators will look at it.");
+      } catch (error) {
+        toast(error.message);
+      } finally {
+        send.disabled = false;
       }
     });
 
@@ -904,6 +935,13 @@
         const segment = await api("POST", `/api/v1/stories/${target.dataset.id}/restore`);
         target.closest("li").remove();
         toast(segment.state === "live" ? "Restored to your story." : "Restored to your archive.");
+      } else if (action === "dismiss" && target.dataset.id) {
+        target.disabled = true;
+        await api("POST", `/api/v1/moderation/reports/${target.dataset.id}/dismiss`);
+        const item = target.closest("[data-item]");
+        target.closest("li").remove();
+        if (item && !item.querySelector("[data-report-id]")) item.remove();
+        toast("Report dismissed.");
       } else if (action === "delete" && target.dataset.permanent && target.dataset.id) {
         if (!window.confirm("Delete this now? It cannot be restored, and every copy is destroyed.")) return;
         target.disabled = true;
@@ -915,6 +953,33 @@
       target.disabled = false;
       toast(error.message);
     }
+  });
+
+  // Forms that post their fields as JSON to an API endpoint (moderation, appeals). The button pressed may
+  // carry a value of its own (restore or uphold).
+  $$("[data-api-form]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = {};
+      for (const [name, value] of new FormData(form)) body[name] = value;
+      const submitter = event.submitter;
+      if (submitter && submitter.name) body[submitter.name] = submitter.value;
+      const buttons = $$("button", form);
+      buttons.forEach((button) => { button.disabled = true; });
+      try {
+        await api("POST", form.dataset.endpoint, body);
+        toast(form.dataset.done || "Done.");
+        if (form.hasAttribute("data-reload")) {
+          setTimeout(() => location.reload(), 600);
+        } else {
+          const item = form.closest("[data-item]");
+          if (item) item.remove();
+        }
+      } catch (error) {
+        buttons.forEach((button) => { button.disabled = false; });
+        toast(error.message);
+      }
+    });
   });
 
   $$("[data-danger-form]").forEach((form) => {

@@ -1,0 +1,156 @@
+import EphemeraCore
+import EphemeraStore
+import Hummingbird
+
+/// The web app's moderation pages: `/moderation` (moderators: the report queue with previews, takedown,
+/// dismiss, and appeals to decide) and `/removed` (authors: what moderators removed, why, and the appeal
+/// form). Both read the same stores as the API and act through it from `app.js`.
+struct WebModerationController {
+    let web: WebController
+
+    var services: AppServices { web.services }
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/moderation", use: moderation)
+        router.get("/removed", use: removed)
+    }
+
+    struct ReportLineView: Sendable {
+        var id: String
+        var reason: String
+        var details: String?
+        var when: String
+    }
+
+    struct QueueItemView: Sendable {
+        var id: String
+        var person: PersonView
+        var poster: String?
+        var video: String?
+        var caption: String?
+        var audience: String
+        var state: String
+        var reportCount: Int
+        var reportLabel: String
+        var reasons: String
+        var reports: [ReportLineView]
+    }
+
+    struct AppealItemView: Sendable {
+        var id: String
+        var segmentID: String
+        var person: PersonView
+        var poster: String?
+        var video: String?
+        var caption: String?
+        var takedownReason: String
+        var takenDownBy: String
+        var message: String
+        var when: String
+        var canDecide: Bool
+    }
+
+    struct ModerationData: Sendable {
+        var queue: [QueueItemView]
+        var queueEmpty: Bool
+        var appeals: [AppealItemView]
+        var appealsEmpty: Bool
+        var isAdmin: Bool
+    }
+
+    @Sendable func moderation(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try web.signedIn(request, context)
+        guard ModerationRules.canModerate(me.role) else { throw EphemeraError.moderationNotFound }
+        let now = services.clock.now()
+        let queue = try await services.moderation.queue(limit: 50, after: nil)
+        let queueBodies = try await web.stories.bodies(queue.items.map(\.segment), viewer: context.viewer)
+        let queueViews = zip(queue.items, queueBodies).map { queued, body in
+            var counts: [ReportReason: Int] = [:]
+            for report in queued.reports { counts[report.reason, default: 0] += 1 }
+            let reasons = ReportReason.allCases.compactMap { reason in
+                counts[reason].map { "\(Self.label(reason)) \($0)" }
+            }.joined(separator: " · ")
+            return QueueItemView(
+                id: body.id, person: PersonView(body.author), poster: web.sitePath(body.media.poster),
+                video: web.sitePath(body.media.video), caption: body.caption, audience: body.audience, state: body.state,
+                reportCount: queued.reports.count,
+                reportLabel: "\(queued.reports.count) report\(queued.reports.count == 1 ? "" : "s")", reasons: reasons,
+                reports: queued.reports.map {
+                    ReportLineView(id: $0.id, reason: Self.label($0.reason), details: $0.details,
+                                   when: shortAge(from: $0.createdAt, to: now))
+                })
+        }
+        let open = try await services.moderation.openAppeals(limit: 50)
+        let appealBodies = try await web.stories.bodies(open.map(\.segment), viewer: context.viewer)
+        let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
+        let appealViews = zip(open, appealBodies).map { item, body in
+            AppealItemView(
+                id: item.appeal.id, segmentID: body.id, person: PersonView(body.author),
+                poster: web.sitePath(body.media.poster), video: web.sitePath(body.media.video), caption: body.caption,
+                takedownReason: item.takedown.reason,
+                takenDownBy: item.takedown.moderatorID.flatMap { moderators[$0] }.map { "@" + $0.handle } ?? "a former moderator",
+                message: item.appeal.message, when: shortAge(from: item.appeal.createdAt, to: now),
+                canDecide: ModerationRules.mayDecideAppeal(decider: me.id, tookDownBy: item.takedown.moderatorID))
+        }
+        return web.pages.render(
+            "moderation", title: "Moderation",
+            data: ModerationData(queue: queueViews, queueEmpty: queueViews.isEmpty, appeals: appealViews,
+                                 appealsEmpty: appealViews.isEmpty, isAdmin: me.role == .admin),
+            me: try await web.meView(context), context: context)
+    }
+
+    struct RemovedItemView: Sendable {
+        var id: String
+        var poster: String?
+        var caption: String?
+        var reason: String
+        var when: String
+        var canAppeal: Bool
+        var appealMessage: String?
+        var pending: Bool
+        var outcome: String?
+        var note: String?
+        var holdUntil: String?
+    }
+
+    struct RemovedData: Sendable {
+        var items: [RemovedItemView]
+        var empty: Bool
+    }
+
+    @Sendable func removed(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try web.signedIn(request, context)
+        let now = services.clock.now()
+        let page = try await services.moderation.removed(authorID: me.id, limit: 100, after: nil)
+        let bodies = try await web.stories.bodies(page.items.map(\.segment), viewer: context.viewer)
+        let items = zip(page.items, bodies).map { item, body in
+            RemovedItemView(
+                id: body.id, poster: web.sitePath(body.media.poster), caption: body.caption, reason: item.takedown.reason,
+                when: Self.ago(shortAge(from: item.takedown.createdAt, to: now)), canAppeal: item.appeal == nil,
+                appealMessage: item.appeal?.message, pending: item.appeal != nil && item.appeal?.decision == nil,
+                outcome: item.appeal?.decision == .uphold ? "A second moderator upheld the removal." : nil,
+                note: item.appeal?.note,
+                holdUntil: item.takedown.holdUntil.map { String($0.rfc3339.prefix(10)) })
+        }
+        return web.pages.render("removed", title: "Removed by moderators",
+                                data: RemovedData(items: items, empty: items.isEmpty),
+                                me: try await web.meView(context), context: context)
+    }
+
+    /// "just now", "5m ago".
+    static func ago(_ age: String) -> String { age == "now" ? "just now" : age + " ago" }
+
+    static func label(_ reason: ReportReason) -> String {
+        switch reason {
+        case .spam: "Spam"
+        case .nudity: "Nudity"
+        case .violence: "Violence"
+        case .harassment: "Harassment"
+        case .hate: "Hate"
+        case .selfHarm: "Self-harm"
+        case .misinformation: "Misinformation"
+        case .copyright: "Copyright"
+        case .other: "Other"
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Why someone reports a segment.
+public enum ReportReason: String, Sendable, Hashable, CaseIterable, Codable {
+    case spam, nudity, violence, harassment, hate
+    case selfHarm = "self_harm"
+    case misinformation, copyright, other
+}
+
+/// Where a report stands: waiting in the queue, or resolved by a moderator.
+public enum ReportStatus: String, Sendable, Hashable, CaseIterable {
+    case open
+    /// The segment was taken down (on this or another report).
+    case actioned
+    /// A moderator found nothing to act on.
+    case dismissed
+}
+
+/// What a second moderator decides on an appeal.
+public enum AppealDecision: String, Sendable, Hashable, CaseIterable {
+    /// The takedown was wrong: the segment comes back.
+    case restore
+    /// The takedown stands: the segment stays hidden under legal hold, then is purged.
+    case uphold
+}
+
+/// Every kind of line in the append-only moderation log.
+public enum ModerationAction: String, Sendable, Hashable, CaseIterable {
+    case report, takedown, dismiss, appeal, restore, uphold
+    case purgeAfterHold = "purge_after_hold"
+    case promote
+}
+
+/// The rules of moderation, pure: who may do what, and what a request must contain.
+public enum ModerationRules {
+    public static let maxDetailsLength = 1000
+    public static let maxReasonLength = 500
+    public static let maxAppealLength = 1000
+    public static let maxNoteLength = 1000
+
+    /// Moderators and admins work the queue, take down and decide appeals.
+    public static func canModerate(_ role: Role) -> Bool { role == .moderator || role == .admin }
+
+    /// Only admins read the moderation log (it names reporters and moderators).
+    public static func canReadLog(_ role: Role) -> Bool { role == .admin }
+
+    /// Four eyes: the moderator who took a segment down never decides its appeal.
+    public static func mayDecideAppeal(decider: String, tookDownBy: String?) -> Bool { decider != tookDownBy }
+
+    /// A segment under legal hold is kept, hidden, until the hold ends; nothing purges it before.
+    public static func isHeld(holdUntil: Instant?, at now: Instant) -> Bool {
+        guard let holdUntil else { return false }
+        return now < holdUntil
+    }
+
+    /// The reason of a report, or an error naming the accepted ones.
+    public static func reportReason(_ text: String?) throws -> ReportReason {
+        guard let text, let reason = ReportReason(rawValue: text) else {
+            throw EphemeraError.invalidValue(field: "reason", value: text ?? "", accepted: ReportReason.allCases.map(\.rawValue))
+        }
+        return reason
+    }
+
+    /// Optional free text, trimmed, at most `limit` characters; nil when empty.
+    public static func optionalText(_ text: String?, field: String, limit: Int) throws -> String? {
+        let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard trimmed.count <= limit else {
+            throw EphemeraError.unprocessable("\(field)_too_long", "The \(field) may be at most \(limit) characters; it is \(trimmed.count).")
+        }
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Required free text, trimmed, 1…`limit` characters.
+    public static func requiredText(_ text: String?, field: String, limit: Int) throws -> String {
+        guard let value = try optionalText(text, field: field, limit: limit) else {
+            throw EphemeraError.badRequest("\(field)_required", "Say in '\(field)' why; it cannot be empty.")
+        }
+        return value
+    }
+
+    public static func decision(_ text: String?) throws -> AppealDecision {
+        guard let text, let decision = AppealDecision(rawValue: text) else {
+            throw EphemeraError.invalidValue(field: "decision", value: text ?? "", accepted: AppealDecision.allCases.map(\.rawValue))
+        }
+        return decision
+    }
+}
+
+extension EphemeraError {
+    /// Moderation routes answer members as if they did not exist: the queue is not theirs to see.
+    public static let moderationNotFound = EphemeraError(.notFound, "not_found", "There is nothing here.")
+    public static let reportNotFound = EphemeraError(.notFound, "report_not_found", "There is no report with that id.")
+    public static let appealNotFound = EphemeraError(.notFound, "appeal_not_found", "There is no appeal with that id.")
+}

@@ -1,0 +1,297 @@
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@Suite struct ModerationTests {
+    /// People and a public story: alice posts, bob and carol can report, two moderators and an admin.
+    struct Cast: Sendable {
+        var alice, bob, carol, mod1, mod2, admin: String
+        var segment: String
+    }
+
+    static func cast(_ app: TestApp) async throws -> Cast {
+        let alice = try await app.signUp("alice")
+        let bob = try await app.signUp("bob")
+        let carol = try await app.signUp("carol")
+        let mod1 = try await app.signUp("mod1")
+        let mod2 = try await app.signUp("mod2")
+        let admin = try await app.signUp("admin")
+        #expect(try await app.services.accounts.setRole(handle: "mod1", role: .moderator))
+        #expect(try await app.services.accounts.setRole(handle: "mod2", role: .moderator))
+        #expect(try await app.services.accounts.setRole(handle: "admin", role: .admin))
+        let segment = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+        return Cast(alice: alice, bob: bob, carol: carol, mod1: mod1, mod2: mod2, admin: admin, segment: segment)
+    }
+
+    static func items(_ response: TestResponse) -> [[String: Any]] { response.json["items"] as? [[String: Any]] ?? [] }
+
+    @Test(arguments: Backend.all)
+    func reportTakedownAppealAndRestore(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let c = try await Self.cast(app)
+            let id = c.segment
+            try await app.follow(c.bob, "alice")
+            let share = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: c.bob)
+            let sharePath = try #require((share.json["shareUrl"] as? String)?.replacingOccurrences(of: "http://stories.test", with: ""))
+
+            // Reports: one open report per person and segment, a known reason, never on one's own story.
+            app.clock.advance(by: .seconds(1))
+            let report = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "spam"])
+            #expect(report.status == .created && report.json["status"] as? String == "open")
+            let again = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "hate"])
+            #expect(again.status == .conflict && again.errorCode == "already_reported")
+            let unknown = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.carol, json: ["reason": "boring"])
+            #expect(unknown.status == .badRequest && unknown.errorCode == "invalid_reason")
+            #expect(unknown.errorMessage?.contains("self_harm") == true)
+            let own = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.alice, json: ["reason": "spam"])
+            #expect(own.status == .badRequest && own.errorCode == "cannot_report_own")
+            app.clock.advance(by: .seconds(1))
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.carol,
+                                          json: ["reason": "hate", "details": "slurs in the caption"]).status == .created)
+            // The author learns nothing of who reported.
+            #expect(!(try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).text.contains("bob")))
+
+            // The queue: grouped by segment, counts per reason, the segment with its media.
+            let queue = try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)
+            #expect(queue.status == .ok)
+            let item = try #require(Self.items(queue).first)
+            #expect(Self.items(queue).count == 1 && item["reportCount"] as? Int == 2)
+            #expect(item["reasons"] as? [String: Int] == ["spam": 1, "hate": 1])
+            let segment = try #require(item["segment"] as? [String: Any])
+            #expect(segment["id"] as? String == id)
+            #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: c.mod1).status == .ok)
+
+            // Takedown: hidden everywhere at once, like a deletion.
+            app.clock.advance(by: .seconds(1))
+            let takedown = try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod1,
+                                                 json: ["reason": "Spam links in the caption"])
+            #expect(takedown.status == .ok && takedown.json["state"] as? String == "removed")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).status == .notFound)
+            #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: c.bob).status == .notFound)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
+            #expect(Self.items(try await app.request(.get, "/api/v1/tray", token: c.bob)).isEmpty)
+            #expect(try await app.request(.get, sharePath).status == .gone)
+            #expect(Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)).isEmpty)
+            let resolved = Self.items(try await app.request(.get, "/api/v1/moderation/reports?status=resolved", token: c.mod2))
+            #expect(resolved.count == 2 && resolved.allSatisfy { $0["status"] as? String == "actioned" })
+            #expect(resolved.allSatisfy { ($0["resolvedBy"] as? [String: Any])?["handle"] as? String == "mod1" })
+            let twice = try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod2, json: ["reason": "x"])
+            #expect(twice.status == .conflict)
+
+            // The author sees why, in the story itself, the removed list and the activity inbox.
+            let mine = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
+            #expect(mine.json["state"] as? String == "removed")
+            #expect((mine.json["removal"] as? [String: Any])?["reason"] as? String == "Spam links in the caption")
+            let removed = Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice))
+            #expect(removed.count == 1 && (removed[0]["removal"] as? [String: Any])?["canAppeal"] as? Bool == true)
+            let activity = Self.items(try await app.request(.get, "/api/v1/me/activity", token: c.alice))
+            #expect(activity.contains { $0["kind"] as? String == "takedown" && $0["text"] as? String == "Spam links in the caption" })
+
+            // Appeal once; the moderator who took it down may not decide it.
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": " "]).errorCode
+                    == "message_required")
+            app.clock.advance(by: .seconds(1))
+            let appeal = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice,
+                                               json: ["message": "Those links are my own shop."])
+            #expect(appeal.status == .created)
+            let appealID = try #require(appeal.json["id"] as? String)
+            let second = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": "Please"])
+            #expect(second.status == .conflict && second.errorCode == "already_appealed")
+            let open = Self.items(try await app.request(.get, "/api/v1/moderation/appeals", token: c.mod1))
+            #expect(open.count == 1 && open[0]["canDecide"] as? Bool == false)
+            let own4 = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod1,
+                                             json: ["decision": "restore"])
+            #expect(own4.status == .forbidden && own4.errorCode == "four_eyes_required")
+            let bad = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod2,
+                                            json: ["decision": "maybe"])
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_decision")
+            app.clock.advance(by: .seconds(1))
+            let decided = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod2,
+                                                json: ["decision": "restore", "note": "Own shop; allowed."])
+            #expect(decided.status == .ok)
+            #expect((decided.json["segment"] as? [String: Any])?["state"] as? String == "live")
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
+                                          json: ["decision": "uphold"]).errorCode == "appeal_decided")
+
+            // Back everywhere.
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).status == .ok)
+            #expect(try await app.request(.get, sharePath).status == .ok)
+            #expect(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).isEmpty)
+
+            // The log: every action, newest first, for admins only.
+            let log = try await app.request(.get, "/api/v1/moderation/log", token: c.admin)
+            #expect(Self.items(log).compactMap { $0["action"] as? String } == ["restore", "appeal", "takedown", "report", "report"])
+            #expect(try await app.request(.get, "/api/v1/moderation/log", token: c.mod1).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func anUpheldTakedownIsHeldThenPurgedWithAReceipt(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.legalHold = .seconds(90 * 86400) }) { app in
+            let c = try await Self.cast(app)
+            let id = c.segment
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob,
+                                          json: ["reason": "violence", "details": "graphic"]).status == .created)
+            #expect(try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod1,
+                                          json: ["reason": "Graphic violence"]).status == .ok)
+            let appeal = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": "It is a film"])
+            let appealID = try #require(appeal.json["id"] as? String)
+            let uphold = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
+                                               json: ["decision": "uphold", "note": "Real footage"])
+            #expect(uphold.status == .ok && (uphold.json["segment"] as? [String: Any])?["state"] as? String == "removed")
+            let removal = try #require(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).first?["removal"]
+                                       as? [String: Any])
+            let holdUntil = try #require(removal["legalHoldUntil"] as? String)
+            #expect(holdUntil == (app.clock.now() + .seconds(90 * 86400)).rfc3339)
+            #expect((removal["appeal"] as? [String: Any])?["decision"] as? String == "uphold")
+
+            // The author deletes it from their view; the purge waits for the hold, whatever else asks for it.
+            let delete = try await app.request(.delete, "/api/v1/stories/\(id)", token: c.alice)
+            #expect(delete.status == .ok && delete.json["state"] as? String == "removed" && delete.json["legalHoldUntil"] as? String == holdUntil)
+            #expect(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).isEmpty)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: c.alice).status == .ok)
+            #expect(try await app.request(.delete, "/api/v1/me/stories", token: c.alice,
+                                          json: ["password": "correct horse"]).status == .accepted)
+            try await app.processJobs()
+            app.clock.advance(by: .seconds(89 * 86400))
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).json["state"] as? String == "removed")
+
+            // The hold ends: purged through the normal pipeline, with a receipt; the log keeps the facts only.
+            app.clock.advance(by: .seconds(2 * 86400))
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).status == .notFound)
+            let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: c.alice)
+            #expect(receipt.status == .ok)
+            let log = Self.items(try await app.request(.get, "/api/v1/moderation/log", token: c.admin))
+            #expect(log.first?["action"] as? String == "purge_after_hold")
+            #expect(log.allSatisfy { !($0["detail"] is String) })
+            #expect(log.compactMap { $0["action"] as? String }.contains("uphold"))
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func dismissingAReportLeavesTheStoryAndLetsThePersonReportAgain(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let c = try await Self.cast(app)
+            let report = try await app.request(.post, "/api/v1/stories/\(c.segment)/reports", token: c.bob, json: ["reason": "other"])
+            let reportID = try #require(report.json["id"] as? String)
+            let dismissed = try await app.request(.post, "/api/v1/moderation/reports/\(reportID)/dismiss", token: c.mod1)
+            #expect(dismissed.status == .ok && dismissed.json["status"] as? String == "dismissed")
+            #expect(try await app.request(.post, "/api/v1/moderation/reports/\(reportID)/dismiss", token: c.mod2).errorCode == "report_resolved")
+            #expect(try await app.request(.post, "/api/v1/moderation/reports/nope/dismiss", token: c.mod2).status == .notFound)
+            #expect(try await app.request(.get, "/api/v1/stories/\(c.segment)", token: c.bob).status == .ok)
+            #expect(Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)).isEmpty)
+            #expect(try await app.request(.post, "/api/v1/stories/\(c.segment)/reports", token: c.bob,
+                                          json: ["reason": "spam"]).status == .created)
+            // Only what one can see can be reported.
+            let hidden = try await app.postLive(c.alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "closeFriends"])[0]
+            #expect(try await app.request(.post, "/api/v1/stories/\(hidden)/reports", token: c.bob,
+                                          json: ["reason": "spam"]).status == .notFound)
+        }
+    }
+
+    /// Every moderation route for every kind of caller.
+    @Test(arguments: Backend.all)
+    func moderationRoutesAnswerOnlyThoseTheyAreFor(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let c = try await Self.cast(app)
+            let id = c.segment
+            let report = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "spam"])
+            let reportID = try #require(report.json["id"] as? String)
+            let reportOnAppealTarget = try await app.postLive(c.alice, file: try await MediaFixtures.shared.photo(),
+                                                              fields: ["audience": "public"])[0]
+
+            typealias Call = (HTTPRequest.Method, String, [String: any Sendable]?)
+            let moderatorCalls: [Call] = [
+                (.get, "/api/v1/moderation/reports", nil),
+                (.get, "/api/v1/moderation/reports?status=resolved", nil),
+                (.get, "/api/v1/moderation/appeals", nil),
+                (.post, "/api/v1/moderation/reports/\(reportID)/dismiss", nil),
+                (.post, "/api/v1/moderation/stories/\(id)/takedown", ["reason": "r"]),
+                (.post, "/api/v1/moderation/appeals/any/decision", ["decision": "restore"]),
+            ]
+            // Signed out: 401. Members — the author, a reporter, anyone — 404: the queue is not theirs.
+            for (method, path, json) in moderatorCalls + [(.get, "/api/v1/moderation/log", nil)] {
+                #expect(try await app.request(method, path, json: json).status == .unauthorized, "\(path)")
+                for member in [c.alice, c.bob, c.carol] {
+                    let response = try await app.request(method, path, token: member, json: json)
+                    #expect(response.status == .notFound && response.errorCode == "not_found", "\(path)")
+                }
+            }
+            // Moderators: everything but the log.
+            #expect(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod2).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/moderation/appeals", token: c.mod2).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/moderation/log", token: c.mod2).status == .notFound)
+            // Admins: everything.
+            #expect(try await app.request(.get, "/api/v1/moderation/reports", token: c.admin).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/moderation/log", token: c.admin).status == .ok)
+            #expect(try await app.request(.post, "/api/v1/moderation/stories/\(reportOnAppealTarget)/takedown", token: c.admin,
+                                          json: ["reason": "Rule 3"]).status == .ok)
+            // Appeals: only the author, only of a removed segment.
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice,
+                                          json: ["message": "why"]).errorCode == "not_removed")
+            for other in [c.bob, c.mod1, c.admin] {
+                #expect(try await app.request(.post, "/api/v1/stories/\(reportOnAppealTarget)/appeals", token: other,
+                                              json: ["message": "mine"]).status == .notFound)
+            }
+            let appeal = try await app.request(.post, "/api/v1/stories/\(reportOnAppealTarget)/appeals", token: c.alice,
+                                               json: ["message": "mine"])
+            let appealID = try #require(appeal.json["id"] as? String)
+            // Four eyes: the admin took it down, so the admin may not decide; a moderator may.
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
+                                          json: ["decision": "restore"]).status == .forbidden)
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.bob,
+                                          json: ["decision": "restore"]).status == .notFound)
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod1,
+                                          json: ["decision": "restore"]).status == .ok)
+            // A moderator sees a segment under review whatever its audience; a member does not.
+            let friendsOnly = try await app.postLive(c.alice, file: try await MediaFixtures.shared.photo(),
+                                                     fields: ["audience": "closeFriends"])[0]
+            #expect(try await app.request(.get, "/api/v1/stories/\(friendsOnly)", token: c.mod1).status == .notFound)
+            #expect(try await app.request(.post, "/api/v1/moderation/stories/\(friendsOnly)/takedown", token: c.mod1,
+                                          json: ["reason": "Reported elsewhere"]).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/stories/\(friendsOnly)", token: c.mod2).status == .ok)
+            #expect(try await app.request(.get, "/media/\(friendsOnly)/photo.jpg", token: c.mod2).status == .ok)
+            #expect(try await app.request(.get, "/media/\(friendsOnly)/photo.jpg", token: c.bob).status == .notFound)
+        }
+    }
+
+    @Test func operatorsPromoteAndDemoteFromTheCommandLineAndServeMakesTheFirstAdmin() async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-roles-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = ServerProcess(dataDirectory: directory, databaseURL: nil, extraArguments: ["--admin", "@Root"])
+        try await server.start()
+        let root = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "root", "password": "correct horse"]).json["token"] as? String)
+        #expect(try await server.request("GET", "/api/v1/me", token: root).json["role"] as? String == "admin")
+        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        #expect(try await server.request("GET", "/api/v1/me", token: alice).json["role"] as? String == "member")
+        _ = try await server.terminate()
+
+        let promote = try ServerProcess.runCommand(["user", "promote", "alice", "--role", "moderator", "--data-dir", directory])
+        #expect(promote.status == 0 && promote.output.contains("@alice is now a moderator"), "\(promote.output)")
+        let nobody = try ServerProcess.runCommand(["user", "promote", "nobody", "--data-dir", directory])
+        #expect(nobody.status == 1 && nobody.output.contains("no account @nobody"), "\(nobody.output)")
+        let badRole = try ServerProcess.runCommand(["user", "promote", "alice", "--role", "king", "--data-dir", directory])
+        #expect(badRole.status == 2 && badRole.output.contains("--role"), "\(badRole.output)")
+        try await server.start(keepPort: true)
+        #expect(try await server.request("GET", "/api/v1/me", token: alice).json["role"] as? String == "moderator")
+        #expect(try await server.request("GET", "/api/v1/moderation/reports", token: alice).status == 200)
+        _ = try await server.terminate()
+
+        let demote = try ServerProcess.runCommand(["user", "demote", "alice", "--data-dir", directory])
+        #expect(demote.status == 0 && demote.output.contains("@alice is now a member"), "\(demote.output)")
+        try await server.start(keepPort: true)
+        #expect(try await server.request("GET", "/api/v1/moderation/reports", token: alice).status == 404)
+        _ = try await server.terminate()
+    }
+}
