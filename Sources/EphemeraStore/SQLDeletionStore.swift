@@ -342,6 +342,23 @@ public struct SQLDeletionStore: Sendable {
         }
     }
 
+    /// When the last legal hold on the author's removed segments ends, if any is held past `now` and nothing
+    /// else of theirs is left to purge; the account's removal waits for it.
+    public func legalHoldEnd(authorID: String, now: Instant) async throws -> Instant? {
+        try await database.withConnection { sql in
+            let unheld = try await sql.raw("""
+                SELECT COUNT(*) AS n FROM segments s LEFT JOIN takedowns t ON t.segment_id = s.id
+                WHERE s.author_id = \(bind: authorID)
+                AND NOT (s.state = 'removed' AND t.hold_until IS NOT NULL AND t.hold_until > \(bind: now.milliseconds))
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+            guard unheld == 0 else { return nil }
+            return try await sql.raw("""
+                SELECT MAX(t.hold_until) AS until FROM segments s JOIN takedowns t ON t.segment_id = s.id
+                WHERE s.author_id = \(bind: authorID) AND s.state = 'removed'
+                """).first()?.decode(column: "until", as: Int64?.self).map(Instant.init(milliseconds:))
+        }
+    }
+
     /// Removes the account row (and with it, by cascade, its sessions, graph edges, the views it made, its
     /// uploads and receipts) once none of its segments remain. Returns false while some are still purging.
     public func finishAccountDeletion(accountID: String) async throws -> Bool {

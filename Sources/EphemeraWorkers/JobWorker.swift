@@ -88,8 +88,10 @@ public struct JobWorker: Service {
                 // Waits (by retrying) until every segment of the account is purged, then removes the account.
                 try await resumableUploads.removeAll(ownerID: job.payload)
                 guard try await deletion.finishAccountDeletion(accountID: job.payload) else {
-                    try await queue.fail(jobID: job.id, error: "segments still purging",
-                                         retryAt: clock.now() + .seconds(2), at: clock.now())
+                    // Segments under legal hold are purged when the hold ends: wait for that, not in a loop.
+                    let now = clock.now()
+                    let retryAt = max(now + .seconds(2), try await deletion.legalHoldEnd(authorID: job.payload, now: now) ?? now)
+                    try await queue.fail(jobID: job.id, error: "segments still purging", retryAt: retryAt, at: now)
                     return true
                 }
             default:

@@ -177,6 +177,42 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func anAccountDeletedDuringALegalHoldGoesOnceTheHoldEnds(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.legalHold = .seconds(7 * 86400) }) { app in
+            let c = try await Self.cast(app)
+            #expect(try await app.request(.post, "/api/v1/moderation/stories/\(c.segment)/takedown", token: c.mod1,
+                                          json: ["reason": "Rule 1"]).status == .ok)
+            let appeal = try await app.request(.post, "/api/v1/stories/\(c.segment)/appeals", token: c.alice, json: ["message": "no"])
+            let appealID = try #require(appeal.json["id"] as? String)
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod2,
+                                          json: ["decision": "uphold"]).status == .ok)
+            #expect(try await app.request(.delete, "/api/v1/me", token: c.alice, json: ["password": "correct horse"]).status == .accepted)
+            try await app.processJobs()
+            #expect(try await app.request(.get, "/api/v1/users/alice", token: c.bob).status == .notFound)
+            // The account's removal waits for the hold instead of retrying every few seconds meanwhile.
+            let retryAt = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT run_at FROM jobs WHERE kind = 'delete_account' AND state = 'queued'").first()?
+                    .decode(column: "run_at", as: Int64.self)
+            }
+            #expect(retryAt == (app.clock.now() + .seconds(7 * 86400)).milliseconds)
+            let rows = { @Sendable in
+                try await app.services.database.withConnection { sql in
+                    try await sql.raw("SELECT COUNT(*) AS n FROM accounts WHERE handle = 'alice'").first()?.decode(column: "n", as: Int.self)
+                }
+            }
+            #expect(try await rows() == 1)
+
+            app.clock.advance(by: .seconds(7 * 86400 + 1))
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            app.clock.advance(by: .seconds(3))
+            try await app.processJobs()
+            #expect(try await rows() == 0)
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func dismissingAReportLeavesTheStoryAndLetsThePersonReportAgain(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let c = try await Self.cast(app)
