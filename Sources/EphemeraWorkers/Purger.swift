@@ -58,7 +58,8 @@ public struct Purger: Sendable {
                 removed + [.init(step: "2-blobs", store: "media", detail: "segment folder removed")], at: clock.now())
         case .replaceRowWithTombstone:
             guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
-            let counts = rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            let counts = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+                .joined(separator: ", ")
             try await deletion.logStep(
                 segmentID: segmentID, step: "3-rows", store: "database",
                 detail: "\(counts.isEmpty ? "no interactions" : counts); segment row replaced by an anonymous tombstone",

@@ -168,6 +168,9 @@ import Testing
             #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).status == .notFound)
             let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: c.alice)
             #expect(receipt.status == .ok)
+            // The receipt names what went with the segment, moderation rows included.
+            #expect(receipt.text.contains("1 takedowns") && receipt.text.contains("1 appeals") && receipt.text.contains("1 reports"),
+                    "\(receipt.text)")
             let log = Self.items(try await app.request(.get, "/api/v1/moderation/log", token: c.admin))
             #expect(log.first?["action"] as? String == "purge_after_hold")
             #expect(log.allSatisfy { !($0["detail"] is String) })
