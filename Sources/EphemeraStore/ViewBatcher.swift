@@ -85,6 +85,29 @@ final class ViewBatcher: Sendable {
                     let key = ViewKey(segmentID: waiter.view.segmentID, viewerID: waiter.view.viewerID)
                     waiter.continuation.resume(returning: inserted.remove(key) != nil)
                 }
+            } catch where unique.count > 1 {
+                // One bad view (its segment purged, its viewer deleted a moment ago) must not fail the others:
+                // write them one by one, so only that one fails.
+                var answered: [ViewKey: Result<Bool, any Error>] = [:]
+                for (key, view) in unique {
+                    do {
+                        answered[key] = .success(try await write([view]).contains(key))
+                    } catch {
+                        answered[key] = .failure(error)
+                    }
+                }
+                for waiter in batch {
+                    let key = ViewKey(segmentID: waiter.view.segmentID, viewerID: waiter.view.viewerID)
+                    switch answered[key] {
+                    case .success(true):
+                        answered[key] = .success(false)  // the first waiter for a key gets the new view
+                        waiter.continuation.resume(returning: true)
+                    case .success(false), nil:
+                        waiter.continuation.resume(returning: false)
+                    case .failure(let error):
+                        waiter.continuation.resume(throwing: error)
+                    }
+                }
             } catch {
                 for waiter in batch { waiter.continuation.resume(throwing: error) }
             }

@@ -66,6 +66,33 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func aViewThatCannotBeWrittenFailsAloneNotTheOthersCommittedWithIt(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            var viewers: [String] = []
+            for index in 0..<10 {
+                _ = try await app.signUp("viewer\(index)")
+                viewers.append(try #require(try await app.services.accounts.account(handle: "viewer\(index)")).id)
+            }
+            let now = app.clock.now()
+            let segments = app.services.segments
+            // Ten good views and, among them, views of a segment that no longer exists (purged a moment ago).
+            let outcomes = await withTaskGroup(of: (String, Bool?).self) { group in
+                for viewer in viewers {
+                    group.addTask { (viewer, try? await segments.recordView(segmentID: id, viewer: viewer, counted: true, at: now)) }
+                    group.addTask { ("gone", try? await segments.recordView(segmentID: "gone", viewer: viewer, counted: true, at: now)) }
+                }
+                return await group.reduce(into: [(String, Bool?)]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0.0 != "gone" }.allSatisfy { $0.1 == true })
+            #expect(outcomes.filter { $0.0 == "gone" }.allSatisfy { $0.1 == nil })
+            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
+            #expect(counts?["views"] as? Int == 10)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func likesAreIdempotentAndCounted(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
