@@ -118,7 +118,11 @@ struct StoriesController {
     @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let id = try context.parameters.require("id")
-        let segment = try await visibleSegment(id, context: context)
+        // The visibility rule as everywhere, on facts cached for this hot write path (see `VisibilityCache`).
+        guard let segment = try await services.segments.segmentForView(id: id),
+              isVisible(segment, to: context.viewer, at: services.clock.now(),
+                        graph: try await services.graph.relationsForView(viewer: me.id, author: segment.authorID))
+        else { throw EphemeraError.storyNotFound }
         try await services.segments.recordView(
             segmentID: id, viewer: me.id, counted: segment.authorID != me.id, at: services.clock.now())
         return Response(status: .noContent)

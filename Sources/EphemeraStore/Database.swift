@@ -21,6 +21,8 @@ public final class Database: Sendable {
     public let trayCache = TrayCache()
     /// Accounts by session, emptied by the writes that change accounts or sessions (see `transaction`).
     public let sessionCache = SessionCache()
+    /// Segments and relations for recording views, valid while the tray cache's generation stands.
+    public let visibilityCache = VisibilityCache()
     public let logger: Logger
     private let acquire: @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void)
     private let close: @Sendable () async throws -> Void

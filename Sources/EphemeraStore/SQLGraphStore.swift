@@ -73,6 +73,18 @@ public struct SQLGraphStore: Sendable {
     }
 
     /// The relations between `viewer` and `author` that visibility depends on.
+    /// `relations(viewer:author:)` from `Database.visibilityCache` while no graph write happened on this node
+    /// (at most its `maxAge` old); for recording views only.
+    public func relationsForView(viewer: String, author: String) async throws -> Relations {
+        let generation = database.trayCache.generation
+        if let cached = database.visibilityCache.relations(viewer: viewer, author: author, generation: generation) {
+            return cached
+        }
+        let relations = try await relations(viewer: viewer, author: author)
+        database.visibilityCache.store(relations, viewer: viewer, author: author, generation: generation)
+        return relations
+    }
+
     public func relations(viewer: String?, author: String) async throws -> Relations {
         guard let viewer, viewer != author else { return .none }
         return try await database.withConnection { sql in

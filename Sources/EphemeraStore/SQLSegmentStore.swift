@@ -145,6 +145,16 @@ public struct SQLSegmentStore: Sendable {
         try await database.withConnection { sql in try await Self.segment(id: id, on: sql) }
     }
 
+    /// The segment from `Database.visibilityCache` while nothing that could change its state was written on
+    /// this node (at most its `maxAge` old); for recording views only — every read asks the database.
+    public func segmentForView(id: String) async throws -> Segment? {
+        let generation = database.trayCache.generation
+        if let segment = database.visibilityCache.segment(id, generation: generation) { return segment }
+        guard let segment = try await segment(id: id) else { return nil }
+        database.visibilityCache.store(segment, generation: generation)
+        return segment
+    }
+
     static func segment(id: String, on sql: any SQLDatabase) async throws -> Segment? {
         try await sql.raw("SELECT \(columns) FROM segments s WHERE s.id = \(bind: id)").first().map(segment(from:))
     }

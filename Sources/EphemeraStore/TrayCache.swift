@@ -50,6 +50,10 @@ public final class TrayCache: Sendable {
         }
     }
 
+    /// Moves on with every write that may change anyone's tray (segment states, the graph): other caches
+    /// of the same facts compare it with the generation they read at (`VisibilityCache`).
+    public var generation: UInt64 { state.withLock { $0.global } }
+
     /// Take before reading the database; `store` keeps the result only if no write happened in between.
     public func stamp(viewer: String) -> Stamp {
         state.withLock { Stamp(global: $0.global, viewer: $0.viewers[viewer] ?? 0) }

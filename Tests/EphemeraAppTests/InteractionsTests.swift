@@ -93,6 +93,34 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func recordingAViewHonoursEveryChangeOfVisibilityAtOnce(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            try await app.follow(bob, "alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "followers"])[0]
+            let view = { @Sendable in try await app.request(.post, "/api/v1/stories/\(id)/views", token: bob).status }
+            #expect(try await view() == .noContent)
+            // Views keep the segment and the relations in memory; every change still counts at once.
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)", token: alice).status == .ok)
+            #expect(try await view() == .notFound)
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice).status == .ok)
+            #expect(try await view() == .noContent)
+            #expect(try await app.request(.delete, "/api/v1/me/following/alice", token: bob).status == .noContent)
+            #expect(try await view() == .notFound)
+            try await app.follow(bob, "alice")
+            #expect(try await view() == .noContent)
+            #expect(try await app.request(.put, "/api/v1/me/blocked/bob", token: alice).status == .noContent)
+            #expect(try await view() == .notFound)
+            #expect(try await app.request(.delete, "/api/v1/me/blocked/bob", token: alice).status == .noContent)
+            try await app.follow(bob, "alice")
+            #expect(try await view() == .noContent)
+            app.clock.advance(by: .seconds(24 * 3600))
+            #expect(try await view() == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func likesAreIdempotentAndCounted(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
