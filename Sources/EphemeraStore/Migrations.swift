@@ -12,6 +12,7 @@ public enum Migrations {
         M0009_CreateProfileViews,
         M0010_CreateResumableUploads,
         M0011_CreateModeration,
+        M0012_IndexJobsForClaims,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -330,5 +331,12 @@ public enum Migrations {
         """,
         "CREATE INDEX moderation_log_time ON moderation_log (at, id)",
         "CREATE INDEX moderation_log_segment ON moderation_log (segment_id)",
+    ])
+
+    /// Claims look for the oldest due job of one kind: one index seek each, however long the queue (a day's
+    /// expiries queue tens of thousands of purges).
+    static let M0012_IndexJobsForClaims = Migration("M0012_IndexJobsForClaims", [
+        "CREATE INDEX jobs_claim ON jobs (kind, state, run_at, id)",
+        "CREATE INDEX jobs_leases ON jobs (state, lease_until)",
     ])
 }

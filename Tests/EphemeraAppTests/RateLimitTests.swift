@@ -34,6 +34,22 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func reportsAreRateLimited(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.rateLimits = true }) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            let burst = Int(RateLimit.defaults[.report]!.account.burst)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0...burst {
+                statuses.append(try await app.request(.post, "/api/v1/stories/\(id)/reports", token: bob, json: ["reason": "spam"]).status)
+            }
+            #expect(statuses.first == .created && statuses.dropFirst().dropLast().allSatisfy { $0 == .conflict })
+            #expect(statuses.last == .tooManyRequests)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func aFactorScalesTheLimits(backend: Backend) async throws {
         try await TestApp.run(backend, configure: { $0.rateLimits = true; $0.rateLimitFactor = 0.1 }) { app in
             let alice = try await app.signUp("alice")
