@@ -72,18 +72,17 @@ struct StoriesController {
         let me = try context.requireAccount()
         let cache = services.database.trayCache
         let now = services.clock.now()
-        if let ready = cache.lookup(viewer: me.id, now: now) { return jsonResponse(bytes: ready) }
-        let stamp = cache.stamp(viewer: me.id)
-        let entries = try await services.segments.tray(viewer: me.id, now: now)
-        let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
-        let items = entries.compactMap { entry -> TrayItem? in
-            guard let author = authors[entry.authorID] else { return nil }
-            return TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
-                            segmentCount: entry.segmentCount)
+        let services = self.services
+        let payload = try await cache.tray(viewer: me.id, now: now) {
+            let entries = try await services.segments.tray(viewer: me.id, now: now)
+            let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
+            let items = entries.compactMap { entry -> TrayItem? in
+                guard let author = authors[entry.authorID] else { return nil }
+                return TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
+                                segmentCount: entry.segmentCount)
+            }
+            return (try jsonEncoder.encode(TrayBody(items: items)), entries.compactMap(\.firstExpiry).min() ?? now + cache.maxAge)
         }
-        let payload = try jsonEncoder.encode(TrayBody(items: items))
-        let validUntil = entries.compactMap(\.firstExpiry).min() ?? now + cache.maxAge
-        cache.store(viewer: me.id, payload: payload, stamp: stamp, now: now, validUntil: validUntil)
         return jsonResponse(bytes: payload)
     }
 

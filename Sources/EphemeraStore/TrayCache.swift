@@ -14,7 +14,7 @@ import Synchronization
 ///   server node wrote to the shared database.
 public final class TrayCache: Sendable {
     /// What a cached value was computed against; it is served only while nothing newer happened.
-    public struct Stamp: Sendable, Equatable {
+    public struct Stamp: Sendable, Hashable {
         let global: UInt64
         let viewer: UInt64
     }
@@ -33,6 +33,8 @@ public final class TrayCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Trays being computed, by viewer and the stamp they are computed against.
+    private let flights = Mutex<[FlightKey: Task<(Data, Instant), any Error>]>([:])
     public let maxAge: Duration
     public let byteBudget: Int
 
@@ -73,6 +75,42 @@ public final class TrayCache: Sendable {
             state.entries[viewer] = Entry(payload: payload, stamp: stamp, validUntil: min(validUntil, now + maxAge))
             state.bytes += payload.count
         }
+    }
+
+    struct FlightKey: Hashable {
+        var viewer: String
+        var stamp: Stamp
+    }
+
+    /// The viewer's tray: cached, or computed by `compute` (the encoded tray and when it stops being valid)
+    /// and kept. Requests that miss together share one computation instead of each running the query — when
+    /// an entry lapses under load, 64 connections would otherwise all compute the same tray at once. A
+    /// request joins a computation only if nothing was written since it began (the same stamp), so it never
+    /// receives a tray older than its own last write.
+    public func tray(viewer: String, now: Instant, compute: @escaping @Sendable () async throws -> (Data, Instant))
+        async throws -> Data
+    {
+        if let ready = lookup(viewer: viewer, now: now) { return ready }
+        let key = FlightKey(viewer: viewer, stamp: stamp(viewer: viewer))
+        let task = flights.withLock { flights in
+            if let running = flights[key] { return running }
+            let task = Task { try await compute() }
+            flights[key] = task
+            return task
+        }
+        let result: (Data, Instant)
+        do {
+            result = try await task.value
+        } catch {
+            flights.withLock { if $0[key] == task { $0[key] = nil } }
+            throw error
+        }
+        flights.withLock { if $0[key] == task { $0[key] = nil } }
+        let (payload, validUntil) = result
+        store(viewer: viewer, payload: payload, stamp: key.stamp, now: now, validUntil: validUntil)
+        // Computed for an earlier `now`, it may have lapsed since; then compute afresh.
+        guard now < validUntil else { return try await compute().0 }
+        return payload
     }
 
     /// Something that may change anyone's tray was written.
