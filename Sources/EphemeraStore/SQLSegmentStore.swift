@@ -327,10 +327,14 @@ public struct SQLSegmentStore: Sendable {
                 && inserted.contains(ViewBatcher.ViewKey(segmentID: view.segmentID, viewerID: view.viewerID)) {
                 counts[view.segmentID, default: 0] += 1
             }
-            for (segmentID, count) in counts.sorted(by: { $0.key < $1.key }) {
-                try await sql.raw("""
-                    UPDATE segments SET view_count = view_count + \(bind: count) WHERE id = \(bind: segmentID)
-                    """).run()
+            if !counts.isEmpty {
+                // One statement for the batch, not a round trip per segment.
+                var update: SQLQueryString = "UPDATE segments SET view_count = view_count + CASE id"
+                for (segmentID, count) in counts.sorted(by: { $0.key < $1.key }) {
+                    update += " WHEN \(bind: segmentID) THEN \(literal: count)"
+                }
+                update += " ELSE 0 END WHERE id IN (\(binds: counts.keys.sorted()))"
+                try await sql.raw(update).run()
             }
             return inserted
         }

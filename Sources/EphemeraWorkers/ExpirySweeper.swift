@@ -31,6 +31,10 @@ public struct ExpirySweeper: Service {
         self.interval = interval
     }
 
+    /// Segments per sweep transaction: large enough that a day's expiries take a few dozen commits, small
+    /// enough that SQLite's single writer is not held for long (about 50 ms a batch on this machine kind).
+    static let batchSize = 2000
+
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -51,9 +55,9 @@ public struct ExpirySweeper: Service {
         // In batches, each one transaction: a day's worth of expiries is a few statements, not one
         // transaction per segment.
         while true {
-            let batch = try await deletion.sweepExpired(now: now, limit: 500)
+            let batch = try await deletion.sweepExpired(now: now, limit: Self.batchSize)
             moved += batch
-            if batch < 500 { break }
+            if batch < Self.batchSize { break }
         }
         for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
             moved += 1
