@@ -207,18 +207,8 @@ public struct SQLModerationStore: Sendable {
     }
 
     static func takedown(segmentID: String, on sql: any SQLDatabase) async throws -> Takedown? {
-        try await sql.raw("""
-            SELECT segment_id, reason, moderator_id, created_at, hold_until, discarded_at FROM takedowns
-            WHERE segment_id = \(bind: segmentID)
-            """).first().map { row in
-            Takedown(
-                segmentID: try row.decode(column: "segment_id", as: String.self),
-                reason: try row.decode(column: "reason", as: String.self),
-                moderatorID: try row.decode(column: "moderator_id", as: String?.self),
-                createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-                holdUntil: try row.decode(column: "hold_until", as: Int64?.self).map(Instant.init(milliseconds:)),
-                discardedAt: try row.decode(column: "discarded_at", as: Int64?.self).map(Instant.init(milliseconds:)))
-        }
+        try await sql.raw("SELECT \(takedownColumns) FROM takedowns t WHERE t.segment_id = \(bind: segmentID)")
+            .first().map(takedown(from:))
     }
 
     /// When the legal hold on a removed segment ends; nil when there is none.
@@ -231,24 +221,17 @@ public struct SQLModerationStore: Sendable {
     public func removed(authorID: String, limit: Int, after cursor: PageCursor?)
         async throws -> Page<(segment: Segment, takedown: Takedown, appeal: Appeal?)>
     {
-        let page = try await database.withConnection { sql in
+        try await database.withConnection { sql in
             var query: SQLQueryString = """
-                SELECT t.created_at AS taken_down_at, \(SQLSegmentStore.columns) FROM segments s
-                JOIN takedowns t ON t.segment_id = s.id
+                SELECT \(Self.takedownColumns), \(Self.joinedAppealColumns), \(SQLSegmentStore.columns) FROM segments s
+                JOIN takedowns t ON t.segment_id = s.id LEFT JOIN appeals a ON a.segment_id = s.id
                 WHERE s.author_id = \(bind: authorID) AND s.state = 'removed' AND t.discarded_at IS NULL
                 """
             query += Keyset.continuing(after: cursor, instant: "t.created_at", id: "s.id", limit: limit)
-            let rows = try await sql.raw(query).all()
-            return try Keyset.page(rows, limit: limit, item: { row in
-                (try SQLSegmentStore.segment(from: row), try row.decode(column: "taken_down_at", as: Int64.self))
-            }) { PageCursor(instant: $0.1, id: $0.0.id) }
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: { row in
+                (try SQLSegmentStore.segment(from: row), try Self.takedown(from: row), try Self.joinedAppeal(from: row))
+            }) { PageCursor(instant: $0.takedown.createdAt.milliseconds, id: $0.segment.id) }
         }
-        var items: [(segment: Segment, takedown: Takedown, appeal: Appeal?)] = []
-        for (segment, _) in page.items {
-            guard let takedown = try await takedown(segmentID: segment.id) else { continue }
-            items.append((segment, takedown, try await appeal(segmentID: segment.id)))
-        }
-        return Page(items: items, nextCursor: page.nextCursor)
     }
 
     /// The author deletes a removed segment: under legal hold it only leaves their view (the purge waits for
@@ -302,16 +285,14 @@ public struct SQLModerationStore: Sendable {
     /// Appeals waiting for a decision, oldest first, with their segments and takedowns.
     public func openAppeals(limit: Int) async throws -> [(appeal: Appeal, segment: Segment, takedown: Takedown)] {
         try await database.withConnection { sql in
-            var result: [(appeal: Appeal, segment: Segment, takedown: Takedown)] = []
-            let appeals = try await sql.raw("""
-                SELECT \(Self.appealColumns) FROM appeals WHERE decision IS NULL ORDER BY created_at, id LIMIT \(literal: limit)
-                """).all().map(Self.appeal(from:))
-            for appeal in appeals {
-                guard let segment = try await SQLSegmentStore.segment(id: appeal.segmentID, on: sql),
-                      let takedown = try await Self.takedown(segmentID: appeal.segmentID, on: sql) else { continue }
-                result.append((appeal, segment, takedown))
+            try await sql.raw("""
+                SELECT \(Self.takedownColumns), \(Self.joinedAppealColumns), \(SQLSegmentStore.columns) FROM appeals a
+                JOIN segments s ON s.id = a.segment_id JOIN takedowns t ON t.segment_id = a.segment_id
+                WHERE a.decision IS NULL ORDER BY a.created_at, a.id LIMIT \(literal: limit)
+                """).all().compactMap { row in
+                guard let appeal = try Self.joinedAppeal(from: row) else { return nil }
+                return (appeal, try SQLSegmentStore.segment(from: row), try Self.takedown(from: row))
             }
-            return result
         }
     }
 
@@ -431,6 +412,39 @@ public struct SQLModerationStore: Sendable {
         "id, segment_id, reporter_id, reason, details, status, created_at, resolved_by, resolved_at"
     static let appealColumns: SQLQueryString =
         "id, segment_id, message, created_at, decision, decided_by, decided_at, note"
+    static let takedownColumns: SQLQueryString = """
+        t.segment_id AS t_segment_id, t.reason AS t_reason, t.moderator_id AS t_moderator_id, \
+        t.created_at AS t_created_at, t.hold_until AS t_hold_until, t.discarded_at AS t_discarded_at
+        """
+    /// An appeal's columns beside a segment's, which share some of their names.
+    static let joinedAppealColumns: SQLQueryString = """
+        a.id AS a_id, a.message AS a_message, a.created_at AS a_created_at, a.decision AS a_decision, \
+        a.decided_by AS a_decided_by, a.decided_at AS a_decided_at, a.note AS a_note
+        """
+
+    static func takedown(from row: any SQLRow) throws -> Takedown {
+        Takedown(
+            segmentID: try row.decode(column: "t_segment_id", as: String.self),
+            reason: try row.decode(column: "t_reason", as: String.self),
+            moderatorID: try row.decode(column: "t_moderator_id", as: String?.self),
+            createdAt: Instant(milliseconds: try row.decode(column: "t_created_at", as: Int64.self)),
+            holdUntil: try row.decode(column: "t_hold_until", as: Int64?.self).map(Instant.init(milliseconds:)),
+            discardedAt: try row.decode(column: "t_discarded_at", as: Int64?.self).map(Instant.init(milliseconds:)))
+    }
+
+    /// The appeal of a row joined with `joinedAppealColumns` (nil when the LEFT JOIN found none).
+    static func joinedAppeal(from row: any SQLRow) throws -> Appeal? {
+        guard let id = try row.decode(column: "a_id", as: String?.self) else { return nil }
+        return Appeal(
+            id: id,
+            segmentID: try row.decode(column: "t_segment_id", as: String.self),
+            message: try row.decode(column: "a_message", as: String.self),
+            createdAt: Instant(milliseconds: try row.decode(column: "a_created_at", as: Int64.self)),
+            decision: try row.decode(column: "a_decision", as: String?.self).flatMap(AppealDecision.init(rawValue:)),
+            decidedBy: try row.decode(column: "a_decided_by", as: String?.self),
+            decidedAt: try row.decode(column: "a_decided_at", as: Int64?.self).map(Instant.init(milliseconds:)),
+            note: try row.decode(column: "a_note", as: String?.self))
+    }
 
     static func report(from row: any SQLRow) throws -> Report {
         Report(
