@@ -36,10 +36,9 @@ struct DeletionController {
         let now = services.clock.now()
         if let segment = try await services.segments.segment(id: id), segment.authorID == me.id, segment.state == .removed {
             // Taken down: under legal hold it only leaves the author's view; otherwise it is purged.
-            if try await services.moderation.discard(segmentID: id, authorID: me.id, at: now) {
-                let hold = try await services.moderation.takedown(segmentID: id)?.holdUntil
+            if let hold = try await services.moderation.discard(segmentID: id, authorID: me.id, at: now) {
                 return try jsonResponse(DeletedBody(id: id, state: SegmentState.removed.rawValue,
-                                                    legalHoldUntil: hold?.rfc3339))
+                                                    legalHoldUntil: hold.rfc3339))
             }
             services.jobSignal.notify()
             return try jsonResponse(DeletedBody(id: id, state: SegmentState.purging.rawValue), status: .accepted)

@@ -147,16 +147,13 @@ struct ModerationController {
         let page = try PageRequest(request)
         switch request.uri.queryParameters["status"].map(String.init) ?? "open" {
         case "open":
-            let result = try await services.moderation.queue(limit: page.limit, after: page.cursor)
-            let segments = try await stories.bodies(result.items.map(\.segment), viewer: context.viewer)
-            var items: [QueueItemBody] = []
-            for (queued, segment) in zip(result.items, segments) {
-                var reasons: [String: Int] = [:]
-                for report in queued.reports { reasons[report.reason.rawValue, default: 0] += 1 }
-                items.append(QueueItemBody(
-                    segment: segment, reportCount: queued.reports.count, reasons: reasons,
+            let result = try await openQueue(limit: page.limit, after: page.cursor, viewer: context.viewer)
+            let items = result.items.map { queued, segment in
+                QueueItemBody(
+                    segment: segment, reportCount: queued.reports.count,
+                    reasons: Dictionary(uniqueKeysWithValues: queued.reasonCounts.map { ($0.key.rawValue, $0.value) }),
                     firstReportedAt: queued.firstReportedAt.rfc3339,
-                    reports: queued.reports.map { reportBody($0, resolvers: [:]) }))
+                    reports: queued.reports.map { reportBody($0, resolvers: [:]) })
             }
             return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
         case "resolved":
@@ -188,17 +185,46 @@ struct ModerationController {
     @Sendable func appeals(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try requireModerator(context)
         let page = try PageRequest(request, cursor: false)
-        let open = try await services.moderation.openAppeals(limit: page.limit)
-        let segments = try await stories.bodies(open.map(\.segment), viewer: context.viewer)
-        let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
-        let items = zip(open, segments).map { item, segment in
+        let items = try await openAppeals(for: me, viewer: context.viewer, limit: page.limit).map { item in
             OpenAppealBody(
-                appeal: AppealBody(item.appeal), segment: segment, takedownReason: item.takedown.reason,
-                takenDownAt: item.takedown.createdAt.rfc3339,
-                takenDownBy: item.takedown.moderatorID.flatMap { moderators[$0] }.map(AuthorBody.init),
-                canDecide: ModerationRules.mayDecideAppeal(decider: me.id, tookDownBy: item.takedown.moderatorID))
+                appeal: AppealBody(item.appeal), segment: item.segment, takedownReason: item.takedown.reason,
+                takenDownAt: item.takedown.createdAt.rfc3339, takenDownBy: item.takenDownBy.map(AuthorBody.init),
+                canDecide: item.canDecide)
         }
         return try jsonResponse(PageBody(items: items, nextCursor: nil))
+    }
+
+    // MARK: Shared with the web app's /moderation
+
+    /// A page of the open queue, each segment with its body.
+    func openQueue(limit: Int, after cursor: PageCursor?, viewer: Viewer) async throws
+        -> (items: [(queued: QueuedSegment, segment: SegmentBody)], nextCursor: String?)
+    {
+        let result = try await services.moderation.queue(limit: limit, after: cursor)
+        let segments = try await stories.bodies(result.items.map(\.segment), viewer: viewer)
+        return (Array(zip(result.items, segments)), result.nextCursor)
+    }
+
+    struct OpenAppeal {
+        var appeal: Appeal
+        var takedown: Takedown
+        var segment: SegmentBody
+        /// Nil once that moderator's account is gone.
+        var takenDownBy: Account?
+        /// Four eyes: false for the moderator who took it down.
+        var canDecide: Bool
+    }
+
+    /// Open appeals, oldest first, with what a moderator deciding them needs to see.
+    func openAppeals(for me: Account, viewer: Viewer, limit: Int) async throws -> [OpenAppeal] {
+        let open = try await services.moderation.openAppeals(limit: limit)
+        let segments = try await stories.bodies(open.map(\.segment), viewer: viewer)
+        let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
+        return zip(open, segments).map { item, segment in
+            OpenAppeal(appeal: item.appeal, takedown: item.takedown, segment: segment,
+                       takenDownBy: item.takedown.moderatorID.flatMap { moderators[$0] },
+                       canDecide: ModerationRules.mayDecideAppeal(decider: me.id, tookDownBy: item.takedown.moderatorID))
+        }
     }
 
     @Sendable func decide(_ request: Request, context: AppRequestContext) async throws -> Response {

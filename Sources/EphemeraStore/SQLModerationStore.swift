@@ -57,6 +57,11 @@ public struct QueuedSegment: Sendable {
     public var segment: Segment
     public var reports: [Report]
     public var firstReportedAt: Instant
+
+    /// How many of the open reports give each reason.
+    public var reasonCounts: [ReportReason: Int] {
+        reports.reduce(into: [:]) { $0[$1.reason, default: 0] += 1 }
+    }
 }
 
 /// Reports, takedowns, appeals and the moderation log in SQL. Every action writes its log line in the same
@@ -235,19 +240,20 @@ public struct SQLModerationStore: Sendable {
     }
 
     /// The author deletes a removed segment: under legal hold it only leaves their view (the purge waits for
-    /// the hold); otherwise it is purged like any permanent delete. Returns whether it is held.
-    public func discard(segmentID: String, authorID: String, at now: Instant) async throws -> Bool {
+    /// the hold); otherwise it is purged like any permanent delete. Returns when the hold ends, if it is held.
+    public func discard(segmentID: String, authorID: String, at now: Instant) async throws -> Instant? {
         try await database.transaction { sql in
             guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.authorID == authorID,
                   segment.state == .removed else { throw EphemeraError.storyNotFound }
-            if ModerationRules.isHeld(holdUntil: try await Self.holdUntil(segmentID: segmentID, on: sql), at: now) {
+            let holdUntil = try await Self.holdUntil(segmentID: segmentID, on: sql)
+            if ModerationRules.isHeld(holdUntil: holdUntil, at: now) {
                 try await sql.raw("""
                     UPDATE takedowns SET discarded_at = \(bind: now.milliseconds) WHERE segment_id = \(bind: segmentID)
                     """).run()
-                return true
+                return holdUntil
             }
             _ = try await SQLDeletionStore.beginPurge(segmentID: segmentID, now: now, on: sql)
-            return false
+            return nil
         }
     }
 

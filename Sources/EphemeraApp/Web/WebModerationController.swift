@@ -62,35 +62,29 @@ struct WebModerationController {
         let me = try web.signedIn(request, context)
         guard ModerationRules.canModerate(me.role) else { throw EphemeraError.moderationNotFound }
         let now = services.clock.now()
-        let queue = try await services.moderation.queue(limit: 50, after: nil)
-        let queueBodies = try await web.stories.bodies(queue.items.map(\.segment), viewer: context.viewer)
-        let queueViews = zip(queue.items, queueBodies).map { queued, body in
-            var counts: [ReportReason: Int] = [:]
-            for report in queued.reports { counts[report.reason, default: 0] += 1 }
-            let reasons = ReportReason.allCases.compactMap { reason in
-                counts[reason].map { "\(Self.label(reason)) \($0)" }
-            }.joined(separator: " · ")
+        let api = ModerationController(services: services, stories: web.stories)
+        let queueViews = try await api.openQueue(limit: 50, after: nil, viewer: context.viewer).items.map { queued, body in
+            let counts = queued.reasonCounts
             return QueueItemView(
                 id: body.id, person: PersonView(body.author), poster: web.sitePath(body.media.poster),
                 video: web.sitePath(body.media.video), caption: body.caption, audience: body.audience, state: body.state,
                 reportCount: queued.reports.count,
-                reportLabel: "\(queued.reports.count) report\(queued.reports.count == 1 ? "" : "s")", reasons: reasons,
+                reportLabel: "\(queued.reports.count) report\(queued.reports.count == 1 ? "" : "s")",
+                reasons: ReportReason.allCases.compactMap { reason in counts[reason].map { "\(Self.label(reason)) \($0)" } }
+                    .joined(separator: " · "),
                 reports: queued.reports.map {
                     ReportLineView(id: $0.id, reason: Self.label($0.reason), details: $0.details,
                                    when: shortAge(from: $0.createdAt, to: now))
                 })
         }
-        let open = try await services.moderation.openAppeals(limit: 50)
-        let appealBodies = try await web.stories.bodies(open.map(\.segment), viewer: context.viewer)
-        let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
-        let appealViews = zip(open, appealBodies).map { item, body in
+        let appealViews = try await api.openAppeals(for: me, viewer: context.viewer, limit: 50).map { item in
             AppealItemView(
-                id: item.appeal.id, segmentID: body.id, person: PersonView(body.author),
-                poster: web.sitePath(body.media.poster), video: web.sitePath(body.media.video), caption: body.caption,
-                takedownReason: item.takedown.reason,
-                takenDownBy: item.takedown.moderatorID.flatMap { moderators[$0] }.map { "@" + $0.handle } ?? "a former moderator",
+                id: item.appeal.id, segmentID: item.segment.id, person: PersonView(item.segment.author),
+                poster: web.sitePath(item.segment.media.poster), video: web.sitePath(item.segment.media.video),
+                caption: item.segment.caption, takedownReason: item.takedown.reason,
+                takenDownBy: item.takenDownBy.map { "@" + $0.handle } ?? "a former moderator",
                 message: item.appeal.message, when: shortAge(from: item.appeal.createdAt, to: now),
-                canDecide: ModerationRules.mayDecideAppeal(decider: me.id, tookDownBy: item.takedown.moderatorID))
+                canDecide: item.canDecide)
         }
         return web.pages.render(
             "moderation", title: "Moderation",
