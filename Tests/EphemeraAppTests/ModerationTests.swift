@@ -3,6 +3,7 @@ import EphemeraTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite struct ModerationTests {
@@ -233,6 +234,47 @@ import Testing
             let hidden = try await app.postLive(c.alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "closeFriends"])[0]
             #expect(try await app.request(.post, "/api/v1/stories/\(hidden)/reports", token: c.bob,
                                           json: ["reason": "spam"]).status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func badInputIsRefusedWithTheErrorShapeAndLeavesNothing(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let c = try await Self.cast(app)
+            let id = c.segment
+            let paths: [(String, String)] = [
+                ("/api/v1/stories/\(id)/reports", c.bob),
+                ("/api/v1/moderation/stories/\(id)/takedown", c.mod1),
+                ("/api/v1/stories/\(id)/appeals", c.alice),
+            ]
+            for (path, token) in paths {
+                let malformed = try await app.request(.post, path, token: token, body: ByteBuffer(string: "{reason:"),
+                                                      headers: [.contentType: "application/json"])
+                #expect(malformed.status == .badRequest && malformed.errorMessage?.isEmpty == false, "\(path)")
+                let huge = try await app.request(.post, path, token: token,
+                                                 json: ["reason": "spam", "message": String(repeating: "x", count: 70_000)])
+                #expect(huge.status == .contentTooLarge && huge.errorCode == "body_too_large", "\(path)")
+                let wrongType = try await app.request(.post, path, token: token, json: ["reason": 5, "message": 5])
+                #expect(wrongType.status == .badRequest && wrongType.errorCode == "invalid_field", "\(path)")
+            }
+            let long = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob,
+                                             json: ["reason": "spam", "details": String(repeating: "x", count: 1001)])
+            #expect(long.status == .unprocessableContent && long.errorCode == "details_too_long")
+            let noReason = try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod1, json: [:])
+            #expect(noReason.status == .badRequest && noReason.errorCode == "reason_required")
+            let longNote = try await app.request(.post, "/api/v1/moderation/appeals/x/decision", token: c.mod1,
+                                                 json: ["decision": "restore", "note": String(repeating: "x", count: 1001)])
+            #expect(longNote.status == .unprocessableContent && longNote.errorCode == "note_too_long")
+            // Nothing was half-made: no report, takedown, appeal or log line, and the story is still live.
+            let rows = try await app.services.database.withConnection { sql in
+                var total = 0
+                for table in ["reports", "takedowns", "appeals", "moderation_log"] {
+                    total += try await sql.raw("SELECT COUNT(*) AS n FROM \(ident: table)").first()?.decode(column: "n", as: Int.self) ?? 0
+                }
+                return total
+            }
+            #expect(rows == 0)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).json["state"] as? String == "live")
         }
     }
 
