@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // NIO's thread pool keeps blocking file work (fsync, whole-file encryption) off the request threads.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Logic-less HTML templates for the web app; Hummingbird's own, so no second templating idiom.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -47,11 +49,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // ffprobe/ffmpeg pipeline and the media store on disk.
+        // ffprobe/ffmpeg pipeline, the media store on disk and the keyring folder.
         .target(
             name: "EphemeraMedia",
             dependencies: [
                 "EphemeraCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -108,6 +111,8 @@ let package = Package(
             dependencies: [
                 "EphemeraApp",
                 "EphemeraCore",
+                "EphemeraMedia",
+                .product(name: "Logging", package: "swift-log"),
                 "EphemeraStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

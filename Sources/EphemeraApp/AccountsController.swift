@@ -3,7 +3,6 @@ import EphemeraStore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdBcrypt
 import NIOPosix
 
 /// Sign-up, sessions, `/me`, settings and profiles.
@@ -48,7 +47,7 @@ struct AccountsController {
         try AccountRules.validatePassword(password)
         let displayName = displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         try AccountRules.validateDisplayName(displayName)
-        let hash = try await hashPassword(password)
+        let hash = try await services.passwords.hash(password)
         let account = Account(
             id: IDs.make(), handle: handle, displayName: displayName.isEmpty ? handle : displayName,
             role: handle == services.configuration.adminHandle ? .admin : .member, createdAt: services.clock.now(),
@@ -75,14 +74,10 @@ struct AccountsController {
         // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
         try services.rateLimiter.check(.signIn, account: "handle:" + handle, address: address)
         let found = try await services.accounts.credentials(handle: handle)
-        // Verify against a dummy hash when the handle is unknown, so timing does not tell which handles exist.
-        let hash = found?.1 ?? Self.dummyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let matches = try await services.passwords.verifySignIn(password, storedHash: found?.1)
         guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }
         return (account, try await startSession(for: account))
     }
-
-    static let dummyHash = Bcrypt.hash("not a real password", cost: 4)
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAccount()
@@ -154,11 +149,6 @@ struct AccountsController {
             accounts[item.accountID].map { ProfileViewBody(account: AuthorBody($0), viewedAt: item.viewedAt.rfc3339) }
         }
         return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
-    }
-
-    private func hashPassword(_ password: String) async throws -> String {
-        let cost = services.configuration.bcryptCost
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
     /// A new random session token; only its hash is stored.

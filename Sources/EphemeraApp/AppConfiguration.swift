@@ -42,6 +42,9 @@ public struct AppConfiguration: Sendable {
     public var runBackgroundServices = true
     /// How often the expiry sweeper tidies.
     public var sweepInterval: Duration = .seconds(30)
+    /// How long a first download waits for its watermarked copy to be made before answering 202 with
+    /// `Retry-After` (the copy is made by a job in the media lane, one encode at a time).
+    public var downloadWait: Duration = .seconds(20)
 
     public init() {}
 

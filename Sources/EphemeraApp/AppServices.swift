@@ -5,6 +5,19 @@ import EphemeraWorkers
 import Foundation
 import Logging
 
+/// The ports a test may replace to inject a fault (a transcoder that dies mid-job, a blob store whose fsync
+/// fails); production passes none and gets ffmpeg and the configured stores.
+public struct PortOverrides: Sendable {
+    public var transcoder: (any Transcoder)?
+    /// Wraps the configured media store.
+    public var media: (@Sendable (any MediaStore) -> any MediaStore)?
+
+    public init(transcoder: (any Transcoder)? = nil, media: (@Sendable (any MediaStore) -> any MediaStore)? = nil) {
+        self.transcoder = transcoder
+        self.media = media
+    }
+}
+
 /// Everything the controllers and services share, built once by `buildApplication`.
 public struct AppServices: Sendable {
     public let configuration: AppConfiguration
@@ -19,9 +32,13 @@ public struct AppServices: Sendable {
     public let interactions: SQLInteractionStore
     public let profileViews: SQLProfileViewStore
     public let jobs: SQLJobQueue
+    /// The files under the data directory: incoming uploads, and the blobs the media routes serve.
     public let mediaStore: FileMediaStore
+    /// The media store port the workers write through (the same store, possibly wrapped by a test).
+    public let media: any MediaStore
+    public let keyring: any Keyring
+    public let transcoder: any Transcoder
     public let prober: FFprobeMediaProber
-    public let ffmpeg: FFmpegMediaProcessor
     public let purger: Purger
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
@@ -30,17 +47,19 @@ public struct AppServices: Sendable {
     public let resumableUploads: SQLResumableUploadStore
     public let spool: UploadSpool
     let rateLimiter: RateLimiter
+    /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
+    public let passwords: any PasswordHasher
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
-        Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore,
+        Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore, keyring: keyring,
                 resumableUploads: ResumableUploadJanitor(uploads: resumableUploads, spool: spool))
     }
 
     /// Opens the database (migrating it) and the media store. The server (`sweepResidue`) also removes what a
     /// crash may have left in the scratch area; commands that run beside a live server (audit, backup) must not.
     public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger,
-                            sweepResidue: Bool = false) async throws -> AppServices
+                            sweepResidue: Bool = false, ports: PortOverrides = PortOverrides()) async throws -> AppServices
     {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let database = try Database.open(url: configuration.resolvedDatabaseURL, logger: logger)
@@ -50,39 +69,47 @@ public struct AppServices: Sendable {
             await database.shutdown()
             throw error
         }
+        let keyring = try FileKeyring(directory: configuration.resolvedKeyringDirectory)
         let mediaStore = try FileMediaStore(
             dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
-            keyring: try FileKeyring(directory: configuration.resolvedKeyringDirectory))
+            keyring: keyring)
+        let media: any MediaStore = ports.media?(mediaStore) ?? mediaStore
+        let runner = ProcessRunner(logger: logger)
+        let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)
+        let accounts = SQLAccountStore(database: database)
         let segments = SQLSegmentStore(database: database)
         let deletion = SQLDeletionStore(database: database)
-        let purger = Purger(deletion: deletion, mediaStore: mediaStore, clock: clock,
+        let moderation = SQLModerationStore(database: database)
+        let profileViews = SQLProfileViewStore(database: database)
+        let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
-        let runner = ProcessRunner(logger: logger)
-        let processor = MediaProcessor(
-            segments: segments, mediaStore: mediaStore, ffmpeg: FFmpegMediaProcessor(runner: runner), logger: logger)
+        let processor = MediaProcessor(segments: segments, incoming: mediaStore, media: media, keyring: keyring,
+                                       transcoder: transcoder, logger: logger)
+        let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
+                                        logger: logger)
         let signal = JobSignal()
         let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database),
                                              spool: try UploadSpool(dataDirectory: configuration.dataDirectory,
-                                                                    keyring: mediaStore.keyring))
+                                                                    keyring: keyring))
         if sweepResidue { mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles()) }
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
-            accounts: SQLAccountStore(database: database), graph: SQLGraphStore(database: database),
-            segments: segments, deletion: deletion, moderation: SQLModerationStore(database: database), interactions: SQLInteractionStore(database: database),
-            profileViews: SQLProfileViewStore(database: database), jobs: jobs, mediaStore: mediaStore,
-            prober: FFprobeMediaProber(runner: runner), ffmpeg: FFmpegMediaProcessor(runner: runner), purger: purger,
-            worker: JobWorker(queue: jobs, processor: processor, purger: purger, deletion: deletion,
-                              resumableUploads: janitor, clock: clock,
-                              signal: signal, logger: logger),
-            sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: SQLModerationStore(database: database),
-                                   profileViews: SQLProfileViewStore(database: database),
-                                   resumableUploads: janitor,
+            accounts: accounts, graph: SQLGraphStore(database: database),
+            segments: segments, deletion: deletion, moderation: moderation,
+            interactions: SQLInteractionStore(database: database),
+            profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, keyring: keyring,
+            transcoder: transcoder, prober: FFprobeMediaProber(runner: runner), purger: purger,
+            worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
+                              resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
+            sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
+                                   profileViews: profileViews, resumableUploads: janitor,
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
-            rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock))
+            rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock),
+            passwords: BcryptPasswordHasher(cost: configuration.bcryptCost))
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

@@ -13,10 +13,12 @@ public struct EphemeraApplication: Sendable {
 /// The composition root: opens the database and media store, and builds the router, the background services
 /// (job worker, expiry sweeper) and the HTTP server. `ephemera serve` and the tests both call it.
 public func buildApplication(
-    configuration: AppConfiguration, clock: any EphemeraClock = SystemClock(), logger: Logger? = nil
+    configuration: AppConfiguration, clock: any EphemeraClock = SystemClock(), logger: Logger? = nil,
+    ports: PortOverrides = PortOverrides()
 ) async throws -> EphemeraApplication {
     let logger = logger ?? Logger(label: "ephemera")
-    let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger, sweepResidue: true)
+    let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger,
+                                              sweepResidue: true, ports: ports)
     if let admin = configuration.adminHandle, try await services.accounts.setRole(handle: admin, role: .admin) {
         logger.notice("@\(admin) is an admin")
     }
@@ -52,7 +54,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     ExportController(services: services, stories: stories).register(on: router)
     InteractionsController(services: services, stories: stories).register(on: router)
     ActivityController(services: services, activity: SQLActivityStore(database: services.database)).register(on: router)
-    DownloadController(services: services, stories: stories, ffmpeg: services.ffmpeg).register(on: router)
+    DownloadController(services: services, stories: stories).register(on: router)
     ShareController(services: services, stories: stories, shares: SQLShareStore(database: services.database))
         .register(on: router)
     let posts = PostController(services: services)

@@ -78,10 +78,10 @@ public enum Backups {
         quiet.runBackgroundServices = false
         let services = try await AppServices.open(configuration: quiet, clock: SystemClock(), logger: .init(label: "ephemera-restore"))
         do {
-            let keys = Set(services.mediaStore.keyring.segmentIDs())
+            let keys = Set(try await services.keyring.keyIDs())
             let rows = try await services.segments.allSegmentStates()
             var purged: [String] = []
-            for (id, row) in rows where !keys.contains(id) && row.state != .processing && row.state != .failed {
+            for (id, row) in rows where !keys.contains(id) && row.state != .failed {
                 if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.append(id) }
             }
             try await services.worker.drain()

@@ -3,7 +3,6 @@ import EphemeraStore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdBcrypt
 import NIOPosix
 
 /// Deleting and restoring segments, recently deleted, purges, receipts, and deleting all story data or the
@@ -119,7 +118,7 @@ struct DeletionController {
                                     "Confirm with your password: send {\"password\": \"…\"} in the request body.")
         guard let body = try? await decodeJSON(PasswordBody.self, from: request, context: context),
               let (_, hash) = try await services.accounts.credentials(handle: me.handle) else { throw refused }
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(body.password, hash: hash) }
+        let matches = try await services.passwords.verify(body.password, against: hash)
         guard matches else { throw refused }
         return me
     }

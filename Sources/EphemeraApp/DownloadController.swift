@@ -6,26 +6,34 @@ import Hummingbird
 import NIOCore
 import NIOFoundationCompat
 
-/// `GET /api/v1/stories/{id}/download`: the segment with a visible `@handle · Ephemera` watermark, made by
-/// ffmpeg on the first download and kept (encrypted, in the segment's folder, so it is purged with it); the
-/// author gets the unmarked rendition with `?original=true`. Counted; refused with 403 `downloads_disabled`
-/// when the author turned downloads off.
+/// `GET /api/v1/stories/{id}/download`: the segment with a visible `@handle · Ephemera` watermark; the author
+/// gets the unmarked rendition with `?original=true`. Counted; refused with 403 `downloads_disabled` when the
+/// author turned downloads off.
+///
+/// The watermarked copy is made once, by a `renderDownload` job in the media lane (one encode at a time, however
+/// many first downloads arrive together), and kept encrypted beside the segment's other blobs so it is purged
+/// with them. A request for a copy not made yet queues the job (once) and waits for it up to
+/// `downloadWait`; if it is not ready by then the answer is **202** with `Retry-After` and the client asks again.
 struct DownloadController {
     let services: AppServices
     let stories: StoriesController
-    let ffmpeg: FFmpegMediaProcessor
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/api/v1/stories/:id/download", use: download)
+    }
+
+    struct PreparingBody: Encodable {
+        var state = "preparing"
+        var retryAfter: Int
     }
 
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let original = try DeletionController.flag(request.uri.queryParameters["original"].map(String.init), name: "original")
         // The author downloads their own live or archived segments; anyone else needs it visible.
-        let segment = try await stories.readableSegment(id, context: context)
+        var segment = try await stories.readableSegment(id, context: context)
         let isAuthor = context.account?.id == segment.authorID
-        guard !isAuthor || [.live, .expired, .archived].contains(segment.state) else {
+        guard !isAuthor || segment.state.isDownloadableByAuthor else {
             throw EphemeraError.conflict("not_downloadable", "Only a live or archived segment can be downloaded.")
         }
         guard let author = try await services.accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
@@ -36,10 +44,17 @@ struct DownloadController {
 
         let (watermarked, source) = Rendition.download(of: segment.kind)
         let rendition = original ? source : watermarked
-        if !original, !services.mediaStore.storedRenditions(segmentID: segment.id).contains(watermarked.rawValue) {
-            try await makeWatermarked(segment, author: author, rendition: watermarked, from: source)
+        if !original, try await !services.media.renditions(segmentID: segment.id).contains(watermarked) {
+            guard try await prepare(segment) else {
+                let retry = 2
+                var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
+                response.headers[.retryAfter] = String(retry)
+                return response
+            }
+            // It may have been deleted while the copy was being made.
+            segment = try await stories.readableSegment(id, context: context)
         }
-        guard let (handle, header, key) = try services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
+        guard let (handle, header, key) = try await services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
             throw EphemeraError.mediaNotFound
         }
         let size = header.plaintextLength
@@ -69,21 +84,24 @@ struct DownloadController {
             handle: handle, header: header, key: key, range: range))
     }
 
-    /// Decrypts our rendition into the scratch area, burns the watermark in, and stores the result encrypted.
-    func makeWatermarked(_ segment: Segment, author: Account, rendition: Rendition, from source: Rendition) async throws {
-        let store = services.mediaStore
-        guard let plain = try await store.decryptedData(segmentID: segment.id, rendition: source) else {
-            throw EphemeraError.mediaNotFound
+    /// Queues the job that makes the watermarked copy (unless one is already queued or running) and waits up to
+    /// `downloadWait` for it; returns whether it finished in time.
+    func prepare(_ segment: Segment) async throws -> Bool {
+        let jobID = try await services.jobs.enqueueUnlessPending(.renderDownload(segmentID: segment.id),
+                                                                 runAt: services.clock.now())
+        services.jobSignal.notify()
+        let deadline = ContinuousClock.now + services.configuration.downloadWait
+        while true {
+            switch try await services.jobs.state(jobID: jobID) {
+            case .done?, nil:
+                return true
+            case .failed?:
+                throw EphemeraError(.unavailable, "download_unavailable",
+                                    "The download could not be prepared. Try again in a minute.")
+            case .queued?, .running?:
+                guard ContinuousClock.now < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
-        let input = store.workPath("download-source")
-        let output = store.workPath(rendition.rawValue)
-        defer {
-            try? FileManager.default.removeItem(atPath: input)
-            try? FileManager.default.removeItem(atPath: output)
-        }
-        try plain.write(to: URL(fileURLWithPath: input))
-        try await ffmpeg.watermark(source: input, kind: segment.kind, text: "@\(author.handle) · Ephemera",
-                                   textFile: store.workPath("watermark.txt"), output: output)
-        try store.store(segmentID: segment.id, files: [rendition: output])
     }
 }

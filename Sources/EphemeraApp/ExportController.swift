@@ -44,6 +44,7 @@ struct ExportController {
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let segments = try await services.segments.segments(authorID: me.id)
+            .filter { isReadableByAuthor($0, viewer: context.viewer) }
         let bodies = try await stories.bodies(segments, viewer: context.viewer)
         let mediaStore = services.mediaStore
         var exported: [ExportedSegment] = []
@@ -72,7 +73,7 @@ struct ExportController {
             try await writer.write(zip.end())
             for file in filesToSend {
                 // A blob purged since the listing is skipped, not half-written.
-                guard let (handle, header, key) = try mediaStore.open(segmentID: file.id, rendition: file.rendition) else {
+                guard let (handle, header, key) = try await mediaStore.open(segmentID: file.id, rendition: file.rendition) else {
                     continue
                 }
                 defer { try? handle.close() }

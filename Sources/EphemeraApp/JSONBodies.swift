@@ -108,7 +108,7 @@ struct SegmentBody: Encodable {
 
     init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, liked: Bool = false, publicURL: String) {
         let isAuthor = viewer.accountID == s.authorID
-        let hasMedia = s.mediaTag != nil && [.live, .expired, .archived, .deleted, .removed].contains(s.state)
+        let hasMedia = s.mediaTag != nil && s.state.hasMedia
         func url(_ rendition: Rendition) -> String? {
             guard hasMedia, Rendition.renditions(of: s.kind).contains(rendition) else { return nil }
             return "\(publicURL)/media/\(s.id)/\(rendition.rawValue)"

@@ -28,7 +28,7 @@ struct MediaController {
 
         let isAuthor = context.account?.id == segment.authorID
         if isAuthor {
-            guard [.live, .expired, .archived, .deleted, .removed].contains(segment.state) else {
+            guard isReadableByAuthor(segment, viewer: context.viewer), segment.state.hasMedia else {
                 throw EphemeraError.mediaNotFound
             }
         } else {
@@ -38,7 +38,7 @@ struct MediaController {
             }
         }
 
-        guard let (handle, header, key) = try services.mediaStore.open(segmentID: id, rendition: rendition) else {
+        guard let (handle, header, key) = try await services.mediaStore.open(segmentID: id, rendition: rendition) else {
             context.logger.error("Media blob or key missing for a readable segment", metadata: ["segment": "\(id)"])
             throw EphemeraError.mediaNotFound
         }

@@ -100,13 +100,19 @@ struct PostController {
                 uploadID: uploadID, position: position)
         }
         let planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
-        try services.mediaStore.makeDurable(incoming: uploadID)
-        if withSound { try services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
-        try await services.segments.createUpload(
-            UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
-            segments: segments,
-            job: NewJob(kind: MediaProcessor.jobKind, payload: uploadID, runAt: now),
-            completing: resumableID)
+        try await services.mediaStore.makeDurable(incoming: uploadID)
+        if withSound { try await services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
+        // Each segment's data key is made now, with the segment and before its row commits: the only place a
+        // key is ever made, so nothing can make one again for a segment that is later purged.
+        for segment in segments { _ = try await services.keyring.createKey(for: segment.id) }
+        do {
+            try await services.segments.createUpload(
+                UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
+                segments: segments, completing: resumableID)
+        } catch {
+            for segment in segments { try? await services.keyring.destroyKey(for: segment.id) }
+            throw error
+        }
         services.jobSignal.notify()
         return segments
     }

@@ -109,11 +109,11 @@ struct ResumableUploadsController {
         let now = services.clock.now()
         let upload = ResumableUpload(id: IDs.make(), ownerID: me.id, length: length, metadata: rawMetadata,
                                      createdAt: now, expiresAt: now + Self.lifetime)
-        try services.spool.create(upload.id)
+        try await services.spool.create(upload.id)
         do {
             try await services.resumableUploads.create(upload)
         } catch {
-            try? services.spool.remove(upload.id)
+            try? await services.spool.remove(upload.id)
             throw error
         }
 
@@ -187,7 +187,7 @@ struct ResumableUploadsController {
 
     func append(_ request: Request, upload: ResumableUpload, remaining: Int64, checksum: inout Checksum?,
                 context: AppRequestContext) async throws -> Response {
-        let writer = try services.spool.writer(upload.id, storedBytes: upload.storedBytes, offset: upload.offset)
+        let writer = try await services.spool.writer(upload.id, storedBytes: upload.storedBytes, offset: upload.offset)
         var committedOffset = upload.offset
         var sinceCommit: Int64 = 0
         func commit() async throws {
@@ -250,7 +250,7 @@ struct ResumableUploadsController {
         defer { if !committed { services.mediaStore.removeIncoming(postID) } }
         do {
             let fields = try PostFields(try Self.metadata(upload.metadata), settings: author.settings)
-            try services.spool.decrypt(upload.id, storedBytes: upload.storedBytes, to: source)
+            try await services.spool.decrypt(upload.id, storedBytes: upload.storedBytes, to: source)
             _ = try await posts.createPost(author: author, fields: fields, creative: fields.creative, uploadID: postID,
                                            withSound: false, completing: upload.id)
             committed = true
@@ -259,11 +259,11 @@ struct ResumableUploadsController {
             if error.code != "upload_finished" {
                 // The content was refused (too long, not a video…): say why now and on GET; drop the bytes.
                 try await services.resumableUploads.markFailed(id: upload.id, code: error.code, message: error.message)
-                try? services.spool.remove(upload.id)
+                try? await services.spool.remove(upload.id)
                 throw error
             }
         }
-        try? services.spool.remove(upload.id)
+        try? await services.spool.remove(upload.id)
         guard let finished = try await services.resumableUploads.upload(id: upload.id) else {
             throw EphemeraError.storyNotFound
         }
@@ -320,7 +320,7 @@ struct ResumableUploadsController {
             throw EphemeraError(.conflict, "upload_busy", "A request is writing this upload; try again when it ends.")
         }
         do {
-            try services.spool.remove(upload.id)
+            try await services.spool.remove(upload.id)
             try await services.resumableUploads.delete(id: upload.id)
             await locks.release(upload.id)
         } catch {

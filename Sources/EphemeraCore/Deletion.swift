@@ -23,6 +23,14 @@ public enum DeletionRules {
     }
 }
 
+/// What a person leaves on others' stories and profiles. When they delete their account, every trace goes in
+/// the same transaction that hides the account (with the counts it added to), even while segments of theirs
+/// wait out a legal hold before the account row itself can go: a deleted account disappears from every read
+/// at once (API.md, "Changed behaviour").
+public enum AccountTrace: String, Sendable, CaseIterable {
+    case sessions, likes, comments, views, shares, follows, closeFriends, blocks, hiddenFrom, profileViews
+}
+
 /// What a purge removed, where and when: the author's proof that their segment is gone.
 public struct DeletionReceipt: Sendable, Hashable, Codable {
     /// One thing removed from one store.

@@ -31,6 +31,16 @@ public enum ModerationAction: String, Sendable, Hashable, CaseIterable {
     case promote
 }
 
+extension ModerationAction {
+    /// Whether a log line of this action keeps a person's free text in `reason` (a moderator's takedown
+    /// reason) rather than one of a fixed set of values (a report reason, a role).
+    public var reasonIsFreeText: Bool { self == .takedown }
+
+    /// The actions whose `reason` a purge erases from the log, with every `detail` and the author's identity:
+    /// the log outlives the segment, but names neither its author nor what anyone wrote about it.
+    public static var erasedReasonsAtPurge: [ModerationAction] { allCases.filter(\.reasonIsFreeText) }
+}
+
 /// The rules of moderation, pure: who may do what, and what a request must contain.
 public enum ModerationRules {
     public static let maxDetailsLength = 1000

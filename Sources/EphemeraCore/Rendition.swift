@@ -21,6 +21,9 @@ public enum Rendition: String, Sendable, Hashable, CaseIterable {
         kind == .video ? (.downloadVideo, .video) : (.downloadPhoto, .photo)
     }
 
+    /// The mark burnt into downloads: who posted it, and where from.
+    public static func watermark(handle: String) -> String { "@\(handle) · Ephemera" }
+
     /// The renditions a segment of `kind` has.
     public static func renditions(of kind: SegmentKind) -> [Rendition] {
         switch kind {

@@ -25,13 +25,17 @@ public struct Segment: Sendable, Hashable {
     public var commentCount: Int
     public var shareCount: Int
     public var downloadCount: Int
+    /// When the author deleted it while a legal hold kept it: from then on it is gone from their reads too,
+    /// though it is kept (hidden from everyone) until the hold ends.
+    public var discardedAt: Instant?
 
     public init(
         id: String, authorID: String, kind: SegmentKind, state: SegmentState, audience: Audience,
         caption: String?, createdAt: Instant, expiresAt: Instant, durationMilliseconds: Int64 = 0,
         width: Int = 0, height: Int = 0, failureReason: String? = nil, deletedAt: Instant? = nil,
         restorableUntil: Instant? = nil, mediaTag: String? = nil, uploadID: String, position: Int = 0,
-        viewCount: Int = 0, likeCount: Int = 0, commentCount: Int = 0, shareCount: Int = 0, downloadCount: Int = 0
+        viewCount: Int = 0, likeCount: Int = 0, commentCount: Int = 0, shareCount: Int = 0, downloadCount: Int = 0,
+        discardedAt: Instant? = nil
     ) {
         self.id = id
         self.authorID = authorID
@@ -55,6 +59,7 @@ public struct Segment: Sendable, Hashable {
         self.commentCount = commentCount
         self.shareCount = shareCount
         self.downloadCount = downloadCount
+        self.discardedAt = discardedAt
     }
 
     /// How long a photo stays on screen in the viewer.

@@ -3,6 +3,25 @@ public enum SegmentState: String, Sendable, Hashable, CaseIterable, Codable {
     case processing, live, expired, archived, deleted, purging, purged, removed, failed
 }
 
+extension SegmentState {
+    /// Whether stored renditions exist in this state (and so may be served to whoever may read the segment).
+    public var hasMedia: Bool {
+        switch self {
+        case .live, .expired, .archived, .deleted, .removed: true
+        case .processing, .purging, .purged, .failed: false
+        }
+    }
+
+    /// Whether the author may download the segment in this state (not while it waits in recently deleted or
+    /// is taken down).
+    public var isDownloadableByAuthor: Bool {
+        switch self {
+        case .live, .expired, .archived: true
+        default: false
+        }
+    }
+}
+
 /// Something that happens to a segment.
 public enum LifecycleEvent: String, Sendable, Hashable, CaseIterable {
     /// Processing finished and the media is stored.
@@ -51,6 +70,9 @@ public enum Lifecycle {
         default: return nil
         }
     }
+
+    /// What becomes of an `expired` segment: the author's private archive when they keep one, else the purge.
+    public static func afterExpiry(keepsArchive: Bool) -> LifecycleEvent { keepsArchive ? .archive : .beginPurge }
 
     /// Like `next(after:on:expired:)`, but throws a conflict a person can read when the move is not allowed.
     public static func apply(_ event: LifecycleEvent, to state: SegmentState, expired: Bool) throws -> SegmentState {

@@ -41,7 +41,9 @@ public func isVisible(_ segment: Segment, to viewer: Viewer, at now: Instant, gr
     }
 }
 
-/// Whether the author may read this segment through `GET /stories/{id}`: in any state until it is purged.
+/// Whether the author may read this segment (`GET /stories/{id}`, its media, their export): in any state until
+/// it is purged, unless they deleted it while a legal hold keeps it.
 public func isReadableByAuthor(_ segment: Segment, viewer: Viewer) -> Bool {
     viewer.accountID == segment.authorID && segment.state != .purged && segment.state != .purging
+        && segment.discardedAt == nil
 }

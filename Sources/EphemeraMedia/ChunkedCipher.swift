@@ -138,17 +138,4 @@ public enum ChunkedCipher {
         guard header.plaintextLength > 0 else { return }
         try await decrypt(handle: handle, header: header, range: 0...(header.plaintextLength - 1), key: key, body)
     }
-
-    /// Decrypts a whole blob into a file (for ffmpeg, which needs a seekable plaintext input).
-    public static func decryptFile(source: String, destination: String, key: SymmetricKey) async throws {
-        guard let input = FileHandle(forReadingAtPath: source) else { throw CipherError.io("cannot read \(source)") }
-        defer { try? input.close() }
-        let header = try header(of: input)
-        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let output = FileHandle(forWritingAtPath: destination) else {
-            throw CipherError.io("cannot create \(destination)")
-        }
-        defer { try? output.close() }
-        try await decryptAll(handle: input, header: header, key: key) { try output.write(contentsOf: $0) }
-    }
 }

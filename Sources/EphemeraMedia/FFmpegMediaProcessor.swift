@@ -2,18 +2,11 @@ import EphemeraCore
 import Foundation
 import Logging
 
-/// What processing produced, measured on our own output.
-public struct ProcessedMedia: Sendable, Hashable {
-    public var durationMilliseconds: Int64
-    public var width: Int
-    public var height: Int
-}
-
 /// Normalises uploads with ffmpeg (DESIGN.md, "Media pipeline"): H.264 + AAC MP4 with `+faststart` at most
 /// 1080×1920 and a poster JPEG for videos, a JPEG at most 1080×1920 for photos, all metadata stripped.
 /// Hardened: only local files (`-protocol_whitelist file,pipe`), the demuxer probing found is forced, input
 /// length capped, CPU and memory limited, one encode at a time (the worker runs one job at a time).
-public struct FFmpegMediaProcessor: Sendable {
+public struct FFmpegMediaProcessor: Transcoder {
     let runner: ProcessRunner
     let prober: FFprobeMediaProber
 

@@ -13,12 +13,14 @@ import Foundation
 /// `store`: encrypted next to its final name, fsynced, renamed into place, the folder fsynced, before the
 /// caller commits the row that points to it. An fsync error fails the operation; it is never retried into a
 /// false success.
-public struct FileMediaStore: Sendable {
+public struct FileMediaStore: MediaStore {
     public let root: String
     public let scratch: String
-    public let keyring: FileKeyring
+    public let keyring: any Keyring
+    /// Makes a written blob durable (`fsync`); a test replaces it to make the disk fail.
+    public var syncFile: @Sendable (String) throws -> Void = { try FileMediaStore.fsync(path: $0) }
 
-    public init(dataDirectory: String, scratchDirectory: String, keyring: FileKeyring) throws {
+    public init(dataDirectory: String, scratchDirectory: String, keyring: any Keyring) throws {
         self.root = (dataDirectory as NSString).standardizingPath
         self.scratch = (scratchDirectory as NSString).standardizingPath
         self.keyring = keyring
@@ -50,45 +52,81 @@ public struct FileMediaStore: Sendable {
         segmentDirectory(segmentID) + "/" + rendition.rawValue
     }
 
-    /// Encrypts the plaintext `files` with the segment's key into their final places (durably), then removes
-    /// the plaintext.
-    public func store(segmentID: String, files: [Rendition: String]) throws {
-        let key = try keyring.key(for: segmentID)
-        try FileManager.default.createDirectory(atPath: segmentDirectory(segmentID), withIntermediateDirectories: true)
-        for (rendition, plaintext) in files {
-            let temporary = segmentDirectory(segmentID) + "/.tmp-\(UUID().uuidString)-" + rendition.rawValue
-            do {
-                try ChunkedCipher.encryptFile(source: plaintext, destination: temporary, key: key)
-                try Self.fsync(path: temporary)
-                let final = path(segmentID: segmentID, rendition: rendition)
-                guard rename(temporary, final) == 0 else { throw Self.posixError("rename", final) }
-            } catch {
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw error
-            }
-            try? FileManager.default.removeItem(atPath: plaintext)
+    public func scratchPath(_ hint: String) -> String { workPath(hint) }
+
+    public func store(segmentID: String, files: [Rendition: String]) async throws {
+        // Only an existing key: a segment being purged has none, and nothing is stored for it again.
+        guard let key = try await keyring.key(for: segmentID) else {
+            throw MediaStoreRefusal.noKey(segmentID: segmentID)
         }
-        try Self.fsync(path: segmentDirectory(segmentID))
+        let folder = segmentDirectory(segmentID)
+        try await BlockingIO.run {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (rendition, plaintext) in files {
+                let temporary = folder + "/.tmp-\(UUID().uuidString)-" + rendition.rawValue
+                do {
+                    try ChunkedCipher.encryptFile(source: plaintext, destination: temporary, key: key.symmetricKey)
+                    try syncFile(temporary)
+                    let final = path(segmentID: segmentID, rendition: rendition)
+                    guard rename(temporary, final) == 0 else { throw Self.posixError("rename", final) }
+                } catch {
+                    try? FileManager.default.removeItem(atPath: temporary)
+                    throw error
+                }
+                try? FileManager.default.removeItem(atPath: plaintext)
+            }
+            try Self.fsync(path: folder)
+        }
     }
 
     /// An open blob and its header, to serve or decrypt; nil when it is not there.
-    public func open(segmentID: String, rendition: Rendition) throws -> (FileHandle, ChunkedCipher.Header, ChunkedCipher.Key)? {
-        guard let handle = FileHandle(forReadingAtPath: path(segmentID: segmentID, rendition: rendition)) else { return nil }
-        guard let key = try keyring.existingKey(for: segmentID) else {
-            try? handle.close()
-            return nil
-        }
-        do {
-            return (handle, try ChunkedCipher.header(of: handle), ChunkedCipher.Key(key))
-        } catch {
-            try? handle.close()
-            throw error
+    public func open(segmentID: String, rendition: Rendition) async throws -> (FileHandle, ChunkedCipher.Header, ChunkedCipher.Key)? {
+        guard let key = try await keyring.key(for: segmentID) else { return nil }
+        let file = path(segmentID: segmentID, rendition: rendition)
+        return try await BlockingIO.run {
+            guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+            do {
+                return (handle, try ChunkedCipher.header(of: handle), ChunkedCipher.Key(key.symmetricKey))
+            } catch {
+                try? handle.close()
+                throw error
+            }
         }
     }
 
+    public func decrypt(segmentID: String, rendition: Rendition, to destination: String) async throws -> Bool {
+        guard let (handle, header, key) = try await open(segmentID: segmentID, rendition: rendition) else { return false }
+        defer { try? handle.close() }
+        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let output = FileHandle(forWritingAtPath: destination) else {
+            throw ChunkedCipher.CipherError.io("cannot write \(destination)")
+        }
+        defer { try? output.close() }
+        try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { chunk in
+            try output.write(contentsOf: chunk)
+        }
+        return true
+    }
+
+    public func renditions(segmentID: String) async throws -> Set<Rendition> {
+        Set(storedRenditions(segmentID: segmentID).compactMap(Rendition.init(rawValue:)))
+    }
+
+    public func remove(segmentID: String, rendition: Rendition) async throws {
+        let file = path(segmentID: segmentID, rendition: rendition)
+        let folder = segmentDirectory(segmentID)
+        try await BlockingIO.run {
+            guard FileManager.default.fileExists(atPath: file) else { return }
+            try FileManager.default.removeItem(atPath: file)
+            try Self.fsync(path: folder)
+        }
+    }
+
+    public func segmentIDs() async throws -> [String] { storedSegmentIDs() }
+
     /// The decrypted bytes of a blob (small renditions, tests and exports of one file).
     public func decryptedData(segmentID: String, rendition: Rendition) async throws -> Data? {
-        guard let (handle, header, key) = try open(segmentID: segmentID, rendition: rendition) else { return nil }
+        guard let (handle, header, key) = try await open(segmentID: segmentID, rendition: rendition) else { return nil }
         defer { try? handle.close() }
         var data = Data()
         try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { data.append($0) }
@@ -97,22 +135,29 @@ public struct FileMediaStore: Sendable {
 
     /// Removes every blob stored for a segment; returns what was removed (name and size on disk). Idempotent.
     @discardableResult
-    public func deleteSegment(_ segmentID: String) throws -> [(name: String, bytes: Int64)] {
+    public func removeSegment(_ segmentID: String) async throws -> [RemovedBlob] {
         let folder = segmentDirectory(segmentID)
-        guard FileManager.default.fileExists(atPath: folder) else { return [] }
-        var removed: [(String, Int64)] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
-            let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int64) ?? 0
-            try FileManager.default.removeItem(atPath: folder + "/" + name)
-            if !name.hasPrefix(".tmp-") { removed.append((name, size ?? 0)) }
+        let media = root + "/media"
+        return try await BlockingIO.run {
+            guard FileManager.default.fileExists(atPath: folder) else { return [] }
+            var removed: [RemovedBlob] = []
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
+                let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int64) ?? 0
+                try FileManager.default.removeItem(atPath: folder + "/" + name)
+                if !name.hasPrefix(".tmp-") { removed.append(RemovedBlob(name: name, bytes: size ?? 0)) }
+            }
+            try FileManager.default.removeItem(atPath: folder)
+            try Self.fsync(path: media)
+            return removed
         }
-        try FileManager.default.removeItem(atPath: folder)
-        try Self.fsync(path: root + "/media")
-        return removed
     }
 
     /// Removes temporary files a crash may have left in a segment's folder.
-    public func removeTemporaryFiles(segmentID: String) {
+    public func removeTemporaryFiles(segmentID: String) async throws {
+        removeTemporaryFilesSync(segmentID: segmentID)
+    }
+
+    func removeTemporaryFilesSync(segmentID: String) {
         let folder = segmentDirectory(segmentID)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".tmp-") {
             try? FileManager.default.removeItem(atPath: folder + "/" + name)
@@ -120,9 +165,12 @@ public struct FileMediaStore: Sendable {
     }
 
     /// fsyncs an incoming file and its folder before the row that points to it is committed.
-    public func makeDurable(incoming name: String) throws {
-        try Self.fsync(path: incomingPath(name))
-        try Self.fsync(path: incomingDirectory)
+    public func makeDurable(incoming name: String) async throws {
+        let (file, folder) = (incomingPath(name), incomingDirectory)
+        try await BlockingIO.run {
+            try Self.fsync(path: file)
+            try Self.fsync(path: folder)
+        }
     }
 
     public func removeIncoming(_ name: String) {
@@ -140,7 +188,7 @@ public struct FileMediaStore: Sendable {
         where !keep.contains(Self.uploadName(ofIncoming: name)) {
             try? fm.removeItem(atPath: incomingPath(name))
         }
-        for id in storedSegmentIDs() { removeTemporaryFiles(segmentID: id) }
+        for id in storedSegmentIDs() { removeTemporaryFilesSync(segmentID: id) }
     }
 
     /// The ids of every segment folder on disk.

@@ -1,4 +1,5 @@
 import Crypto
+import EphemeraCore
 import Foundation
 
 /// Where resumable (tus) uploads collect their bytes across requests and restarts, encrypted at rest like
@@ -14,12 +15,12 @@ import Foundation
 /// is cut off when the spool is next written. The AAD binds every record to its upload and its place.
 public struct UploadSpool: Sendable {
     public let directory: String
-    let keyring: FileKeyring
+    let keyring: any Keyring
 
     public static let recordSize = 64 * 1024
     static let overhead = 4 + 12 + 16
 
-    public init(dataDirectory: String, keyring: FileKeyring) throws {
+    public init(dataDirectory: String, keyring: any Keyring) throws {
         directory = (dataDirectory as NSString).standardizingPath + "/uploads"
         self.keyring = keyring
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -34,8 +35,8 @@ public struct UploadSpool: Sendable {
     }
 
     /// Creates the empty spool and its key, durably.
-    public func create(_ id: String) throws {
-        _ = try keyring.key(for: Self.keyID(id))
+    public func create(_ id: String) async throws {
+        _ = try await keyring.createKey(for: Self.keyID(id))
         guard FileManager.default.createFile(atPath: path(id), contents: nil, attributes: [.posixPermissions: 0o600])
         else { throw ChunkedCipher.CipherError.io("cannot create \(path(id))") }
         try FileMediaStore.fsync(path: path(id))
@@ -43,8 +44,8 @@ public struct UploadSpool: Sendable {
     }
 
     /// A writer that appends after the committed part (`storedBytes`, holding `offset` plaintext bytes).
-    public func writer(_ id: String, storedBytes: Int64, offset: Int64) throws -> Writer {
-        guard let key = try keyring.existingKey(for: Self.keyID(id)) else {
+    public func writer(_ id: String, storedBytes: Int64, offset: Int64) async throws -> Writer {
+        guard let key = try await keyring.key(for: Self.keyID(id))?.symmetricKey else {
             throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
         }
         let fd = Foundation.open(path(id), O_WRONLY)
@@ -57,8 +58,8 @@ public struct UploadSpool: Sendable {
     }
 
     /// Decrypts the whole spool into `destination` (plaintext, in the scratch area), record by record.
-    public func decrypt(_ id: String, storedBytes: Int64, to destination: String) throws {
-        guard let key = try keyring.existingKey(for: Self.keyID(id)) else {
+    public func decrypt(_ id: String, storedBytes: Int64, to destination: String) async throws {
+        guard let key = try await keyring.key(for: Self.keyID(id))?.symmetricKey else {
             throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
         }
         guard let input = FileHandle(forReadingAtPath: path(id)) else { throw ChunkedCipher.CipherError.io("cannot read \(path(id))") }
@@ -93,9 +94,9 @@ public struct UploadSpool: Sendable {
     }
 
     /// Removes the spool and destroys its key. Idempotent.
-    public func remove(_ id: String) throws {
+    public func remove(_ id: String) async throws {
         if FileManager.default.fileExists(atPath: path(id)) { try FileManager.default.removeItem(atPath: path(id)) }
-        try keyring.destroyKey(for: Self.keyID(id))
+        try await keyring.destroyKey(for: Self.keyID(id))
     }
 
     /// The ids of every spool on disk (the audit compares them with the rows).

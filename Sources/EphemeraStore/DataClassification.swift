@@ -37,7 +37,7 @@ public enum DataClassification {
         "segments": all(.purgedWithSegment, [
             "id", "author_id", "upload_id", "position", "kind", "state", "audience", "caption", "created_at",
             "expires_at", "duration_ms", "width", "height", "failure_reason", "deleted_at", "restorable_until",
-            "media_tag", "view_count", "like_count", "comment_count", "share_count", "download_count",
+            "media_tag", "view_count", "like_count", "comment_count", "share_count", "download_count", "discarded_at",
         ]),
         "views": all(.purgedWithSegment, ["segment_id", "viewer_id", "viewed_at"]),
         "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),
@@ -63,7 +63,7 @@ public enum DataClassification {
             "id", "segment_id", "reporter_id", "reason", "details", "status", "created_at", "resolved_by", "resolved_at",
         ]),
         "takedowns": all(.purgedWithSegment, [
-            "segment_id", "reason", "moderator_id", "created_at", "hold_until", "discarded_at",
+            "segment_id", "reason", "moderator_id", "created_at", "hold_until",
         ]),
         "appeals": all(.purgedWithSegment, [
             "id", "segment_id", "message", "created_at", "decision", "decided_by", "decided_at", "note",

@@ -13,6 +13,8 @@ public enum Migrations {
         M0010_CreateResumableUploads,
         M0011_CreateModeration,
         M0012_IndexJobsForClaims,
+        M0013_MoveDiscardedToSegments,
+        M0014_TypedJobPayloads,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -338,5 +340,27 @@ public enum Migrations {
     static let M0012_IndexJobsForClaims = Migration("M0012_IndexJobsForClaims", [
         "CREATE INDEX jobs_claim ON jobs (kind, state, run_at, id)",
         "CREATE INDEX jobs_leases ON jobs (state, lease_until)",
+    ])
+
+    /// When the author deletes a segment that is held after a takedown, it leaves every read of theirs; the
+    /// mark belongs to the segment (every read loads it), not to the takedown that only the removed list joined.
+    static let M0013_MoveDiscardedToSegments = Migration("M0013_MoveDiscardedToSegments", [
+        "ALTER TABLE segments ADD COLUMN discarded_at BIGINT",
+        "UPDATE segments SET discarded_at = (SELECT t.discarded_at FROM takedowns t WHERE t.segment_id = segments.id)",
+        "ALTER TABLE takedowns DROP COLUMN discarded_at",
+    ])
+
+    /// Jobs are typed: the payload names what the job is about (`{"segmentID":"…"}`) instead of a bare id.
+    /// Queued rows of the older form are rewritten so no reader needs to know both.
+    static let M0014_TypedJobPayloads = Migration("M0014_TypedJobPayloads", [
+        """
+        UPDATE jobs SET payload = '{"uploadID":"' || payload || '"}' WHERE kind = 'process_upload' AND payload NOT LIKE '{%'
+        """,
+        """
+        UPDATE jobs SET payload = '{"segmentID":"' || payload || '"}' WHERE kind = 'purge_segment' AND payload NOT LIKE '{%'
+        """,
+        """
+        UPDATE jobs SET payload = '{"accountID":"' || payload || '"}' WHERE kind = 'delete_account' AND payload NOT LIKE '{%'
+        """,
     ])
 }

@@ -53,7 +53,8 @@ public struct SQLAccountStore: Sendable {
         }
     }
 
-    /// The accounts with these ids, keyed by id.
+    /// The accounts with these ids, keyed by id; a deleted account is not among them (every read that names
+    /// people names them through here, so a deleted account is named nowhere).
     public func accounts(ids: Set<String>) async throws -> [String: Account] {
         guard !ids.isEmpty else { return [:] }
         return try await database.withConnection { sql in
@@ -62,7 +63,7 @@ public struct SQLAccountStore: Sendable {
             for start in stride(from: 0, to: all.count, by: 500) {
                 let chunk = Array(all[start..<min(start + 500, all.count)])
                 let rows = try await sql.raw(
-                    "SELECT \(Self.columns) FROM accounts WHERE id IN (\(binds: chunk))").all()
+                    "SELECT \(Self.columns) FROM accounts WHERE id IN (\(binds: chunk)) AND deleted_at IS NULL").all()
                 for row in rows {
                     let account = try Self.account(from: row)
                     result[account.id] = account

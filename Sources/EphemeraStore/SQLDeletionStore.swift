@@ -3,9 +3,6 @@ import SQLKit
 
 /// Deletion in SQL: delete and restore, the purge's durable steps, tombstones and receipts.
 public struct SQLDeletionStore: Sendable {
-    public static let purgeJobKind = "purge_segment"
-    public static let accountJobKind = "delete_account"
-
     public let database: Database
 
     public init(database: Database) { self.database = database }
@@ -83,48 +80,59 @@ public struct SQLDeletionStore: Sendable {
             INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
             \(bind: segment.authorID), 'started', 'database', 'purge requested', \(bind: now.milliseconds))
             """).run()
-        try await SQLJobQueue.insert(
-            NewJob(kind: purgeJobKind, payload: segmentID, runAt: now, maxAttempts: 1000), on: sql)
+        try await SQLJobQueue.insert(.purgeSegment(segmentID: segmentID), runAt: now, on: sql)
         return true
     }
 
-    /// Moves up to `limit` live segments past `expiresAt` on, all in one transaction: to the archive when the
-    /// author keeps one (one statement), else into purging with a purge job each. Returns how many it moved.
-    /// (Visibility never waited for this: reads compare `expiresAt` with the clock.)
-    public func sweepExpired(now: Instant, limit: Int) async throws -> Int {
+    /// The sweep's first step: up to `limit` live segments past `expiresAt` become `expired`, in one statement
+    /// (`Lifecycle`: live --expire--> expired). Returns how many. Visibility never waited for this: reads
+    /// compare `expiresAt` with the clock.
+    public func expireDue(now: Instant, limit: Int) async throws -> Int {
+        let next = try Lifecycle.apply(.expire, to: .live, expired: true)
+        return try await database.transaction { sql in
+            try await sql.raw("""
+                UPDATE segments SET state = \(bind: next.rawValue) WHERE id IN (
+                  SELECT id FROM segments WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds)
+                  ORDER BY expires_at LIMIT \(literal: limit)
+                ) AND state = 'live' RETURNING id
+                """).all().count
+        }
+    }
+
+    /// The sweep's second step: up to `limit` expired segments go where `Lifecycle.afterExpiry` sends them —
+    /// the archive when the author keeps one, else into purging with a purge job each — set-based, in one
+    /// transaction. Returns how many moved.
+    public func settleExpired(now: Instant, limit: Int) async throws -> Int {
         try await database.transaction { sql in
             let due = try await sql.raw("""
                 SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
-                WHERE s.state = 'live' AND s.expires_at <= \(bind: now.milliseconds)
-                ORDER BY s.expires_at LIMIT \(literal: limit)
+                WHERE s.state = 'expired' ORDER BY s.expires_at LIMIT \(literal: limit)
                 """).all().map {
-                (try $0.decode(column: "id", as: String.self), try $0.decode(column: "archive_expired", as: Bool.self))
+                (id: try $0.decode(column: "id", as: String.self),
+                 event: Lifecycle.afterExpiry(keepsArchive: try $0.decode(column: "archive_expired", as: Bool.self)))
             }
-            let archive = due.filter(\.1).map(\.0)
-            if !archive.isEmpty {
+            for event in [LifecycleEvent.archive, .beginPurge] {
+                let ids = due.filter { $0.event == event }.map(\.id)
+                guard !ids.isEmpty else { continue }
+                let next = try Lifecycle.apply(event, to: .expired, expired: true)
                 try await sql.raw("""
-                    UPDATE segments SET state = 'archived'
-                    WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds) AND id IN (\(binds: archive))
+                    UPDATE segments SET state = \(bind: next.rawValue) WHERE state = 'expired' AND id IN (\(binds: ids))
                     """).run()
-            }
-            let purge = due.filter { !$0.1 }.map(\.0)
-            if !purge.isEmpty, Lifecycle.next(after: .live, on: .beginPurge, expired: true) == .purging {
-                // Set-based, as `beginPurge` does one at a time: the state, the log's first line, a job each.
-                try await sql.raw("""
-                    UPDATE segments SET state = 'purging'
-                    WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds) AND id IN (\(binds: purge))
-                    """).run()
-                try await sql.raw("""
-                    INSERT INTO purge_log (segment_id, author_id, step, store, detail, at)
-                    SELECT id, author_id, 'started', 'database', 'purge requested', \(bind: now.milliseconds)
-                    FROM segments WHERE state = 'purging' AND id IN (\(binds: purge))
-                    """).run()
-                try await SQLJobQueue.insert(purge.map {
-                    NewJob(kind: Self.purgeJobKind, payload: $0, runAt: now, maxAttempts: 1000)
-                }, on: sql)
+                if next == .purging { try await Self.startPurgeLogsAndJobs(ids, now: now, on: sql) }
             }
             return due.count
         }
+    }
+
+    /// The purge log's first line and a purge job for each of `ids`, already `purging` (set-based, as
+    /// `beginPurge` does one at a time).
+    static func startPurgeLogsAndJobs(_ ids: [String], now: Instant, on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            INSERT INTO purge_log (segment_id, author_id, step, store, detail, at)
+            SELECT id, author_id, 'started', 'database', 'purge requested', \(bind: now.milliseconds)
+            FROM segments WHERE state = 'purging' AND id IN (\(binds: ids))
+            """).run()
+        try await SQLJobQueue.insert(ids.map { .purgeSegment(segmentID: $0) }, runAt: now, on: sql)
     }
 
     /// Begins purging every segment of the author that is not purged yet; returns how many.
@@ -229,8 +237,14 @@ public struct SQLDeletionStore: Sendable {
                 \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
                 \(bind: segment.downloadCount), \(bind: now.milliseconds))
                 """).run()
-            // The moderation log outlives the segment, but not its content: details, messages and notes go.
-            try await sql.raw("UPDATE moderation_log SET detail = NULL WHERE segment_id = \(bind: segmentID)").run()
+            // The moderation log outlives the segment, but not its content (details, messages, notes, a takedown's
+            // reason) nor its author (who wrote the appeal): `ModerationAction.erasedReasonsAtPurge`.
+            try await sql.raw("""
+                UPDATE moderation_log SET detail = NULL,
+                actor_id = CASE WHEN actor_id = \(bind: segment.authorID) THEN NULL ELSE actor_id END,
+                reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
+                WHERE segment_id = \(bind: segmentID)
+                """).run()
             try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
             return removed
         }
@@ -333,12 +347,41 @@ public struct SQLDeletionStore: Sendable {
     public func beginAccountDeletion(accountID: String, now: Instant) async throws {
         try await database.transaction(affectingSessions: true) { sql in
             try await sql.raw("UPDATE accounts SET deleted_at = \(bind: now.milliseconds) WHERE id = \(bind: accountID)").run()
-            try await sql.raw("DELETE FROM sessions WHERE account_id = \(bind: accountID)").run()
+            for trace in AccountTrace.allCases { try await Self.remove(trace, of: accountID, on: sql) }
             let ids = try await sql.raw("SELECT id FROM segments WHERE author_id = \(bind: accountID) AND state <> 'purging'")
                 .all().map { try $0.decode(column: "id", as: String.self) }
             for id in ids { _ = try await Self.beginPurge(segmentID: id, now: now, on: sql) }
-            try await SQLJobQueue.insert(
-                NewJob(kind: Self.accountJobKind, payload: accountID, runAt: now, maxAttempts: 1000), on: sql)
+            try await SQLJobQueue.insert(.deleteAccount(accountID: accountID), runAt: now, on: sql)
+        }
+    }
+
+    /// Removes one kind of trace the account left, and what it added to others' counts.
+    static func remove(_ trace: AccountTrace, of id: String, on sql: any SQLDatabase) async throws {
+        /// `counter` of each segment drops by the rows of `table` whose `column` is the account.
+        func uncount(_ counter: String, _ table: String, _ column: String, ownToo: Bool = true) async throws {
+            let own: SQLQueryString = ownToo ? "" : " AND segments.author_id <> \(bind: id)"
+            try await sql.raw("""
+                UPDATE segments SET \(unsafeRaw: counter) = \(unsafeRaw: counter) - (SELECT COUNT(*) FROM \(ident: table) x
+                  WHERE x.segment_id = segments.id AND x.\(ident: column) = \(bind: id))
+                WHERE id IN (SELECT segment_id FROM \(ident: table) WHERE \(ident: column) = \(bind: id))\(own)
+                """).run()
+            try await sql.raw("DELETE FROM \(ident: table) WHERE \(ident: column) = \(bind: id)").run()
+        }
+        func deleteEither(_ table: String, _ a: String, _ b: String) async throws {
+            try await sql.raw("DELETE FROM \(ident: table) WHERE \(ident: a) = \(bind: id) OR \(ident: b) = \(bind: id)").run()
+        }
+        switch trace {
+        case .sessions: try await sql.raw("DELETE FROM sessions WHERE account_id = \(bind: id)").run()
+        case .likes: try await uncount("like_count", "likes", "account_id")
+        case .comments: try await uncount("comment_count", "comments", "author_id")
+        // An author's look at their own segment never counted as a view.
+        case .views: try await uncount("view_count", "views", "viewer_id", ownToo: false)
+        case .shares: try await uncount("share_count", "shares", "account_id")
+        case .follows: try await deleteEither("follows", "follower_id", "followee_id")
+        case .closeFriends: try await deleteEither("close_friends", "owner_id", "friend_id")
+        case .blocks: try await deleteEither("blocks", "blocker_id", "blocked_id")
+        case .hiddenFrom: try await deleteEither("hidden_from", "owner_id", "viewer_id")
+        case .profileViews: try await deleteEither("profile_views", "viewer_id", "profile_id")
         }
     }
 

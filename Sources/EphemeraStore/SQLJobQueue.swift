@@ -1,49 +1,30 @@
 import EphemeraCore
+import Foundation
 import SQLKit
 
-/// A job to enqueue.
-public struct NewJob: Sendable, Hashable {
-    public var id: String
-    public var kind: String
-    /// Kind-specific payload (JSON text or a plain id).
-    public var payload: String
-    public var runAt: Instant
-    public var maxAttempts: Int
-
-    public init(id: String = IDs.make(), kind: String, payload: String, runAt: Instant, maxAttempts: Int = 3) {
-        self.id = id
-        self.kind = kind
-        self.payload = payload
-        self.runAt = runAt
-        self.maxAttempts = maxAttempts
-    }
-}
-
-/// A job claimed by a worker, with the lease it holds.
-public struct ClaimedJob: Sendable, Hashable {
-    public var id: String
-    public var kind: String
-    public var payload: String
-    /// 1 on the first run.
-    public var attempt: Int
-    public var maxAttempts: Int
-}
-
-/// The database is the queue (DESIGN.md, "Jobs"): jobs are rows, a claim sets a lease, an expired lease
-/// (a crashed worker) makes the job claimable again, and failures retry with backoff. Claims use
-/// `FOR UPDATE SKIP LOCKED` on PostgreSQL so several nodes can share the queue; on SQLite a single
-/// in-process worker claims inside an immediate transaction.
-public struct SQLJobQueue: Sendable {
+/// The database is the queue (DESIGN.md, "Jobs"): jobs are rows of a typed `Job` (its kind and a JSON payload),
+/// a claim sets a lease and counts the attempt, an expired lease (a crashed worker) makes the job claimable
+/// again, and failures retry with backoff. The attempt is a fencing token: completing or failing a job only
+/// changes the row while it still carries the claimer's attempt. Claims use `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL so several nodes can share the queue; on SQLite a single in-process worker claims inside an
+/// immediate transaction.
+public struct SQLJobQueue: JobQueue {
     public let database: Database
 
     public init(database: Database) { self.database = database }
 
-    public func enqueue(_ job: NewJob) async throws {
-        try await database.transaction(affectingTrays: false) { sql in try await Self.insert(job, on: sql) }
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static func payloadText(_ job: Job) throws -> String {
+        String(decoding: try encoder.encode(job.payload), as: UTF8.self)
     }
 
-    /// Queues `jobs` with one statement per few hundred.
-    static func insert(_ jobs: [NewJob], on sql: any SQLDatabase) async throws {
+    /// Queues `jobs` (all due at `runAt`) with one statement per few hundred, inside the caller's transaction.
+    static func insert(_ jobs: [Job], runAt: Instant, on sql: any SQLDatabase) async throws {
         var start = jobs.startIndex
         while start < jobs.endIndex {
             let end = min(start + 500, jobs.endIndex)
@@ -52,8 +33,8 @@ public struct SQLJobQueue: Sendable {
             for (index, job) in jobs[start..<end].enumerated() {
                 if index > 0 { insert += ", " }
                 insert += """
-                    (\(bind: job.id), \(bind: job.kind), \(bind: job.payload), 'queued', 0, \(bind: job.maxAttempts), \
-                    \(bind: job.runAt.milliseconds), \(bind: job.runAt.milliseconds))
+                    (\(bind: IDs.make()), \(bind: job.kind.rawValue), \(bind: try payloadText(job)), 'queued', 0, \
+                    \(bind: job.kind.maxAttempts), \(bind: runAt.milliseconds), \(bind: runAt.milliseconds))
                     """
             }
             try await sql.raw(insert).run()
@@ -61,30 +42,52 @@ public struct SQLJobQueue: Sendable {
         }
     }
 
-    static func insert(_ job: NewJob, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
-            INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at)
-            VALUES (\(bind: job.id), \(bind: job.kind), \(bind: job.payload), 'queued', 0, \(bind: job.maxAttempts),
-            \(bind: job.runAt.milliseconds), \(bind: job.runAt.milliseconds))
-            """).run()
+    static func insert(_ job: Job, runAt: Instant, on sql: any SQLDatabase) async throws {
+        try await insert([job], runAt: runAt, on: sql)
+    }
+
+    public func enqueueUnlessPending(_ job: Job, runAt: Instant) async throws -> String {
+        let payload = try Self.payloadText(job)
+        let dialect = database.dialect
+        return try await database.transaction(affectingTrays: false) { sql in
+            if dialect == .postgres {
+                // Two nodes (or requests) enqueueing the same job at once: the second waits for the first's commit
+                // and then finds its row. SQLite's writer lock already serialises these transactions.
+                try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: job.kind.rawValue + payload)))").run()
+            }
+            if let pending = try await sql.raw("""
+                SELECT id FROM jobs WHERE kind = \(bind: job.kind.rawValue) AND payload = \(bind: payload)
+                AND state IN ('queued', 'running') LIMIT 1
+                """).first() {
+                return try pending.decode(column: "id", as: String.self)
+            }
+            let id = IDs.make()
+            try await sql.raw("""
+                INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, created_at)
+                VALUES (\(bind: id), \(bind: job.kind.rawValue), \(bind: payload), 'queued', 0,
+                \(bind: job.kind.maxAttempts), \(bind: runAt.milliseconds), \(bind: runAt.milliseconds))
+                """).run()
+            return id
+        }
     }
 
     /// Claims the next due job of one of `kinds`, leasing it until `now + lease`: a job whose lease ran out
     /// (its worker died) first, else the queued one of those kinds due longest. One index seek per kind
     /// (`jobs_claim`), so a queue of tens of thousands of purges costs no more to claim from than an empty one.
-    public func claim(kinds: [String], now: Instant, lease: Duration) async throws -> ClaimedJob? {
+    public func claim(kinds: [JobKind], now: Instant, lease: Duration) async throws -> ClaimedJob? {
         let nowMS = now.milliseconds
         let leaseUntil = (now + lease).milliseconds
+        let kindNames = kinds.map(\.rawValue)
         let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction(affectingTrays: false) { sql in
             var candidates: [(runAt: Int64, id: String)] = []
             if let row = try await sql.raw("""
-                SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < \(bind: nowMS) AND kind IN (\(binds: kinds))
-                ORDER BY lease_until LIMIT 1\(lock)
+                SELECT id, run_at FROM jobs WHERE state = 'running' AND lease_until < \(bind: nowMS)
+                AND kind IN (\(binds: kindNames)) ORDER BY lease_until LIMIT 1\(lock)
                 """).first() {
                 candidates.append((Int64.min, try row.decode(column: "id", as: String.self)))
             } else {
-                for kind in kinds {
+                for kind in kindNames {
                     if let row = try await sql.raw("""
                         SELECT id, run_at FROM jobs WHERE kind = \(bind: kind) AND state = 'queued' AND run_at <= \(bind: nowMS)
                         ORDER BY run_at, id LIMIT 1\(lock)
@@ -93,55 +96,69 @@ public struct SQLJobQueue: Sendable {
                     }
                 }
             }
-            guard let row = candidates.min(by: { ($0.runAt, $0.id) < ($1.runAt, $1.id) }) else { return nil }
-            let id = row.id
-            try await sql.raw("""
+            guard let chosen = candidates.min(by: { ($0.runAt, $0.id) < ($1.runAt, $1.id) }) else { return nil }
+            guard let row = try await sql.raw("""
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = \(bind: leaseUntil)
-                WHERE id = \(bind: id)
-                """).run()
-            guard let job = try await sql.raw(
-                "SELECT id, kind, payload, attempts, max_attempts FROM jobs WHERE id = \(bind: id)").first()
-            else { return nil }
-            return ClaimedJob(
-                id: id, kind: try job.decode(column: "kind", as: String.self),
-                payload: try job.decode(column: "payload", as: String.self),
-                attempt: try job.decode(column: "attempts", as: Int.self),
-                maxAttempts: try job.decode(column: "max_attempts", as: Int.self))
+                WHERE id = \(bind: chosen.id) RETURNING id, kind, payload, attempts, max_attempts
+                """).first() else { return nil }
+            let kindName = try row.decode(column: "kind", as: String.self)
+            let payloadText = try row.decode(column: "payload", as: String.self)
+            guard let kind = JobKind(rawValue: kindName),
+                  let payload = try? JSONDecoder().decode(Job.Payload.self, from: Data(payloadText.utf8)),
+                  let job = Job(kind: kind, payload: payload)
+            else {
+                // A row no handler can read would be claimed forever; it fails for good, saying why.
+                try await sql.raw("""
+                    UPDATE jobs SET state = 'failed', lease_until = NULL, finished_at = \(bind: nowMS),
+                    last_error = \(bind: "unreadable job: kind \(kindName), payload \(payloadText)") WHERE id = \(bind: chosen.id)
+                    """).run()
+                return nil
+            }
+            return ClaimedJob(id: chosen.id, job: job, attempt: try row.decode(column: "attempts", as: Int.self),
+                              maxAttempts: try row.decode(column: "max_attempts", as: Int.self))
         }
     }
 
-    /// Extends the lease of a running job (a long transcode).
-    public func renewLease(jobID: String, until: Instant) async throws {
+    /// The row of `job` while this attempt still holds it.
+    static func held(_ job: ClaimedJob) -> SQLQueryString {
+        "id = \(bind: job.id) AND attempts = \(bind: job.attempt) AND state = 'running'"
+    }
+
+    public func renewLease(_ job: ClaimedJob, until: Instant) async throws {
         try await database.transaction(affectingTrays: false) { sql in
-            try await sql.raw("""
-                UPDATE jobs SET lease_until = \(bind: until.milliseconds) WHERE id = \(bind: jobID) AND state = 'running'
-                """).run()
+            try await sql.raw("UPDATE jobs SET lease_until = \(bind: until.milliseconds) WHERE \(Self.held(job))").run()
         }
     }
 
-    public func complete(jobID: String, at now: Instant) async throws {
+    public func complete(_ job: ClaimedJob, at now: Instant) async throws {
         try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, finished_at = \(bind: now.milliseconds)
-                WHERE id = \(bind: jobID)
+                WHERE \(Self.held(job))
                 """).run()
         }
     }
 
-    /// Records a failed run: queued again at `retryAt`, or `failed` for good when `retryAt` is nil.
-    public func fail(jobID: String, error: String, retryAt: Instant?, at now: Instant) async throws {
+    public func fail(_ job: ClaimedJob, error: String, retryAt: Instant?, at now: Instant) async throws {
         try await database.transaction(affectingTrays: false) { sql in
             if let retryAt {
                 try await sql.raw("""
                     UPDATE jobs SET state = 'queued', lease_until = NULL, last_error = \(bind: error),
-                    run_at = \(bind: retryAt.milliseconds) WHERE id = \(bind: jobID)
+                    run_at = \(bind: retryAt.milliseconds) WHERE \(Self.held(job))
                     """).run()
             } else {
                 try await sql.raw("""
                     UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = \(bind: error),
-                    finished_at = \(bind: now.milliseconds) WHERE id = \(bind: jobID)
+                    finished_at = \(bind: now.milliseconds) WHERE \(Self.held(job))
                     """).run()
             }
+        }
+    }
+
+    public func state(jobID: String) async throws -> JobState? {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT state FROM jobs WHERE id = \(bind: jobID)").first()
+                .flatMap { JobState(rawValue: try $0.decode(column: "state", as: String.self)) }
         }
     }
 
@@ -150,14 +167,6 @@ public struct SQLJobQueue: Sendable {
     public func releaseAllRunning() async throws {
         try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE jobs SET state = 'queued', lease_until = NULL WHERE state = 'running'").run()
-        }
-    }
-
-    /// The state of a job, for tests and operators.
-    public func state(jobID: String) async throws -> String? {
-        try await database.withConnection { sql in
-            try await sql.raw("SELECT state FROM jobs WHERE id = \(bind: jobID)").first()?
-                .decode(column: "state", as: String.self)
         }
     }
 

@@ -21,8 +21,6 @@ public struct Takedown: Sendable, Hashable {
     public var moderatorID: String?
     public var createdAt: Instant
     public var holdUntil: Instant?
-    /// When the author deleted it from their view (it stays held).
-    public var discardedAt: Instant?
 }
 
 /// The author's one appeal against a takedown, and its decision.
@@ -230,7 +228,7 @@ public struct SQLModerationStore: Sendable {
             var query: SQLQueryString = """
                 SELECT \(Self.takedownColumns), \(Self.joinedAppealColumns), \(SQLSegmentStore.columns) FROM segments s
                 JOIN takedowns t ON t.segment_id = s.id LEFT JOIN appeals a ON a.segment_id = s.id
-                WHERE s.author_id = \(bind: authorID) AND s.state = 'removed' AND t.discarded_at IS NULL
+                WHERE s.author_id = \(bind: authorID) AND s.state = 'removed' AND s.discarded_at IS NULL
                 """
             query += Keyset.continuing(after: cursor, instant: "t.created_at", id: "s.id", limit: limit)
             return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: { row in
@@ -248,7 +246,7 @@ public struct SQLModerationStore: Sendable {
             let holdUntil = try await Self.holdUntil(segmentID: segmentID, on: sql)
             if ModerationRules.isHeld(holdUntil: holdUntil, at: now) {
                 try await sql.raw("""
-                    UPDATE takedowns SET discarded_at = \(bind: now.milliseconds) WHERE segment_id = \(bind: segmentID)
+                    UPDATE segments SET discarded_at = \(bind: now.milliseconds) WHERE id = \(bind: segmentID)
                     """).run()
                 return holdUntil
             }
@@ -420,7 +418,7 @@ public struct SQLModerationStore: Sendable {
         "id, segment_id, message, created_at, decision, decided_by, decided_at, note"
     static let takedownColumns: SQLQueryString = """
         t.segment_id AS t_segment_id, t.reason AS t_reason, t.moderator_id AS t_moderator_id, \
-        t.created_at AS t_created_at, t.hold_until AS t_hold_until, t.discarded_at AS t_discarded_at
+        t.created_at AS t_created_at, t.hold_until AS t_hold_until
         """
     /// An appeal's columns beside a segment's, which share some of their names.
     static let joinedAppealColumns: SQLQueryString = """
@@ -434,8 +432,7 @@ public struct SQLModerationStore: Sendable {
             reason: try row.decode(column: "t_reason", as: String.self),
             moderatorID: try row.decode(column: "t_moderator_id", as: String?.self),
             createdAt: Instant(milliseconds: try row.decode(column: "t_created_at", as: Int64.self)),
-            holdUntil: try row.decode(column: "t_hold_until", as: Int64?.self).map(Instant.init(milliseconds:)),
-            discardedAt: try row.decode(column: "t_discarded_at", as: Int64?.self).map(Instant.init(milliseconds:)))
+            holdUntil: try row.decode(column: "t_hold_until", as: Int64?.self).map(Instant.init(milliseconds:)))
     }
 
     /// The appeal of a row joined with `joinedAppealColumns` (nil when the LEFT JOIN found none).

@@ -33,15 +33,16 @@ public struct SQLSegmentStore: Sendable {
     static let columns: SQLQueryString = """
         s.id, s.author_id, s.upload_id, s.position, s.kind, s.state, s.audience, s.caption, s.created_at, \
         s.expires_at, s.duration_ms, s.width, s.height, s.failure_reason, s.deleted_at, s.restorable_until, \
-        s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count
+        s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count, s.discarded_at
         """
 
     // MARK: Writing
 
-    /// Records an upload, its `processing` segments and the job that will process them, in one transaction.
+    /// Records an upload, its `processing` segments and the job that will process them (due at once), in one
+    /// transaction.
     /// When a completed tus upload becomes this post (`completing`), its row records that in the same
     /// transaction, so it becomes exactly one post even if two requests race or the server dies midway.
-    public func createUpload(_ upload: UploadRecord, segments: [Segment], job: NewJob, completing resumableID: String? = nil)
+    public func createUpload(_ upload: UploadRecord, segments: [Segment], completing resumableID: String? = nil)
         async throws
     {
         try await database.transaction { sql in
@@ -67,7 +68,7 @@ public struct SQLSegmentStore: Sendable {
                     \(bind: s.expiresAt.milliseconds), \(bind: s.durationMilliseconds), \(bind: s.width), \(bind: s.height))
                     """).run()
             }
-            try await SQLJobQueue.insert(job, on: sql)
+            try await SQLJobQueue.insert(.processUpload(uploadID: upload.id), runAt: upload.createdAt, on: sql)
         }
     }
 
@@ -394,6 +395,7 @@ public struct SQLSegmentStore: Sendable {
             likeCount: try row.decode(column: "like_count", as: Int.self),
             commentCount: try row.decode(column: "comment_count", as: Int.self),
             shareCount: try row.decode(column: "share_count", as: Int.self),
-            downloadCount: try row.decode(column: "download_count", as: Int.self))
+            downloadCount: try row.decode(column: "download_count", as: Int.self),
+            discardedAt: try instant("discarded_at"))
     }
 }

@@ -18,6 +18,7 @@ public struct TestApp: Sendable {
     public static func run<T: Sendable>(
         _ backend: Backend,
         configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+        ports: PortOverrides = PortOverrides(),
         _ body: @Sendable (TestApp) async throws -> T
     ) async throws -> T {
         let directory = NSTemporaryDirectory() + "ephemera-test-" + UUID().uuidString
@@ -34,9 +35,12 @@ public struct TestApp: Sendable {
         configuration.rateLimits = false
         configuration.publicURL = "http://stories.test"
         configuration.scratchDirectory = directory + "-scratch"
+        // No background worker runs in these tests: a first download answers 202 at once, and the test runs the job.
+        configuration.downloadWait = .zero
         configure(&configuration)
         let clock = TestClock()
-        let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger)
+        let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger,
+                                               ports: ports)
         return try await built.application.test(.router) { client in
             let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
             // Every scenario ends clean: `ephemera audit` finds no residue.

@@ -9,13 +9,15 @@ public struct Auditor: Sendable {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
     let mediaStore: FileMediaStore
+    let keyring: any Keyring
     let resumableUploads: ResumableUploadJanitor
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore,
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore, keyring: any Keyring,
                 resumableUploads: ResumableUploadJanitor) {
         self.segments = segments
         self.deletion = deletion
         self.mediaStore = mediaStore
+        self.keyring = keyring
         self.resumableUploads = resumableUploads
     }
 
@@ -25,7 +27,7 @@ public struct Auditor: Sendable {
         let rows = try await segments.allSegmentStates()
         let tombstones = try await deletion.tombstoneIDs()
         let underWay = Set(try await deletion.purgesUnderWay())
-        let allKeys = mediaStore.keyring.segmentIDs()
+        let allKeys = try await keyring.keyIDs()
         let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil })
         let folders = Set(mediaStore.storedSegmentIDs())
 
@@ -46,20 +48,25 @@ public struct Auditor: Sendable {
         for (id, state) in rows.sorted(by: { $0.key < $1.key }) {
             if tombstones.contains(id) { findings.append("purged segment \(id) still has its segment row") }
             let stored = Set(mediaStore.storedRenditions(segmentID: id))
-            switch state.state {
-            case .live, .expired, .archived, .deleted, .removed:
+            if state.state.hasMedia {
                 let expected = Set(Rendition.renditions(of: state.kind).map(\.rawValue))
                 let missing = expected.subtracting(stored)
                 if !missing.isEmpty {
                     findings.append("segment \(id) (\(state.state.rawValue)) is missing \(missing.sorted().joined(separator: ", "))")
                 }
                 if !keys.contains(id) { findings.append("segment \(id) (\(state.state.rawValue)) has no data key") }
+                continue
+            }
+            switch state.state {
             case .failed, .purged:
                 if !stored.isEmpty { findings.append("segment \(id) (\(state.state.rawValue)) still has media blobs") }
                 if keys.contains(id) { findings.append("segment \(id) (\(state.state.rawValue)) still has a data key") }
+            case .processing:
+                // Its key was made with the segment; its blobs come when processing stores them.
+                if !keys.contains(id) { findings.append("segment \(id) (processing) has no data key") }
             case .purging:
                 if !underWay.contains(id) { findings.append("segment \(id) is purging but no purge is under way") }
-            case .processing:
+            case .live, .expired, .archived, .deleted, .removed:
                 break
             }
         }

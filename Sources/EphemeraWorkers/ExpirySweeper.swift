@@ -3,8 +3,8 @@ import EphemeraStore
 import Logging
 import ServiceLifecycle
 
-/// Tidies expired segments: `live` past `expiresAt` becomes `archived` when the author keeps an archive, or
-/// is purged; begins the purge of deleted segments whose restore window is over, and of removed segments
+/// Tidies expired segments: `live` past `expiresAt` becomes `expired`, then `archived` when the author keeps an
+/// archive, or is purged; begins the purge of deleted segments whose restore window is over, and of removed segments
 /// whose legal hold has ended. Visibility never waits for it; it compares `expiresAt` with the clock on every read.
 public struct ExpirySweeper: Service {
     let segments: SQLSegmentStore
@@ -54,8 +54,11 @@ public struct ExpirySweeper: Service {
         var moved = 0
         // In batches, each one transaction: a day's worth of expiries is a few statements, not one
         // transaction per segment.
+        // Both steps of `Lifecycle`: live → expired, then expired → archived or purging. A crash between them
+        // leaves segments `expired`, which the next sweep settles.
+        while try await deletion.expireDue(now: now, limit: Self.batchSize) == Self.batchSize {}
         while true {
-            let batch = try await deletion.sweepExpired(now: now, limit: Self.batchSize)
+            let batch = try await deletion.settleExpired(now: now, limit: Self.batchSize)
             moved += batch
             if batch < Self.batchSize { break }
         }

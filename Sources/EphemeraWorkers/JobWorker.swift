@@ -4,11 +4,21 @@ import EphemeraStore
 import Logging
 import ServiceLifecycle
 
-/// Runs queued jobs: media one at a time (so at most one encode runs and the HTTP side stays fast), purges
-/// beside it. On SIGTERM it finishes the jobs in hand and stops claiming new ones.
+/// What a job handler answers.
+public enum JobOutcome: Sendable {
+    /// The job's work is done.
+    case done
+    /// Nothing failed, but the job must run again at this instant (an account waiting for a legal hold).
+    case again(at: Instant, because: String)
+}
+
+/// Runs queued jobs, one lane per `JobLane`: media one at a time (so at most one encode runs and the HTTP side
+/// stays fast), deletions beside it. Every kind of job has exactly one handler, in `handle`. On SIGTERM it
+/// finishes the jobs in hand and stops claiming new ones.
 public struct JobWorker: Service {
     let queue: SQLJobQueue
     let processor: MediaProcessor
+    let renderer: DownloadRenderer
     let purger: Purger
     let deletion: SQLDeletionStore
     let resumableUploads: ResumableUploadJanitor
@@ -19,10 +29,12 @@ public struct JobWorker: Service {
     /// Short, and renewed while the job runs, so a crashed node's job is taken over within half a minute.
     let lease: Duration = .seconds(30)
 
-    public init(queue: SQLJobQueue, processor: MediaProcessor, purger: Purger, deletion: SQLDeletionStore,
-                resumableUploads: ResumableUploadJanitor, clock: any EphemeraClock, signal: JobSignal, logger: Logger, pollInterval: Duration = .seconds(1)) {
+    public init(queue: SQLJobQueue, processor: MediaProcessor, renderer: DownloadRenderer, purger: Purger,
+                deletion: SQLDeletionStore, resumableUploads: ResumableUploadJanitor, clock: any EphemeraClock,
+                signal: JobSignal, logger: Logger, pollInterval: Duration = .seconds(1)) {
         self.queue = queue
         self.processor = processor
+        self.renderer = renderer
         self.purger = purger
         self.deletion = deletion
         self.resumableUploads = resumableUploads
@@ -37,19 +49,17 @@ public struct JobWorker: Service {
             // The only worker of a SQLite database is this process: whatever was running died with the last one.
             try await queue.releaseAllRunning()
         }
-        // Media has a lane of its own, one job at a time (at most one encode runs); purges and account
-        // deletions have theirs, so a long encode never holds a purge back. Purge steps wait on commits and
-        // file system calls, not the CPU, so on PostgreSQL several run at once.
-        let purgeLanes = queue.database.dialect == .postgres ? 4 : 2
+        // Purge steps wait on commits and file system calls, not the CPU, so on PostgreSQL several run at once.
+        let deletionLanes = queue.database.dialect == .postgres ? 4 : 2
         await withDiscardingTaskGroup { group in
-            group.addTask { await lane(kinds: [MediaProcessor.jobKind]) }
-            for _ in 0..<purgeLanes {
-                group.addTask { await lane(kinds: [SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]) }
+            group.addTask { await lane(kinds: JobLane.media.kinds) }
+            for _ in 0..<deletionLanes {
+                group.addTask { await lane(kinds: JobLane.deletion.kinds) }
             }
         }
     }
 
-    private func lane(kinds: [String]) async {
+    private func lane(kinds: [JobKind]) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let didWork: Bool
             do {
@@ -64,56 +74,72 @@ public struct JobWorker: Service {
         }
     }
 
+    /// The one handler of each kind of job.
+    func handle(_ job: Job) async throws -> JobOutcome {
+        switch job {
+        case .processUpload(let uploadID):
+            try await processor.process(uploadID: uploadID)
+        case .renderDownload(let segmentID):
+            try await renderer.render(segmentID: segmentID)
+        case .purgeSegment(let segmentID):
+            try await purger.purge(segmentID: segmentID)
+        case .deleteAccount(let accountID):
+            try await resumableUploads.removeAll(ownerID: accountID)
+            guard try await deletion.finishAccountDeletion(accountID: accountID) else {
+                // Segments under legal hold are purged when the hold ends: wait for that, not in a loop.
+                let now = clock.now()
+                let retryAt = max(now + .seconds(2), try await deletion.legalHoldEnd(authorID: accountID, now: now) ?? now)
+                return .again(at: retryAt, because: "segments still purging")
+            }
+        }
+        return .done
+    }
+
+    /// What happens when a job has failed for good.
+    func gaveUp(on job: Job, reason: String) async throws {
+        switch job {
+        case .processUpload(let uploadID): try await processor.fail(uploadID: uploadID, reason: reason)
+        case .renderDownload, .purgeSegment, .deleteAccount: break
+        }
+    }
+
     /// Claims and runs one due job; returns false when there was none.
     @discardableResult
-    public func runNext(kinds: [String] = JobWorker.kinds) async throws -> Bool {
-        guard let job = try await queue.claim(kinds: kinds, now: clock.now(), lease: lease) else {
+    public func runNext(kinds: [JobKind] = JobKind.allCases) async throws -> Bool {
+        guard let claimed = try await queue.claim(kinds: kinds, now: clock.now(), lease: lease) else {
             return false
         }
-        logger.info("Running job", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
+        let metadata: Logger.Metadata = ["job": "\(claimed.id)", "kind": "\(claimed.job.kind.rawValue)", "attempt": "\(claimed.attempt)"]
+        logger.info("Running job", metadata: metadata)
         let heartbeat = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(10))
-                try await queue.renewLease(jobID: job.id, until: clock.now() + lease)
+                try await queue.renewLease(claimed, until: clock.now() + lease)
             }
         }
         defer { heartbeat.cancel() }
         do {
-            switch job.kind {
-            case MediaProcessor.jobKind:
-                try await processor.process(uploadID: job.payload)
-            case SQLDeletionStore.purgeJobKind:
-                try await purger.purge(segmentID: job.payload)
-            case SQLDeletionStore.accountJobKind:
-                // Waits (by retrying) until every segment of the account is purged, then removes the account.
-                try await resumableUploads.removeAll(ownerID: job.payload)
-                guard try await deletion.finishAccountDeletion(accountID: job.payload) else {
-                    // Segments under legal hold are purged when the hold ends: wait for that, not in a loop.
-                    let now = clock.now()
-                    let retryAt = max(now + .seconds(2), try await deletion.legalHoldEnd(authorID: job.payload, now: now) ?? now)
-                    try await queue.fail(jobID: job.id, error: "segments still purging", retryAt: retryAt, at: now)
-                    return true
-                }
-            default:
-                logger.error("Unknown job kind \(job.kind)")
+            switch try await handle(claimed.job) {
+            case .done:
+                try await queue.complete(claimed, at: clock.now())
+            case .again(let at, let because):
+                try await queue.fail(claimed, error: because, retryAt: at, at: clock.now())
             }
-            try await queue.complete(jobID: job.id, at: clock.now())
         } catch {
-            let reason = Self.reason(for: error)
-            logger.warning("Job failed", metadata: ["job": "\(job.id)", "attempt": "\(job.attempt)", "error": "\(error)"])
-            if job.attempt < job.maxAttempts {
-                let backoff = Duration.seconds(min(5 * Int64(job.attempt * job.attempt), 300))
-                try await queue.fail(jobID: job.id, error: "\(error)", retryAt: clock.now() + backoff, at: clock.now())
+            var failed = metadata
+            failed["error"] = "\(error)"
+            logger.warning("Job failed", metadata: failed)
+            if claimed.attempt < claimed.maxAttempts {
+                let backoff = Duration.seconds(min(5 * Int64(claimed.attempt * claimed.attempt), 300))
+                try await queue.fail(claimed, error: "\(error)", retryAt: clock.now() + backoff, at: clock.now())
             } else {
-                if job.kind == MediaProcessor.jobKind { try await processor.fail(uploadID: job.payload, reason: reason) }
-                try await queue.fail(jobID: job.id, error: "\(error)", retryAt: nil, at: clock.now())
+                try await gaveUp(on: claimed.job, reason: Self.reason(for: error))
+                try await queue.fail(claimed, error: "\(error)", retryAt: nil, at: clock.now())
             }
         }
+        signal.notify()
         return true
     }
-
-    /// Every kind of job this worker runs.
-    public static let kinds = [MediaProcessor.jobKind, SQLDeletionStore.purgeJobKind, SQLDeletionStore.accountJobKind]
 
     /// Runs due jobs until none is left (tests, and `ephemera` commands that process inline).
     public func drain() async throws {
@@ -126,4 +152,3 @@ public struct JobWorker: Service {
         return "Processing failed. Try posting the file again, or export it in another format."
     }
 }
-

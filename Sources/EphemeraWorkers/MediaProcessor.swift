@@ -4,21 +4,25 @@ import EphemeraStore
 import Foundation
 import Logging
 
-/// Turns a recorded upload into live segments: the `process_upload` job. Each segment is its own idempotent
+/// Turns a recorded upload into live segments: the `processUpload` job. Each segment is its own idempotent
 /// step (already-live segments are skipped), so a crash at any point re-runs only what was not finished, and
 /// nothing is visible until its media is durably stored.
 public struct MediaProcessor: Sendable {
-    public static let jobKind = "process_upload"
-
     let segments: SQLSegmentStore
-    let mediaStore: FileMediaStore
-    let ffmpeg: FFmpegMediaProcessor
+    /// Where uploads wait (the node's incoming area).
+    let incoming: FileMediaStore
+    let media: any MediaStore
+    let keyring: any Keyring
+    let transcoder: any Transcoder
     let logger: Logger
 
-    public init(segments: SQLSegmentStore, mediaStore: FileMediaStore, ffmpeg: FFmpegMediaProcessor, logger: Logger) {
+    public init(segments: SQLSegmentStore, incoming: FileMediaStore, media: any MediaStore, keyring: any Keyring,
+                transcoder: any Transcoder, logger: Logger) {
         self.segments = segments
-        self.mediaStore = mediaStore
-        self.ffmpeg = ffmpeg
+        self.incoming = incoming
+        self.media = media
+        self.keyring = keyring
+        self.transcoder = transcoder
         self.logger = logger
     }
 
@@ -26,31 +30,37 @@ public struct MediaProcessor: Sendable {
     public func process(uploadID: String) async throws {
         guard let upload = try await segments.upload(id: uploadID) else { return }
         let plan = try JSONDecoder().decode(MediaPlan.self, from: Data(upload.plan.utf8))
-        let source = mediaStore.incomingPath(upload.sourceFile)
+        let source = incoming.incomingPath(upload.sourceFile)
         for segment in try await segments.segments(uploadID: uploadID) where segment.state == .processing {
-            mediaStore.removeTemporaryFiles(segmentID: segment.id)
+            try await media.removeTemporaryFiles(segmentID: segment.id)
             let result: ProcessedMedia
             var files: [Rendition: String] = [:]
             do {
-                // ffmpeg writes plaintext into the scratch area; `store` encrypts it into the data folder.
+                // The transcoder writes plaintext into the scratch area; `store` encrypts it into place.
                 switch plan {
                 case .photo(let photo):
-                    files[.photo] = mediaStore.workPath("photo.jpg")
-                    result = try await ffmpeg.makePhoto(source: source, plan: photo, photoOut: files[.photo]!,
-                                                        textFile: mediaStore.workPath("text.txt"))
+                    files[.photo] = media.scratchPath("photo.jpg")
+                    result = try await transcoder.makePhoto(source: source, plan: photo, photoOut: files[.photo]!,
+                                                            textFile: media.scratchPath("text.txt"))
                 case .video(let video):
                     guard video.pieces.indices.contains(segment.position) else {
                         throw EphemeraError(.internal, "bad_plan", "segment position outside the plan")
                     }
-                    files = [.video: mediaStore.workPath("video.mp4"), .poster: mediaStore.workPath("poster.jpg")]
-                    result = try await ffmpeg.makeVideo(
+                    files = [.video: media.scratchPath("video.mp4"), .poster: media.scratchPath("poster.jpg")]
+                    result = try await transcoder.makeVideo(
                         source: source, plan: video, piece: video.pieces[segment.position],
-                        videoOut: files[.video]!, posterOut: files[.poster]!, textFile: mediaStore.workPath("text.txt"))
+                        videoOut: files[.video]!, posterOut: files[.poster]!, textFile: media.scratchPath("text.txt"))
                 }
-                try mediaStore.store(segmentID: segment.id, files: files)
+                try await media.store(segmentID: segment.id, files: files)
+            } catch MediaStoreRefusal.noKey {
+                // Purged while it was being processed: its key is gone and nothing was stored. (A segment still
+                // processing without a key can never be stored: it fails.)
+                for path in files.values { try? FileManager.default.removeItem(atPath: path) }
+                try await segments.markFailed(id: segment.id, reason: "Processing failed. Try posting the file again.")
+                continue
             } catch {
                 for path in files.values { try? FileManager.default.removeItem(atPath: path) }
-                mediaStore.removeTemporaryFiles(segmentID: segment.id)
+                try? await media.removeTemporaryFiles(segmentID: segment.id)
                 throw error
             }
             let live = try await segments.markProcessed(
@@ -59,21 +69,21 @@ public struct MediaProcessor: Sendable {
             if live {
                 logger.info("Segment is live", metadata: ["segment": "\(segment.id)"])
             } else {
-                // Purged while it was being processed: what was just stored must not outlive it.
-                try mediaStore.deleteSegment(segment.id)
-                try mediaStore.keyring.destroyKey(for: segment.id)
+                // Purged while it was being stored (checked after the write): what was stored must not outlive it.
+                try await media.removeSegment(segment.id)
+                try await keyring.destroyKey(for: segment.id)
             }
         }
         try await finish(upload)
     }
 
-    /// Gives up on the upload: every segment still processing becomes `failed` with `reason`, and the
-    /// upload's file and any partial output are removed.
+    /// Gives up on the upload: every segment still processing becomes `failed` with `reason`, and its key,
+    /// the upload's file and any partial output are removed.
     public func fail(uploadID: String, reason: String) async throws {
         guard let upload = try await segments.upload(id: uploadID) else { return }
         for segment in try await segments.segments(uploadID: uploadID) where segment.state == .processing {
-            try? mediaStore.deleteSegment(segment.id)
-            try? mediaStore.keyring.destroyKey(for: segment.id)
+            try await media.removeSegment(segment.id)
+            try await keyring.destroyKey(for: segment.id)
             try await segments.markFailed(id: segment.id, reason: reason)
         }
         try await finish(upload)
@@ -81,7 +91,7 @@ public struct MediaProcessor: Sendable {
 
     private func finish(_ upload: UploadRecord) async throws {
         try await segments.deleteUpload(id: upload.id)
-        mediaStore.removeIncoming(upload.sourceFile)
-        mediaStore.removeIncoming(upload.sourceFile + FileMediaStore.soundSuffix)
+        incoming.removeIncoming(upload.sourceFile)
+        incoming.removeIncoming(upload.sourceFile + FileMediaStore.soundSuffix)
     }
 }

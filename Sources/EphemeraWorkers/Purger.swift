@@ -12,15 +12,17 @@ import Logging
 /// 4. write the deletion receipt and drop the log.
 public struct Purger: Sendable {
     let deletion: SQLDeletionStore
-    let mediaStore: FileMediaStore
+    let media: any MediaStore
+    let keyring: any Keyring
     let clock: any EphemeraClock
     let keyBackupRetention: Duration
     let logger: Logger
 
-    public init(deletion: SQLDeletionStore, mediaStore: FileMediaStore, clock: any EphemeraClock,
+    public init(deletion: SQLDeletionStore, media: any MediaStore, keyring: any Keyring, clock: any EphemeraClock,
                 keyBackupRetention: Duration, logger: Logger) {
         self.deletion = deletion
-        self.mediaStore = mediaStore
+        self.media = media
+        self.keyring = keyring
         self.clock = clock
         self.keyBackupRetention = keyBackupRetention
         self.logger = logger
@@ -42,14 +44,14 @@ public struct Purger: Sendable {
     public func run(_ step: Step, segmentID: String) async throws {
         switch step {
         case .destroyKey:
-            let hadKey = try mediaStore.keyring.destroyKey(for: segmentID)
+            let hadKey = try await keyring.destroyKey(for: segmentID)
             try await deletion.logStep(
                 segmentID: segmentID, step: "1-key", store: "keyring",
                 detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
         case .deleteBlobs:
             // Deleting is idempotent: a re-run after a crash between deleting and logging finds nothing more
             // to remove, and the folder's line still records that the segment's blobs are gone.
-            let removed = try mediaStore.deleteSegment(segmentID).map {
+            let removed = try await media.removeSegment(segmentID).map {
                 SQLDeletionStore.StepRecord(step: "2-blob-\($0.name)", store: "media",
                                             detail: "\($0.name) (\($0.bytes) bytes, encrypted)")
             }

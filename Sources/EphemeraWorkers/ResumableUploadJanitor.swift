@@ -22,13 +22,13 @@ public struct ResumableUploadJanitor: Sendable {
             let due = try await uploads.expired(now: now, limit: 500)
             if due.isEmpty { break }
             for id in due {
-                try spool.remove(id)
+                try await spool.remove(id)
                 try await uploads.delete(id: id)
                 removed += 1
             }
         }
         for id in try await uploads.finishedIDs() where FileManager.default.fileExists(atPath: spool.path(id)) {
-            try spool.remove(id)
+            try await spool.remove(id)
         }
         return removed
     }
@@ -36,7 +36,7 @@ public struct ResumableUploadJanitor: Sendable {
     /// Every upload of an account that is being deleted.
     public func removeAll(ownerID: String) async throws {
         for id in try await uploads.ids(ownerID: ownerID) {
-            try spool.remove(id)
+            try await spool.remove(id)
             try await uploads.delete(id: id)
         }
     }

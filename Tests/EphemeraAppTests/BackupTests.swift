@@ -49,7 +49,7 @@ import Testing
     @Test func keyringBackupsRotateAfterTheRetention() async throws {
         let directory = NSTemporaryDirectory() + "ephemera-keys-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        _ = try FileKeyring(directory: directory + "/keyring").key(for: "segment")
+        _ = try await FileKeyring(directory: directory + "/keyring").createKey(for: "segment")
         let clock = TestClock()
         let first = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
                                                     retention: .seconds(7 * 86400), now: clock.now())

@@ -1,3 +1,4 @@
+import EphemeraApp
 import EphemeraCore
 import EphemeraTestSupport
 import Foundation
@@ -29,6 +30,11 @@ import Testing
             let video = try await app.postLive(alice, file: try await MediaFixtures.shared.video(seconds: 2, width: 720, height: 1280),
                                                fields: ["audience": "public"])[0]
             for (id, ext) in [(photo, "jpg"), (video, "mp4")] {
+                // The first request queues the watermarking job; with no worker to wait for, it answers 202.
+                let preparing = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
+                #expect(preparing.status == .accepted && preparing.headers[.retryAfter] == "2")
+                #expect(preparing.json["state"] as? String == "preparing")
+                try await app.processJobs()
                 let download = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
                 #expect(download.status == .ok)
                 #expect(download.headers[.contentDisposition] == "attachment; filename=\"ephemera-alice-\(id).\(ext)\"")
@@ -60,6 +66,8 @@ import Testing
             let refused = try await app.request(.get, "/api/v1/stories/\(photo)/download", token: bob)
             #expect(refused.status == .forbidden && refused.errorCode == "downloads_disabled")
             #expect(try await app.request(.get, "/api/v1/stories/\(photo)/download", token: alice).status == .ok)
+            let marked = try await app.request(.get, "/api/v1/stories/\(photo)/download", token: alice)
+            #expect(marked.status == .ok && marked.headers[.contentDisposition]?.contains("ephemera-alice-") == true)
 
             // Deleted: gone for everyone else; purged: the download copy goes too.
             _ = try await app.request(.delete, "/api/v1/stories/\(video)?permanent=true", token: alice)
@@ -68,6 +76,56 @@ import Testing
             let receipt = try await app.request(.get, "/api/v1/stories/\(video)/deletion-receipt", token: alice)
             let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
             #expect(removed.contains { $0.hasPrefix("download.mp4") })
+        }
+    }
+
+    /// Many first downloads at once make one job, so one encode (today's six parallel first downloads started
+    /// six libx264 processes).
+    @Test(arguments: Backend.all)
+    func concurrentFirstDownloadsQueueOneJob(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 { group.addTask { Int(try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob).status.code) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 202, count: 6))
+            let jobs = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'render_download'").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(jobs == 1)
+            try await app.processJobs()
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob).status == .ok)
+        }
+    }
+
+    /// Bob starts a download; while ffmpeg is making his watermarked copy, Alice deletes the segment
+    /// permanently and the purge runs. Nothing may outlive the purge: no `download.*`, no new key (before,
+    /// Bob got 200 and the audit found both).
+    @Test(arguments: Backend.all)
+    func aDownloadRacingAPurgeLeavesNothingReadable(backend: Backend) async throws {
+        let gate = TranscoderGate()
+        try await TestApp.run(backend, ports: PortOverrides(transcoder: GatedTranscoder(gate: gate))) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob).status == .accepted)
+            await gate.close()
+            let rendering = Task { try await app.services.worker.runNext(kinds: JobLane.media.kinds) }
+            await gate.waitUntilEntered()
+            // ffmpeg is working on Bob's copy: Alice deletes for good and the purge runs to the end.
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice).status == .accepted)
+            while try await app.services.worker.runNext(kinds: JobLane.deletion.kinds) {}
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice).status == .ok)
+            await gate.open()
+            #expect(try await rendering.value)
+            #expect(try await app.services.keyring.key(for: id) == nil)
+            #expect(!FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)"))
+            let gone = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
+            #expect(gone.status == .notFound && gone.errorCode == "story_not_found")
+            #expect(try await app.audit().isEmpty)
         }
     }
 }

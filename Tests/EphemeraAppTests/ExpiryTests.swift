@@ -74,4 +74,26 @@ import Testing
             #expect(((try await app.request(.get, "/api/v1/me/archive", token: alice)).json["items"] as? [Any])?.isEmpty == true)
         }
     }
+
+    /// The sweep follows `Lifecycle` (live → expired → archived), never writing a transition it calls
+    /// impossible; a sweep interrupted between its two steps leaves `expired`, which the next one settles.
+    @Test(arguments: Backend.all)
+    func sweepMovesThroughExpiredAsTheLifecycleSays(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo())[0]
+            #expect(Lifecycle.next(after: .live, on: .archive, expired: true) == nil)
+            app.clock.advance(by: .seconds(24 * 3600))
+            #expect(try await app.services.deletion.expireDue(now: app.clock.now(), limit: 10) == 1)
+            let expired = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(expired.status == .ok && expired.json["state"] as? String == "expired")
+            // Still the author's to read, with its media; nobody else's.
+            #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: alice).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)").errorCode == "story_not_found")
+            // The next sweep settles it.
+            #expect(try await app.services.sweeper.sweep() == 1)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["state"] as? String == "archived")
+            #expect(try await app.services.sweeper.sweep() == 0)
+        }
+    }
 }

@@ -153,6 +153,14 @@ import Testing
             let delete = try await app.request(.delete, "/api/v1/stories/\(id)", token: c.alice)
             #expect(delete.status == .ok && delete.json["state"] as? String == "removed" && delete.json["legalHoldUntil"] as? String == holdUntil)
             #expect(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).isEmpty)
+            // Gone from every read of hers at once (the story, its media, her export); moderators still see it.
+            let hidden = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
+            #expect(hidden.status == .notFound && hidden.errorCode == "story_not_found")
+            let media = try await app.request(.get, "/media/\(id)/photo.jpg", token: c.alice)
+            #expect(media.status == .notFound && media.errorCode == "media_not_found")
+            let export = try await app.request(.get, "/api/v1/me/export", token: c.alice)
+            #expect(export.status == .ok && !String(decoding: Data(buffer: export.body), as: UTF8.self).contains(id))
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).json["state"] as? String == "removed")
             #expect(try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: c.alice).status == .ok)
             #expect(try await app.request(.delete, "/api/v1/me/stories", token: c.alice,
                                           json: ["password": "correct horse"]).status == .accepted)
@@ -160,7 +168,7 @@ import Testing
             app.clock.advance(by: .seconds(89 * 86400))
             try await app.services.sweeper.sweep()
             try await app.processJobs()
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).json["state"] as? String == "removed")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).json["state"] as? String == "removed")
 
             // The hold ends: purged through the normal pipeline, with a receipt; the log keeps the facts only.
             app.clock.advance(by: .seconds(2 * 86400))
@@ -176,6 +184,20 @@ import Testing
             #expect(log.first?["action"] as? String == "purge_after_hold")
             #expect(log.allSatisfy { !($0["detail"] is String) })
             #expect(log.compactMap { $0["action"] as? String }.contains("uphold"))
+            // No log line about the purged segment names its author (her appeal was hers) or keeps free text
+            // (the moderator's reason for the takedown); the reporters and moderators stay.
+            let aliceID = try #require(try await app.services.accounts.account(handle: "alice")?.id)
+            let rows = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT action, actor_id, reason, detail FROM moderation_log WHERE segment_id = \(bind: id)").all().map {
+                    (action: try $0.decode(column: "action", as: String.self), actor: try $0.decode(column: "actor_id", as: String?.self),
+                     reason: try $0.decode(column: "reason", as: String?.self), detail: try $0.decode(column: "detail", as: String?.self))
+                }
+            }
+            #expect(Set(rows.map(\.action)) == ["report", "takedown", "appeal", "uphold", "purge_after_hold"])
+            #expect(rows.allSatisfy { $0.actor != aliceID && $0.detail == nil })
+            #expect(rows.first { $0.action == "takedown" }?.reason == nil)
+            #expect(rows.first { $0.action == "report" }?.reason == "violence")
+            #expect(rows.first { $0.action == "takedown" }?.actor != nil)
             #expect(try await app.audit().isEmpty)
         }
     }
@@ -212,6 +234,69 @@ import Testing
             app.clock.advance(by: .seconds(3))
             try await app.processJobs()
             #expect(try await rows() == 0)
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
+    /// While a legal hold keeps one of bob's segments (so his account row must wait), his likes, comments,
+    /// views, shares and follows are gone from every read at once, and so are the counts they made.
+    @Test(arguments: Backend.all)
+    func aDeletedAccountDisappearsFromEveryReadAtOnceWhateverStillWaits(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.legalHold = .seconds(7 * 86400) }) { app in
+            let c = try await Self.cast(app)
+            _ = try await app.request(.patch, "/api/v1/me/settings", token: c.bob, json: ["viewHistory": true])
+            try await app.follow(c.bob, "alice")
+            try await app.follow(c.alice, "bob")
+            let id = c.segment
+            #expect(try await app.request(.put, "/api/v1/stories/\(id)/like", token: c.bob).status == .noContent)
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/comments", token: c.bob, json: ["text": "hi"]).status == .created)
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/views", token: c.bob).status == .noContent)
+            #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares", token: c.bob).status == .created)
+            // Bob's own segment is taken down and held.
+            let held = try await app.postLive(c.bob, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            #expect(try await app.request(.post, "/api/v1/moderation/stories/\(held)/takedown", token: c.mod1,
+                                          json: ["reason": "Rule 1"]).status == .ok)
+            let appeal = try await app.request(.post, "/api/v1/stories/\(held)/appeals", token: c.bob, json: ["message": "no"])
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(try #require(appeal.json["id"] as? String))/decision",
+                                          token: c.mod2, json: ["decision": "uphold"]).status == .ok)
+
+            func names(_ response: TestResponse, _ path: [String]) -> [String] {
+                Self.items(response).compactMap { item in
+                    var value: Any? = item
+                    for key in path { value = (value as? [String: Any])?[key] }
+                    return value as? String
+                }
+            }
+            let before = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
+            #expect((before.json["counts"] as? [String: Any])?["likes"] as? Int == 1)
+
+            #expect(try await app.request(.delete, "/api/v1/me", token: c.bob, json: ["password": "correct horse"]).status == .accepted)
+            try await app.processJobs()
+            // The account row waits for the hold…
+            #expect(try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM accounts WHERE handle = 'bob'").first()?.decode(column: "n", as: Int.self)
+            } == 1)
+            // …but bob is in no read any more.
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
+            let counts = try #require(segment.json["counts"] as? [String: Any])
+            #expect(counts["likes"] as? Int == 0 && counts["comments"] as? Int == 0 && counts["views"] as? Int == 0
+                    && counts["shares"] as? Int == 0, "\(counts)")
+            #expect(names(try await app.request(.get, "/api/v1/stories/\(id)/comments", token: c.alice), ["author", "handle"]).isEmpty)
+            let viewers = try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: c.alice)
+            #expect(viewers.status == .ok && viewers.json["count"] as? Int == 0 && !viewers.text.contains("bob"))
+            #expect(names(try await app.request(.get, "/api/v1/users/alice/followers", token: c.alice), ["handle"]).isEmpty)
+            #expect(names(try await app.request(.get, "/api/v1/users/alice/following", token: c.alice), ["handle"]).isEmpty)
+            let activity = try await app.request(.get, "/api/v1/me/activity", token: c.alice)
+            #expect(activity.status == .ok && !activity.text.contains("bob"), "\(activity.text)")
+            let profile = try await app.request(.get, "/api/v1/users/alice", token: c.carol)
+            #expect(profile.json["followerCount"] as? Int == 0 && profile.json["followingCount"] as? Int == 0)
+            #expect(try await app.request(.get, "/api/v1/users/bob", token: c.alice).errorCode == "user_not_found")
+
+            app.clock.advance(by: .seconds(7 * 86400 + 1))
+            try await app.services.sweeper.sweep()
+            try await app.processJobs()
+            app.clock.advance(by: .seconds(3))
+            try await app.processJobs()
             #expect(try await app.audit().isEmpty)
         }
     }

@@ -124,7 +124,7 @@ final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         self.response = response as? HTTPURLResponse
-        if let onResponse, let http = self.response, http.statusCode < 300 {
+        if let onResponse, let http = self.response, Self.carriesContent(http.statusCode) {
             do {
                 try onResponse(APIClient.Reply(status: http.statusCode, headers: Self.headers(http), body: Data()))
             } catch {
@@ -137,7 +137,7 @@ final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        if let sink, let status = response?.statusCode, status < 300 {
+        if let sink, let status = response?.statusCode, Self.carriesContent(status) {
             do {
                 try sink.write(contentsOf: data)
                 received += Int64(data.count)
@@ -165,6 +165,9 @@ final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
             continuation.resume(throwing: ClientFailure("The server at \(server) sent no answer."))
         }
     }
+
+    /// Whether a reply's body is the content asked for (2xx but 202, whose body only says it is not ready yet).
+    static func carriesContent(_ status: Int) -> Bool { status < 300 && status != 202 }
 
     static func headers(_ response: HTTPURLResponse) -> [String: String] {
         var headers: [String: String] = [:]

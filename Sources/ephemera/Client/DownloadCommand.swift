@@ -42,29 +42,39 @@ struct Download: AsyncParsableCommand {
         defer { try? file.close() }
         var headers = ["Accept": "*/*"]
         if existing > 0 { headers["Range"] = "bytes=\(existing)-" }
-        var request = try client.request("GET", path, headers: headers)
-        request.timeoutInterval = 600
 
         var progress: ProgressDisplay?
         var suggested: String?
         var start = existing
-        let reply = try await client.download(request, appendingTo: file, onResponse: { reply in
-            if reply.status == 206 {
-                try file.seekToEnd()
-            } else {
-                // The whole file is coming (a fresh download, or the server ignored the range).
-                try file.truncate(atOffset: 0)
-                start = 0
-            }
-            let total = Self.total(reply) ?? 0
-            suggested = reply.header("Content-Disposition").flatMap(Self.filename)
-            let display = ProgressDisplay(label: output ?? suggested ?? destination, total: total, start: start)
-            if start > 0 {
-                FileHandle.standardError.write(Data("Resuming at \(ProgressDisplay.bytes(start)) of \(ProgressDisplay.bytes(total))\n".utf8))
-            }
-            display.update(start)
-            progress = display
-        }, progress: { received in progress?.update(start + received) })
+        var reply: APIClient.Reply
+        var waited = false
+        while true {
+            var request = try client.request("GET", path, headers: headers)
+            request.timeoutInterval = 600
+            reply = try await client.download(request, appendingTo: file, onResponse: { reply in
+                if reply.status == 206 {
+                    try file.seekToEnd()
+                } else {
+                    // The whole file is coming (a fresh download, or the server ignored the range).
+                    try file.truncate(atOffset: 0)
+                    start = 0
+                }
+                let total = Self.total(reply) ?? 0
+                suggested = reply.header("Content-Disposition").flatMap(Self.filename)
+                let display = ProgressDisplay(label: output ?? suggested ?? destination, total: total, start: start)
+                if start > 0 {
+                    FileHandle.standardError.write(Data("Resuming at \(ProgressDisplay.bytes(start)) of \(ProgressDisplay.bytes(total))\n".utf8))
+                }
+                display.update(start)
+                progress = display
+            }, progress: { received in progress?.update(start + received) })
+            // 202: the server is making the watermarked copy; ask again when it says.
+            guard reply.status == 202 else { break }
+            if !waited { FileHandle.standardError.write(Data("Preparing the download…\n".utf8)) }
+            waited = true
+            let seconds = reply.header("Retry-After").flatMap(Int.init) ?? 2
+            try await Task.sleep(for: .seconds(max(1, min(seconds, 30))))
+        }
         if reply.status == 416 {
             // The partial file is already complete (or longer than the segment): start over.
             try? FileManager.default.removeItem(atPath: partial)

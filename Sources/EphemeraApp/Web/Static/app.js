@@ -412,7 +412,15 @@
       bar.removeAttribute("data-done");
       label.textContent = "Preparing…";
       try {
-        const response = await fetch(path, { credentials: "same-origin" });
+        let response = await fetch(path, { credentials: "same-origin" });
+        // 202: the server is making the watermarked copy (one encode at a time); ask again when it says.
+        for (let tries = 0; response.status === 202 && tries < 150; tries++) {
+          label.textContent = "Preparing the download…";
+          const wait = Math.min(30, Math.max(1, Number(response.headers.get("Retry-After")) || 2));
+          await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+          response = await fetch(path, { credentials: "same-origin" });
+        }
+        if (response.status === 202) throw new Error("The download is taking too long to prepare. Try again later.");
         if (!response.ok) {
           const data = await response.json().catch(() => null);
           throw new Error((data && data.error && data.error.message) || `Download failed (${response.status}).`);

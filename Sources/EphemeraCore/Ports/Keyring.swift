@@ -1,0 +1,26 @@
+/// A 256-bit data key: one per segment, and one per resumable upload's spool.
+public struct DataKey: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+}
+
+/// Where data keys live, apart from the media and its backups (DESIGN.md, "Storage"): a folder by default.
+/// A key comes to exist only through `createKey`, called when its segment (or upload) is created and before
+/// the row that names it commits; nothing else ever makes one, so once a purge destroyed a key nothing can
+/// encrypt a blob for that segment again.
+public protocol Keyring: Sendable {
+    /// Makes and durably stores a new random key for `id` (returning the existing one if a retried creation
+    /// already made it).
+    func createKey(for id: String) async throws -> DataKey
+    /// The stored key, or nil when there is none (never made, or destroyed). Never makes one.
+    func key(for id: String) async throws -> DataKey?
+    /// Destroys the key durably; returns whether there was one. Idempotent.
+    @discardableResult
+    func destroyKey(for id: String) async throws -> Bool
+    /// Every id with a key (for the audit).
+    func keyIDs() async throws -> [String]
+}

@@ -1,0 +1,59 @@
+import EphemeraApp
+import EphemeraCore
+import EphemeraTestSupport
+import Foundation
+import Testing
+
+/// Faults injected through the ports (`PortOverrides`): whatever fails, nothing half-made is ever visible and
+/// nothing is left behind.
+@Suite struct FaultInjectionTests {
+    /// Runs processing as the worker would, retries and backoff included, until no job is left.
+    func processWithRetries(_ app: TestApp) async throws {
+        for _ in 0..<JobKind.processUpload.maxAttempts {
+            try await app.processJobs()
+            app.clock.advance(by: .seconds(300))
+        }
+        try await app.processJobs()
+    }
+
+    func expectFailedCleanly(_ app: TestApp, token: String, id: String) async throws {
+        let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: token)
+        #expect(segment.status == .ok && segment.json["state"] as? String == "failed")
+        let reason = try #require(segment.json["failureReason"] as? String)
+        #expect(!reason.contains("/") && !reason.isEmpty, "\(reason)")
+        #expect((segment.json["media"] as? [String: Any])?["photo"] == nil)
+        #expect(try await app.services.keyring.key(for: id) == nil)
+        #expect(!FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)"))
+        let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
+        #expect((story.json["segments"] as? [Any])?.isEmpty == true)
+        #expect(try await app.audit().isEmpty)
+    }
+
+    @Test(arguments: Backend.all)
+    func aBlobStoreWhoseFsyncFailsFailsThePostCleanly(backend: Backend) async throws {
+        try await TestApp.run(backend, ports: .failingBlobFsync) { app in
+            let alice = try await app.signUp("alice")
+            let posted = try await app.post(alice, file: try await MediaFixtures.shared.photo())
+            #expect(posted.status == .created)
+            let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            // Never retried into a false success: every attempt fails, then the segment does.
+            try await processWithRetries(app)
+            try await expectFailedCleanly(app, token: alice, id: id)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aTranscoderThatDiesMidJobLeavesNothingHalfMade(backend: Backend) async throws {
+        try await TestApp.run(backend, ports: PortOverrides(transcoder: DyingTranscoder())) { app in
+            let alice = try await app.signUp("alice")
+            let posted = try await app.post(alice, file: try await MediaFixtures.shared.photo())
+            let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            try await app.processJobs()
+            // Between attempts: still processing, invisible, and no partial output anywhere.
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["state"] as? String == "processing")
+            #expect(try await app.services.media.renditions(segmentID: id).isEmpty)
+            try await processWithRetries(app)
+            try await expectFailedCleanly(app, token: alice, id: id)
+        }
+    }
+}
