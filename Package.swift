@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        // Named directly for their error types: a unique violation is recognised by its code, not its text.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
@@ -35,17 +38,28 @@ let package = Package(
             name: "EphemeraCore",
             swiftSettings: swiftSettings
         ),
+        // The one way Ephemera runs a helper program: arguments, a time limit, resource limits, stderr summarised.
+        .target(
+            name: "EphemeraProcess",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // SQL persistence (SQLite and PostgreSQL through one SQLKit code path), migrations, job queue.
         .target(
             name: "EphemeraStore",
             dependencies: [
                 "EphemeraCore",
+                "EphemeraProcess",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -54,8 +68,8 @@ let package = Package(
             name: "EphemeraMedia",
             dependencies: [
                 "EphemeraCore",
+                "EphemeraProcess",
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -68,6 +82,7 @@ let package = Package(
                 "EphemeraCore",
                 "EphemeraStore",
                 "EphemeraMedia",
+                "EphemeraProcess",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,6 +127,7 @@ let package = Package(
                 "EphemeraApp",
                 "EphemeraCore",
                 "EphemeraMedia",
+                "EphemeraProcess",
                 .product(name: "Logging", package: "swift-log"),
                 "EphemeraStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

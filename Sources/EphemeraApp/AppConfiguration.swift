@@ -89,6 +89,6 @@ public struct AppConfiguration: Sendable {
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
             + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "
-            + "legal-hold=\(legalHold.seconds)s admin=\(adminHandle ?? "-")"
+            + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-")"
     }
 }

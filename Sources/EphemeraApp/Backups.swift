@@ -2,7 +2,8 @@ import EphemeraCore
 import EphemeraMedia
 import EphemeraStore
 import Foundation
-import Subprocess
+import EphemeraProcess
+import Logging
 
 /// `ephemera backup`, `restore-backup` and `keyring-backup`.
 ///
@@ -125,10 +126,11 @@ public enum Backups {
     }
 
     static func tar(_ arguments: [String]) async throws {
-        let result = try await Subprocess.run(
-            .name("tar"), arguments: Arguments(arguments), output: .discarded, error: .string(limit: 64 * 1024))
-        guard result.terminationStatus.isSuccess else {
-            throw BackupError("tar failed: \(result.standardError.split(separator: "\n").suffix(2).joined(separator: " | "))")
+        do {
+            _ = try await ProcessRunner(logger: Logger(label: "ephemera-backup"))
+                .run("tar", arguments, limits: .init(wallSeconds: 6 * 3600))
+        } catch let failure as ProcessRunner.Failure {
+            throw BackupError(failure.description)
         }
     }
 }

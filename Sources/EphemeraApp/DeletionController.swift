@@ -31,7 +31,7 @@ struct DeletionController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let id = try context.parameters.require("id")
-        let permanent = try Self.flag(request.uri.queryParameters["permanent"].map(String.init), name: "permanent")
+        let permanent = try parseFlag(request.uri.queryParameters["permanent"].map(String.init), name: "permanent")
         let now = services.clock.now()
         if let segment = try await services.segments.segment(id: id), segment.authorID == me.id, segment.state == .removed {
             // Taken down: under legal hold it only leaves the author's view; otherwise it is purged.
@@ -121,13 +121,5 @@ struct DeletionController {
         let matches = try await services.passwords.verify(body.password, against: hash)
         guard matches else { throw refused }
         return me
-    }
-
-    static func flag(_ text: String?, name: String) throws -> Bool {
-        switch text?.lowercased() {
-        case nil, "", "false", "0": return false
-        case "true", "1": return true
-        default: throw EphemeraError.badRequest("invalid_\(name)", "\(name) must be true or false.")
-        }
     }
 }

@@ -29,7 +29,7 @@ struct DownloadController {
 
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let original = try DeletionController.flag(request.uri.queryParameters["original"].map(String.init), name: "original")
+        let original = try parseFlag(request.uri.queryParameters["original"].map(String.init), name: "original")
         // The author downloads their own live or archived segments; anyone else needs it visible.
         var segment = try await stories.readableSegment(id, context: context)
         let isAuthor = context.account?.id == segment.authorID

@@ -336,7 +336,7 @@ struct PostFields {
         edits = PostEdits(
             trimStart: try Self.seconds(fields["trimStart"], "trimStart"),
             trimEnd: try Self.seconds(fields["trimEnd"], "trimEnd"),
-            split: try Self.bool(fields["split"], "split"))
+            split: try parseFlag(fields["split"], name: "split"))
     }
 
     static func seconds(_ text: String?, _ name: String) throws -> Double? {
@@ -345,14 +345,6 @@ struct PostFields {
             throw EphemeraError.badRequest("invalid_trim", "\(name) must be a number of seconds, 0 or more.")
         }
         return value
-    }
-
-    static func bool(_ text: String?, _ name: String) throws -> Bool {
-        switch text?.lowercased() {
-        case nil, "", "false", "0", "no", "off": return false
-        case "true", "1", "yes", "on": return true
-        default: throw EphemeraError.badRequest("invalid_\(name)", "\(name) must be true or false.")
-        }
     }
 }
 

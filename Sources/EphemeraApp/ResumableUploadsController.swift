@@ -254,14 +254,13 @@ struct ResumableUploadsController {
             _ = try await posts.createPost(author: author, fields: fields, creative: fields.creative, uploadID: postID,
                                            withSound: false, completing: upload.id)
             committed = true
-        } catch let error as EphemeraError {
+        } catch is ResumableUploadAlreadyPosted {
             // Another request completed it first: answer as it did.
-            if error.code != "upload_finished" {
-                // The content was refused (too long, not a video…): say why now and on GET; drop the bytes.
-                try await services.resumableUploads.markFailed(id: upload.id, code: error.code, message: error.message)
-                try? await services.spool.remove(upload.id)
-                throw error
-            }
+        } catch let error as EphemeraError {
+            // The content was refused (too long, not a video…): say why now and on GET; drop the bytes.
+            try await services.resumableUploads.markFailed(id: upload.id, code: error.code, message: error.message)
+            try? await services.spool.remove(upload.id)
+            throw error
         }
         try? await services.spool.remove(upload.id)
         guard let finished = try await services.resumableUploads.upload(id: upload.id) else {

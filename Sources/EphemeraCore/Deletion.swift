@@ -16,6 +16,17 @@ public enum DeletionRules {
         return now >= until
     }
 
+    /// The state a purge of `segment` begins with at `now`, or nil when it may not begin: it is already purging,
+    /// `Lifecycle` does not allow it, or a legal hold keeps the (removed) segment until `holdUntil`, whoever asks
+    /// (the author, their account's deletion, the sweeper).
+    public static func purgeStart(_ segment: Segment, holdUntil: Instant?, at now: Instant) -> SegmentState? {
+        guard segment.state != .purging,
+              let next = Lifecycle.next(after: segment.state, on: .beginPurge, expired: segment.isExpired(at: now))
+        else { return nil }
+        if segment.state == .removed, ModerationRules.isHeld(holdUntil: holdUntil, at: now) { return nil }
+        return next
+    }
+
     /// After this instant no readable copy of a segment purged at `purgedAt` exists anywhere: the data key is
     /// destroyed at purge, and the last keyring backup that could hold it is deleted after `keyBackupRetention`.
     public static func noReadableCopyAfter(purgedAt: Instant, keyBackupRetention: Duration) -> Instant {

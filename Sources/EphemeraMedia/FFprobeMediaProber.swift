@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraProcess
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
-import Subprocess
+import EphemeraProcess
+import Logging
 
 /// Consistent snapshots of the database for `ephemera backup`, and putting one back.
 /// SQLite: `VACUUM INTO` (a transactionally consistent copy while the server runs). PostgreSQL: `pg_dump`
@@ -37,11 +38,13 @@ public enum DatabaseBackup {
         }
     }
 
+    /// pg_dump and pg_restore, through the one process runner; a backup may take a while, but not forever.
     static func runTool(_ tool: String, _ arguments: [String]) async throws {
-        let result = try await Subprocess.run(
-            .name(tool), arguments: Arguments(arguments), output: .discarded, error: .string(limit: 256 * 1024))
-        guard result.terminationStatus.isSuccess else {
-            throw BackupError("\(tool) failed: \(result.standardError.split(separator: "\n").suffix(3).joined(separator: " | "))")
+        do {
+            _ = try await ProcessRunner(logger: Logger(label: "ephemera-backup"))
+                .run(tool, arguments, limits: .init(wallSeconds: 6 * 3600))
+        } catch let failure as ProcessRunner.Failure {
+            throw BackupError(failure.description)
         }
     }
 }

@@ -87,10 +87,3 @@ public struct Page<Item: Sendable>: Sendable {
         self.nextCursor = nextCursor
     }
 }
-
-/// Whether an error from either engine is a UNIQUE/PRIMARY KEY violation.
-func isUniqueViolation(_ error: any Error) -> Bool {
-    let text = String(reflecting: error)
-    return text.contains("UNIQUE constraint failed") || text.contains("23505") || text.contains("duplicate key")
-        || text.contains("uniqueViolation")
-}

@@ -30,7 +30,7 @@ public struct SQLAccountStore: Sendable {
             }
         } catch let error as EphemeraError {
             throw error
-        } catch where isUniqueViolation(error) {
+        } catch where DatabaseErrorCode.isUniqueViolation(error) {
             throw Self.handleTaken(account.handle)
         }
     }

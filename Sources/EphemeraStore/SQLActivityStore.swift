@@ -54,8 +54,7 @@ public struct SQLActivityStore: Sendable {
     /// Excludes people a block stands between.
     func filters(for me: String) -> SQLQueryString {
         """
-        NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = \(bind: me) AND b.blocked_id = a.actor_id)
-                                             OR (b.blocker_id = a.actor_id AND b.blocked_id = \(bind: me)))
+        NOT \(SQLVisibility.blockedEitherWay("\(bind: me)", "a.actor_id"))
         """
     }
 

@@ -16,11 +16,9 @@ public struct SQLDeletionStore: Sendable {
             if segment.state == .deleted { return segment }
             let next = try Lifecycle.apply(.delete, to: segment.state, expired: segment.isExpired(at: now))
             let until = DeletionRules.restorableUntil(deletedAt: now, window: window)
-            try await sql.raw("""
-                UPDATE segments SET state = \(bind: next.rawValue), deleted_at = \(bind: now.milliseconds),
-                restorable_until = \(bind: until.milliseconds)
-                WHERE id = \(bind: segmentID) AND state = \(bind: segment.state.rawValue)
-                """).run()
+            try await SQLSegmentStore.moveOrConflict(segment, to: next, setting: """
+                deleted_at = \(bind: now.milliseconds), restorable_until = \(bind: until.milliseconds)
+                """, on: sql)
             var deleted = segment
             deleted.state = next
             deleted.deletedAt = now
@@ -43,10 +41,8 @@ public struct SQLDeletionStore: Sendable {
                     : "Only a deleted segment can be restored; this one is \(segment.state.rawValue).")
             }
             let next = try Lifecycle.apply(.restore, to: segment.state, expired: segment.isExpired(at: now))
-            try await sql.raw("""
-                UPDATE segments SET state = \(bind: next.rawValue), deleted_at = NULL, restorable_until = NULL
-                WHERE id = \(bind: segmentID) AND state = 'deleted'
-                """).run()
+            try await SQLSegmentStore.moveOrConflict(segment, to: next, setting: "deleted_at = NULL, restorable_until = NULL",
+                                                     on: sql)
             var restored = segment
             restored.state = next
             restored.deletedAt = nil
@@ -65,17 +61,10 @@ public struct SQLDeletionStore: Sendable {
     }
 
     static func beginPurge(segmentID: String, now: Instant, on sql: any SQLDatabase) async throws -> Bool {
-        guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.state != .purging,
-              Lifecycle.next(after: segment.state, on: .beginPurge, expired: segment.isExpired(at: now)) != nil
-        else { return false }
-        // A segment under legal hold waits for the hold, whoever asks (the author, their account's deletion).
-        if segment.state == .removed,
-           ModerationRules.isHeld(holdUntil: try await SQLModerationStore.holdUntil(segmentID: segmentID, on: sql), at: now) {
-            return false
-        }
-        try await sql.raw("""
-            UPDATE segments SET state = 'purging' WHERE id = \(bind: segmentID) AND state = \(bind: segment.state.rawValue)
-            """).run()
+        guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql) else { return false }
+        let holdUntil = segment.state == .removed ? try await SQLModerationStore.holdUntil(segmentID: segmentID, on: sql) : nil
+        guard let next = DeletionRules.purgeStart(segment, holdUntil: holdUntil, at: now),
+              try await SQLSegmentStore.move(segment, to: next, on: sql) else { return false }
         try await sql.raw("""
             INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
             \(bind: segment.authorID), 'started', 'database', 'purge requested', \(bind: now.milliseconds))
@@ -161,12 +150,13 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// Deleted segments whose restore window is over.
-    public func dueForPurge(now: Instant, limit: Int) async throws -> [String] {
+    /// (The SQL mirror of `DeletionRules.isDueForPurge`, which the sweeper applies to what this returns.)
+    public func dueForPurge(now: Instant, limit: Int) async throws -> [Segment] {
         try await database.withConnection { sql in
             try await sql.raw("""
-                SELECT id FROM segments WHERE state = 'deleted' AND restorable_until <= \(bind: now.milliseconds)
-                ORDER BY restorable_until LIMIT \(literal: limit)
-                """).all().map { try $0.decode(column: "id", as: String.self) }
+                SELECT \(SQLSegmentStore.columns) FROM segments s WHERE s.state = 'deleted'
+                AND s.restorable_until <= \(bind: now.milliseconds) ORDER BY s.restorable_until LIMIT \(literal: limit)
+                """).all().map(SQLSegmentStore.segment(from:))
         }
     }
 

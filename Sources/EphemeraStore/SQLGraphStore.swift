@@ -66,10 +66,7 @@ public struct SQLGraphStore: Sendable {
     }
 
     static func blocked(_ sql: any SQLDatabase, _ x: String, _ y: String) async throws -> Bool {
-        try await sql.raw("""
-            SELECT 1 AS one FROM blocks WHERE (blocker_id = \(bind: x) AND blocked_id = \(bind: y))
-            OR (blocker_id = \(bind: y) AND blocked_id = \(bind: x))
-            """).first() != nil
+        try await sql.raw("SELECT 1 AS one WHERE \(SQLVisibility.blockedEitherWay("\(bind: x)", "\(bind: y)"))").first() != nil
     }
 
     /// The relations between `viewer` and `author` that visibility depends on.
@@ -90,8 +87,7 @@ public struct SQLGraphStore: Sendable {
         return try await database.withConnection { sql in
             let row = try await sql.raw("""
                 SELECT
-                  (SELECT COUNT(*) FROM blocks WHERE (blocker_id = \(bind: viewer) AND blocked_id = \(bind: author))
-                     OR (blocker_id = \(bind: author) AND blocked_id = \(bind: viewer))) AS blocked,
+                  CASE WHEN \(SQLVisibility.blockedEitherWay("\(bind: viewer)", "\(bind: author)")) THEN 1 ELSE 0 END AS blocked,
                   (SELECT COUNT(*) FROM hidden_from WHERE owner_id = \(bind: author) AND viewer_id = \(bind: viewer)) AS hidden,
                   (SELECT COUNT(*) FROM follows WHERE follower_id = \(bind: viewer) AND followee_id = \(bind: author)) AS follows,
                   (SELECT COUNT(*) FROM close_friends WHERE owner_id = \(bind: author) AND friend_id = \(bind: viewer)) AS close

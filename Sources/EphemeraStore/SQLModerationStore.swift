@@ -184,10 +184,7 @@ public struct SQLModerationStore: Sendable {
                 throw EphemeraError.storyNotFound
             }
             let next = try Lifecycle.apply(.takedown, to: segment.state, expired: segment.isExpired(at: now))
-            try await sql.raw("""
-                UPDATE segments SET state = \(bind: next.rawValue) WHERE id = \(bind: segmentID)
-                AND state = \(bind: segment.state.rawValue)
-                """).run()
+            try await SQLSegmentStore.moveOrConflict(segment, to: next, on: sql)
             try await sql.raw("DELETE FROM takedowns WHERE segment_id = \(bind: segmentID)").run()
             try await sql.raw("DELETE FROM appeals WHERE segment_id = \(bind: segmentID)").run()
             try await sql.raw("""
@@ -322,9 +319,7 @@ public struct SQLModerationStore: Sendable {
             switch decision {
             case .restore:
                 let next = try Lifecycle.apply(.reinstate, to: segment.state, expired: segment.isExpired(at: now))
-                try await sql.raw("""
-                    UPDATE segments SET state = \(bind: next.rawValue) WHERE id = \(bind: segment.id) AND state = 'removed'
-                    """).run()
+                try await SQLSegmentStore.moveOrConflict(segment, to: next, on: sql)
                 segment.state = next
             case .uphold:
                 guard segment.state == .removed else {

@@ -20,6 +20,9 @@ public struct UploadRecord: Sendable, Hashable {
     }
 }
 
+/// A completed resumable upload was already turned into a post (by a request that raced this one).
+public struct ResumableUploadAlreadyPosted: Error, Sendable {}
+
 /// Segments, uploads and views in SQL.
 public struct SQLSegmentStore: Sendable {
     public let database: Database
@@ -51,9 +54,7 @@ public struct SQLSegmentStore: Sendable {
                     UPDATE resumable_uploads SET post_id = \(bind: upload.id), metadata = ''
                     WHERE id = \(bind: resumableID) AND post_id IS NULL AND failure_code IS NULL RETURNING id
                     """).all()
-                guard !claimed.isEmpty else {
-                    throw EphemeraError.conflict("upload_finished", "This upload has already been turned into a story.")
-                }
+                guard !claimed.isEmpty else { throw ResumableUploadAlreadyPosted() }
             }
             try await sql.raw("""
                 INSERT INTO uploads (id, author_id, source_file, plan, created_at) VALUES (\(bind: upload.id),
@@ -131,12 +132,28 @@ public struct SQLSegmentStore: Sendable {
             guard let segment = try await Self.segment(id: id, on: sql) else { return false }
             let expired = now.map { segment.isExpired(at: $0) } ?? false
             guard let next = Lifecycle.next(after: segment.state, on: event, expired: expired) else { return false }
-            var assignments: SQLQueryString = "state = \(bind: next.rawValue)"
-            if let extra { assignments += ", " + extra(sql, segment) }
-            try await sql.raw("""
-                UPDATE segments SET \(assignments) WHERE id = \(bind: id) AND state = \(bind: segment.state.rawValue)
-                """).run()
-            return true
+            return try await Self.move(segment, to: next, setting: extra?(sql, segment), on: sql)
+        }
+    }
+
+    /// Writes the state `Lifecycle` decided for `segment` (read in the same transaction), only while the row is
+    /// still in the state that decision was made from; returns false when a concurrent write changed it first.
+    static func move(_ segment: Segment, to next: SegmentState, setting extra: SQLQueryString? = nil,
+                     on sql: any SQLDatabase) async throws -> Bool {
+        var assignments: SQLQueryString = "state = \(bind: next.rawValue)"
+        if let extra { assignments += ", " + extra }
+        return try await !sql.raw("""
+            UPDATE segments SET \(assignments) WHERE id = \(bind: segment.id) AND state = \(bind: segment.state.rawValue)
+            RETURNING id
+            """).all().isEmpty
+    }
+
+    /// Like `move`, for a person's request: a lost race is a conflict they can retry.
+    static func moveOrConflict(_ segment: Segment, to next: SegmentState, setting extra: SQLQueryString? = nil,
+                               on sql: any SQLDatabase) async throws {
+        guard try await move(segment, to: next, setting: extra, on: sql) else {
+            throw EphemeraError.conflict("state_changed",
+                                         "This story segment changed while you were acting on it. Reload it and try again.")
         }
     }
 
@@ -344,15 +361,6 @@ public struct SQLSegmentStore: Sendable {
     public func countDownload(segmentID: String) async throws {
         try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE segments SET download_count = download_count + 1 WHERE id = \(bind: segmentID)").run()
-        }
-    }
-
-    /// Segments in `state`, for workers that finish interrupted work.
-    public func segmentIDs(in state: SegmentState, limit: Int) async throws -> [String] {
-        try await database.withConnection { sql in
-            try await sql.raw("""
-                SELECT id FROM segments WHERE state = \(bind: state.rawValue) ORDER BY created_at LIMIT \(literal: limit)
-                """).all().map { try $0.decode(column: "id", as: String.self) }
         }
     }
 

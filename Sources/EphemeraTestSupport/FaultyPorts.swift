@@ -1,5 +1,6 @@
 import EphemeraApp
 import EphemeraCore
+import EphemeraProcess
 import EphemeraMedia
 import Foundation
 import Logging

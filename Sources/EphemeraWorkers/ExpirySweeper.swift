@@ -62,8 +62,8 @@ public struct ExpirySweeper: Service {
             moved += batch
             if batch < Self.batchSize { break }
         }
-        for id in try await deletion.dueForPurge(now: now, limit: 1000) where try await deletion.beginPurge(segmentID: id, now: now) {
-            moved += 1
+        for segment in try await deletion.dueForPurge(now: now, limit: 1000) where DeletionRules.isDueForPurge(segment, at: now) {
+            if try await deletion.beginPurge(segmentID: segment.id, now: now) { moved += 1 }
         }
         // Segments whose takedown was upheld are purged once their legal hold ends.
         moved += try await moderation.releaseEndedHolds(now: now)

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraProcess
 import EphemeraMedia
 import EphemeraStore
 import Logging

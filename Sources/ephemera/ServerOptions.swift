@@ -33,6 +33,8 @@ struct ServerOptions: ParsableArguments {
     var keyBackupRetention: String?
     @Option(help: "How long an upheld takedown is kept, hidden, before it is purged. [EPHEMERA_LEGAL_HOLD, default 90d]")
     var legalHold: String?
+    @Option(help: "How long a first download waits for its watermarked copy before answering 202 with Retry-After. [EPHEMERA_DOWNLOAD_WAIT, default 20s]")
+    var downloadWait: String?
     @Option(help: "on, off, or a factor such as 2 or 0.5 scaling the limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
     var rateLimits: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
@@ -96,6 +98,16 @@ struct ServerOptions: ParsableArguments {
         }
         if let (v, key) = value(legalHold, "EPHEMERA_LEGAL_HOLD") {
             if let d = parseDurationSpec(v) { config.legalHold = d } else { problems.append("\(key): '\(v)' is not a duration like 90d") }
+        }
+        if let (v, key) = value(downloadWait, "EPHEMERA_DOWNLOAD_WAIT") {
+            // 0 is allowed: answer 202 at once and let the client ask again.
+            if v.trimmingCharacters(in: .whitespaces) == "0" {
+                config.downloadWait = .zero
+            } else if let d = parseDurationSpec(v), d <= .seconds(120) {
+                config.downloadWait = d
+            } else {
+                problems.append("\(key): '\(v)' is not a duration of at most 120s like 20s")
+            }
         }
         if let (v, key) = value(rateLimits, "EPHEMERA_RATE_LIMITS") {
             switch v.lowercased() {

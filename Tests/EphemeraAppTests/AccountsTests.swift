@@ -55,6 +55,25 @@ import Testing
         }
     }
 
+    /// Sign-ups racing for one handle: the database's unique index decides, recognised by its error code, and
+    /// every loser gets 409 `handle_taken` (not a 500).
+    @Test(arguments: Backend.all)
+    func signUpsRacingForAHandleGetOneAccount(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let response = try await app.request(.post, "/api/v1/accounts", json: ["handle": "racer", "password": "correct horse"])
+                        return (Int(response.status.code), response.errorCode)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0.0 == 201 }.count == 1)
+            #expect(statuses.filter { $0.0 == 409 && $0.1 == "handle_taken" }.count == 7, "\(statuses)")
+        }
+    }
+
     @Test(arguments: Backend.all)
     func tokensAreStoredOnlyAsHashes(backend: Backend) async throws {
         try await TestApp.run(backend) { app in

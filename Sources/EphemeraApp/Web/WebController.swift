@@ -251,8 +251,8 @@ struct WebController {
     @Sendable func newStory(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
         let audiences = Self.audienceOptions(selected: me.settings.defaultAudience)
-        let filters = ["none", "mono", "sepia", "vivid", "warm", "cool"].map {
-            NewData.Option(value: $0, label: $0 == "none" ? "Normal" : $0.capitalized, selected: $0 == "none")
+        let filters = CreativeEdits.Filter.allCases.map {
+            NewData.Option(value: $0.rawValue, label: $0 == .none ? "Normal" : $0.rawValue.capitalized, selected: $0 == .none)
         }
         let seconds = services.configuration.mediaLimits.maxVideoSeconds
         return pages.render("new", title: "New story",

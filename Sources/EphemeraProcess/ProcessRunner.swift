@@ -8,16 +8,16 @@ import System
 import SystemPackage
 #endif
 
-/// Runs a helper program (ffmpeg, ffprobe) safely: an argument array and never a shell, a wall-clock time
-/// limit, CPU-time and memory limits (through util-linux `prlimit` when present), and stderr captured and
-/// summarised into the error.
+/// Runs every helper program Ephemera starts (ffmpeg, ffprobe, pg_dump, pg_restore, tar), the one way: an
+/// argument array and never a shell, a wall-clock time limit, CPU-time and memory limits where given (through
+/// util-linux `prlimit` when present), and stderr captured and summarised into the error.
 public struct ProcessRunner: Sendable {
     public struct Limits: Sendable, Hashable {
         public var wallSeconds: Double
-        public var cpuSeconds: Int
-        public var memoryBytes: Int64
+        public var cpuSeconds: Int?
+        public var memoryBytes: Int64?
 
-        public init(wallSeconds: Double, cpuSeconds: Int, memoryBytes: Int64) {
+        public init(wallSeconds: Double, cpuSeconds: Int? = nil, memoryBytes: Int64? = nil) {
             self.wallSeconds = wallSeconds
             self.cpuSeconds = cpuSeconds
             self.memoryBytes = memoryBytes
@@ -32,11 +32,11 @@ public struct ProcessRunner: Sendable {
         public var summary: String
         public var timedOut: Bool
 
-        /// What the author reads in `failureReason`: no paths, no internals.
-        public var authorFacingReason: String {
-            timedOut
-                ? "Processing took too long and was stopped. Try a shorter or smaller video."
-                : "The media could not be converted; the file may be damaged. Export it again and post it anew."
+        public init(program: String, status: String, summary: String, timedOut: Bool) {
+            self.program = program
+            self.status = status
+            self.summary = summary
+            self.timedOut = timedOut
         }
 
         public var description: String {
@@ -50,7 +50,7 @@ public struct ProcessRunner: Sendable {
     }
 
     let prlimit: String?
-    let logger: Logger
+    public let logger: Logger
 
     public init(logger: Logger) {
         self.logger = logger
@@ -61,12 +61,16 @@ public struct ProcessRunner: Sendable {
     public func run(_ program: String, _ arguments: [String], limits: Limits) async throws -> Output {
         var executable = program
         var args = arguments
-        if let prlimit {
+        var limitArguments: [String] = []
+        if let cpu = limits.cpuSeconds { limitArguments.append("--cpu=\(cpu)") }
+        if let memory = limits.memoryBytes { limitArguments.append("--as=\(memory)") }
+        let limited = prlimit != nil && !limitArguments.isEmpty
+        if limited, let prlimit {
             executable = prlimit
-            args = ["--cpu=\(limits.cpuSeconds)", "--as=\(limits.memoryBytes)", "--", program] + arguments
+            args = limitArguments + ["--", program] + arguments
         }
         let started = ContinuousClock.now
-        let command: Executable = prlimit != nil ? .path(FilePath(executable)) : .name(executable)
+        let command: Executable = limited ? .path(FilePath(executable)) : .name(executable)
         let commandArguments = Arguments(args)
         let result = try await withThrowingTaskGroup(of: Output?.self) { group in
             group.addTask {
