@@ -36,18 +36,14 @@ struct ShareController {
         let code = try context.parameters.require("code")
         switch try await shares.target(code: code) {
         case .unknown:
-            return html(.notFound, title: "Not found", body: "<h1>There is no story at this address.</h1>")
-        case .purged:
-            return gone()
+            return notFound()
+        case .purged(let wasPublic):
+            return respond(to: ShareRules.answerForPurged(wasPublic: wasPublic)) ?? notFound()
         case .segment(let segment):
-            if [.deleted, .purging, .purged].contains(segment.state) { return gone() }
-            if segment.state == .removed {
-                return gone("<h1>This story is no longer available.</h1><p>It was removed for breaking the community's rules.</p>")
-            }
             let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-            guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
-                return html(.notFound, title: "Not found",
-                            body: "<h1>This story is not available to you.</h1><p>It may have expired or be shared with fewer people.</p>")
+            if let refusal = respond(to: ShareRules.answer(for: segment, to: context.viewer, at: services.clock.now(),
+                                                            graph: relations)) {
+                return refusal
             }
             let body = try await stories.bodies([segment], viewer: context.viewer)[0]
             let title = "@\(body.author.handle) on Ephemera"
@@ -80,8 +76,22 @@ struct ShareController {
         }
     }
 
-    func gone(_ body: String = "<h1>This story is no longer available.</h1><p>Its author deleted it.</p>") -> Response {
-        html(.gone, title: "No longer available", body: body)
+    /// The page for a refusal, or nil to show the segment.
+    func respond(to answer: ShareLinkAnswer) -> Response? {
+        switch answer {
+        case .show: nil
+        case .notFound: notFound()
+        case .gone(.deleted):
+            html(.gone, title: "No longer available", body: "<h1>This story is no longer available.</h1><p>Its author deleted it.</p>")
+        case .gone(.removed):
+            html(.gone, title: "No longer available", body:
+                "<h1>This story is no longer available.</h1><p>It was removed for breaking the community's rules.</p>")
+        }
+    }
+
+    /// The same page whether the code never existed or names a story hidden from the caller.
+    func notFound() -> Response {
+        html(.notFound, title: "Not found", body: "<h1>There is no story at this address.</h1>")
     }
 
     func html(_ status: HTTPResponse.Status, title: String, head: String = "", body: String, cacheable: Bool = false)

@@ -15,6 +15,7 @@ public enum Migrations {
         M0012_IndexJobsForClaims,
         M0013_MoveDiscardedToSegments,
         M0014_TypedJobPayloads,
+        M0015_SharedSegmentWasPublic,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -362,5 +363,13 @@ public enum Migrations {
         """
         UPDATE jobs SET payload = '{"accountID":"' || payload || '"}' WHERE kind = 'delete_account' AND payload NOT LIKE '{%'
         """,
+    ])
+
+    /// A purged segment's share link answers 410 only if anyone could have seen it (it was public); the purge
+    /// records that, and nothing about who could see it otherwise. Links of segments purged before this
+    /// migration were all answered 410, so they keep that answer.
+    static let M0015_SharedSegmentWasPublic = Migration("M0015_SharedSegmentWasPublic", [
+        "ALTER TABLE share_links ADD COLUMN was_public BOOLEAN",
+        "UPDATE share_links SET was_public = TRUE WHERE segment_id IN (SELECT segment_id FROM tombstones)",
     ])
 }

@@ -227,6 +227,10 @@ public struct SQLDeletionStore: Sendable {
                 \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
                 \(bind: segment.downloadCount), \(bind: now.milliseconds))
                 """).run()
+            // Its share link keeps only whether anyone at all could see it (`ShareRules.answerForPurged`).
+            try await sql.raw("""
+                UPDATE share_links SET was_public = \(bind: segment.audience == .public) WHERE segment_id = \(bind: segmentID)
+                """).run()
             // The moderation log outlives the segment, but not its content (details, messages, notes, a takedown's
             // reason) nor its author (who wrote the appeal): `ModerationAction.erasedReasonsAtPurge`.
             try await sql.raw("""

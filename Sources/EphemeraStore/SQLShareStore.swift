@@ -11,7 +11,8 @@ public struct SQLShareStore: Sendable {
     public enum Target: Sendable {
         case segment(Segment)
         /// The segment was purged: only its tombstone is left.
-        case purged
+        /// Purged: only whether it was public is left.
+        case purged(wasPublic: Bool)
         case unknown
     }
 
@@ -37,12 +38,11 @@ public struct SQLShareStore: Sendable {
     /// The segment a share code names, or that it was purged.
     public func target(code: String) async throws -> Target {
         try await database.withConnection { sql in
-            guard let row = try await sql.raw("SELECT segment_id FROM share_links WHERE code = \(bind: code)").first() else {
-                return .unknown
-            }
+            guard let row = try await sql.raw("SELECT segment_id, was_public FROM share_links WHERE code = \(bind: code)").first()
+            else { return .unknown }
             let id = try row.decode(column: "segment_id", as: String.self)
             if let segment = try await SQLSegmentStore.segment(id: id, on: sql) { return .segment(segment) }
-            return .purged
+            return .purged(wasPublic: try row.decode(column: "was_public", as: Bool?.self) ?? false)
         }
     }
 }

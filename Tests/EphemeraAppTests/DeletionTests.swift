@@ -61,6 +61,33 @@ import Testing
         }
     }
 
+    /// A share link of a followers-only segment: once deleted, 410 for a follower, 404 for a stranger and the
+    /// signed-out (the link never reveals that a hidden story existed); once purged, 404 for everyone.
+    @Test(arguments: Backend.all)
+    func shareLinksOfHiddenStoriesAnswerGoneOnlyToTheirAudience(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let carol = try await app.signUp("carol")
+            try await app.follow(bob, "alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "followers"])[0]
+            let shared = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: bob)
+            let path = String(try #require(shared.json["shareUrl"] as? String).dropFirst("http://stories.test".count))
+            #expect(try await app.request(.get, path, token: bob).status == .ok)
+            #expect(try await app.request(.get, path, token: carol).status == .notFound)
+            #expect(try await app.request(.delete, "/api/v1/stories/\(id)", token: alice).status == .ok)
+            #expect(try await app.request(.get, path, token: bob).status == .gone)
+            #expect(try await app.request(.get, path, token: carol).status == .notFound)
+            let signedOut = try await app.request(.get, path)
+            let unknown = try await app.request(.get, "/s/unknowncode")
+            #expect(signedOut.status == .notFound && signedOut.text == unknown.text)
+            _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
+            try await app.processJobs()
+            #expect(try await app.request(.get, path, token: bob).status == .notFound)
+            #expect(try await app.audit().isEmpty)
+        }
+    }
+
     @Test(arguments: Backend.all)
     func shareLinksAnswerGoneOnceDeletedAndAfterThePurge(backend: Backend) async throws {
         try await TestApp.run(backend) { app in

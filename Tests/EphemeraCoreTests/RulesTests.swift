@@ -122,3 +122,35 @@ import Testing
         #expect(throws: Never.self) { try AccountRules.validatePassword("long enough") }
     }
 }
+
+@Suite struct ShareRulesTests {
+    let now = Instant(milliseconds: 1_000_000)
+
+    func segment(_ state: SegmentState, _ audience: Audience) -> Segment {
+        Segment(id: "s", authorID: "author", kind: .photo, state: state, audience: audience, caption: nil,
+                createdAt: now - .seconds(60), expiresAt: now + .seconds(3600), uploadID: "u")
+    }
+
+    @Test func aGoneSegmentAnswers410OnlyToThoseWhoCouldHaveSeenIt() {
+        let follower = Relations(viewerFollowsAuthor: true)
+        let stranger = Relations.none
+        for state in [SegmentState.deleted, .purging] {
+            let followersOnly = segment(state, .followers)
+            #expect(ShareRules.answer(for: followersOnly, to: Viewer(accountID: "f"), at: now, graph: follower) == .gone(.deleted))
+            #expect(ShareRules.answer(for: followersOnly, to: Viewer(accountID: "x"), at: now, graph: stranger) == .notFound)
+            #expect(ShareRules.answer(for: followersOnly, to: .signedOut, at: now, graph: .none) == .notFound)
+            #expect(ShareRules.answer(for: segment(state, .public), to: .signedOut, at: now, graph: .none) == .gone(.deleted))
+            // A block stands between them: as if it never existed.
+            #expect(ShareRules.answer(for: segment(state, .public), to: Viewer(accountID: "b"), at: now,
+                                      graph: Relations(blocked: true)) == .notFound)
+        }
+        #expect(ShareRules.answer(for: segment(.removed, .public), to: .signedOut, at: now, graph: .none) == .gone(.removed))
+        // Still live but past its expiry, or archived: not shown, and not "gone" either.
+        #expect(ShareRules.answer(for: segment(.archived, .public), to: .signedOut, at: now, graph: .none) == .notFound)
+        #expect(ShareRules.answer(for: segment(.live, .public), to: .signedOut, at: now + .seconds(7200), graph: .none) == .notFound)
+        #expect(ShareRules.answer(for: segment(.live, .public), to: .signedOut, at: now, graph: .none) == .show)
+        // After the purge only "was it public" is left.
+        #expect(ShareRules.answerForPurged(wasPublic: true) == .gone(.deleted))
+        #expect(ShareRules.answerForPurged(wasPublic: false) == .notFound)
+    }
+}
