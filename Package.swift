@@ -75,6 +75,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Use cases: what a request or a job does (reading, deleting, posting, downloading, accounts), in terms of
+        // Core's rules and ports and the stores; no HTTP, no SQL text. API controllers and web pages both call it.
+        .target(
+            name: "EphemeraUseCases",
+            dependencies: [
+                "EphemeraCore",
+                "EphemeraStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Long-running services: media processing, expiry sweeper.
         .target(
             name: "EphemeraWorkers",
@@ -96,10 +107,11 @@ let package = Package(
                 "EphemeraStore",
                 "EphemeraMedia",
                 "EphemeraWorkers",
+                "EphemeraProcess",
+                "EphemeraUseCases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -2,6 +2,7 @@ import EphemeraCore
 import EphemeraProcess
 import EphemeraMedia
 import EphemeraStore
+import EphemeraUseCases
 import EphemeraWorkers
 import Foundation
 import Logging
@@ -48,6 +49,8 @@ public struct AppServices: Sendable {
     public let resumableUploads: SQLResumableUploadStore
     public let spool: UploadSpool
     let rateLimiter: RateLimiter
+    /// Who may read which segment, and what a reader sees beside it.
+    public let reading: Reading
     /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
     public let passwords: any PasswordHasher
 
@@ -82,6 +85,8 @@ public struct AppServices: Sendable {
         let deletion = SQLDeletionStore(database: database)
         let moderation = SQLModerationStore(database: database)
         let profileViews = SQLProfileViewStore(database: database)
+        let graph = SQLGraphStore(database: database)
+        let interactions = SQLInteractionStore(database: database)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
@@ -96,9 +101,9 @@ public struct AppServices: Sendable {
         if sweepResidue { mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles()) }
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
-            accounts: accounts, graph: SQLGraphStore(database: database),
+            accounts: accounts, graph: graph,
             segments: segments, deletion: deletion, moderation: moderation,
-            interactions: SQLInteractionStore(database: database),
+            interactions: interactions,
             profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, keyring: keyring,
             transcoder: transcoder, prober: FFprobeMediaProber(runner: runner), purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
@@ -110,6 +115,8 @@ public struct AppServices: Sendable {
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock),
+            reading: Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
+                             interactions: interactions, clock: clock),
             passwords: BcryptPasswordHasher(cost: configuration.bcryptCost))
     }
 

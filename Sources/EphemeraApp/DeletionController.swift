@@ -9,7 +9,6 @@ import NIOPosix
 /// account (both ask for the password again).
 struct DeletionController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.delete("/api/v1/stories/:id", use: delete)
@@ -60,7 +59,7 @@ struct DeletionController {
         let me = try context.requireAccount()
         let restored = try await services.deletion.restore(
             segmentID: try context.parameters.require("id"), authorID: me.id, now: services.clock.now())
-        return try jsonResponse(try await stories.bodies([restored], viewer: context.viewer)[0])
+        return try jsonResponse(try await segmentBodies(services, [restored], viewer: context.viewer)[0])
     }
 
     @Sendable func recentlyDeleted(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -68,7 +67,7 @@ struct DeletionController {
         let page = try PageRequest(request)
         let result = try await services.deletion.recentlyDeleted(authorID: me.id, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
-            items: try await stories.bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+            items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
 
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {

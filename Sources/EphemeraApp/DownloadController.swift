@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraMedia
 import Foundation
 import HTTPTypes
@@ -16,7 +17,6 @@ import NIOFoundationCompat
 /// `downloadWait`; if it is not ready by then the answer is **202** with `Retry-After` and the client asks again.
 struct DownloadController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/api/v1/stories/:id/download", use: download)
@@ -31,7 +31,7 @@ struct DownloadController {
         let id = try context.parameters.require("id")
         let original = try parseFlag(request.uri.queryParameters["original"].map(String.init), name: "original")
         // The author downloads their own live or archived segments; anyone else needs it visible.
-        var segment = try await stories.readableSegment(id, context: context)
+        var segment = try await services.reading.readableSegment(id, by: context.account)
         let isAuthor = context.account?.id == segment.authorID
         guard !isAuthor || segment.state.isDownloadableByAuthor else {
             throw EphemeraError.conflict("not_downloadable", "Only a live or archived segment can be downloaded.")
@@ -52,7 +52,7 @@ struct DownloadController {
                 return response
             }
             // It may have been deleted while the copy was being made.
-            segment = try await stories.readableSegment(id, context: context)
+            segment = try await services.reading.readableSegment(id, by: context.account)
         }
         guard let (handle, header, key) = try await services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
             throw EphemeraError.mediaNotFound

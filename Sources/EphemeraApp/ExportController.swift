@@ -10,7 +10,6 @@ import NIOCore
 /// metadata and counts, streamed entry by entry.
 struct ExportController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/api/v1/me/export", use: export)
@@ -45,7 +44,7 @@ struct ExportController {
         let me = try context.requireAccount()
         let segments = try await services.segments.segments(authorID: me.id)
             .filter { isReadableByAuthor($0, viewer: context.viewer) }
-        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
         let mediaStore = services.mediaStore
         var exported: [ExportedSegment] = []
         var files: [(name: String, id: String, rendition: Rendition)] = []

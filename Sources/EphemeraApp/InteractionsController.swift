@@ -1,11 +1,11 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
 /// Likes, comments and the viewer list of a segment.
 struct InteractionsController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.put("/api/v1/stories/:id/like") { _, context in try await like(context, on: true) }
@@ -19,7 +19,7 @@ struct InteractionsController {
     func like(_ context: AppRequestContext, on: Bool) async throws -> Response {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.like, account: me.id, address: context.address)
-        let segment = try await stories.visibleSegment(try context.parameters.require("id"), context: context)
+        let segment = try await services.reading.visibleSegment(try context.parameters.require("id"), by: context.account)
         if on {
             try await services.interactions.like(segmentID: segment.id, accountID: me.id, at: services.clock.now())
         } else {
@@ -31,7 +31,7 @@ struct InteractionsController {
     @Sendable func comments(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         // The author reads the comments of their own segment in any state; everyone else needs it visible.
-        let segment = try await stories.readableSegment(id, context: context)
+        let segment = try await services.reading.readableSegment(id, by: context.account)
         let page = try PageRequest(request)
         let result = try await services.interactions.comments(segmentID: segment.id, limit: page.limit, after: page.cursor)
         let authors = try await services.accounts.accounts(ids: Set(result.items.map(\.authorID)))
@@ -46,7 +46,7 @@ struct InteractionsController {
     @Sendable func addComment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.comment, account: me.id, address: context.address)
-        let segment = try await stories.visibleSegment(try context.parameters.require("id"), context: context)
+        let segment = try await services.reading.visibleSegment(try context.parameters.require("id"), by: context.account)
         let body = try await decodeJSON(NewComment.self, from: request, context: context)
         guard let author = try await services.accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
         guard author.settings.allowComments else {
@@ -65,7 +65,7 @@ struct InteractionsController {
               let segment = try await services.segments.segment(id: comment.segmentID) else { throw notFound }
         guard Comment.mayDelete(comment, storyAuthorID: segment.authorID, by: me.id) else {
             // Someone who can see the comment learns why; anyone else learns nothing.
-            _ = try await stories.visibleSegment(segment.id, context: context)
+            _ = try await services.reading.visibleSegment(segment.id, by: context.account)
             throw EphemeraError(.forbidden, "not_allowed", "Only the comment's author or the story's author can delete it.")
         }
         try await services.interactions.deleteComment(id: comment.id)

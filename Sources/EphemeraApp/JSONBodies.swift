@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Foundation
 import HTTPTypes
@@ -239,5 +240,12 @@ func parseFlag(_ text: String?, name: String) throws -> Bool {
     case nil, "", "false", "0", "no", "off": return false
     case "true", "1", "yes", "on": return true
     default: throw EphemeraError.badRequest("invalid_\(name)", "\(name) must be true or false.")
+    }
+}
+
+/// JSON bodies for segments, with their authors and whether `viewer` has seen and liked each.
+func segmentBodies(_ services: AppServices, _ segments: [Segment], viewer: Viewer) async throws -> [SegmentBody] {
+    try await services.reading.views(of: segments, for: viewer).map {
+        SegmentBody($0.segment, author: $0.author, viewer: viewer, seen: $0.seen, liked: $0.liked, publicURL: services.publicURL)
     }
 }

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraMedia
 import NIOCore
 import NIOFoundationCompat
@@ -11,7 +12,6 @@ import Hummingbird
 /// the author may also fetch media of their own segments that are not live (archive, recently deleted).
 struct MediaController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/media/:id/:rendition", use: media)
@@ -20,23 +20,11 @@ struct MediaController {
 
     @Sendable func media(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let rendition = Rendition(rawValue: try context.parameters.require("rendition")),
-              let segment = try await services.segments.segment(id: id),
-              Rendition.renditions(of: segment.kind).contains(rendition),
-              let tag = segment.mediaTag
-        else { throw EphemeraError.mediaNotFound }
-
-        let isAuthor = context.account?.id == segment.authorID
-        if isAuthor {
-            guard isReadableByAuthor(segment, viewer: context.viewer), segment.state.hasMedia else {
-                throw EphemeraError.mediaNotFound
-            }
-        } else {
-            let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-            if !isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) {
-                guard try await stories.isUnderReview(segment, by: context.account) else { throw EphemeraError.mediaNotFound }
-            }
+        guard let rendition = Rendition(rawValue: try context.parameters.require("rendition")) else {
+            throw EphemeraError.mediaNotFound
         }
+        let segment = try await services.reading.segmentForMedia(id, rendition: rendition, by: context.account)
+        let tag = segment.mediaTag ?? segment.id
 
         guard let (handle, header, key) = try await services.mediaStore.open(segmentID: id, rendition: rendition) else {
             context.logger.error("Media blob or key missing for a readable segment", metadata: ["segment": "\(id)"])

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
@@ -7,7 +8,6 @@ import Hummingbird
 /// removed and appeal once; admins read the append-only log. Moderation routes answer 404 to members.
 struct ModerationController {
     let services: AppServices
-    let stories: StoriesController
 
     func register(on router: Router<AppRequestContext>) {
         router.post("/api/v1/stories/:id/reports", use: report)
@@ -99,7 +99,7 @@ struct ModerationController {
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.report, account: me.id, address: context.address)
-        let segment = try await stories.visibleSegment(try context.parameters.require("id"), context: context)
+        let segment = try await services.reading.visibleSegment(try context.parameters.require("id"), by: context.account)
         guard segment.authorID != me.id else {
             throw EphemeraError.badRequest("cannot_report_own", "You cannot report your own story; delete it instead.")
         }
@@ -125,7 +125,7 @@ struct ModerationController {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
         let result = try await services.moderation.removed(authorID: me.id, limit: page.limit, after: page.cursor)
-        var bodies = try await stories.bodies(result.items.map(\.segment), viewer: context.viewer)
+        var bodies = try await segmentBodies(services, result.items.map(\.segment), viewer: context.viewer)
         for index in bodies.indices {
             let item = result.items[index]
             bodies[index].removal = RemovalBody(takedown: item.takedown, appeal: item.appeal)
@@ -179,7 +179,7 @@ struct ModerationController {
         let reason = try ModerationRules.requiredText(body.reason, field: "reason", limit: ModerationRules.maxReasonLength)
         let segment = try await services.moderation.takedown(
             segmentID: try context.parameters.require("id"), moderatorID: me.id, reason: reason, at: services.clock.now())
-        return try jsonResponse(try await stories.bodies([segment], viewer: context.viewer)[0])
+        return try jsonResponse(try await segmentBodies(services, [segment], viewer: context.viewer)[0])
     }
 
     @Sendable func appeals(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -201,7 +201,7 @@ struct ModerationController {
         -> (items: [(queued: QueuedSegment, segment: SegmentBody)], nextCursor: String?)
     {
         let result = try await services.moderation.queue(limit: limit, after: cursor)
-        let segments = try await stories.bodies(result.items.map(\.segment), viewer: viewer)
+        let segments = try await segmentBodies(services, result.items.map(\.segment), viewer: viewer)
         return (Array(zip(result.items, segments)), result.nextCursor)
     }
 
@@ -218,7 +218,7 @@ struct ModerationController {
     /// Open appeals, oldest first, with what a moderator deciding them needs to see.
     func openAppeals(for me: Account, viewer: Viewer, limit: Int) async throws -> [OpenAppeal] {
         let open = try await services.moderation.openAppeals(limit: limit)
-        let segments = try await stories.bodies(open.map(\.segment), viewer: viewer)
+        let segments = try await segmentBodies(services, open.map(\.segment), viewer: viewer)
         let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
         return zip(open, segments).map { item, segment in
             OpenAppeal(appeal: item.appeal, takedown: item.takedown, segment: segment,
@@ -236,7 +236,7 @@ struct ModerationController {
             appealID: try context.parameters.require("id"), moderatorID: me.id, decision: decision, note: note,
             legalHold: services.configuration.legalHold, at: services.clock.now())
         return try jsonResponse(DecisionBody(
-            appeal: AppealBody(appeal), segment: try await stories.bodies([segment], viewer: context.viewer)[0]))
+            appeal: AppealBody(appeal), segment: try await segmentBodies(services, [segment], viewer: context.viewer)[0]))
     }
 
     // MARK: Admins

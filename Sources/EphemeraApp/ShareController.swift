@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Foundation
 import HTTPTypes
@@ -9,7 +10,6 @@ import Hummingbird
 /// it is deleted, purged or removed by moderators.
 struct ShareController {
     let services: AppServices
-    let stories: StoriesController
     let shares: SQLShareStore
 
     func register(on router: Router<AppRequestContext>) {
@@ -26,7 +26,7 @@ struct ShareController {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.share, account: me.id, address: context.address)
         let id = try context.parameters.require("id")
-        _ = try await stories.visibleSegment(id, context: context)
+        _ = try await services.reading.visibleSegment(id, by: context.account)
         let code = try await shares.share(segmentID: id, accountID: me.id, at: services.clock.now())
         return try jsonResponse(ShareBody(shareUrl: "\(services.publicURL)/s/\(code)"), status: .created)
     }
@@ -45,7 +45,7 @@ struct ShareController {
                                                             graph: relations)) {
                 return refusal
             }
-            let body = try await stories.bodies([segment], viewer: context.viewer)[0]
+            let body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
             let title = "@\(body.author.handle) on Ephemera"
             let description = body.caption ?? "A story by \(body.author.displayName)"
             var meta = """

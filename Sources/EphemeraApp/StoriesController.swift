@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import Foundation
 import EphemeraStore
 import Hummingbird
@@ -17,26 +18,13 @@ struct StoriesController {
     }
 
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let segment = try await readableSegment(try context.parameters.require("id"), context: context)
-        var body = try await bodies([segment], viewer: context.viewer)[0]
+        let segment = try await services.reading.readableSegment(try context.parameters.require("id"), by: context.account)
+        var body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
         if segment.state == .removed, segment.authorID == context.account?.id,
            let takedown = try await services.moderation.takedown(segmentID: segment.id) {
             body.removal = RemovalBody(takedown: takedown, appeal: try await services.moderation.appeal(segmentID: segment.id))
         }
         return try jsonResponse(body)
-    }
-
-    /// The segment if the caller may read it: visible by the one visibility rule, or its author's until purged,
-    /// or under review and the caller a moderator. Anything else is the same 404 as a segment that does not exist.
-    func readableSegment(_ id: String, context: AppRequestContext) async throws -> Segment {
-        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
-        if isReadableByAuthor(segment, viewer: context.viewer) { return segment }
-        if try await isUnderReview(segment, by: context.account) { return segment }
-        let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
-            throw EphemeraError.storyNotFound
-        }
-        return segment
     }
 
     struct StoryBody: Encodable {
@@ -49,7 +37,7 @@ struct StoriesController {
         let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
         let segments = try await services.segments.story(
             authorID: author.id, viewer: context.account?.id, now: services.clock.now())
-        let bodies = try await bodies(segments, viewer: context.viewer)
+        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
         let unseen = bodies.filter { !$0.seen }.count
         return try jsonResponse(StoryBody(
             author: AuthorBody(author), segments: bodies,
@@ -95,23 +83,7 @@ struct StoriesController {
         let result = try await services.segments.forYou(
             viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
         return try jsonResponse(PageBody(
-            items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
-    }
-
-    /// Moderators see any segment under review (reported, or removed), whatever its audience.
-    func isUnderReview(_ segment: Segment, by account: Account?) async throws -> Bool {
-        guard let account, ModerationRules.canModerate(account.role) else { return false }
-        return try await services.moderation.isUnderReview(segment)
-    }
-
-    /// The segment if it is visible to the caller by the one visibility rule (no author exception), else 404.
-    func visibleSegment(_ id: String, context: AppRequestContext) async throws -> Segment {
-        guard let segment = try await services.segments.segment(id: id) else { throw EphemeraError.storyNotFound }
-        let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-        guard isVisible(segment, to: context.viewer, at: services.clock.now(), graph: relations) else {
-            throw EphemeraError.storyNotFound
-        }
-        return segment
+            items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
 
     @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -132,19 +104,6 @@ struct StoriesController {
         let page = try PageRequest(request)
         let result = try await services.segments.archive(authorID: me.id, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
-            items: try await bodies(result.items, viewer: context.viewer), nextCursor: result.nextCursor))
-    }
-
-    /// JSON bodies for segments, with their authors and whether the viewer has seen each.
-    func bodies(_ segments: [Segment], viewer: Viewer) async throws -> [SegmentBody] {
-        async let authors = services.accounts.accounts(ids: Set(segments.map(\.authorID)))
-        async let seen = services.segments.seen(by: viewer.accountID, among: segments.map(\.id))
-        async let liked = services.interactions.liked(by: viewer.accountID, among: segments.map(\.id))
-        let (authorsByID, seenIDs, likedIDs) = try await (authors, seen, liked)
-        return segments.compactMap { segment in
-            guard let author = authorsByID[segment.authorID] else { return nil }
-            return SegmentBody(segment, author: author, viewer: viewer, seen: seenIDs.contains(segment.id),
-                               liked: likedIDs.contains(segment.id), publicURL: services.publicURL)
-        }
+            items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
 }

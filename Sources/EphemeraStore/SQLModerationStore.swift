@@ -1,67 +1,6 @@
 import EphemeraCore
 import SQLKit
 
-/// A report of a segment by someone who could see it.
-public struct Report: Sendable, Hashable {
-    public var id: String
-    public var segmentID: String
-    public var reporterID: String
-    public var reason: ReportReason
-    public var details: String?
-    public var status: ReportStatus
-    public var createdAt: Instant
-    public var resolvedBy: String?
-    public var resolvedAt: Instant?
-}
-
-/// Why and by whom a segment was taken down, and the legal hold an upheld appeal started.
-public struct Takedown: Sendable, Hashable {
-    public var segmentID: String
-    public var reason: String
-    public var moderatorID: String?
-    public var createdAt: Instant
-    public var holdUntil: Instant?
-}
-
-/// The author's one appeal against a takedown, and its decision.
-public struct Appeal: Sendable, Hashable {
-    public var id: String
-    public var segmentID: String
-    public var message: String
-    public var createdAt: Instant
-    public var decision: AppealDecision?
-    public var decidedBy: String?
-    public var decidedAt: Instant?
-    public var note: String?
-}
-
-/// One line of the append-only moderation log.
-public struct ModerationLogEntry: Sendable, Hashable {
-    public var id: String
-    public var at: Instant
-    public var action: ModerationAction
-    public var segmentID: String?
-    /// The report or appeal the action concerns.
-    public var subjectID: String?
-    /// Who acted; nil once their account is deleted, or for the system (a hold ending).
-    public var actorID: String?
-    public var reason: String?
-    /// Free text (report details, appeal message, a decision's note); nil once the segment is purged.
-    public var detail: String?
-}
-
-/// A segment in the moderation queue with its open reports.
-public struct QueuedSegment: Sendable {
-    public var segment: Segment
-    public var reports: [Report]
-    public var firstReportedAt: Instant
-
-    /// How many of the open reports give each reason.
-    public var reasonCounts: [ReportReason: Int] {
-        reports.reduce(into: [:]) { $0[$1.reason, default: 0] += 1 }
-    }
-}
-
 /// Reports, takedowns, appeals and the moderation log in SQL. Every action writes its log line in the same
 /// transaction as the action itself, so the log can never miss one.
 public struct SQLModerationStore: Sendable {

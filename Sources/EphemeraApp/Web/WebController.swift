@@ -8,7 +8,6 @@ import Hummingbird
 /// behaviour to test. Forms that must work before any script runs (sign-in, sign-up, settings) post here.
 struct WebController {
     let services: AppServices
-    let stories: StoriesController
     let accountsAPI: AccountsController
     let pages: WebPages
 
@@ -56,7 +55,7 @@ struct WebController {
     func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentBody) -> String,
                 timeLeft: ((Segment) -> String?)? = nil) async throws -> [ThumbView] {
         let now = services.clock.now()
-        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
         let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
         // The bodies already carry their authors: no second lookup.
         return bodies.compactMap { body in
@@ -201,7 +200,7 @@ struct WebController {
         let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
         let now = services.clock.now()
         let segments = try await services.segments.story(authorID: author.id, viewer: context.account?.id, now: now)
-        let bodies = try await stories.bodies(segments, viewer: context.viewer)
+        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
         var next: [String] = []
         if let me = context.account {
             let entries = try await services.segments.tray(viewer: me.id, now: now)

@@ -62,7 +62,7 @@ struct WebModerationController {
         let me = try web.signedIn(request, context)
         guard ModerationRules.canModerate(me.role) else { throw EphemeraError.moderationNotFound }
         let now = services.clock.now()
-        let api = ModerationController(services: services, stories: web.stories)
+        let api = ModerationController(services: services)
         let queueViews = try await api.openQueue(limit: 50, after: nil, viewer: context.viewer).items.map { queued, body in
             let counts = queued.reasonCounts
             return QueueItemView(
@@ -116,7 +116,7 @@ struct WebModerationController {
         let me = try web.signedIn(request, context)
         let now = services.clock.now()
         let page = try await services.moderation.removed(authorID: me.id, limit: 100, after: nil)
-        let bodies = try await web.stories.bodies(page.items.map(\.segment), viewer: context.viewer)
+        let bodies = try await segmentBodies(services, page.items.map(\.segment), viewer: context.viewer)
         let items = zip(page.items, bodies).map { item, body in
             RemovedItemView(
                 id: body.id, poster: web.sitePath(body.media.poster), caption: body.caption, reason: item.takedown.reason,

@@ -1,0 +1,93 @@
+import EphemeraCore
+import EphemeraStore
+
+/// A segment with what a reader sees beside it: its author, and whether the reader has seen and liked it.
+public struct SegmentView: Sendable, Hashable {
+    public var segment: Segment
+    public var author: Account
+    public var seen: Bool
+    public var liked: Bool
+}
+
+/// Reading segments: the one place that decides whether a caller may read a segment (by the visibility rule,
+/// as its author, or as a moderator reviewing it), for the API, the web pages, share links, media and downloads.
+public struct Reading: Sendable {
+    let segments: SQLSegmentStore
+    let graph: SQLGraphStore
+    let moderation: SQLModerationStore
+    let accounts: SQLAccountStore
+    let interactions: SQLInteractionStore
+    let clock: any EphemeraClock
+
+    public init(segments: SQLSegmentStore, graph: SQLGraphStore, moderation: SQLModerationStore,
+                accounts: SQLAccountStore, interactions: SQLInteractionStore, clock: any EphemeraClock) {
+        self.segments = segments
+        self.graph = graph
+        self.moderation = moderation
+        self.accounts = accounts
+        self.interactions = interactions
+        self.clock = clock
+    }
+
+    /// The segment if `caller` may read it: visible by the one visibility rule, or theirs until purged (unless
+    /// they deleted it under a legal hold), or under review and the caller a moderator. Anything else is the
+    /// same `story_not_found` as a segment that does not exist.
+    public func readableSegment(_ id: String, by caller: Account?) async throws -> Segment {
+        guard let segment = try await segments.segment(id: id) else { throw EphemeraError.storyNotFound }
+        let viewer = Viewer(accountID: caller?.id)
+        if isReadableByAuthor(segment, viewer: viewer) { return segment }
+        if try await isUnderReview(segment, by: caller) { return segment }
+        guard try await isVisible(segment, to: viewer) else { throw EphemeraError.storyNotFound }
+        return segment
+    }
+
+    /// The segment if it is visible to `caller` by the one visibility rule (no author or moderator exception).
+    public func visibleSegment(_ id: String, by caller: Account?) async throws -> Segment {
+        guard let segment = try await segments.segment(id: id),
+              try await isVisible(segment, to: Viewer(accountID: caller?.id))
+        else { throw EphemeraError.storyNotFound }
+        return segment
+    }
+
+    /// The segment whose `rendition` `caller` may fetch: its author while it has media, whoever may see it,
+    /// or a moderator reviewing it; else `media_not_found`.
+    public func segmentForMedia(_ id: String, rendition: Rendition, by caller: Account?) async throws -> Segment {
+        guard let segment = try await segments.segment(id: id), Rendition.renditions(of: segment.kind).contains(rendition),
+              segment.mediaTag != nil
+        else { throw EphemeraError.mediaNotFound }
+        let viewer = Viewer(accountID: caller?.id)
+        if viewer.accountID == segment.authorID {
+            guard isReadableByAuthor(segment, viewer: viewer), segment.state.hasMedia else { throw EphemeraError.mediaNotFound }
+            return segment
+        }
+        if try await isVisible(segment, to: viewer) { return segment }
+        guard try await isUnderReview(segment, by: caller) else { throw EphemeraError.mediaNotFound }
+        return segment
+    }
+
+    /// Moderators see any segment under review (reported, or removed), whatever its audience.
+    public func isUnderReview(_ segment: Segment, by account: Account?) async throws -> Bool {
+        guard let account, ModerationRules.canModerate(account.role) else { return false }
+        return try await moderation.isUnderReview(segment)
+    }
+
+    /// `isVisible` with the relations read for this viewer and author, at the clock's now.
+    public func isVisible(_ segment: Segment, to viewer: Viewer) async throws -> Bool {
+        let relations = try await graph.relations(viewer: viewer.accountID, author: segment.authorID)
+        return EphemeraCore.isVisible(segment, to: viewer, at: clock.now(), graph: relations)
+    }
+
+    /// The segments with their authors and whether `viewer` has seen and liked each; a segment whose author
+    /// cannot be named (a deleted account) is left out.
+    public func views(of list: [Segment], for viewer: Viewer) async throws -> [SegmentView] {
+        async let authors = accounts.accounts(ids: Set(list.map(\.authorID)))
+        async let seen = segments.seen(by: viewer.accountID, among: list.map(\.id))
+        async let liked = interactions.liked(by: viewer.accountID, among: list.map(\.id))
+        let (authorsByID, seenIDs, likedIDs) = try await (authors, seen, liked)
+        return list.compactMap { segment in
+            authorsByID[segment.authorID].map {
+                SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id))
+            }
+        }
+    }
+}
