@@ -51,6 +51,7 @@ public struct AppServices: Sendable {
     let rateLimiter: RateLimiter
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
+    public let moderating: Moderating
     /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
     public let passwords: any PasswordHasher
 
@@ -87,6 +88,8 @@ public struct AppServices: Sendable {
         let profileViews = SQLProfileViewStore(database: database)
         let graph = SQLGraphStore(database: database)
         let interactions = SQLInteractionStore(database: database)
+        let reading = Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
+                              interactions: interactions, clock: clock)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
@@ -115,8 +118,9 @@ public struct AppServices: Sendable {
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock),
-            reading: Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
-                             interactions: interactions, clock: clock),
+            reading: reading,
+            moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
+                                   legalHold: configuration.legalHold),
             passwords: BcryptPasswordHasher(cost: configuration.bcryptCost))
     }
 

@@ -109,11 +109,7 @@ struct SegmentBody: Encodable {
 
     init(_ s: Segment, author: Account, viewer: Viewer, seen: Bool, liked: Bool = false, publicURL: String) {
         let isAuthor = viewer.accountID == s.authorID
-        let hasMedia = s.mediaTag != nil && s.state.hasMedia
-        func url(_ rendition: Rendition) -> String? {
-            guard hasMedia, Rendition.renditions(of: s.kind).contains(rendition) else { return nil }
-            return "\(publicURL)/media/\(s.id)/\(rendition.rawValue)"
-        }
+        func url(_ rendition: Rendition) -> String? { mediaPath(s, rendition).map { publicURL + $0 } }
         id = s.id
         self.author = AuthorBody(author)
         kind = s.kind.rawValue
@@ -246,6 +242,24 @@ func parseFlag(_ text: String?, name: String) throws -> Bool {
 /// JSON bodies for segments, with their authors and whether `viewer` has seen and liked each.
 func segmentBodies(_ services: AppServices, _ segments: [Segment], viewer: Viewer) async throws -> [SegmentBody] {
     try await services.reading.views(of: segments, for: viewer).map {
-        SegmentBody($0.segment, author: $0.author, viewer: viewer, seen: $0.seen, liked: $0.liked, publicURL: services.publicURL)
+        SegmentBody($0, viewer: viewer, publicURL: services.publicURL)
     }
 }
+
+extension SegmentBody {
+    init(_ view: SegmentView, viewer: Viewer, publicURL: String) {
+        self.init(view.segment, author: view.author, viewer: viewer, seen: view.seen, liked: view.liked, publicURL: publicURL)
+    }
+}
+
+/// The path of a segment's rendition on this site, when it has one to serve: the API gives it with the public
+/// URL in front, pages as it is.
+func mediaPath(_ segment: Segment, _ rendition: Rendition) -> String? {
+    guard segment.mediaTag != nil, segment.state.hasMedia, Rendition.renditions(of: segment.kind).contains(rendition) else {
+        return nil
+    }
+    return "/media/\(segment.id)/\(rendition.rawValue)"
+}
+
+/// The picture that stands for a segment: a video's poster, a photo itself.
+func posterPath(_ segment: Segment) -> String? { mediaPath(segment, .poster) ?? mediaPath(segment, .photo) }

@@ -99,24 +99,19 @@ struct ModerationController {
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.report, account: me.id, address: context.address)
-        let segment = try await services.reading.visibleSegment(try context.parameters.require("id"), by: context.account)
-        guard segment.authorID != me.id else {
-            throw EphemeraError.badRequest("cannot_report_own", "You cannot report your own story; delete it instead.")
-        }
+        let id = try context.parameters.require("id")
+        // Not visible is the same 404 whatever the body says.
+        _ = try await services.reading.visibleSegment(id, by: me)
         let body = try await decodeJSON(NewReport.self, from: request, context: context)
-        let reason = try ModerationRules.reportReason(body.reason)
-        let details = try ModerationRules.optionalText(body.details, field: "details", limit: ModerationRules.maxDetailsLength)
-        let report = try await services.moderation.report(
-            segmentID: segment.id, reporterID: me.id, reason: reason, details: details, at: services.clock.now())
+        let report = try await services.moderating.report(segmentID: id, by: me, reason: body.reason, details: body.details)
         return try jsonResponse(reportBody(report, resolvers: [:]), status: .created)
     }
 
     @Sendable func appeal(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let body = try await decodeJSON(NewAppeal.self, from: request, context: context)
-        let message = try ModerationRules.requiredText(body.message, field: "message", limit: ModerationRules.maxAppealLength)
-        let appeal = try await services.moderation.appeal(
-            segmentID: try context.parameters.require("id"), authorID: me.id, message: message, at: services.clock.now())
+        let appeal = try await services.moderating.appeal(segmentID: try context.parameters.require("id"), by: me,
+                                                          message: body.message)
         return try jsonResponse(AppealBody(appeal), status: .created)
     }
 
@@ -124,41 +119,39 @@ struct ModerationController {
     @Sendable func removed(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
-        let result = try await services.moderation.removed(authorID: me.id, limit: page.limit, after: page.cursor)
-        var bodies = try await segmentBodies(services, result.items.map(\.segment), viewer: context.viewer)
-        for index in bodies.indices {
-            let item = result.items[index]
-            bodies[index].removal = RemovalBody(takedown: item.takedown, appeal: item.appeal)
+        let result = try await services.moderating.removed(of: me, limit: page.limit, after: page.cursor)
+        let items = result.items.map { item in
+            var body = SegmentBody(item.view, viewer: context.viewer, publicURL: services.publicURL)
+            body.removal = RemovalBody(takedown: item.takedown, appeal: item.appeal)
+            return body
         }
-        return try jsonResponse(PageBody(items: bodies, nextCursor: result.nextCursor))
+        return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
     }
 
     // MARK: Moderators
 
     /// The caller if they moderate; anyone else gets the 404 of a route that is not theirs.
     func requireModerator(_ context: AppRequestContext) throws -> Account {
-        let me = try context.requireAccount()
-        guard ModerationRules.canModerate(me.role) else { throw EphemeraError.moderationNotFound }
-        return me
+        try ModerationRules.requireModerator(try context.requireAccount())
     }
 
     @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try requireModerator(context)
+        let me = try requireModerator(context)
         let page = try PageRequest(request)
         switch request.uri.queryParameters["status"].map(String.init) ?? "open" {
         case "open":
-            let result = try await openQueue(limit: page.limit, after: page.cursor, viewer: context.viewer)
-            let items = result.items.map { queued, segment in
+            let result = try await services.moderating.openQueue(for: me, limit: page.limit, after: page.cursor)
+            let items = result.items.map { item in
                 QueueItemBody(
-                    segment: segment, reportCount: queued.reports.count,
-                    reasons: Dictionary(uniqueKeysWithValues: queued.reasonCounts.map { ($0.key.rawValue, $0.value) }),
-                    firstReportedAt: queued.firstReportedAt.rfc3339,
-                    reports: queued.reports.map { reportBody($0, resolvers: [:]) })
+                    segment: SegmentBody(item.view, viewer: context.viewer, publicURL: services.publicURL),
+                    reportCount: item.queued.reports.count,
+                    reasons: Dictionary(uniqueKeysWithValues: item.queued.reasonCounts.map { ($0.key.rawValue, $0.value) }),
+                    firstReportedAt: item.queued.firstReportedAt.rfc3339,
+                    reports: item.queued.reports.map { reportBody($0, resolvers: [:]) })
             }
             return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
         case "resolved":
-            let result = try await services.moderation.resolvedReports(limit: page.limit, after: page.cursor)
-            let resolvers = try await services.accounts.accounts(ids: Set(result.items.compactMap(\.resolvedBy)))
+            let (result, resolvers) = try await services.moderating.resolvedReports(for: me, limit: page.limit, after: page.cursor)
             return try jsonResponse(PageBody(items: result.items.map { reportBody($0, resolvers: resolvers) },
                                              nextCursor: result.nextCursor))
         case let other:
@@ -168,73 +161,36 @@ struct ModerationController {
 
     @Sendable func dismiss(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try requireModerator(context)
-        let report = try await services.moderation.dismiss(
-            reportID: try context.parameters.require("id"), moderatorID: me.id, at: services.clock.now())
+        let report = try await services.moderating.dismiss(reportID: try context.parameters.require("id"), by: me)
         return try jsonResponse(reportBody(report, resolvers: [me.id: me]))
     }
 
     @Sendable func takedown(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try requireModerator(context)
         let body = try await decodeJSON(NewTakedown.self, from: request, context: context)
-        let reason = try ModerationRules.requiredText(body.reason, field: "reason", limit: ModerationRules.maxReasonLength)
-        let segment = try await services.moderation.takedown(
-            segmentID: try context.parameters.require("id"), moderatorID: me.id, reason: reason, at: services.clock.now())
+        let segment = try await services.moderating.takedown(segmentID: try context.parameters.require("id"), by: me,
+                                                             reason: body.reason)
         return try jsonResponse(try await segmentBodies(services, [segment], viewer: context.viewer)[0])
     }
 
     @Sendable func appeals(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try requireModerator(context)
         let page = try PageRequest(request, cursor: false)
-        let items = try await openAppeals(for: me, viewer: context.viewer, limit: page.limit).map { item in
+        let items = try await services.moderating.openAppeals(for: me, limit: page.limit).map { item in
             OpenAppealBody(
-                appeal: AppealBody(item.appeal), segment: item.segment, takedownReason: item.takedown.reason,
-                takenDownAt: item.takedown.createdAt.rfc3339, takenDownBy: item.takenDownBy.map(AuthorBody.init),
-                canDecide: item.canDecide)
+                appeal: AppealBody(item.appeal),
+                segment: SegmentBody(item.view, viewer: context.viewer, publicURL: services.publicURL),
+                takedownReason: item.takedown.reason, takenDownAt: item.takedown.createdAt.rfc3339,
+                takenDownBy: item.takenDownBy.map(AuthorBody.init), canDecide: item.canDecide)
         }
         return try jsonResponse(PageBody(items: items, nextCursor: nil))
-    }
-
-    // MARK: Shared with the web app's /moderation
-
-    /// A page of the open queue, each segment with its body.
-    func openQueue(limit: Int, after cursor: PageCursor?, viewer: Viewer) async throws
-        -> (items: [(queued: QueuedSegment, segment: SegmentBody)], nextCursor: String?)
-    {
-        let result = try await services.moderation.queue(limit: limit, after: cursor)
-        let segments = try await segmentBodies(services, result.items.map(\.segment), viewer: viewer)
-        return (Array(zip(result.items, segments)), result.nextCursor)
-    }
-
-    struct OpenAppeal {
-        var appeal: Appeal
-        var takedown: Takedown
-        var segment: SegmentBody
-        /// Nil once that moderator's account is gone.
-        var takenDownBy: Account?
-        /// Four eyes: false for the moderator who took it down.
-        var canDecide: Bool
-    }
-
-    /// Open appeals, oldest first, with what a moderator deciding them needs to see.
-    func openAppeals(for me: Account, viewer: Viewer, limit: Int) async throws -> [OpenAppeal] {
-        let open = try await services.moderation.openAppeals(limit: limit)
-        let segments = try await segmentBodies(services, open.map(\.segment), viewer: viewer)
-        let moderators = try await services.accounts.accounts(ids: Set(open.compactMap(\.takedown.moderatorID)))
-        return zip(open, segments).map { item, segment in
-            OpenAppeal(appeal: item.appeal, takedown: item.takedown, segment: segment,
-                       takenDownBy: item.takedown.moderatorID.flatMap { moderators[$0] },
-                       canDecide: ModerationRules.mayDecideAppeal(decider: me.id, tookDownBy: item.takedown.moderatorID))
-        }
     }
 
     @Sendable func decide(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try requireModerator(context)
         let body = try await decodeJSON(NewDecision.self, from: request, context: context)
-        let decision = try ModerationRules.decision(body.decision)
-        let note = try ModerationRules.optionalText(body.note, field: "note", limit: ModerationRules.maxNoteLength)
-        let (appeal, segment) = try await services.moderation.decide(
-            appealID: try context.parameters.require("id"), moderatorID: me.id, decision: decision, note: note,
-            legalHold: services.configuration.legalHold, at: services.clock.now())
+        let (appeal, segment) = try await services.moderating.decide(
+            appealID: try context.parameters.require("id"), by: me, decision: body.decision, note: body.note)
         return try jsonResponse(DecisionBody(
             appeal: AppealBody(appeal), segment: try await segmentBodies(services, [segment], viewer: context.viewer)[0]))
     }
@@ -243,10 +199,8 @@ struct ModerationController {
 
     @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        guard ModerationRules.canReadLog(me.role) else { throw EphemeraError.moderationNotFound }
         let page = try PageRequest(request)
-        let result = try await services.moderation.log(limit: page.limit, after: page.cursor)
-        let actors = try await services.accounts.accounts(ids: Set(result.items.compactMap(\.actorID)))
+        let (result, actors) = try await services.moderating.log(for: me, limit: page.limit, after: page.cursor)
         let items = result.items.map { entry in
             LogEntryBody(id: entry.id, at: entry.at.rfc3339, action: entry.action.rawValue, segmentId: entry.segmentID,
                          subjectId: entry.subjectID, actor: entry.actorID.flatMap { actors[$0] }.map(AuthorBody.init),

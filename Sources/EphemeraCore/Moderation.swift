@@ -57,6 +57,46 @@ public enum ModerationRules {
     /// Four eyes: the moderator who took a segment down never decides its appeal.
     public static func mayDecideAppeal(decider: String, tookDownBy: String?) -> Bool { decider != tookDownBy }
 
+    /// Only moderators and admins may use the moderation routes; anyone else gets the 404 of a route that is
+    /// not theirs.
+    public static func requireModerator(_ account: Account) throws -> Account {
+        guard canModerate(account.role) else { throw EphemeraError.moderationNotFound }
+        return account
+    }
+
+    /// A person reports what they can see, never their own story, and has one open report per segment.
+    public static func checkReport(reporterID: String, authorID: String, alreadyOpen: Bool) throws {
+        guard reporterID != authorID else {
+            throw EphemeraError.badRequest("cannot_report_own", "You cannot report your own story; delete it instead.")
+        }
+        guard !alreadyOpen else {
+            throw EphemeraError.conflict("already_reported", "You have already reported this story; moderators will look at it.")
+        }
+    }
+
+    /// The author appeals a takedown once, while the segment is removed.
+    public static func checkAppeal(state: SegmentState, alreadyAppealed: Bool) throws {
+        guard state == .removed else {
+            throw EphemeraError.conflict("not_removed",
+                                         "Only a story that was taken down can be appealed; this one is \(state.rawValue).")
+        }
+        guard !alreadyAppealed else {
+            throw EphemeraError.conflict("already_appealed", "You have already appealed this takedown; a takedown can be appealed once.")
+        }
+    }
+
+    /// What the author deleting their removed segment does: under a legal hold it only leaves their view
+    /// (kept, hidden, until the hold ends); otherwise it is purged like any permanent delete.
+    public enum AuthorDeletion: Sendable, Hashable {
+        case hideUntil(Instant)
+        case purge
+    }
+
+    public static func authorDeletesRemoved(holdUntil: Instant?, at now: Instant) -> AuthorDeletion {
+        if let holdUntil, isHeld(holdUntil: holdUntil, at: now) { return .hideUntil(holdUntil) }
+        return .purge
+    }
+
     /// A segment under legal hold is kept, hidden, until the hold ends; nothing purges it before.
     public static func isHeld(holdUntil: Instant?, at now: Instant) -> Bool {
         guard let holdUntil else { return false }

@@ -17,13 +17,12 @@ public struct SQLModerationStore: Sendable {
         let report = Report(id: IDs.make(), segmentID: segmentID, reporterID: reporterID, reason: reason, details: details,
                             status: .open, createdAt: now)
         try await database.transaction(affectingTrays: false) { sql in
-            if try await sql.raw("""
+            guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql) else { throw EphemeraError.storyNotFound }
+            let open = try await sql.raw("""
                 SELECT id FROM reports WHERE reporter_id = \(bind: reporterID) AND segment_id = \(bind: segmentID)
                 AND status = 'open'
-                """).first() != nil {
-                throw EphemeraError.conflict(
-                    "already_reported", "You have already reported this story; moderators will look at it.")
-            }
+                """).first()
+            try ModerationRules.checkReport(reporterID: reporterID, authorID: segment.authorID, alreadyOpen: open != nil)
             try await sql.raw("""
                 INSERT INTO reports (id, segment_id, reporter_id, reason, details, status, created_at) VALUES (
                 \(bind: report.id), \(bind: segmentID), \(bind: reporterID), \(bind: reason.rawValue), \(bind: details),
@@ -179,15 +178,16 @@ public struct SQLModerationStore: Sendable {
         try await database.transaction { sql in
             guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.authorID == authorID,
                   segment.state == .removed else { throw EphemeraError.storyNotFound }
-            let holdUntil = try await Self.holdUntil(segmentID: segmentID, on: sql)
-            if ModerationRules.isHeld(holdUntil: holdUntil, at: now) {
+            switch ModerationRules.authorDeletesRemoved(holdUntil: try await Self.holdUntil(segmentID: segmentID, on: sql), at: now) {
+            case .hideUntil(let until):
                 try await sql.raw("""
                     UPDATE segments SET discarded_at = \(bind: now.milliseconds) WHERE id = \(bind: segmentID)
                     """).run()
-                return holdUntil
+                return until
+            case .purge:
+                _ = try await SQLDeletionStore.beginPurge(segmentID: segmentID, now: now, on: sql)
+                return nil
             }
-            _ = try await SQLDeletionStore.beginPurge(segmentID: segmentID, now: now, on: sql)
-            return nil
         }
     }
 
@@ -199,12 +199,8 @@ public struct SQLModerationStore: Sendable {
         try await database.transaction(affectingTrays: false) { sql in
             guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql), segment.authorID == authorID,
                   ![.purging, .purged].contains(segment.state) else { throw EphemeraError.storyNotFound }
-            guard segment.state == .removed else {
-                throw EphemeraError.conflict("not_removed", "Only a story that was taken down can be appealed; this one is \(segment.state.rawValue).")
-            }
-            guard try await sql.raw("SELECT id FROM appeals WHERE segment_id = \(bind: segmentID)").first() == nil else {
-                throw EphemeraError.conflict("already_appealed", "You have already appealed this takedown; a takedown can be appealed once.")
-            }
+            let existing = try await sql.raw("SELECT id FROM appeals WHERE segment_id = \(bind: segmentID)").first()
+            try ModerationRules.checkAppeal(state: segment.state, alreadyAppealed: existing != nil)
             try await sql.raw("""
                 INSERT INTO appeals (id, segment_id, message, created_at)
                 VALUES (\(bind: appeal.id), \(bind: segmentID), \(bind: message), \(bind: now.milliseconds))

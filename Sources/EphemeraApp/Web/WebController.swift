@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Foundation
 import Hummingbird
@@ -46,24 +47,17 @@ struct WebController {
         return account
     }
 
-    /// A media URL of the API as a path on this site (pages use relative URLs, whatever the public URL is).
-    func sitePath(_ url: String?) -> String? {
-        guard let url else { return nil }
-        return url.hasPrefix(services.publicURL) ? String(url.dropFirst(services.publicURL.count)) : url
-    }
-
-    func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentBody) -> String,
+    /// Thumbnails of segments, with their authors (from the same reading as the API's bodies; pages use paths
+    /// on this site, whatever the public URL is).
+    func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentView) -> String,
                 timeLeft: ((Segment) -> String?)? = nil) async throws -> [ThumbView] {
         let now = services.clock.now()
-        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
-        let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
-        // The bodies already carry their authors: no second lookup.
-        return bodies.compactMap { body in
-            guard let segment = byID[body.id] else { return nil }
+        return try await services.reading.views(of: segments, for: context.viewer).map { view in
+            let segment = view.segment
             return ThumbView(
-                id: body.id, person: PersonView(body.author), poster: sitePath(body.media.poster),
+                id: segment.id, person: PersonView(view.author), poster: posterPath(segment),
                 isVideo: segment.kind == .video, duration: durationLabel(milliseconds: segment.durationMilliseconds),
-                caption: segment.caption, when: shortAge(from: segment.createdAt, to: now), href: href(body),
+                caption: segment.caption, when: shortAge(from: segment.createdAt, to: now), href: href(view),
                 timeLeft: timeLeft?(segment))
         }
     }
@@ -91,7 +85,7 @@ struct WebController {
             }
         }
         let feed = try await services.segments.forYou(viewer: context.account?.id, now: now, limit: 30, after: nil)
-        let forYou = try await thumbs(feed.items, context: context) { "/@\($0.author.handle)/story?segment=\($0.id)" }
+        let forYou = try await thumbs(feed.items, context: context) { "/@\($0.author.handle)/story?segment=\($0.segment.id)" }
         return pages.render("home", title: "Ephemera",
                             data: HomeData(tray: tray, forYou: forYou, hasForYou: !forYou.isEmpty,
                                           signedIn: context.account != nil),
@@ -334,8 +328,8 @@ struct WebController {
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
         let page = try await services.segments.archive(authorID: me.id, limit: 100, after: nil)
-        let items = try await thumbs(page.items, context: context) { body in
-            sitePath(body.media.video ?? body.media.photo) ?? "#"
+        let items = try await thumbs(page.items, context: context) { view in
+            mediaPath(view.segment, .video) ?? mediaPath(view.segment, .photo) ?? "#"
         }
         return pages.render("archive", title: "Archive", data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
                             me: try await meView(context), context: context)

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
@@ -59,15 +60,15 @@ struct WebModerationController {
     }
 
     @Sendable func moderation(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try web.signedIn(request, context)
-        guard ModerationRules.canModerate(me.role) else { throw EphemeraError.moderationNotFound }
+        let me = try ModerationRules.requireModerator(try web.signedIn(request, context))
         let now = services.clock.now()
-        let api = ModerationController(services: services)
-        let queueViews = try await api.openQueue(limit: 50, after: nil, viewer: context.viewer).items.map { queued, body in
+        let queueViews = try await services.moderating.openQueue(for: me, limit: 50, after: nil).items.map { item in
+            let (queued, segment) = (item.queued, item.view.segment)
             let counts = queued.reasonCounts
             return QueueItemView(
-                id: body.id, person: PersonView(body.author), poster: web.sitePath(body.media.poster),
-                video: web.sitePath(body.media.video), caption: body.caption, audience: body.audience, state: body.state,
+                id: segment.id, person: PersonView(item.view.author), poster: posterPath(segment),
+                video: mediaPath(segment, .video), caption: segment.caption, audience: segment.audience.rawValue,
+                state: segment.state.rawValue,
                 reportCount: queued.reports.count,
                 reportLabel: "\(queued.reports.count) report\(queued.reports.count == 1 ? "" : "s")",
                 reasons: ReportReason.allCases.compactMap { reason in counts[reason].map { "\(Self.label(reason)) \($0)" } }
@@ -77,11 +78,11 @@ struct WebModerationController {
                                    when: shortAge(from: $0.createdAt, to: now))
                 })
         }
-        let appealViews = try await api.openAppeals(for: me, viewer: context.viewer, limit: 50).map { item in
+        let appealViews = try await services.moderating.openAppeals(for: me, limit: 50).map { item in
             AppealItemView(
-                id: item.appeal.id, segmentID: item.segment.id, person: PersonView(item.segment.author),
-                poster: web.sitePath(item.segment.media.poster), video: web.sitePath(item.segment.media.video),
-                caption: item.segment.caption, takedownReason: item.takedown.reason,
+                id: item.appeal.id, segmentID: item.view.segment.id, person: PersonView(item.view.author),
+                poster: posterPath(item.view.segment), video: mediaPath(item.view.segment, .video),
+                caption: item.view.segment.caption, takedownReason: item.takedown.reason,
                 takenDownBy: item.takenDownBy.map { "@" + $0.handle } ?? "a former moderator",
                 message: item.appeal.message, when: shortAge(from: item.appeal.createdAt, to: now),
                 canDecide: item.canDecide)
@@ -115,11 +116,11 @@ struct WebModerationController {
     @Sendable func removed(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try web.signedIn(request, context)
         let now = services.clock.now()
-        let page = try await services.moderation.removed(authorID: me.id, limit: 100, after: nil)
-        let bodies = try await segmentBodies(services, page.items.map(\.segment), viewer: context.viewer)
-        let items = zip(page.items, bodies).map { item, body in
+        let page = try await services.moderating.removed(of: me, limit: 100, after: nil)
+        let items = page.items.map { item in
             RemovedItemView(
-                id: body.id, poster: web.sitePath(body.media.poster), caption: body.caption, reason: item.takedown.reason,
+                id: item.view.segment.id, poster: posterPath(item.view.segment), caption: item.view.segment.caption,
+                reason: item.takedown.reason,
                 when: Self.ago(shortAge(from: item.takedown.createdAt, to: now)), canAppeal: item.appeal == nil,
                 appealMessage: item.appeal?.message, pending: item.appeal != nil && item.appeal?.decision == nil,
                 outcome: item.appeal?.decision == .uphold ? "A second moderator upheld the removal." : nil,
