@@ -191,11 +191,11 @@ struct ResumableUploadsController {
         var committedOffset = upload.offset
         var sinceCommit: Int64 = 0
         func commit() async throws {
-            try writer.sync()
+            try await writer.sync()
             guard try await services.resumableUploads.recordProgress(
                 id: upload.id, from: committedOffset, offset: writer.offset, storedBytes: writer.storedBytes)
             else {
-                writer.discard()
+                await writer.discard()
                 throw EphemeraError(.conflict, "upload_offset_mismatch", "The upload moved on meanwhile. Ask with HEAD.")
             }
             committedOffset = writer.offset
@@ -205,14 +205,15 @@ struct ResumableUploadsController {
         do {
             for try await buffer in request.body {
                 if writer.received + Int64(buffer.readableBytes) > remaining {
-                    writer.discard()
+                    await writer.discard()
                     throw EphemeraError(.tooLarge, "upload_length_exceeded",
                         "More bytes arrived than the declared Upload-Length (\(upload.length)); they were not kept.")
                 }
-                try buffer.withUnsafeReadableBytes { raw in
+                buffer.withUnsafeReadableBytes { raw in
                     checksum?.update(raw)
-                    try writer.write(raw)
+                    writer.append(raw)
                 }
+                try await writer.flush()
                 sinceCommit += Int64(buffer.readableBytes)
                 // Without a checksum every byte is worth keeping: commit as we go, so an interrupted request
                 // loses little. With one, nothing of this request counts until it is verified.
@@ -222,11 +223,11 @@ struct ResumableUploadsController {
             throw error
         } catch {
             // The connection dropped. Keep what arrived, unless a checksum could not be verified.
-            if checksum == nil { try? await commit() } else { writer.discard() }
+            if checksum == nil { try? await commit() } else { await writer.discard() }
             throw error
         }
         if let checksum, !checksum.matches() {
-            writer.discard()
+            await writer.discard()
             throw EphemeraError(.checksumMismatch, "checksum_mismatch",
                 "The bytes do not match Upload-Checksum; they were not kept. Send this part again.")
         }

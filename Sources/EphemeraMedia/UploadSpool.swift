@@ -109,8 +109,10 @@ public struct UploadSpool: Sendable {
         Data(id.utf8) + withUnsafeBytes(of: UInt64(offset).bigEndian) { Data($0) }
     }
 
-    /// Appends plaintext as encrypted records. Not thread-safe: one request writes a spool at a time.
-    public final class Writer {
+    /// Appends plaintext as encrypted records. One request writes a spool at a time (the upload's lock), so the
+    /// writer is handed between the request's task and the thread pool that seals, writes and fsyncs for it,
+    /// never used by two at once.
+    public final class Writer: @unchecked Sendable {
         let id: String
         let fd: Int32
         let key: ChunkedCipher.Key
@@ -138,35 +140,55 @@ public struct UploadSpool: Sendable {
         /// Plaintext bytes received by this writer so far, written or pending.
         public var received: Int64 { offset - startOffset + writtenPlain + Int64(pending.count) }
 
-        public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        /// Takes plaintext; it is sealed and written in whole records by `flush()` and `sync()`.
+        public func append(_ bytes: UnsafeRawBufferPointer) {
             pending.append(contentsOf: bytes)
-            while pending.count >= UploadSpool.recordSize {
-                try seal(pending.prefix(UploadSpool.recordSize))
-                pending.removeFirst(UploadSpool.recordSize)
-            }
         }
 
-        /// Writes what is pending (a short last record) and makes everything durable: afterwards
-        /// `storedBytes` and `offset` may be committed to the database.
-        public func sync() throws {
-            if !pending.isEmpty {
-                try seal(pending)
-                pending.removeAll()
+        /// Seals and writes the whole records pending once about a megabyte has collected, on the thread pool.
+        public func flush() async throws {
+            guard pending.count >= Self.flushSize else { return }
+            try await BlockingIO.run { try self.sealWholeRecords() }
+        }
+
+        static let flushSize = 16 * UploadSpool.recordSize
+
+        func sealWholeRecords() throws {
+            var start = pending.startIndex
+            while pending.endIndex - start >= UploadSpool.recordSize {
+                try seal(pending[start..<(start + UploadSpool.recordSize)])
+                start += UploadSpool.recordSize
             }
-            guard fsync(fd) == 0 else { throw FileMediaStore.posixError("fsync", "upload \(id)") }
-            storedBytes += written
-            offset += writtenPlain
-            written = 0
-            writtenPlain = 0
+            pending.removeSubrange(pending.startIndex..<start)
+        }
+
+        /// Writes what is pending (a short last record) and makes everything durable, on the thread pool:
+        /// afterwards `storedBytes` and `offset` may be committed to the database.
+        public func sync() async throws {
+            try await BlockingIO.run {
+                try self.sealWholeRecords()
+                if !self.pending.isEmpty {
+                    try self.seal(self.pending)
+                    self.pending.removeAll()
+                }
+                guard fsync(self.fd) == 0 else { throw FileMediaStore.posixError("fsync", "upload \(self.id)") }
+                self.storedBytes += self.written
+                self.offset += self.writtenPlain
+                self.written = 0
+                self.writtenPlain = 0
+            }
         }
 
         /// Drops everything written since the last `sync()` (a refused or unverifiable request).
-        public func discard() {
+        public func discard() async {
             pending.removeAll()
             written = 0
             writtenPlain = 0
-            _ = ftruncate(fd, off_t(storedBytes))
-            _ = lseek(fd, off_t(storedBytes), SEEK_SET)
+            let (fd, stored) = (self.fd, storedBytes)
+            _ = try? await BlockingIO.run {
+                _ = ftruncate(fd, off_t(stored))
+                _ = lseek(fd, off_t(stored), SEEK_SET)
+            }
         }
 
         private func seal(_ plain: Data) throws {
