@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Foundation
 import HTTPTypes
@@ -32,28 +33,10 @@ struct AccountsController {
 
     @Sendable func signUp(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await decodeJSON(SignUp.self, from: request, context: context)
-        let (account, token) = try await createAccount(
+        let (account, token) = try await services.identity.signUp(
             handle: body.handle, password: body.password, displayName: body.displayName, address: context.address)
         return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
                                 status: .created)
-    }
-
-    /// Creates an account and its first session: the API's sign-up and the web app's both come here.
-    func createAccount(handle: String, password: String, displayName: String?, address: String?) async throws
-        -> (Account, String)
-    {
-        try services.rateLimiter.check(.signUp, account: nil, address: address)
-        try AccountRules.validateHandle(handle)
-        try AccountRules.validatePassword(password)
-        let displayName = displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        try AccountRules.validateDisplayName(displayName)
-        let hash = try await services.passwords.hash(password)
-        let account = Account(
-            id: IDs.make(), handle: handle, displayName: displayName.isEmpty ? handle : displayName,
-            role: handle == services.configuration.adminHandle ? .admin : .member, createdAt: services.clock.now(),
-            settings: AccountSettings())
-        try await services.accounts.create(account, passwordHash: hash)
-        return (account, try await startSession(for: account))
     }
 
     struct SignIn: Decodable {
@@ -63,25 +46,15 @@ struct AccountsController {
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await decodeJSON(SignIn.self, from: request, context: context)
-        let (account, token) = try await authenticate(handle: body.handle, password: body.password,
-                                                      address: context.address)
+        let (account, token) = try await services.identity.signIn(handle: body.handle, password: body.password,
+                                                                   address: context.address)
         return try jsonResponse(SessionBody(account: AccountBody(account, includeSettings: true), token: token),
                                 status: .created)
     }
 
-    /// Checks a password and starts a session: the API's sign-in and the web app's both come here.
-    func authenticate(handle: String, password: String, address: String?) async throws -> (Account, String) {
-        // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
-        try services.rateLimiter.check(.signIn, account: "handle:" + handle, address: address)
-        let found = try await services.accounts.credentials(handle: handle)
-        let matches = try await services.passwords.verifySignIn(password, storedHash: found?.1)
-        guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }
-        return (account, try await startSession(for: account))
-    }
-
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireAccount()
-        if let hash = context.tokenHash { try await services.accounts.deleteSession(tokenHash: hash) }
+        if let hash = context.tokenHash { try await services.identity.signOut(tokenHash: hash) }
         return Response(status: .noContent)
     }
 
@@ -114,23 +87,7 @@ struct AccountsController {
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
-        return try jsonResponse(try await profileBody(user, context: context))
-    }
-
-    /// A profile as the caller sees it; looking at it records a profile view when both sides opted in.
-    func profileBody(_ user: Account, context: AppRequestContext) async throws -> ProfileBody {
-        let now = services.clock.now()
-        async let followers = services.graph.followerCount(user.id)
-        async let following = services.graph.followingCount(user.id)
-        async let ring = services.segments.ring(authorID: user.id, viewer: context.account?.id, now: now)
-        async let relations = services.graph.relations(viewer: context.account?.id, author: user.id)
-        if let viewer = context.account, isProfileViewRecorded(viewer: viewer, profile: user) {
-            try await services.profileViews.record(viewer: viewer.id, profile: user.id, at: now)
-        }
-        return ProfileBody(
-            handle: user.handle, displayName: user.displayName, followerCount: try await followers,
-            followingCount: try await following, storyRing: try await ring.rawValue,
-            followedByMe: try await relations.viewerFollowsAuthor)
+        return try jsonResponse(ProfileBody(try await services.reading.profile(of: user, for: context.account)))
     }
 
     struct ProfileViewBody: Encodable {
@@ -149,14 +106,6 @@ struct AccountsController {
             accounts[item.accountID].map { ProfileViewBody(account: AuthorBody($0), viewedAt: item.viewedAt.rfc3339) }
         }
         return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
-    }
-
-    /// A new random session token; only its hash is stored.
-    private func startSession(for account: Account) async throws -> String {
-        let token = IDs.randomToken(bytes: 32)
-        try await services.accounts.createSession(tokenHash: IDs.hash(token: token), accountID: account.id,
-                                                  at: services.clock.now())
-        return token
     }
 }
 

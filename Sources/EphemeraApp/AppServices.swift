@@ -49,6 +49,8 @@ public struct AppServices: Sendable {
     public let resumableUploads: SQLResumableUploadStore
     public let spool: UploadSpool
     let rateLimiter: RateLimiter
+    /// Sign-up, sign-in, sign-out, reauthentication.
+    public let identity: Identity
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
     public let moderating: Moderating
@@ -89,7 +91,9 @@ public struct AppServices: Sendable {
         let graph = SQLGraphStore(database: database)
         let interactions = SQLInteractionStore(database: database)
         let reading = Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
-                              interactions: interactions, clock: clock)
+                              interactions: interactions, profileViews: profileViews, clock: clock)
+        let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock)
+        let passwords = BcryptPasswordHasher(cost: configuration.bcryptCost)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
@@ -117,11 +121,13 @@ public struct AppServices: Sendable {
                                    interval: configuration.sweepInterval),
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
-            rateLimiter: RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock),
+            rateLimiter: limiter,
+            identity: Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
+                               adminHandle: configuration.adminHandle),
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold),
-            passwords: BcryptPasswordHasher(cost: configuration.bcryptCost))
+            passwords: passwords)
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

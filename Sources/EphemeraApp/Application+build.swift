@@ -45,8 +45,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware(pages: pages))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)
-    let accounts = AccountsController(services: services)
-    accounts.register(on: router)
+    AccountsController(services: services).register(on: router)
     GraphController(services: services).register(on: router)
     let stories = StoriesController(services: services)
     stories.register(on: router)
@@ -62,7 +61,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     ResumableUploadsController(services: services, posts: posts).register(on: router)
     MediaController(services: services).register(on: router)
     ModerationController(services: services).register(on: router)
-    let web = WebController(services: services, accountsAPI: accounts, pages: pages)
+    let web = WebController(services: services, pages: pages)
     web.register(on: router)
     WebModerationController(web: web).register(on: router)
     return router

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Foundation
 import HTTPTypes
@@ -113,12 +114,7 @@ struct DeletionController {
     /// The signed-in account, after checking its password again (a stolen session alone cannot wipe data).
     func reauthenticate(_ request: Request, context: AppRequestContext) async throws -> Account {
         let me = try context.requireAccount()
-        let refused = EphemeraError(.forbidden, "reauthentication_required",
-                                    "Confirm with your password: send {\"password\": \"…\"} in the request body.")
-        guard let body = try? await decodeJSON(PasswordBody.self, from: request, context: context),
-              let (_, hash) = try await services.accounts.credentials(handle: me.handle) else { throw refused }
-        let matches = try await services.passwords.verify(body.password, against: hash)
-        guard matches else { throw refused }
-        return me
+        let body = try? await decodeJSON(PasswordBody.self, from: request, context: context)
+        return try await services.identity.reauthenticate(me, password: body?.password)
     }
 }

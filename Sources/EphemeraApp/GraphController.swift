@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
@@ -52,18 +53,10 @@ struct GraphController {
         let page = try PageRequest(request)
         let ids = try await services.graph.followPage(of: user.id, followers: followers, limit: page.limit, after: page.cursor)
         let accounts = try await services.accounts.accounts(ids: Set(ids.items))
-        let now = services.clock.now()
         var items: [ProfileBody] = []
         for id in ids.items {
             guard let account = accounts[id] else { continue }
-            async let followerCount = services.graph.followerCount(id)
-            async let followingCount = services.graph.followingCount(id)
-            async let ring = services.segments.ring(authorID: id, viewer: context.account?.id, now: now)
-            async let relations = services.graph.relations(viewer: context.account?.id, author: id)
-            items.append(ProfileBody(
-                handle: account.handle, displayName: account.displayName, followerCount: try await followerCount,
-                followingCount: try await followingCount, storyRing: try await ring.rawValue,
-                followedByMe: try await relations.viewerFollowsAuthor))
+            items.append(ProfileBody(try await services.reading.profile(of: account, for: context.account, recordingView: false)))
         }
         return try jsonResponse(PageBody(items: items, nextCursor: ids.nextCursor))
     }

@@ -58,6 +58,15 @@ struct ProfileBody: Encodable {
     var storyRing: String
     /// Whether the caller follows this account.
     var followedByMe: Bool
+
+    init(_ profile: Profile) {
+        handle = profile.account.handle
+        displayName = profile.account.displayName
+        followerCount = profile.followerCount
+        followingCount = profile.followingCount
+        storyRing = profile.ring.rawValue
+        followedByMe = profile.followedByCaller
+    }
 }
 
 struct SegmentBody: Encodable {

@@ -28,6 +28,12 @@ public enum AccountRules {
         }
     }
 
+    /// The role a new account starts with: admin for the handle the operator named (`serve --admin`), else
+    /// member.
+    public static func initialRole(handle: String, adminHandle: String?) -> Role {
+        handle == adminHandle ? .admin : .member
+    }
+
     public static let maxCaptionLength = 2200
 
     public static func validateCaption(_ caption: String) throws {

@@ -9,6 +9,15 @@ public struct SegmentView: Sendable, Hashable {
     public var liked: Bool
 }
 
+/// A profile as one caller sees it.
+public struct Profile: Sendable, Hashable {
+    public var account: Account
+    public var followerCount: Int
+    public var followingCount: Int
+    public var ring: StoryRing
+    public var followedByCaller: Bool
+}
+
 /// Reading segments: the one place that decides whether a caller may read a segment (by the visibility rule,
 /// as its author, or as a moderator reviewing it), for the API, the web pages, share links, media and downloads.
 public struct Reading: Sendable {
@@ -17,10 +26,13 @@ public struct Reading: Sendable {
     let moderation: SQLModerationStore
     let accounts: SQLAccountStore
     let interactions: SQLInteractionStore
+    let profileViews: SQLProfileViewStore
     let clock: any EphemeraClock
 
     public init(segments: SQLSegmentStore, graph: SQLGraphStore, moderation: SQLModerationStore,
-                accounts: SQLAccountStore, interactions: SQLInteractionStore, clock: any EphemeraClock) {
+                accounts: SQLAccountStore, interactions: SQLInteractionStore, profileViews: SQLProfileViewStore,
+                clock: any EphemeraClock) {
+        self.profileViews = profileViews
         self.segments = segments
         self.graph = graph
         self.moderation = moderation
@@ -89,5 +101,20 @@ public struct Reading: Sendable {
                 SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id))
             }
         }
+    }
+
+    /// `user`'s profile as `caller` sees it. Opening a profile (`recordingView`) records a profile view when both
+    /// sides opted in; listing it among followers does not.
+    public func profile(of user: Account, for caller: Account?, recordingView: Bool = true) async throws -> Profile {
+        let now = clock.now()
+        async let followers = graph.followerCount(user.id)
+        async let following = graph.followingCount(user.id)
+        async let ring = segments.ring(authorID: user.id, viewer: caller?.id, now: now)
+        async let relations = graph.relations(viewer: caller?.id, author: user.id)
+        if recordingView, let caller, isProfileViewRecorded(viewer: caller, profile: user) {
+            try await profileViews.record(viewer: caller.id, profile: user.id, at: now)
+        }
+        return Profile(account: user, followerCount: try await followers, followingCount: try await following,
+                       ring: try await ring, followedByCaller: try await relations.viewerFollowsAuthor)
     }
 }

@@ -9,7 +9,6 @@ import Hummingbird
 /// behaviour to test. Forms that must work before any script runs (sign-in, sign-up, settings) post here.
 struct WebController {
     let services: AppServices
-    let accountsAPI: AccountsController
     let pages: WebPages
 
     func register(on router: Router<AppRequestContext>) {
@@ -122,7 +121,7 @@ struct WebController {
         let handle = (form["handle"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let next = WebPages.safeReturnPath(form["next"])
         do {
-            let (_, token) = try await accountsAPI.authenticate(handle: handle, password: form["password"] ?? "",
+            let (_, token) = try await services.identity.signIn(handle: handle, password: form["password"] ?? "",
                                                                 address: context.address)
             return signedInResponse(token: token, next: next)
         } catch let error as EphemeraError {
@@ -136,7 +135,7 @@ struct WebController {
         let displayName = form["displayName"] ?? ""
         let next = WebPages.safeReturnPath(form["next"])
         do {
-            let (_, token) = try await accountsAPI.createAccount(
+            let (_, token) = try await services.identity.signUp(
                 handle: handle, password: form["password"] ?? "", displayName: displayName, address: context.address)
             return signedInResponse(token: token, next: next)
         } catch let error as EphemeraError {
@@ -266,7 +265,7 @@ struct WebController {
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
-        let body = try await accountsAPI.profileBody(user, context: context)
+        let body = ProfileBody(try await services.reading.profile(of: user, for: context.account))
         return pages.render("profile", title: "\(user.displayName) (@\(user.handle))",
                             data: ProfileData(person: PersonView(user), profile: body, hasStory: body.storyRing != "none",
                                               isMe: context.account?.id == user.id, signedIn: context.account != nil),

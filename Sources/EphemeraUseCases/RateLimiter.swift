@@ -4,12 +4,12 @@ import Synchronization
 /// Per-process token buckets per account and per address (`RateLimit.defaults`, or off). A refused request
 /// is a 429 `rate_limited` with `Retry-After`. Behind several nodes each keeps its own buckets, which bounds
 /// the total at nodes × limit; that is stated in the README.
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     private let limits: [RateLimit.Action: (account: RateLimit, address: RateLimit)]
     private let clock: any EphemeraClock
     private let buckets = Mutex<[String: TokenBucket]>([:])
 
-    init(enabled: Bool, factor: Double = 1, clock: any EphemeraClock) {
+    public init(enabled: Bool, factor: Double = 1, clock: any EphemeraClock) {
         func scaled(_ limit: RateLimit) -> RateLimit {
             RateLimit(burst: max(1, (limit.burst * factor).rounded()), perMinute: limit.perMinute * factor)
         }
@@ -18,7 +18,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Throws 429 when `account` or `address` has no room left for `action`.
-    func check(_ action: RateLimit.Action, account: String?, address: String?) throws {
+    public func check(_ action: RateLimit.Action, account: String?, address: String?) throws {
         guard let limit = limits[action] else { return }
         let now = clock.now()
         let keys = [account.map { ("\(action.rawValue)|account|\($0)", limit.account) },
