@@ -51,6 +51,8 @@ public struct AppServices: Sendable {
     let rateLimiter: RateLimiter
     /// Sign-up, sign-in, sign-out, reauthentication.
     public let identity: Identity
+    /// Turning a received file into a post.
+    public let posting: Posting
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
     public let moderating: Moderating
@@ -83,6 +85,7 @@ public struct AppServices: Sendable {
         let media: any MediaStore = ports.media?(mediaStore) ?? mediaStore
         let runner = ProcessRunner(logger: logger)
         let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)
+        let prober = FFprobeMediaProber(runner: runner)
         let accounts = SQLAccountStore(database: database)
         let segments = SQLSegmentStore(database: database)
         let deletion = SQLDeletionStore(database: database)
@@ -112,7 +115,7 @@ public struct AppServices: Sendable {
             segments: segments, deletion: deletion, moderation: moderation,
             interactions: interactions,
             profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, keyring: keyring,
-            transcoder: transcoder, prober: FFprobeMediaProber(runner: runner), purger: purger,
+            transcoder: transcoder, prober: prober, purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                               resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
@@ -124,6 +127,9 @@ public struct AppServices: Sendable {
             rateLimiter: limiter,
             identity: Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
                                adminHandle: configuration.adminHandle),
+            posting: Posting(segments: segments, keyring: keyring, prober: prober, inbox: mediaStore,
+                             limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
+                             wakeWorkers: { signal.notify() }),
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold),

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraMedia
 import EphemeraStore
 import EphemeraWorkers
@@ -35,7 +36,7 @@ struct PostController {
 
         let uploadID = IDs.make()
         let sourcePath = services.mediaStore.incomingPath(uploadID)
-        let soundPath = services.mediaStore.incomingPath(uploadID + FileMediaStore.soundSuffix)
+        let soundPath = services.mediaStore.incomingPath(UploadInboxNames.sound(uploadID))
         var committed = false
         var soundUsed = false
         defer {
@@ -54,67 +55,18 @@ struct PostController {
         guard form.media.bytes > 0 else {
             throw EphemeraError.badRequest("empty_media", "The file in 'media' is empty. Choose the photo or video again.")
         }
-        var creative = fields.creative
+        var post = fields.request
         if form.sound.received && form.sound.bytes > 0 {
-            let probe: MediaProbe
-            do {
-                probe = try await services.prober.probe(path: soundPath)
-            } catch is EphemeraError {
-                probe = MediaProbe(formatName: "", durationSeconds: nil, streams: [], sizeBytes: form.sound.bytes)
-            }
-            creative.soundDemuxer = try MediaRules.soundDemuxer(for: probe)
-            creative.soundFile = soundPath
+            post.creative.soundDemuxer = try await services.posting.soundDemuxer(uploadID: uploadID, sizeBytes: form.sound.bytes)
             soundUsed = true
         }
 
-        let segments = try await createPost(author: author, fields: fields, creative: creative, uploadID: uploadID,
-                                            withSound: soundUsed)
+        let segments = try await services.posting.post(by: author, post, uploadID: uploadID)
         committed = true
         let bodies = segments.map {
             SegmentBody($0, author: author, viewer: context.viewer, seen: false, publicURL: services.publicURL)
         }
         return try jsonResponse(SegmentsBody(segments: bodies), status: .created)
-    }
-
-    /// Turns the file received as `incoming/{uploadID}` into a post: refuses a decompression bomb from its
-    /// declared size, probes and plans it, and records the upload, its `processing` segments and the job in one
-    /// transaction (with the tus upload it completes, if any). Multipart posts and tus uploads both end here.
-    func createPost(author: Account, fields: PostFields, creative: CreativeEdits, uploadID: String, withSound: Bool,
-                    completing resumableID: String? = nil) async throws -> [Segment] {
-        let sourcePath = services.mediaStore.incomingPath(uploadID)
-        try MediaRules.checkDeclaredImageSize(prefix: Self.prefix(of: sourcePath), limits: services.configuration.mediaLimits)
-        let probe = try await services.prober.probe(path: sourcePath)
-        let plan = try MediaRules.plan(probe, limits: services.configuration.mediaLimits, edits: fields.edits,
-                                       creative: creative)
-
-        let now = services.clock.now()
-        let pieces: Int
-        switch plan {
-        case .photo: pieces = 1
-        case .video(let video): pieces = video.pieces.count
-        }
-        let segments = (0..<pieces).map { position in
-            Segment(
-                id: IDs.make(), authorID: author.id, kind: plan.kind, state: .processing, audience: fields.audience,
-                caption: fields.caption, createdAt: now, expiresAt: now + services.configuration.storyLifetime,
-                uploadID: uploadID, position: position)
-        }
-        let planJSON = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
-        try await services.mediaStore.makeDurable(incoming: uploadID)
-        if withSound { try await services.mediaStore.makeDurable(incoming: uploadID + FileMediaStore.soundSuffix) }
-        // Each segment's data key is made now, with the segment and before its row commits: the only place a
-        // key is ever made, so nothing can make one again for a segment that is later purged.
-        for segment in segments { _ = try await services.keyring.createKey(for: segment.id) }
-        do {
-            try await services.segments.createUpload(
-                UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: planJSON, createdAt: now),
-                segments: segments, completing: resumableID)
-        } catch {
-            for segment in segments { try? await services.keyring.destroyKey(for: segment.id) }
-            throw error
-        }
-        services.jobSignal.notify()
-        return segments
     }
 
     struct SegmentsBody: Encodable {
@@ -136,12 +88,6 @@ struct PostController {
             }
         }
         return nil
-    }
-
-    static func prefix(of path: String) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        return [UInt8](try handle.read(upToCount: ImageHeader.prefixLength) ?? Data())
     }
 
     /// Streams the body through the multipart parser: `media` and `sound` go to disk chunk by chunk, small
@@ -299,6 +245,9 @@ struct PostFields {
     var caption: String?
     var edits: PostEdits
     var creative: CreativeEdits
+
+    /// What the use case is asked to post.
+    var request: PostRequest { PostRequest(audience: audience, caption: caption, edits: edits, creative: creative) }
 
     init(_ fields: [String: String], settings: AccountSettings) throws {
         audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience

@@ -1,5 +1,6 @@
 import Crypto
 import EphemeraCore
+import EphemeraUseCases
 import EphemeraMedia
 import EphemeraStore
 import Foundation
@@ -17,7 +18,6 @@ import NIOCore
 /// answers with the segment ids in `Ephemera-Segments`, and `GET` on the upload URL tells them later.
 struct ResumableUploadsController {
     let services: AppServices
-    let posts: PostController
     let locks = UploadLocks()
 
     static let version = "1.0.0"
@@ -252,8 +252,7 @@ struct ResumableUploadsController {
         do {
             let fields = try PostFields(try Self.metadata(upload.metadata), settings: author.settings)
             try await services.spool.decrypt(upload.id, storedBytes: upload.storedBytes, to: source)
-            _ = try await posts.createPost(author: author, fields: fields, creative: fields.creative, uploadID: postID,
-                                           withSound: false, completing: upload.id)
+            _ = try await services.posting.post(by: author, fields.request, uploadID: postID, completing: upload.id)
             committed = true
         } catch is ResumableUploadAlreadyPosted {
             // Another request completed it first: answer as it did.

@@ -16,21 +16,24 @@ public struct CreativeEdits: Sendable, Hashable, Codable {
     public var filter: Filter
     public var text: String?
     public var textPosition: TextPosition
-    /// The path of the sound file in the incoming area, if one was sent, and the demuxer probing found for it.
-    public var soundFile: String?
+    /// The demuxer probing found for the sound track sent with the upload, if one was: the plan names no file
+    /// (it is stored, and outlives any one node's paths); processing finds the track beside the upload.
     public var soundDemuxer: String?
     public var soundMode: SoundMode
 
     public init(filter: Filter = .none, text: String? = nil, textPosition: TextPosition = .bottom,
-                soundFile: String? = nil, soundMode: SoundMode = .mix) {
+                soundDemuxer: String? = nil, soundMode: SoundMode = .mix) {
         self.filter = filter
         self.text = text
         self.textPosition = textPosition
-        self.soundFile = soundFile
+        self.soundDemuxer = soundDemuxer
         self.soundMode = soundMode
     }
 
-    public var isEmpty: Bool { filter == .none && text == nil && soundFile == nil }
+    /// Whether a sound track is mixed in or replaces the video's own.
+    public var hasSound: Bool { soundDemuxer != nil }
+
+    public var isEmpty: Bool { filter == .none && text == nil && !hasSound }
 
     public static let maxTextLength = 200
 

@@ -139,7 +139,7 @@ public enum MediaRules {
                 throw EphemeraError(.tooLarge, "photo_too_large",
                     "The photo is \(megabytes(probe.sizeBytes)); a photo may be at most \(megabytes(limits.maxPhotoBytes)).")
             }
-            if creative?.soundFile != nil {
+            if creative?.hasSound == true {
                 throw EphemeraError.badRequest("sound_needs_video", "A sound track can only be added to a video.")
             }
             return .photo(PhotoPlan(demuxer: firstFormat, width: image.width, height: image.height, edits: creative))

@@ -62,6 +62,9 @@ public struct Segment: Sendable, Hashable {
         self.discardedAt = discardedAt
     }
 
+    /// When a segment posted at `postedAt` leaves every read: its lifetime (`--story-lifetime`) later.
+    public static func expiry(postedAt: Instant, lifetime: Duration) -> Instant { postedAt + lifetime }
+
     /// How long a photo stays on screen in the viewer.
     public static let photoDisplaySeconds = 5.0
 

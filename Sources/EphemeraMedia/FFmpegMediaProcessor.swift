@@ -28,8 +28,8 @@ public struct FFmpegMediaProcessor: Transcoder {
     }
 
     /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload.
-    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String,
-                          textFile: String? = nil) async throws -> ProcessedMedia
+    public func makeVideo(source: String, sound: String? = nil, plan: VideoPlan, piece: ClipRange, videoOut: String,
+                          posterOut: String, textFile: String? = nil) async throws -> ProcessedMedia
     {
         if let text = plan.edits?.text, let textFile { try Self.writeText(text, to: textFile) }
         defer { if let textFile { try? FileManager.default.removeItem(atPath: textFile) } }
@@ -54,7 +54,7 @@ public struct FFmpegMediaProcessor: Transcoder {
             }
             var graph = video + "[v]"
             var audio = "[\(baseAudio)]aresample=48000"
-            if let soundFile = plan.edits?.soundFile {
+            if let soundFile = sound, plan.edits?.hasSound == true {
                 let soundInput = plan.hasAudio ? 1 : 2
                 args += ["-protocol_whitelist", "file", "-f", plan.edits?.soundDemuxer ?? "mov", "-i", "file:" + soundFile]
                 let sound = "[\(soundInput):a:0]aresample=48000,apad,atrim=0:\(length),asetpts=N/SR/TB"

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 /// Identifies an upload by probing its content with ffprobe (never by extension or client MIME type).
-public struct FFprobeMediaProber: Sendable {
+public struct FFprobeMediaProber: MediaProber {
     let runner: ProcessRunner
 
     public init(runner: ProcessRunner) { self.runner = runner }

@@ -13,7 +13,7 @@ import Foundation
 /// `store`: encrypted next to its final name, fsynced, renamed into place, the folder fsynced, before the
 /// caller commits the row that points to it. An fsync error fails the operation; it is never retried into a
 /// false success.
-public struct FileMediaStore: MediaStore {
+public struct FileMediaStore: MediaStore, UploadInbox {
     public let root: String
     public let scratch: String
     public let keyring: any Keyring
@@ -33,13 +33,6 @@ public struct FileMediaStore: MediaStore {
 
     public var incomingDirectory: String { scratch + "/incoming" }
 
-    /// The sound track sent with an upload is kept beside it as `{upload}.sound`.
-    public static let soundSuffix = ".sound"
-
-    /// The upload an incoming file belongs to.
-    public static func uploadName(ofIncoming name: String) -> String {
-        name.hasSuffix(soundSuffix) ? String(name.dropLast(soundSuffix.count)) : name
-    }
 
     public func incomingPath(_ name: String) -> String { incomingDirectory + "/" + name }
 
@@ -173,6 +166,15 @@ public struct FileMediaStore: MediaStore {
         }
     }
 
+    public func prefix(ofIncoming name: String, length: Int) async throws -> [UInt8] {
+        let file = incomingPath(name)
+        return try await BlockingIO.run {
+            guard let handle = FileHandle(forReadingAtPath: file) else { return [] }
+            defer { try? handle.close() }
+            return [UInt8](try handle.read(upToCount: length) ?? Data())
+        }
+    }
+
     public func removeIncoming(_ name: String) {
         try? FileManager.default.removeItem(atPath: incomingPath(name))
     }
@@ -185,7 +187,7 @@ public struct FileMediaStore: MediaStore {
             try? fm.removeItem(atPath: scratch + "/work/" + name)
         }
         for name in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? []
-        where !keep.contains(Self.uploadName(ofIncoming: name)) {
+        where !keep.contains(UploadInboxNames.upload(ofIncoming: name)) {
             try? fm.removeItem(atPath: incomingPath(name))
         }
         for id in storedSegmentIDs() { removeTemporaryFilesSync(segmentID: id) }

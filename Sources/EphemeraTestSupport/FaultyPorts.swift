@@ -46,10 +46,10 @@ public struct GatedTranscoder: Transcoder {
 
     public init(gate: TranscoderGate) { self.gate = gate }
 
-    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String,
-                          textFile: String?) async throws -> ProcessedMedia {
-        try await ffmpeg.makeVideo(source: source, plan: plan, piece: piece, videoOut: videoOut, posterOut: posterOut,
-                                   textFile: textFile)
+    public func makeVideo(source: String, sound: String?, plan: VideoPlan, piece: ClipRange, videoOut: String,
+                          posterOut: String, textFile: String?) async throws -> ProcessedMedia {
+        try await ffmpeg.makeVideo(source: source, sound: sound, plan: plan, piece: piece, videoOut: videoOut,
+                                   posterOut: posterOut, textFile: textFile)
     }
 
     public func makePhoto(source: String, plan: PhotoPlan, photoOut: String, textFile: String?) async throws -> ProcessedMedia {
@@ -73,8 +73,8 @@ public struct DyingTranscoder: Transcoder {
         throw Killed()
     }
 
-    public func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String,
-                          textFile: String?) async throws -> ProcessedMedia {
+    public func makeVideo(source: String, sound: String?, plan: VideoPlan, piece: ClipRange, videoOut: String,
+                          posterOut: String, textFile: String?) async throws -> ProcessedMedia {
         try die(writing: [videoOut])
     }
 

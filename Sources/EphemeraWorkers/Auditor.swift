@@ -75,7 +75,7 @@ public struct Auditor: Sendable {
         }
         let uploads = try await segments.uploadSourceFiles()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: mediaStore.incomingDirectory)) ?? []
-        where !uploads.contains(FileMediaStore.uploadName(ofIncoming: name)) {
+        where !uploads.contains(UploadInboxNames.upload(ofIncoming: name)) {
             findings.append("upload file \(name) has no upload row (unless it is being received right now)")
         }
         for name in uploads where !FileManager.default.fileExists(atPath: mediaStore.incomingPath(name)) {

@@ -48,7 +48,8 @@ public struct MediaProcessor: Sendable {
                     }
                     files = [.video: media.scratchPath("video.mp4"), .poster: media.scratchPath("poster.jpg")]
                     result = try await transcoder.makeVideo(
-                        source: source, plan: video, piece: video.pieces[segment.position],
+                        source: source, sound: incoming.incomingPath(UploadInboxNames.sound(upload.sourceFile)),
+                        plan: video, piece: video.pieces[segment.position],
                         videoOut: files[.video]!, posterOut: files[.poster]!, textFile: media.scratchPath("text.txt"))
                 }
                 try await media.store(segmentID: segment.id, files: files)
@@ -92,6 +93,6 @@ public struct MediaProcessor: Sendable {
     private func finish(_ upload: UploadRecord) async throws {
         try await segments.deleteUpload(id: upload.id)
         incoming.removeIncoming(upload.sourceFile)
-        incoming.removeIncoming(upload.sourceFile + FileMediaStore.soundSuffix)
+        incoming.removeIncoming(UploadInboxNames.sound(upload.sourceFile))
     }
 }

@@ -15,9 +15,10 @@ public struct ProcessedMedia: Sendable, Hashable {
 /// path is a local scratch file; the text of overlays and watermarks goes through `textFile`, never a
 /// command line.
 public protocol Transcoder: Sendable {
-    /// `video.mp4` and `poster.jpg` for one piece of a video upload.
-    func makeVideo(source: String, plan: VideoPlan, piece: ClipRange, videoOut: String, posterOut: String,
-                   textFile: String?) async throws -> ProcessedMedia
+    /// `video.mp4` and `poster.jpg` for one piece of a video upload; `sound` is the sound track sent with it
+    /// when the plan mixes one in.
+    func makeVideo(source: String, sound: String?, plan: VideoPlan, piece: ClipRange, videoOut: String,
+                   posterOut: String, textFile: String?) async throws -> ProcessedMedia
     /// `photo.jpg` for a photo upload.
     func makePhoto(source: String, plan: PhotoPlan, photoOut: String, textFile: String?) async throws -> ProcessedMedia
     /// A copy of our own rendition `source` with `text` burnt in.

@@ -1,0 +1,98 @@
+import EphemeraCore
+import EphemeraStore
+import Foundation
+
+/// What a person asks to post, its form fields checked.
+public struct PostRequest: Sendable {
+    public var audience: Audience
+    public var caption: String?
+    public var edits: PostEdits
+    public var creative: CreativeEdits
+
+    public init(audience: Audience, caption: String?, edits: PostEdits, creative: CreativeEdits) {
+        self.audience = audience
+        self.caption = caption
+        self.edits = edits
+        self.creative = creative
+    }
+}
+
+/// Turning a received file into a post, for multipart posts and completed tus uploads alike: judge it by its
+/// declared size, probe and plan it (`MediaRules`), make each segment's data key, then record the upload, its
+/// `processing` segments and the processing job in one transaction. Nothing is visible until processing
+/// stores the media.
+public struct Posting: Sendable {
+    let segments: SQLSegmentStore
+    let keyring: any Keyring
+    let prober: any MediaProber
+    let inbox: any UploadInbox
+    let limits: MediaLimits
+    let lifetime: Duration
+    let clock: any EphemeraClock
+    let wakeWorkers: @Sendable () -> Void
+
+    public init(segments: SQLSegmentStore, keyring: any Keyring, prober: any MediaProber, inbox: any UploadInbox,
+                limits: MediaLimits, lifetime: Duration, clock: any EphemeraClock,
+                wakeWorkers: @escaping @Sendable () -> Void) {
+        self.segments = segments
+        self.keyring = keyring
+        self.prober = prober
+        self.inbox = inbox
+        self.limits = limits
+        self.lifetime = lifetime
+        self.clock = clock
+        self.wakeWorkers = wakeWorkers
+    }
+
+    /// The demuxer of the sound track received beside upload `uploadID` (`sizeBytes` long), or an error
+    /// saying which sound files are accepted.
+    public func soundDemuxer(uploadID: String, sizeBytes: Int64) async throws -> String {
+        let probe: MediaProbe
+        do {
+            probe = try await prober.probe(path: inbox.incomingPath(UploadInboxNames.sound(uploadID)))
+        } catch is EphemeraError {
+            probe = MediaProbe(formatName: "", durationSeconds: nil, streams: [], sizeBytes: sizeBytes)
+        }
+        return try MediaRules.soundDemuxer(for: probe)
+    }
+
+    /// Makes the post of the file received as upload `uploadID` (and its sound track, when `request.creative`
+    /// has one). `completing` names the tus upload this post finishes, recorded in the same transaction so it
+    /// becomes exactly one post.
+    public func post(by author: Account, _ request: PostRequest, uploadID: String, completing resumableID: String? = nil)
+        async throws -> [Segment]
+    {
+        try MediaRules.checkDeclaredImageSize(
+            prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
+        let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
+        let plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
+        let now = clock.now()
+        let pieces: Int
+        switch plan {
+        case .photo: pieces = 1
+        case .video(let video): pieces = video.pieces.count
+        }
+        let made = (0..<pieces).map { position in
+            Segment(
+                id: IDs.make(), authorID: author.id, kind: plan.kind, state: .processing, audience: request.audience,
+                caption: request.caption, createdAt: now, expiresAt: Segment.expiry(postedAt: now, lifetime: lifetime),
+                uploadID: uploadID, position: position)
+        }
+        try await inbox.makeDurable(incoming: uploadID)
+        if request.creative.hasSound { try await inbox.makeDurable(incoming: UploadInboxNames.sound(uploadID)) }
+        // Each segment's data key is made now, with the segment and before its row commits: the only place a
+        // key is ever made, so nothing can make one again for a segment that is later purged.
+        for segment in made { _ = try await keyring.createKey(for: segment.id) }
+        do {
+            try await segments.createUpload(
+                UploadRecord(id: uploadID, authorID: author.id, sourceFile: uploadID, plan: String(decoding: try JSONEncoder().encode(plan), as: UTF8.self),
+                             createdAt: now),
+                segments: made, completing: resumableID)
+        } catch {
+            for segment in made { try? await keyring.destroyKey(for: segment.id) }
+            throw error
+        }
+        wakeWorkers()
+        return made
+    }
+}
