@@ -53,6 +53,8 @@ public struct AppServices: Sendable {
     public let identity: Identity
     /// Turning a received file into a post.
     public let posting: Posting
+    /// Deleting, restoring, purging on request, receipts.
+    public let deleting: Deleting
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
     public let moderating: Moderating
@@ -97,6 +99,8 @@ public struct AppServices: Sendable {
                               interactions: interactions, profileViews: profileViews, clock: clock)
         let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock)
         let passwords = BcryptPasswordHasher(cost: configuration.bcryptCost)
+        let identity = Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
+                                adminHandle: configuration.adminHandle)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
@@ -125,11 +129,12 @@ public struct AppServices: Sendable {
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: limiter,
-            identity: Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
-                               adminHandle: configuration.adminHandle),
+            identity: identity,
             posting: Posting(segments: segments, keyring: keyring, prober: prober, inbox: mediaStore,
                              limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
                              wakeWorkers: { signal.notify() }),
+            deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,
+                               clock: clock, restoreWindow: configuration.restoreWindow, wakeWorkers: { signal.notify() }),
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold),

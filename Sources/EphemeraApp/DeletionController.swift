@@ -32,60 +32,63 @@ struct DeletionController {
         let me = try context.requireAccount()
         let id = try context.parameters.require("id")
         let permanent = try parseFlag(request.uri.queryParameters["permanent"].map(String.init), name: "permanent")
-        let now = services.clock.now()
-        if let segment = try await services.segments.segment(id: id), segment.authorID == me.id, segment.state == .removed {
-            // Taken down: under legal hold it only leaves the author's view; otherwise it is purged.
-            if let hold = try await services.moderation.discard(segmentID: id, authorID: me.id, at: now) {
-                return try jsonResponse(DeletedBody(id: id, state: SegmentState.removed.rawValue,
-                                                    legalHoldUntil: hold.rfc3339))
-            }
-            services.jobSignal.notify()
+        switch try await services.deleting.delete(segmentID: id, by: me, permanently: permanent) {
+        case .deleted(let segment):
+            return try jsonResponse(DeletedBody(id: id, state: segment.state.rawValue,
+                                                restorableUntil: segment.restorableUntil?.rfc3339))
+        case .purging:
             return try jsonResponse(DeletedBody(id: id, state: SegmentState.purging.rawValue), status: .accepted)
+        case .keptUnderHold(let until):
+            return try jsonResponse(DeletedBody(id: id, state: SegmentState.removed.rawValue, legalHoldUntil: until.rfc3339))
         }
-        if permanent {
-            guard let segment = try await services.segments.segment(id: id), segment.authorID == me.id else {
-                throw EphemeraError.storyNotFound
-            }
-            try await services.deletion.beginPurge(segmentID: id, now: now)
-            services.jobSignal.notify()
-            return try jsonResponse(DeletedBody(id: id, state: SegmentState.purging.rawValue), status: .accepted)
-        }
-        let deleted = try await services.deletion.delete(
-            segmentID: id, authorID: me.id, now: now, window: services.configuration.restoreWindow)
-        return try jsonResponse(DeletedBody(id: id, state: deleted.state.rawValue,
-                                            restorableUntil: deleted.restorableUntil?.rfc3339))
     }
 
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        let restored = try await services.deletion.restore(
-            segmentID: try context.parameters.require("id"), authorID: me.id, now: services.clock.now())
+        let restored = try await services.deleting.restore(segmentID: try context.parameters.require("id"), by: me)
         return try jsonResponse(try await segmentBodies(services, [restored], viewer: context.viewer)[0])
     }
 
     @Sendable func recentlyDeleted(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
-        let result = try await services.deletion.recentlyDeleted(authorID: me.id, limit: page.limit, after: page.cursor)
+        let result = try await services.deleting.recentlyDeleted(of: me, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
             items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
     }
 
+    /// The receipt as the API gives it (its keys are the contract since wave 1).
+    struct ReceiptBody: Encodable {
+        struct Entry: Encodable {
+            var store: String
+            var removed: String
+            var at: String
+        }
+        var segmentID: String
+        var kind: String
+        var uploadedAt: String
+        var purgeStartedAt: String
+        var purgedAt: String
+        var entries: [Entry]
+        var kept: String
+        var noReadableCopyAfter: String
+
+        init(_ receipt: DeletionReceipt) {
+            segmentID = receipt.segmentID
+            kind = receipt.kind.rawValue
+            uploadedAt = receipt.uploadedAt.rfc3339
+            purgeStartedAt = receipt.purgeStartedAt.rfc3339
+            purgedAt = receipt.purgedAt.rfc3339
+            entries = receipt.entries.map { Entry(store: $0.store.rawValue, removed: $0.removed, at: $0.at.rfc3339) }
+            kept = receipt.kept
+            noReadableCopyAfter = receipt.noReadableCopyAfter.rfc3339
+        }
+    }
+
     @Sendable func receipt(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        let id = try context.parameters.require("id")
-        if let (author, json) = try await services.deletion.receipt(segmentID: id), author == me.id {
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json; charset=utf-8"
-            headers[.cacheControl] = "no-store"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: .init(string: json)))
-        }
-        if let segment = try await services.segments.segment(id: id), segment.authorID == me.id {
-            throw EphemeraError.conflict("not_purged", segment.state == .purging
-                ? "This segment is being purged; its receipt is ready once every step is done."
-                : "This segment has not been purged, so there is no deletion receipt yet.")
-        }
-        throw EphemeraError.storyNotFound
+        let receipt = try await services.deleting.receipt(segmentID: try context.parameters.require("id"), for: me)
+        return try jsonResponse(ReceiptBody(receipt))
     }
 
     struct PasswordBody: Decodable {
@@ -98,23 +101,16 @@ struct DeletionController {
     }
 
     @Sendable func deleteAllStories(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try await reauthenticate(request, context: context)
-        let count = try await services.deletion.beginPurgeOfAll(authorID: me.id, now: services.clock.now())
-        services.jobSignal.notify()
+        let me = try context.requireAccount()
+        let body = try? await decodeJSON(PasswordBody.self, from: request, context: context)
+        let count = try await services.deleting.deleteAllStories(of: me, password: body?.password)
         return try jsonResponse(PurgingBody(state: SegmentState.purging.rawValue, segments: count), status: .accepted)
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try await reauthenticate(request, context: context)
-        try await services.deletion.beginAccountDeletion(accountID: me.id, now: services.clock.now())
-        services.jobSignal.notify()
-        return try jsonResponse(["state": "deleting"], status: .accepted)
-    }
-
-    /// The signed-in account, after checking its password again (a stolen session alone cannot wipe data).
-    func reauthenticate(_ request: Request, context: AppRequestContext) async throws -> Account {
         let me = try context.requireAccount()
         let body = try? await decodeJSON(PasswordBody.self, from: request, context: context)
-        return try await services.identity.reauthenticate(me, password: body?.password)
+        try await services.deleting.deleteAccount(me, password: body?.password)
+        return try jsonResponse(["state": "deleting"], status: .accepted)
     }
 }

@@ -42,16 +42,21 @@ public enum AccountTrace: String, Sendable, CaseIterable {
     case sessions, likes, comments, views, shares, follows, closeFriends, blocks, hiddenFrom, profileViews
 }
 
-/// What a purge removed, where and when: the author's proof that their segment is gone.
+/// A place a purge removes things from.
+public enum ReceiptStore: String, Sendable, Hashable, Codable, CaseIterable {
+    case keyring, media, database
+}
+
+/// What a purge removed, where and when: the author's proof that their segment is gone. Typed; the API
+/// formats it (`GET …/deletion-receipt`).
 public struct DeletionReceipt: Sendable, Hashable, Codable {
     /// One thing removed from one store.
     public struct Entry: Sendable, Hashable, Codable {
-        /// `keyring`, `media`, `database`.
-        public var store: String
+        public var store: ReceiptStore
         public var removed: String
-        public var at: String
+        public var at: Instant
 
-        public init(store: String, removed: String, at: String) {
+        public init(store: ReceiptStore, removed: String, at: Instant) {
             self.store = store
             self.removed = removed
             self.at = at
@@ -59,18 +64,18 @@ public struct DeletionReceipt: Sendable, Hashable, Codable {
     }
 
     public var segmentID: String
-    public var kind: String
-    public var uploadedAt: String
-    public var purgeStartedAt: String
-    public var purgedAt: String
+    public var kind: SegmentKind
+    public var uploadedAt: Instant
+    public var purgeStartedAt: Instant
+    public var purgedAt: Instant
     public var entries: [Entry]
     /// What is kept: the tombstone's fields, none of which identify the author or a viewer.
     public var kept: String
-    /// After this date no readable copy can exist in any backup.
-    public var noReadableCopyAfter: String
+    /// After this instant no readable copy can exist in any backup.
+    public var noReadableCopyAfter: Instant
 
-    public init(segmentID: String, kind: String, uploadedAt: String, purgeStartedAt: String, purgedAt: String,
-                entries: [Entry], kept: String, noReadableCopyAfter: String) {
+    public init(segmentID: String, kind: SegmentKind, uploadedAt: Instant, purgeStartedAt: Instant, purgedAt: Instant,
+                entries: [Entry], kept: String, noReadableCopyAfter: Instant) {
         self.segmentID = segmentID
         self.kind = kind
         self.uploadedAt = uploadedAt
@@ -80,4 +85,7 @@ public struct DeletionReceipt: Sendable, Hashable, Codable {
         self.kept = kept
         self.noReadableCopyAfter = noReadableCopyAfter
     }
+
+    /// What every receipt says is kept.
+    public static let keptTombstone = "an anonymous tombstone: segment id, upload date, kind, duration and aggregated counts"
 }

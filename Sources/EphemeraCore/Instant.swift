@@ -42,6 +42,30 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { rfc3339 }
 }
 
+extension Instant: Codable {
+    /// Stored as epoch milliseconds; an RFC 3339 string (how receipts were stored before they were typed) is
+    /// read too.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let milliseconds = try? container.decode(Int64.self) {
+            self.init(milliseconds: milliseconds)
+            return
+        }
+        let text = try container.decode(String.self)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not an RFC 3339 instant")
+        }
+        self.init(date)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(milliseconds)
+    }
+}
+
 extension Duration {
     /// The duration in whole milliseconds, rounded toward zero.
     public var wholeMilliseconds: Int64 {

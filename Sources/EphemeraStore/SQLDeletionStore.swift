@@ -1,4 +1,5 @@
 import EphemeraCore
+import Foundation
 import SQLKit
 
 /// Deletion in SQL: delete and restore, the purge's durable steps, tombstones and receipts.
@@ -165,10 +166,10 @@ public struct SQLDeletionStore: Sendable {
     /// One line of a purge log: a step done, in which store, what it removed.
     public struct StepRecord: Sendable {
         public var step: String
-        public var store: String
+        public var store: ReceiptStore
         public var detail: String
 
-        public init(step: String, store: String, detail: String) {
+        public init(step: String, store: ReceiptStore, detail: String) {
             self.step = step
             self.store = store
             self.detail = detail
@@ -176,7 +177,7 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// Records that a purge step is done (once; a re-run keeps the first record).
-    public func logStep(segmentID: String, step: String, store: String, detail: String, at now: Instant) async throws {
+    public func logStep(segmentID: String, step: String, store: ReceiptStore, detail: String, at now: Instant) async throws {
         try await logSteps(segmentID: segmentID, [StepRecord(step: step, store: store, detail: detail)], at: now)
     }
 
@@ -192,7 +193,7 @@ public struct SQLDeletionStore: Sendable {
             for record in steps where !logged.contains(record.step) {
                 try await sql.raw("""
                     INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
-                    \(bind: author), \(bind: record.step), \(bind: record.store), \(bind: record.detail),
+                    \(bind: author), \(bind: record.step), \(bind: record.store.rawValue), \(bind: record.detail),
                     \(bind: now.milliseconds))
                     """).run()
             }
@@ -275,7 +276,8 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// Stores the receipt and drops the purge log, in one transaction: the purge's last step.
-    public func finishPurge(segmentID: String, authorID: String, receipt: String, at now: Instant) async throws {
+    public func finishPurge(segmentID: String, authorID: String, receipt: DeletionReceipt, at now: Instant) async throws {
+        let receipt = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
         try await database.transaction { sql in
             if try await Self.receiptAuthor(segmentID, on: sql) == nil,
                try await sql.raw("SELECT id FROM accounts WHERE id = \(bind: authorID)").first() != nil {
@@ -289,12 +291,14 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// The receipt of a purged segment and whose it is.
-    public func receipt(segmentID: String) async throws -> (authorID: String, receipt: String)? {
+    public func receipt(segmentID: String) async throws -> (authorID: String, receipt: DeletionReceipt)? {
         try await database.withConnection { sql in
             guard let row = try await sql.raw(
                 "SELECT author_id, receipt FROM deletion_receipts WHERE segment_id = \(bind: segmentID)").first()
             else { return nil }
-            return (try row.decode(column: "author_id", as: String.self), try row.decode(column: "receipt", as: String.self))
+            let json = try row.decode(column: "receipt", as: String.self)
+            return (try row.decode(column: "author_id", as: String.self),
+                    try JSONDecoder().decode(DeletionReceipt.self, from: Data(json.utf8)))
         }
     }
 

@@ -46,24 +46,24 @@ public struct Purger: Sendable {
         case .destroyKey:
             let hadKey = try await keyring.destroyKey(for: segmentID)
             try await deletion.logStep(
-                segmentID: segmentID, step: "1-key", store: "keyring",
+                segmentID: segmentID, step: "1-key", store: .keyring,
                 detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
         case .deleteBlobs:
             // Deleting is idempotent: a re-run after a crash between deleting and logging finds nothing more
             // to remove, and the folder's line still records that the segment's blobs are gone.
             let removed = try await media.removeSegment(segmentID).map {
-                SQLDeletionStore.StepRecord(step: "2-blob-\($0.name)", store: "media",
+                SQLDeletionStore.StepRecord(step: "2-blob-\($0.name)", store: .media,
                                             detail: "\($0.name) (\($0.bytes) bytes, encrypted)")
             }
             try await deletion.logSteps(
                 segmentID: segmentID,
-                removed + [.init(step: "2-blobs", store: "media", detail: "segment folder removed")], at: clock.now())
+                removed + [.init(step: "2-blobs", store: .media, detail: "segment folder removed")], at: clock.now())
         case .replaceRowWithTombstone:
             guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
             let counts = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
                 .joined(separator: ", ")
             try await deletion.logStep(
-                segmentID: segmentID, step: "3-rows", store: "database",
+                segmentID: segmentID, step: "3-rows", store: .database,
                 detail: "\(counts.isEmpty ? "no interactions" : counts); segment row replaced by an anonymous tombstone",
                 at: clock.now())
         case .writeReceipt:
@@ -76,15 +76,14 @@ public struct Purger: Sendable {
               let tombstone = try await deletion.tombstone(segmentID: segmentID) else { return }
         let started = log.first { $0.step == "started" }?.at ?? tombstone.purgedAt
         let receipt = DeletionReceipt(
-            segmentID: segmentID, kind: tombstone.kind, uploadedAt: tombstone.uploadedAt.rfc3339,
-            purgeStartedAt: started.rfc3339, purgedAt: tombstone.purgedAt.rfc3339,
+            segmentID: segmentID, kind: SegmentKind(rawValue: tombstone.kind) ?? .photo, uploadedAt: tombstone.uploadedAt,
+            purgeStartedAt: started, purgedAt: tombstone.purgedAt,
             entries: log.filter { $0.step != "started" }.map {
-                DeletionReceipt.Entry(store: $0.store, removed: $0.detail, at: $0.at.rfc3339)
+                DeletionReceipt.Entry(store: ReceiptStore(rawValue: $0.store) ?? .database, removed: $0.detail, at: $0.at)
             },
-            kept: "an anonymous tombstone: segment id, upload date, kind, duration and aggregated counts",
+            kept: DeletionReceipt.keptTombstone,
             noReadableCopyAfter: DeletionRules.noReadableCopyAfter(
-                purgedAt: tombstone.purgedAt, keyBackupRetention: keyBackupRetention).rfc3339)
-        let json = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
-        try await deletion.finishPurge(segmentID: segmentID, authorID: authorID, receipt: json, at: clock.now())
+                purgedAt: tombstone.purgedAt, keyBackupRetention: keyBackupRetention))
+        try await deletion.finishPurge(segmentID: segmentID, authorID: authorID, receipt: receipt, at: clock.now())
     }
 }

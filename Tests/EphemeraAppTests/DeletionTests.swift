@@ -88,6 +88,33 @@ import Testing
         }
     }
 
+    /// Receipts are stored typed (instants as numbers) and formatted by the API; one written before they were
+    /// typed (dates as strings) still reads the same.
+    @Test(arguments: Backend.all)
+    func receiptsStoredBeforeTheyWereTypedStillRead(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let aliceID = try #require(try await app.services.accounts.account(handle: "alice")?.id)
+            let old = """
+                {"segmentID":"old1","kind":"photo","uploadedAt":"2026-11-20T10:00:00.000Z","purgeStartedAt":"2026-11-21T10:00:00.000Z",\
+                "purgedAt":"2026-11-21T10:00:01.500Z","entries":[{"store":"keyring","removed":"data key destroyed","at":"2026-11-21T10:00:01.000Z"}],\
+                "kept":"an anonymous tombstone","noReadableCopyAfter":"2026-11-28T10:00:01.500Z"}
+                """
+            try await app.services.database.withConnection { sql in
+                try await sql.raw("""
+                    INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at)
+                    VALUES ('old1', \(bind: aliceID), \(bind: old), 0)
+                    """).run()
+            }
+            let receipt = try await app.request(.get, "/api/v1/stories/old1/deletion-receipt", token: alice)
+            #expect(receipt.status == .ok)
+            #expect(receipt.json["purgedAt"] as? String == "2026-11-21T10:00:01.500Z")
+            #expect(receipt.json["noReadableCopyAfter"] as? String == "2026-11-28T10:00:01.500Z")
+            let entry = (receipt.json["entries"] as? [[String: Any]])?.first
+            #expect(entry?["store"] as? String == "keyring" && entry?["at"] as? String == "2026-11-21T10:00:01.000Z")
+        }
+    }
+
     @Test(arguments: Backend.all)
     func shareLinksAnswerGoneOnceDeletedAndAfterThePurge(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
