@@ -2,10 +2,11 @@ import EphemeraCore
 import EphemeraStore
 import EphemeraTestSupport
 import Foundation
+import HTTPTypes
 import Testing
 
 /// The SQL predicate (list reads) and the pure function (single reads) must agree on every combination of
-/// state, audience, time and relation.
+/// state, audience, time and relation — in the story, the tray, For You, the ring and the share page.
 @Suite struct VisibilityAgreementTests {
     @Test(arguments: Backend.all)
     func sqlPredicateAgreesWithThePureFunction(backend: Backend) async throws {
@@ -13,11 +14,15 @@ import Testing
             let services = app.services
             let now = app.clock.now()
             var accounts: [String: String] = [:]
+            var tokens: [String: String] = [:]
             for handle in ["author", "follower", "friend", "stranger", "hidden", "blocked", "blocker"] {
                 let account = Account(id: IDs.make(), handle: handle, displayName: handle, role: .member,
                                       createdAt: now, settings: AccountSettings())
                 try await services.accounts.create(account, passwordHash: "x")
                 accounts[handle] = account.id
+                let token = IDs.randomToken(bytes: 32)
+                try await services.accounts.createSession(tokenHash: IDs.hash(token: token), accountID: account.id, at: now)
+                tokens[account.id] = token
             }
             let author = accounts["author"]!
             for who in ["follower", "friend", "hidden", "blocked"] {
@@ -48,19 +53,45 @@ import Testing
                         \(bind: s.state.rawValue), \(bind: s.audience.rawValue), \(bind: s.createdAt.milliseconds),
                         \(bind: s.expiresAt.milliseconds), 0, 1, 1)
                         """).run()
+                    try await sql.raw("""
+                        INSERT INTO share_links (code, segment_id, created_at) VALUES (\(bind: "c" + s.id), \(bind: s.id), 0)
+                        """).run()
                 }
             }
-            var checked = 0
             for viewer in [nil] + accounts.values.map(Optional.some) {
-                let fromSQL = Set(try await services.segments.story(authorID: author, viewer: viewer, now: now).map(\.id))
+                let who = viewer.flatMap { id in accounts.first { $0.value == id }?.key } ?? "signed out"
                 let relations = try await services.graph.relations(viewer: viewer, author: author)
-                let fromRule = Set(segments.filter {
-                    isVisible($0, to: Viewer(accountID: viewer), at: now, graph: relations)
-                }.map(\.id))
-                #expect(fromSQL == fromRule, "viewer \(viewer ?? "signed out")")
-                checked += 1
+                let visible = segments.filter { isVisible($0, to: Viewer(accountID: viewer), at: now, graph: relations) }
+                let fromRule = Set(visible.map(\.id))
+                // The story.
+                let story = Set(try await services.segments.story(authorID: author, viewer: viewer, now: now).map(\.id))
+                #expect(story == fromRule, "story for \(who)")
+                // The ring, and the tray (nobody has seen anything yet).
+                let ring = try await services.segments.ring(authorID: author, viewer: viewer, now: now)
+                #expect(ring == StoryRing(visibleSegments: fromRule.count, unseenSegments: fromRule.count), "ring for \(who)")
+                if let viewer {
+                    // The tray holds the people I follow, and me.
+                    let inTray = viewer == author || relations.viewerFollowsAuthor
+                    let entry = try await services.segments.tray(viewer: viewer, now: now).first { $0.authorID == author }
+                    #expect(entry?.segmentCount == (fromRule.isEmpty || !inTray ? nil : fromRule.count), "tray for \(who)")
+                }
+                // For You: the public ones among them, never my own.
+                let forYou = try await services.segments.forYou(viewer: viewer, now: now, limit: 100, after: nil).items
+                let expectedForYou = viewer == author ? [] : visible.filter { $0.audience == .public }.map(\.id)
+                #expect(Set(forYou.map(\.id)) == Set(expectedForYou), "For You for \(who)")
+                // The share page of every segment, over HTTP, against ShareRules.
+                for segment in segments {
+                    let expected: HTTPResponse.Status = switch ShareRules.answer(
+                        for: segment, to: Viewer(accountID: viewer), at: now, graph: relations) {
+                    case .show: .ok
+                    case .notFound: .notFound
+                    case .gone: .gone
+                    }
+                    let page = try await app.request(.get, "/s/c\(segment.id)", token: viewer.flatMap { tokens[$0] })
+                    #expect(page.status == expected, "share page of a \(segment.state) \(segment.audience) segment for \(who)")
+                    #expect((page.status == .ok) == fromRule.contains(segment.id))
+                }
             }
-            #expect(checked == 8)
             // The rows were made without media; remove them so the closing audit judges the real pipeline.
             try await services.database.withConnection { sql in try await sql.raw("DELETE FROM segments").run() }
         }
