@@ -3,6 +3,7 @@ import EphemeraTestSupport
 import EphemeraWorkers
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 @Suite struct DeletionTests {
@@ -15,16 +16,32 @@ import Testing
         return (alice, bob, id)
     }
 
+    /// Where the segment shows for `token`. A read that does not show it must answer exactly as for a segment
+    /// that never existed (404 and the read's own code): a 500 after a delete would not pass as "hidden".
     func visibleAnywhere(_ app: TestApp, _ id: String, token: String?) async throws -> [String] {
+        func shown(_ response: TestResponse, notFoundCode: String) -> Bool {
+            if response.status == .ok { return true }
+            #expect(response.status == .notFound && response.error?.code == notFoundCode, "\(response.status) \(response.text)")
+            return false
+        }
         var seen: [String] = []
-        if try await app.request(.get, "/api/v1/stories/\(id)", token: token).status == .ok { seen.append("segment") }
-        if try await app.request(.get, "/media/\(id)/photo.jpg", token: token).status == .ok { seen.append("media") }
-        let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
-        if (story.json["segments"] as? [[String: Any]] ?? []).contains(where: { $0["id"] as? String == id }) { seen.append("story") }
-        let feed = try await app.request(.get, "/api/v1/feed/for-you", token: token)
-        if (feed.json["items"] as? [[String: Any]] ?? []).contains(where: { $0["id"] as? String == id }) { seen.append("forYou") }
-        if let token, ((try await app.request(.get, "/api/v1/tray", token: token)).json["items"] as? [[String: Any]] ?? [])
-            .contains(where: { ($0["author"] as? [String: Any])?["handle"] as? String == "alice" }) {
+        if shown(try await app.request(.get, "/api/v1/stories/\(id)", token: token), notFoundCode: "story_not_found") {
+            seen.append("segment")
+        }
+        if shown(try await app.request(.get, "/media/\(id)/photo.jpg", token: token), notFoundCode: "media_not_found") {
+            seen.append("media")
+        }
+        let storyResponse = try await app.request(.get, "/api/v1/users/alice/story", token: token)
+        if storyResponse.status == .notFound {
+            // Her account is gone (deleted): the handle no longer resolves.
+            #expect(storyResponse.error?.code == "user_not_found")
+        } else if try storyResponse.decode(API.Story.self).segments.contains(where: { $0.id == id }) {
+            seen.append("story")
+        }
+        let feed = try await app.request(.get, "/api/v1/feed/for-you", token: token).decode(API.Page<API.Segment>.self)
+        if feed.items.contains(where: { $0.id == id }) { seen.append("forYou") }
+        if let token, try await app.request(.get, "/api/v1/tray", token: token).decode(API.Tray.self).items
+            .contains(where: { $0.author.handle == "alice" }) {
             seen.append("tray")
         }
         return seen

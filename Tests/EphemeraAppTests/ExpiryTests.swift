@@ -1,6 +1,7 @@
 import EphemeraCore
 import EphemeraTestSupport
 import Foundation
+import HummingbirdTesting
 import Testing
 
 @Suite struct ExpiryTests {
@@ -13,15 +14,26 @@ import Testing
             let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
             let segment = try #require(try await app.services.segments.segment(id: id))
 
+            /// Where bob (and a signed-out visitor) finds the segment. A read that does not show it must say so
+            /// exactly as for a segment that never existed: 404 with the read's own code, never another failure.
             func visibleEverywhere() async throws -> [String: Bool] {
-                [
-                    "segment": try await app.request(.get, "/api/v1/stories/\(id)", token: bob).status == .ok,
-                    "story": ((try await app.request(.get, "/api/v1/users/alice/story", token: bob)).json["segments"] as? [Any])?.isEmpty == false,
-                    "tray": ((try await app.request(.get, "/api/v1/tray", token: bob)).json["items"] as? [Any])?.isEmpty == false,
-                    "forYou": ((try await app.request(.get, "/api/v1/feed/for-you", token: bob)).json["items"] as? [Any])?.isEmpty == false,
-                    "media": try await app.request(.get, "/media/\(id)/photo.jpg", token: bob).status == .ok,
-                    "ring": try await app.request(.get, "/api/v1/users/alice", token: bob).json["storyRing"] as? String != "none",
-                    "signedOut": try await app.request(.get, "/api/v1/stories/\(id)").status == .ok,
+                func shown(_ response: TestResponse, notFoundCode: String) -> Bool {
+                    if response.status == .ok { return true }
+                    #expect(response.status == .notFound && response.error?.code == notFoundCode, "\(response.status) \(response.text)")
+                    return false
+                }
+                let story = try await app.request(.get, "/api/v1/users/alice/story", token: bob).decode(API.Story.self)
+                let tray = try await app.request(.get, "/api/v1/tray", token: bob).decode(API.Tray.self)
+                let forYou = try await app.request(.get, "/api/v1/feed/for-you", token: bob).decode(API.Page<API.Segment>.self)
+                let profile = try await app.request(.get, "/api/v1/users/alice", token: bob).decode(API.Profile.self)
+                return [
+                    "segment": shown(try await app.request(.get, "/api/v1/stories/\(id)", token: bob), notFoundCode: "story_not_found"),
+                    "story": story.segments.map(\.id) == [id],
+                    "tray": tray.items.map(\.author.handle) == ["alice"],
+                    "forYou": forYou.items.map(\.id) == [id],
+                    "media": shown(try await app.request(.get, "/media/\(id)/photo.jpg", token: bob), notFoundCode: "media_not_found"),
+                    "ring": profile.storyRing != "none",
+                    "signedOut": shown(try await app.request(.get, "/api/v1/stories/\(id)"), notFoundCode: "story_not_found"),
                 ]
             }
             app.clock.set(segment.expiresAt - .milliseconds(1))
@@ -31,8 +43,8 @@ import Testing
             let after = try await visibleEverywhere()
             #expect(after.values.allSatisfy { !$0 }, "\(after)")
             // The author no longer has it in the story either, but can read it.
-            #expect(((try await app.request(.get, "/api/v1/users/alice/story", token: alice)).json["segments"] as? [Any])?.isEmpty == true)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).status == .ok)
+            #expect(try await app.request(.get, "/api/v1/users/alice/story", token: alice).decode(API.Story.self).segments.isEmpty)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state == "live")
         }
     }
 
@@ -44,14 +56,15 @@ import Testing
             #expect(try await app.services.sweeper.sweep() == 0)
             app.clock.advance(by: .seconds(24 * 3600))
             #expect(try await app.services.sweeper.sweep() == 1)
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(segment.json["state"] as? String == "archived")
-            let archive = try await app.request(.get, "/api/v1/me/archive", token: alice)
-            #expect((archive.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state == "archived")
+            let archive = try await app.request(.get, "/api/v1/me/archive", token: alice).decode(API.Page<API.Segment>.self)
+            #expect(archive.items.map(\.id) == [id])
             // The author still gets the archived media; nobody else does.
             #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: alice).status == .ok)
-            #expect(try await app.request(.get, "/media/\(id)/photo.jpg").status == .notFound)
-            #expect(try await app.request(.get, "/api/v1/me/archive").status == .unauthorized)
+            let hidden = try await app.request(.get, "/media/\(id)/photo.jpg")
+            #expect(hidden.status == .notFound && hidden.error?.code == "media_not_found")
+            let anonymous = try await app.request(.get, "/api/v1/me/archive")
+            #expect(anonymous.status == .unauthorized && anonymous.error?.code == "unauthenticated")
         }
     }
 
@@ -65,13 +78,14 @@ import Testing
             #expect(try await app.services.sweeper.sweep() == 0)
             app.clock.advance(by: .seconds(1))
             #expect(try await app.services.sweeper.sweep() == 1)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).status == .notFound)
+            let purging = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
+            #expect(purging.status == .notFound && purging.error?.code == "story_not_found")
             try await app.processJobs()
             #expect(!FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)"))
             #expect(try await app.services.segments.segment(id: id) == nil)
             #expect(try await app.services.deletion.tombstoneIDs() == [id])
             #expect(try await app.audit().isEmpty)
-            #expect(((try await app.request(.get, "/api/v1/me/archive", token: alice)).json["items"] as? [Any])?.isEmpty == true)
+            #expect(try await app.request(.get, "/api/v1/me/archive", token: alice).decode(API.Page<API.Segment>.self).items.isEmpty)
         }
     }
 
@@ -85,14 +99,14 @@ import Testing
             #expect(Lifecycle.next(after: .live, on: .archive, expired: true) == nil)
             app.clock.advance(by: .seconds(24 * 3600))
             #expect(try await app.services.deletion.expireDue(now: app.clock.now(), limit: 10) == 1)
-            let expired = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(expired.status == .ok && expired.json["state"] as? String == "expired")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state == "expired")
             // Still the author's to read, with its media; nobody else's.
             #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: alice).status == .ok)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)").errorCode == "story_not_found")
+            let signedOut = try await app.request(.get, "/api/v1/stories/\(id)")
+            #expect(signedOut.status == .notFound && signedOut.error?.code == "story_not_found")
             // The next sweep settles it.
             #expect(try await app.services.sweeper.sweep() == 1)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["state"] as? String == "archived")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state == "archived")
             #expect(try await app.services.sweeper.sweep() == 0)
         }
     }

@@ -1,0 +1,121 @@
+import Foundation
+import HummingbirdTesting
+import NIOCore
+
+/// The API's bodies as tests read them: `Codable` types checked field by field against the contract (API.md),
+/// instead of dictionaries where a misspelt key or a wrong type reads as "absent".
+public enum API {
+    public struct ErrorBody: Decodable, Sendable, Equatable {
+        public struct Detail: Decodable, Sendable, Equatable {
+            public var code: String
+            public var message: String
+        }
+        public var error: Detail
+    }
+
+    public struct Author: Decodable, Sendable, Equatable {
+        public var handle: String
+        public var displayName: String
+    }
+
+    public struct Segment: Decodable, Sendable, Equatable {
+        public struct Media: Decodable, Sendable, Equatable {
+            public var poster: String?
+            public var video: String?
+            public var photo: String?
+        }
+        public struct Counts: Decodable, Sendable, Equatable {
+            public var views: Int?
+            public var likes: Int
+            public var comments: Int
+            public var shares: Int
+            public var downloads: Int
+        }
+        public var id: String
+        public var author: Author
+        public var kind: String
+        public var state: String
+        public var createdAt: String
+        public var expiresAt: String
+        public var durationSeconds: Double
+        public var width: Int
+        public var height: Int
+        public var caption: String?
+        public var audience: String
+        public var media: Media
+        public var counts: Counts
+        public var likedByMe: Bool
+        public var seen: Bool
+        public var allowDownloads: Bool
+        public var allowComments: Bool
+        public var failureReason: String?
+        public var restorableUntil: String?
+    }
+
+    public struct Page<Item: Decodable & Sendable & Equatable>: Decodable, Sendable, Equatable {
+        public var items: [Item]
+        public var nextCursor: String?
+    }
+
+    public struct Story: Decodable, Sendable, Equatable {
+        public var author: Author
+        public var segments: [Segment]
+        public var ring: String
+    }
+
+    public struct Tray: Decodable, Sendable, Equatable {
+        public struct Item: Decodable, Sendable, Equatable {
+            public var author: Author
+            public var ring: String
+            public var latestAt: String
+            public var segmentCount: Int
+        }
+        public var items: [Item]
+    }
+
+    public struct Profile: Decodable, Sendable, Equatable {
+        public var handle: String
+        public var displayName: String
+        public var followerCount: Int
+        public var followingCount: Int
+        public var storyRing: String
+        public var followedByMe: Bool
+    }
+
+    public struct Deleted: Decodable, Sendable, Equatable {
+        public var id: String
+        public var state: String
+        public var restorableUntil: String?
+        public var legalHoldUntil: String?
+    }
+
+    public struct Receipt: Decodable, Sendable, Equatable {
+        public struct Entry: Decodable, Sendable, Equatable {
+            public var store: String
+            public var removed: String
+            public var at: String
+        }
+        public var segmentID: String
+        public var kind: String
+        public var uploadedAt: String
+        public var purgeStartedAt: String
+        public var purgedAt: String
+        public var entries: [Entry]
+        public var kept: String
+        public var noReadableCopyAfter: String
+    }
+}
+
+extension TestResponse {
+    /// The body decoded as `type`; a body that does not have the contract's shape fails the test with the text.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer: body))
+        } catch {
+            throw TestFailure("\(status) body is not a \(type): \(error) — \(String(buffer: body).prefix(500))")
+        }
+    }
+
+    /// The error of a refusal, in the API's shape (`{"error": {"code", "message"}}`).
+    public var error: API.ErrorBody.Detail? { try? decode(API.ErrorBody.self).error }
+}
