@@ -55,6 +55,8 @@ public struct AppServices: Sendable {
     public let posting: Posting
     /// Deleting, restoring, purging on request, receipts.
     public let deleting: Deleting
+    /// Downloads: the original for the author, the watermarked copy (made by a job) for others.
+    public let downloading: Downloading
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
     public let moderating: Moderating
@@ -135,6 +137,8 @@ public struct AppServices: Sendable {
                              wakeWorkers: { signal.notify() }),
             deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,
                                clock: clock, restoreWindow: configuration.restoreWindow, wakeWorkers: { signal.notify() }),
+            downloading: Downloading(reading: reading, accounts: accounts, media: media, jobs: jobs, clock: clock,
+                                     wait: configuration.downloadWait, wakeWorkers: { signal.notify() }),
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold),

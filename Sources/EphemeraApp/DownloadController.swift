@@ -11,10 +11,8 @@ import NIOFoundationCompat
 /// gets the unmarked rendition with `?original=true`. Counted; refused with 403 `downloads_disabled` when the
 /// author turned downloads off.
 ///
-/// The watermarked copy is made once, by a `renderDownload` job in the media lane (one encode at a time, however
-/// many first downloads arrive together), and kept encrypted beside the segment's other blobs so it is purged
-/// with them. A request for a copy not made yet queues the job (once) and waits for it up to
-/// `downloadWait`; if it is not ready by then the answer is **202** with `Retry-After` and the client asks again.
+/// What is sent is decided by the `Downloading` use case: while the watermarked copy is being made the answer is
+/// **202** with `Retry-After` and the client asks again.
 struct DownloadController {
     let services: AppServices
 
@@ -30,29 +28,14 @@ struct DownloadController {
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let original = try parseFlag(request.uri.queryParameters["original"].map(String.init), name: "original")
-        // The author downloads their own live or archived segments; anyone else needs it visible.
-        var segment = try await services.reading.readableSegment(id, by: context.account)
-        let isAuthor = context.account?.id == segment.authorID
-        guard !isAuthor || segment.state.isDownloadableByAuthor else {
-            throw EphemeraError.conflict("not_downloadable", "Only a live or archived segment can be downloaded.")
-        }
-        guard let author = try await services.accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
-        if original && !isAuthor { throw EphemeraError.notTheAuthor }
-        if !isAuthor && !author.settings.allowDownloads {
-            throw EphemeraError(.forbidden, "downloads_disabled", "@\(author.handle) does not allow downloads of their stories.")
-        }
-
-        let (watermarked, source) = Rendition.download(of: segment.kind)
-        let rendition = original ? source : watermarked
-        if !original, try await !services.media.renditions(segmentID: segment.id).contains(watermarked) {
-            guard try await prepare(segment) else {
-                let retry = 2
-                var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
-                response.headers[.retryAfter] = String(retry)
-                return response
-            }
-            // It may have been deleted while the copy was being made.
-            segment = try await services.reading.readableSegment(id, by: context.account)
+        let segment: Segment, author: Account, rendition: Rendition
+        switch try await services.downloading.download(segmentID: id, by: context.account, original: original) {
+        case .preparing(let retry):
+            var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
+            response.headers[.retryAfter] = String(retry)
+            return response
+        case .ready(let ready, let owner, let which):
+            (segment, author, rendition) = (ready, owner, which)
         }
         guard let (handle, header, key) = try await services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
             throw EphemeraError.mediaNotFound
@@ -82,26 +65,5 @@ struct DownloadController {
         }
         return Response(status: status, headers: headers, body: MediaController.decryptedBody(
             handle: handle, header: header, key: key, range: range))
-    }
-
-    /// Queues the job that makes the watermarked copy (unless one is already queued or running) and waits up to
-    /// `downloadWait` for it; returns whether it finished in time.
-    func prepare(_ segment: Segment) async throws -> Bool {
-        let jobID = try await services.jobs.enqueueUnlessPending(.renderDownload(segmentID: segment.id),
-                                                                 runAt: services.clock.now())
-        services.jobSignal.notify()
-        let deadline = ContinuousClock.now + services.configuration.downloadWait
-        while true {
-            switch try await services.jobs.state(jobID: jobID) {
-            case .done?, nil:
-                return true
-            case .failed?:
-                throw EphemeraError(.unavailable, "download_unavailable",
-                                    "The download could not be prepared. Try again in a minute.")
-            case .queued?, .running?:
-                guard ContinuousClock.now < deadline else { return false }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
     }
 }

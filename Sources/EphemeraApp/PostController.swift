@@ -103,6 +103,7 @@ struct PostController {
                 total += Int64(buffer.readableBytes)
                 if total > limit { throw Self.tooLarge(services.configuration.maxUploadBytes) }
                 try receiver.feed(buffer)
+                try await receiver.writePending(atLeast: FilePart.writeBlock)
             }
         } catch let error as EphemeraError {
             throw error
@@ -110,13 +111,14 @@ struct PostController {
             throw EphemeraError.badRequest("malformed_multipart",
                 "The multipart body could not be read (\(error)). Send it again as multipart/form-data.")
         }
-        try receiver.finish()
+        try await receiver.finish()
         return receiver
     }
 }
 
-/// A file part of the form, written to disk as it arrives.
-final class FilePart {
+/// A file part of the form, written to disk as it arrives: collected in memory by the parser's callbacks and
+/// written in blocks on the thread pool between them (one request owns it; never two threads at once).
+final class FilePart: @unchecked Sendable {
     let path: String
     let handle: FileHandle
     var bytes: Int64 = 0
@@ -135,14 +137,19 @@ final class FilePart {
         self.handle = handle
     }
 
-    func append(_ buffer: inout ByteBuffer) throws {
+    func append(_ buffer: inout ByteBuffer) {
         received = true
         bytes += Int64(buffer.readableBytes)
         pending.writeBuffer(&buffer)
-        if pending.readableBytes >= Self.writeBlock { try flush() }
     }
 
-    func flush() throws {
+    /// Writes what has collected, once there is at least `minimum` of it, on the thread pool.
+    func write(atLeast minimum: Int) async throws {
+        guard pending.readableBytes >= max(minimum, 1) else { return }
+        try await BlockingIO.run { try self.flush() }
+    }
+
+    private func flush() throws {
         while pending.readableBytes > 0 {
             let written = pending.withUnsafeReadableBytes { Glibc.write(handle.fileDescriptor, $0.baseAddress, $0.count) }
             if written < 0 {
@@ -189,7 +196,7 @@ final class MultipartReceiver {
 
     func body(_ buffer: inout ByteBuffer) {
         if let part = filePart {
-            do { try part.append(&buffer) } catch { failure = error as? EphemeraError }
+            part.append(&buffer)
         } else {
             fieldBuffer += buffer.readableBytesView
             if fieldBuffer.count > Self.maxFieldBytes {
@@ -202,7 +209,6 @@ final class MultipartReceiver {
     func partComplete() {
         if let part = filePart {
             part.received = true
-            do { try part.flush() } catch { failure = error as? EphemeraError }
         } else if let name = partName {
             fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
         }
@@ -215,9 +221,14 @@ final class MultipartReceiver {
         if let failure { throw failure }
     }
 
-    func finish() throws {
-        try media.flush()
-        try sound.flush()
+    /// Writes the file parts' collected bytes once at least `minimum` have collected.
+    func writePending(atLeast minimum: Int) async throws {
+        try await media.write(atLeast: minimum)
+        try await sound.write(atLeast: minimum)
+    }
+
+    func finish() async throws {
+        try await writePending(atLeast: 1)
         if let failure { throw failure }
     }
 

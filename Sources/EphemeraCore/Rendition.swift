@@ -32,3 +32,24 @@ public enum Rendition: String, Sendable, Hashable, CaseIterable {
         }
     }
 }
+
+/// The rules of downloads.
+public enum DownloadRules {
+    /// Seconds a client waits before asking again for a download being prepared.
+    public static let retryAfterSeconds = 2
+
+    /// What `caller` downloads of `segment`: the author the unmarked rendition with `original` (in a state they
+    /// can download), anyone else the watermarked copy, if the author allows downloads.
+    public static func rendition(of segment: Segment, for caller: String?, original: Bool, author: Account) throws -> Rendition {
+        let isAuthor = caller == segment.authorID
+        guard !isAuthor || segment.state.isDownloadableByAuthor else {
+            throw EphemeraError.conflict("not_downloadable", "Only a live or archived segment can be downloaded.")
+        }
+        if original && !isAuthor { throw EphemeraError.notTheAuthor }
+        if !isAuthor && !author.settings.allowDownloads {
+            throw EphemeraError(.forbidden, "downloads_disabled", "@\(author.handle) does not allow downloads of their stories.")
+        }
+        let (watermarked, source) = Rendition.download(of: segment.kind)
+        return original ? source : watermarked
+    }
+}
