@@ -114,7 +114,14 @@ public struct AppServices: Sendable {
         let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database),
                                              spool: try UploadSpool(dataDirectory: configuration.dataDirectory,
                                                                     keyring: keyring))
-        if sweepResidue { mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles()) }
+        if sweepResidue {
+            mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
+            let auditor = Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore, keyring: keyring,
+                                  resumableUploads: janitor)
+            for id in try await auditor.removeStrayKeys(madeBefore: clock.now() - .seconds(600)) {
+                logger.notice("Removed a data key no segment or upload names (left by a crash)", metadata: ["key": "\(id)"])
+            }
+        }
         return AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: accounts, graph: graph,

@@ -67,6 +67,22 @@ public struct FileKeyring: Keyring {
     }
 }
 
+extension FileKeyring {
+    public func keyIDs(createdBefore instant: Instant) async throws -> [String] {
+        let folder = directory + "/keys/"
+        return try await BlockingIO.run {
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { $0.hasSuffix(".key") && !$0.hasPrefix(".") }
+                .filter { name in
+                    guard let made = (try? FileManager.default.attributesOfItem(atPath: folder + name))?[.modificationDate] as? Date
+                    else { return false }
+                    return Instant(made) < instant
+                }
+                .map { String($0.dropLast(4)) }
+        }
+    }
+}
+
 extension DataKey {
     /// The key for swift-crypto's AES-GCM.
     public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }

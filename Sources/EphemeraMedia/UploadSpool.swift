@@ -28,7 +28,8 @@ public struct UploadSpool: Sendable {
     }
 
     public func path(_ id: String) -> String { directory + "/" + id + ".spool" }
-    static func keyID(_ id: String) -> String { "upload-" + id }
+    /// The keyring id of resumable upload `id`'s key.
+    public static func keyID(_ id: String) -> String { "upload-" + id }
     /// Whether a keyring entry belongs to a resumable upload, and to which.
     public static func uploadID(ofKey keyID: String) -> String? {
         keyID.hasPrefix("upload-") ? String(keyID.dropFirst("upload-".count)) : nil

@@ -84,4 +84,18 @@ public struct Auditor: Sendable {
         findings += try await resumableUploads.findings(keyIDs: allKeys)
         return findings
     }
+
+    /// A key is made just before the row that names it commits, so a crash in between leaves a key of no
+    /// segment. Removes the keys made before `instant` (older than any post still in flight) that no segment
+    /// and no resumable upload names; returns their ids.
+    public func removeStrayKeys(madeBefore instant: Instant) async throws -> [String] {
+        let named = Set(try await segments.allSegmentStates().keys)
+            .union(try await resumableUploads.uploads.allIDs().map(UploadSpool.keyID))
+        var removed: [String] = []
+        for id in try await keyring.keyIDs(createdBefore: instant) where !named.contains(id) {
+            try await keyring.destroyKey(for: id)
+            removed.append(id)
+        }
+        return removed
+    }
 }

@@ -56,4 +56,25 @@ import Testing
             try await expectFailedCleanly(app, token: alice, id: id)
         }
     }
+
+    /// A crash between making a segment's key and committing its row leaves a key no segment names; the next
+    /// start removes it once it is older than any post in flight, and never a key a row names.
+    @Test(arguments: Backend.all)
+    func aKeyLeftByACrashBeforeItsRowCommittedIsRemoved(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo())[0]
+            _ = try await app.services.keyring.createKey(for: "stray")
+            #expect(try await app.audit() == ["data key stray belongs to no segment"])
+            // Make both keys look an hour old (the keyring folder records when each was made).
+            let folder = app.services.configuration.resolvedKeyringDirectory + "/keys/"
+            for name in ["stray", id] {
+                try FileManager.default.setAttributes([.modificationDate: (app.clock.now() - .seconds(3600)).date],
+                                                      ofItemAtPath: folder + name + ".key")
+            }
+            #expect(try await app.services.auditor.removeStrayKeys(madeBefore: app.clock.now() - .seconds(7200)).isEmpty)
+            #expect(try await app.services.auditor.removeStrayKeys(madeBefore: app.clock.now() - .seconds(600)) == ["stray"])
+            #expect(try await app.services.keyring.key(for: id) != nil)
+        }
+    }
 }

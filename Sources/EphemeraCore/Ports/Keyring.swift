@@ -23,4 +23,7 @@ public protocol Keyring: Sendable {
     func destroyKey(for id: String) async throws -> Bool
     /// Every id with a key (for the audit).
     func keyIDs() async throws -> [String]
+    /// The ids whose keys were made before `instant` (keys a crash left between making a key and committing
+    /// the row that names it are found among these).
+    func keyIDs(createdBefore instant: Instant) async throws -> [String]
 }
