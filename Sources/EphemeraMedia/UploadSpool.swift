@@ -38,10 +38,13 @@ public struct UploadSpool: Sendable {
     /// Creates the empty spool and its key, durably.
     public func create(_ id: String) async throws {
         _ = try await keyring.createKey(for: Self.keyID(id))
-        guard FileManager.default.createFile(atPath: path(id), contents: nil, attributes: [.posixPermissions: 0o600])
-        else { throw ChunkedCipher.CipherError.io("cannot create \(path(id))") }
-        try FileMediaStore.fsync(path: path(id))
-        try FileMediaStore.fsync(path: directory)
+        let (file, folder) = (path(id), directory)
+        try await BlockingIO.run {
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600])
+            else { throw ChunkedCipher.CipherError.io("cannot create \(file)") }
+            try FileMediaStore.fsync(path: file)
+            try FileMediaStore.fsync(path: folder)
+        }
     }
 
     /// A writer that appends after the committed part (`storedBytes`, holding `offset` plaintext bytes).
@@ -63,35 +66,40 @@ public struct UploadSpool: Sendable {
         guard let key = try await keyring.key(for: Self.keyID(id))?.symmetricKey else {
             throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
         }
-        guard let input = FileHandle(forReadingAtPath: path(id)) else { throw ChunkedCipher.CipherError.io("cannot read \(path(id))") }
-        defer { try? input.close() }
-        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let output = FileHandle(forWritingAtPath: destination) else {
-            throw ChunkedCipher.CipherError.io("cannot create \(destination)")
+        let (source, sendableKey) = (path(id), ChunkedCipher.Key(key))
+        // The whole spool is read, opened and written out on the thread pool, record by record.
+        try await BlockingIO.run {
+            let key = sendableKey.symmetricKey
+            guard let input = FileHandle(forReadingAtPath: source) else { throw ChunkedCipher.CipherError.io("cannot read \(source)") }
+            defer { try? input.close() }
+            guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let output = FileHandle(forWritingAtPath: destination) else {
+                throw ChunkedCipher.CipherError.io("cannot create \(destination)")
+            }
+            defer { try? output.close() }
+            var position: Int64 = 0
+            var plainOffset: Int64 = 0
+            var index = 0
+            while position < storedBytes {
+                let head = try input.read(upToCount: 16) ?? Data()
+                guard head.count == 16 else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
+                let length = Int(head.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+                guard length > 0, length <= Self.recordSize else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
+                let sealed = try input.read(upToCount: length + 16) ?? Data()
+                guard sealed.count == length + 16 else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
+                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: head.suffix(12)),
+                                                ciphertext: sealed.prefix(length), tag: sealed.suffix(16))
+                let plain: Data
+                do {
+                    plain = try AES.GCM.open(box, using: key, authenticating: Self.aad(id: id, offset: plainOffset))
+                } catch { throw ChunkedCipher.CipherError.damaged(chunk: index) }
+                try output.write(contentsOf: plain)
+                position += Int64(length + Self.overhead)
+                plainOffset += Int64(length)
+                index += 1
+            }
+            try FileMediaStore.fsync(path: destination)
         }
-        defer { try? output.close() }
-        var position: Int64 = 0
-        var plainOffset: Int64 = 0
-        var index = 0
-        while position < storedBytes {
-            let head = try input.read(upToCount: 16) ?? Data()
-            guard head.count == 16 else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
-            let length = Int(head.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-            guard length > 0, length <= Self.recordSize else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
-            let sealed = try input.read(upToCount: length + 16) ?? Data()
-            guard sealed.count == length + 16 else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
-            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: head.suffix(12)),
-                                            ciphertext: sealed.prefix(length), tag: sealed.suffix(16))
-            let plain: Data
-            do {
-                plain = try AES.GCM.open(box, using: key, authenticating: Self.aad(id: id, offset: plainOffset))
-            } catch { throw ChunkedCipher.CipherError.damaged(chunk: index) }
-            try output.write(contentsOf: plain)
-            position += Int64(length + Self.overhead)
-            plainOffset += Int64(length)
-            index += 1
-        }
-        try FileMediaStore.fsync(path: destination)
     }
 
     /// Removes the spool and destroys its key. Idempotent.
