@@ -67,6 +67,12 @@ public struct AccountSettings: Sendable, Hashable {
     }
 }
 
+/// Profile view history is shown, and kept, for this long.
+public let profileViewWindow: Duration = .seconds(30 * 86400)
+
+/// The oldest instant of profile view history still shown and kept at `now`.
+public func profileViewHistoryStart(at now: Instant) -> Instant { now - profileViewWindow }
+
 /// Whether `viewer` looking at `profile` goes into profile view history: only between two different people
 /// who both share their view history.
 public func isProfileViewRecorded(viewer: Account, profile: Account) -> Bool {

@@ -27,6 +27,13 @@ public enum DeletionRules {
         return next
     }
 
+    /// When the job that removes a deleted account runs again while segments of theirs remain: when the last
+    /// legal hold on them ends (`lastHoldEnd`, when every remaining one is held), else shortly, while the
+    /// others finish purging — never in a tight loop.
+    public static func accountRemovalRetry(at now: Instant, lastHoldEnd: Instant?) -> Instant {
+        max(now + .seconds(2), lastHoldEnd ?? now)
+    }
+
     /// After this instant no readable copy of a segment purged at `purgedAt` exists anywhere: the data key is
     /// destroyed at purge, and the last keyring backup that could hold it is deleted after `keyBackupRetention`.
     public static func noReadableCopyAfter(purgedAt: Instant, keyBackupRetention: Duration) -> Instant {

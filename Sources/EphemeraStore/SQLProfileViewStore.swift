@@ -2,9 +2,8 @@ import EphemeraCore
 import SQLKit
 
 /// Profile view history: who looked at whose profile, kept only between people who both turned
-/// `viewHistory` on, and only for `window` (30 days).
+/// `viewHistory` on, and only for Core's `profileViewWindow` (30 days).
 public struct SQLProfileViewStore: Sendable {
-    public static let window: Duration = .seconds(30 * 86400)
     public let database: Database
 
     public init(database: Database) { self.database = database }
@@ -28,7 +27,7 @@ public struct SQLProfileViewStore: Sendable {
             var query: SQLQueryString = """
                 SELECT p.viewer_id, p.viewed_at FROM profile_views p JOIN accounts a ON a.id = p.viewer_id
                 JOIN accounts me ON me.id = p.profile_id
-                WHERE p.profile_id = \(bind: profile) AND p.viewed_at > \(bind: (now - Self.window).milliseconds)
+                WHERE p.profile_id = \(bind: profile) AND p.viewed_at > \(bind: profileViewHistoryStart(at: now).milliseconds)
                 AND a.view_history = \(bind: true) AND me.view_history = \(bind: true) AND a.deleted_at IS NULL
                 """
             query += Keyset.continuing(after: cursor, instant: "p.viewed_at", id: "p.viewer_id", limit: limit)
@@ -42,7 +41,7 @@ public struct SQLProfileViewStore: Sendable {
     /// Forgets views older than the window.
     public func prune(now: Instant) async throws {
         try await database.transaction(affectingTrays: false) { sql in
-            try await sql.raw("DELETE FROM profile_views WHERE viewed_at <= \(bind: (now - Self.window).milliseconds)").run()
+            try await sql.raw("DELETE FROM profile_views WHERE viewed_at <= \(bind: profileViewHistoryStart(at: now).milliseconds)").run()
         }
     }
 }

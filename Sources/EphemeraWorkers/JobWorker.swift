@@ -89,7 +89,8 @@ public struct JobWorker: Service {
             guard try await deletion.finishAccountDeletion(accountID: accountID) else {
                 // Segments under legal hold are purged when the hold ends: wait for that, not in a loop.
                 let now = clock.now()
-                let retryAt = max(now + .seconds(2), try await deletion.legalHoldEnd(authorID: accountID, now: now) ?? now)
+                let retryAt = DeletionRules.accountRemovalRetry(
+                    at: now, lastHoldEnd: try await deletion.legalHoldEnd(authorID: accountID, now: now))
                 return .again(at: retryAt, because: "segments still purging")
             }
         }

@@ -154,3 +154,71 @@ import Testing
         #expect(ShareRules.answerForPurged(wasPublic: false) == .notFound)
     }
 }
+
+/// The rules issue 13 moved into Core from the stores, the controllers and the worker.
+@Suite struct MovedRulesTests {
+    let now = Instant(milliseconds: 2_000_000_000)
+
+    func segment(_ state: SegmentState, expiresIn seconds: Int64 = 3600) -> Segment {
+        Segment(id: "s", authorID: "author", kind: .video, state: state, audience: .public, caption: nil,
+                createdAt: now - .seconds(60), expiresAt: now + .seconds(seconds), uploadID: "u")
+    }
+
+    @Test func aPurgeBeginsOnceAndNeverDuringALegalHold() {
+        #expect(DeletionRules.purgeStart(segment(.deleted), holdUntil: nil, at: now) == .purging)
+        #expect(DeletionRules.purgeStart(segment(.purging), holdUntil: nil, at: now) == nil)
+        #expect(DeletionRules.purgeStart(segment(.removed), holdUntil: now + .seconds(1), at: now) == nil)
+        #expect(DeletionRules.purgeStart(segment(.removed), holdUntil: now, at: now) == .purging)
+        #expect(DeletionRules.isDueForPurge(Segment(id: "s", authorID: "a", kind: .photo, state: .deleted, audience: .public,
+                                                    caption: nil, createdAt: now, expiresAt: now, restorableUntil: now,
+                                                    uploadID: "u"), at: now))
+    }
+
+    @Test func anExpiredSegmentGoesToTheArchiveOrItsPurge() {
+        #expect(Lifecycle.afterExpiry(keepsArchive: true) == .archive)
+        #expect(Lifecycle.afterExpiry(keepsArchive: false) == .beginPurge)
+        #expect(Lifecycle.next(after: .live, on: .expire, expired: true) == .expired)
+        for keeps in [true, false] {
+            #expect(Lifecycle.next(after: .expired, on: Lifecycle.afterExpiry(keepsArchive: keeps), expired: true) != nil)
+        }
+    }
+
+    @Test func reportsAndAppealsFollowTheirRules() throws {
+        #expect(throws: EphemeraError.self) { try ModerationRules.checkReport(reporterID: "a", authorID: "a", alreadyOpen: false) }
+        #expect(throws: EphemeraError.self) { try ModerationRules.checkReport(reporterID: "b", authorID: "a", alreadyOpen: true) }
+        try ModerationRules.checkReport(reporterID: "b", authorID: "a", alreadyOpen: false)
+        #expect(throws: EphemeraError.self) { try ModerationRules.checkAppeal(state: .live, alreadyAppealed: false) }
+        #expect(throws: EphemeraError.self) { try ModerationRules.checkAppeal(state: .removed, alreadyAppealed: true) }
+        try ModerationRules.checkAppeal(state: .removed, alreadyAppealed: false)
+        #expect(ModerationRules.authorDeletesRemoved(holdUntil: now + .seconds(5), at: now) == .hideUntil(now + .seconds(5)))
+        #expect(ModerationRules.authorDeletesRemoved(holdUntil: nil, at: now) == .purge)
+        #expect(ModerationAction.erasedReasonsAtPurge == [.takedown])
+    }
+
+    @Test func accountsStartAsMembersUnlessTheOperatorNamedThem() {
+        #expect(AccountRules.initialRole(handle: "root", adminHandle: "root") == .admin)
+        #expect(AccountRules.initialRole(handle: "alice", adminHandle: "root") == .member)
+        #expect(AccountRules.initialRole(handle: "alice", adminHandle: nil) == .member)
+    }
+
+    @Test func timesComeFromTheRules() {
+        #expect(Segment.expiry(postedAt: now, lifetime: .seconds(86400)) == now + .seconds(86400))
+        #expect(profileViewHistoryStart(at: now) == now - .seconds(30 * 86400))
+        #expect(DeletionRules.accountRemovalRetry(at: now, lastHoldEnd: nil) == now + .seconds(2))
+        #expect(DeletionRules.accountRemovalRetry(at: now, lastHoldEnd: now + .seconds(86400)) == now + .seconds(86400))
+    }
+
+    @Test func downloadsGiveTheAuthorTheOriginalAndOthersTheMark() throws {
+        let author = Account(id: "author", handle: "alice", displayName: "Alice", role: .member, createdAt: now,
+                             settings: AccountSettings())
+        var closed = author
+        closed.settings.allowDownloads = false
+        #expect(try DownloadRules.rendition(of: segment(.live), for: "author", original: true, author: author) == .video)
+        #expect(try DownloadRules.rendition(of: segment(.live), for: "bob", original: false, author: author) == .downloadVideo)
+        #expect(throws: EphemeraError.self) { try DownloadRules.rendition(of: segment(.live), for: "bob", original: true, author: author) }
+        #expect(throws: EphemeraError.self) { try DownloadRules.rendition(of: segment(.live), for: "bob", original: false, author: closed) }
+        #expect(try DownloadRules.rendition(of: segment(.live), for: "author", original: false, author: closed) == .downloadVideo)
+        #expect(throws: EphemeraError.self) { try DownloadRules.rendition(of: segment(.deleted), for: "author", original: true, author: author) }
+        #expect(Rendition.watermark(handle: "alice") == "@alice · Ephemera")
+    }
+}
