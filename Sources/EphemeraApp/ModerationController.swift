@@ -100,8 +100,6 @@ struct ModerationController {
         let me = try context.requireAccount()
         try services.rateLimiter.check(.report, account: me.id, address: context.address)
         let id = try context.parameters.require("id")
-        // Not visible is the same 404 whatever the body says.
-        _ = try await services.reading.visibleSegment(id, by: me)
         let body = try await decodeJSON(NewReport.self, from: request, context: context)
         let report = try await services.moderating.report(segmentID: id, by: me, reason: body.reason, details: body.details)
         return try jsonResponse(reportBody(report, resolvers: [:]), status: .created)
