@@ -109,14 +109,7 @@ struct AccountsController {
     }
 }
 
-/// The account with `handle`, or 404 — also when a block stands between it and the caller.
+/// The account with `handle`, or 404 — also when a block stands between it and the caller (`Reading.user`).
 func resolveUser(_ handle: String, for context: AppRequestContext, services: AppServices) async throws -> Account {
-    guard let user = try await services.accounts.account(handle: handle.lowercased()) else {
-        throw EphemeraError.userNotFound
-    }
-    if let viewer = context.account?.id, viewer != user.id,
-       try await services.graph.relations(viewer: viewer, author: user.id).blocked {
-        throw EphemeraError.userNotFound
-    }
-    return user
+    try await services.reading.user(handle: handle, for: context.account)
 }

@@ -34,10 +34,10 @@ struct StoriesController {
     }
 
     @Sendable func story(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
-        let segments = try await services.segments.story(
-            authorID: author.id, viewer: context.account?.id, now: services.clock.now())
-        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
+        let author = try await services.reading.user(handle: context.parameters.require("handle"), for: context.account)
+        let bodies = try await services.reading.story(of: author, for: context.account).map {
+            SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL)
+        }
         let unseen = bodies.filter { !$0.seen }.count
         return try jsonResponse(StoryBody(
             author: AuthorBody(author), segments: bodies,
@@ -62,14 +62,12 @@ struct StoriesController {
         let now = services.clock.now()
         let services = self.services
         let payload = try await cache.tray(viewer: me.id, now: now) {
-            let entries = try await services.segments.tray(viewer: me.id, now: now)
-            let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
-            let items = entries.compactMap { entry -> TrayItem? in
-                guard let author = authors[entry.authorID] else { return nil }
-                return TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
-                                segmentCount: entry.segmentCount)
+            let tray = try await services.reading.tray(for: me)
+            let items = tray.map { entry, author in
+                TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
+                         segmentCount: entry.segmentCount)
             }
-            return (try jsonEncoder.encode(TrayBody(items: items)), entries.compactMap(\.firstExpiry).min() ?? now + cache.maxAge)
+            return (try jsonEncoder.encode(TrayBody(items: items)), tray.compactMap(\.entry.firstExpiry).min() ?? now + cache.maxAge)
         }
         return jsonResponse(bytes: payload)
     }
@@ -80,30 +78,24 @@ struct StoriesController {
             guard let cursor = RankedCursor(encoded: String(text)) else { throw PageRequest.invalidCursor }
             return cursor
         }
-        let result = try await services.segments.forYou(
-            viewer: context.account?.id, now: services.clock.now(), limit: page.limit, after: cursor)
+        let result = try await services.reading.forYou(for: context.account, limit: page.limit, after: cursor)
         return try jsonResponse(PageBody(
-            items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+            items: result.items.map { SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL) },
+            nextCursor: result.nextCursor))
     }
 
     @Sendable func view(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        let id = try context.parameters.require("id")
-        // The visibility rule as everywhere, on facts cached for this hot write path (see `VisibilityCache`).
-        guard let segment = try await services.segments.segmentForView(id: id),
-              isVisible(segment, to: context.viewer, at: services.clock.now(),
-                        graph: try await services.graph.relationsForView(viewer: me.id, author: segment.authorID))
-        else { throw EphemeraError.storyNotFound }
-        try await services.segments.recordView(
-            segmentID: id, viewer: me.id, counted: segment.authorID != me.id, at: services.clock.now())
+        try await services.reading.recordView(segmentID: try context.parameters.require("id"), by: me)
         return Response(status: .noContent)
     }
 
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
-        let result = try await services.segments.archive(authorID: me.id, limit: page.limit, after: page.cursor)
+        let result = try await services.reading.archive(of: me, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
-            items: try await segmentBodies(services, result.items, viewer: context.viewer), nextCursor: result.nextCursor))
+            items: result.items.map { SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL) },
+            nextCursor: result.nextCursor))
     }
 }

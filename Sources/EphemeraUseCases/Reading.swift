@@ -117,4 +117,56 @@ public struct Reading: Sendable {
         return Profile(account: user, followerCount: try await followers, followingCount: try await following,
                        ring: try await ring, followedByCaller: try await relations.viewerFollowsAuthor)
     }
+
+    // MARK: People and lists
+
+    /// The account with `handle` as `caller` may find it: not when a block stands between them.
+    public func user(handle: String, for caller: Account?) async throws -> Account {
+        guard let user = try await accounts.account(handle: handle.lowercased()) else { throw EphemeraError.userNotFound }
+        if let caller, caller.id != user.id, try await graph.relations(viewer: caller.id, author: user.id).blocked {
+            throw EphemeraError.userNotFound
+        }
+        return user
+    }
+
+    /// `author`'s story as `caller` sees it: their visible segments, oldest first.
+    public func story(of author: Account, for caller: Account?) async throws -> [SegmentView] {
+        let list = try await segments.story(authorID: author.id, viewer: caller?.id, now: clock.now())
+        return try await views(of: list, for: Viewer(accountID: caller?.id))
+    }
+
+    /// Public stories for discovery, ranked, a page at a time (the cursor carries the ranking's instant).
+    public func forYou(for caller: Account?, limit: Int, after cursor: RankedCursor?) async throws
+        -> (items: [SegmentView], nextCursor: String?)
+    {
+        let page = try await segments.forYou(viewer: caller?.id, now: clock.now(), limit: limit, after: cursor)
+        return (try await views(of: page.items, for: Viewer(accountID: caller?.id)), page.nextCursor)
+    }
+
+    /// My expired segments kept in my archive, newest first.
+    public func archive(of author: Account, limit: Int, after cursor: PageCursor?) async throws
+        -> (items: [SegmentView], nextCursor: String?)
+    {
+        let page = try await segments.archive(authorID: author.id, limit: limit, after: cursor)
+        return (try await views(of: page.items, for: Viewer(accountID: author.id)), page.nextCursor)
+    }
+
+    /// The tray of `viewer`: the people they follow (and themselves) with a story they can see, in tray order,
+    /// each with its author.
+    public func tray(for viewer: Account) async throws -> [(entry: TrayEntry, author: Account)] {
+        let entries = try await segments.tray(viewer: viewer.id, now: clock.now())
+        let authors = try await accounts.accounts(ids: Set(entries.map(\.authorID)))
+        return entries.compactMap { entry in authors[entry.authorID].map { (entry, $0) } }
+    }
+
+    /// Records that `viewer` saw the segment (idempotent): only a segment they may see, by the one rule, on
+    /// facts cached for this hot write path (`VisibilityCache`). Their look at their own is not counted.
+    public func recordView(segmentID: String, by viewer: Account) async throws {
+        let now = clock.now()
+        guard let segment = try await segments.segmentForView(id: segmentID),
+              EphemeraCore.isVisible(segment, to: Viewer(accountID: viewer.id), at: now,
+                                     graph: try await graph.relationsForView(viewer: viewer.id, author: segment.authorID))
+        else { throw EphemeraError.storyNotFound }
+        try await segments.recordView(segmentID: segmentID, viewer: viewer.id, counted: segment.authorID != viewer.id, at: now)
+    }
 }

@@ -50,8 +50,13 @@ struct WebController {
     /// on this site, whatever the public URL is).
     func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentView) -> String,
                 timeLeft: ((Segment) -> String?)? = nil) async throws -> [ThumbView] {
-        let now = services.clock.now()
-        return try await services.reading.views(of: segments, for: context.viewer).map { view in
+        thumbs(try await services.reading.views(of: segments, for: context.viewer), now: services.clock.now(), href: href,
+               timeLeft: timeLeft)
+    }
+
+    func thumbs(_ views: [SegmentView], now: Instant, href: (SegmentView) -> String,
+                timeLeft: ((Segment) -> String?)? = nil) -> [ThumbView] {
+        views.map { view in
             let segment = view.segment
             return ThumbView(
                 id: segment.id, person: PersonView(view.author), poster: posterPath(segment),
@@ -74,17 +79,15 @@ struct WebController {
         let now = services.clock.now()
         var tray: [TrayItemView] = []
         if let me = context.account {
-            let entries = try await services.segments.tray(viewer: me.id, now: now)
-            let authors = try await services.accounts.accounts(ids: Set(entries.map(\.authorID)))
-            let mine = entries.first { $0.authorID == me.id }
-            tray.append(TrayItemView(person: PersonView(me), ring: mine?.ring.rawValue ?? "none", isMe: true))
-            for entry in entries where entry.authorID != me.id {
-                guard let author = authors[entry.authorID] else { continue }
+            let entries = try await services.reading.tray(for: me)
+            let mine = entries.first { $0.entry.authorID == me.id }
+            tray.append(TrayItemView(person: PersonView(me), ring: mine?.entry.ring.rawValue ?? "none", isMe: true))
+            for (entry, author) in entries where entry.authorID != me.id {
                 tray.append(TrayItemView(person: PersonView(author), ring: entry.ring.rawValue, isMe: false))
             }
         }
-        let feed = try await services.segments.forYou(viewer: context.account?.id, now: now, limit: 30, after: nil)
-        let forYou = try await thumbs(feed.items, context: context) { "/@\($0.author.handle)/story?segment=\($0.segment.id)" }
+        let feed = try await services.reading.forYou(for: context.account, limit: 30, after: nil)
+        let forYou = thumbs(feed.items, now: now) { "/@\($0.author.handle)/story?segment=\($0.segment.id)" }
         return pages.render("home", title: "Ephemera",
                             data: HomeData(tray: tray, forYou: forYou, hasForYou: !forYou.isEmpty,
                                           signedIn: context.account != nil),
@@ -191,13 +194,14 @@ struct WebController {
 
     @Sendable func viewer(_ request: Request, context: AppRequestContext) async throws -> Response {
         let author = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
-        let now = services.clock.now()
-        let segments = try await services.segments.story(authorID: author.id, viewer: context.account?.id, now: now)
-        let bodies = try await segmentBodies(services, segments, viewer: context.viewer)
+        let bodies = try await services.reading.story(of: author, for: context.account).map {
+            SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL)
+        }
         var next: [String] = []
         if let me = context.account {
-            let entries = try await services.segments.tray(viewer: me.id, now: now)
-                .filter { $0.authorID != me.id || author.id == me.id }
+            let tray = try await services.reading.tray(for: me)
+            let handles = Dictionary(tray.map { ($0.entry.authorID, $0.author.handle) }, uniquingKeysWith: { first, _ in first })
+            let entries = tray.map(\.entry).filter { $0.authorID != me.id || author.id == me.id }
             // Unseen stories first — the rest of the tray, then wrapping round to those before this one — then
             // the seen ones after it: watching goes on while there is something new, wherever it started.
             let index = entries.firstIndex(where: { $0.authorID == author.id })
@@ -205,8 +209,7 @@ struct WebController {
             let before = Array(index.map { entries[..<$0] } ?? [])
             let order = ((after + before).filter { $0.ring == .unseen } + after.filter { $0.ring != .unseen })
                 .map(\.authorID).filter { $0 != author.id }
-            let accounts = try await services.accounts.accounts(ids: Set(order))
-            next = order.compactMap { accounts[$0]?.handle }
+            next = order.compactMap { handles[$0] }
         }
         let state = ViewerState(
             author: AuthorBody(author), segments: bodies,
@@ -326,8 +329,8 @@ struct WebController {
 
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let page = try await services.segments.archive(authorID: me.id, limit: 100, after: nil)
-        let items = try await thumbs(page.items, context: context) { view in
+        let page = try await services.reading.archive(of: me, limit: 100, after: nil)
+        let items = thumbs(page.items, now: services.clock.now()) { view in
             mediaPath(view.segment, .video) ?? mediaPath(view.segment, .photo) ?? "#"
         }
         return pages.render("archive", title: "Archive", data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
