@@ -39,8 +39,6 @@ public struct AppServices: Sendable {
     /// The media store port the workers write through (the same store, possibly wrapped by a test).
     public let media: any MediaStore
     public let keyring: any Keyring
-    public let transcoder: any Transcoder
-    public let prober: FFprobeMediaProber
     public let purger: Purger
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
@@ -128,7 +126,7 @@ public struct AppServices: Sendable {
             segments: segments, deletion: deletion, moderation: moderation,
             interactions: interactions,
             profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, keyring: keyring,
-            transcoder: transcoder, prober: prober, purger: purger,
+            purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                               resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
