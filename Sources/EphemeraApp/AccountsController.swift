@@ -81,7 +81,7 @@ struct AccountsController {
         if let value = patch.allowComments { settings.allowComments = value }
         if let value = patch.viewHistory { settings.viewHistory = value }
         if let value = patch.archiveExpired { settings.archiveExpired = value }
-        try await services.accounts.updateSettings(accountID: account.id, settings)
+        try await services.identity.updateSettings(of: account, settings)
         return try jsonResponse(SettingsBody(settings))
     }
 
@@ -99,12 +99,8 @@ struct AccountsController {
     @Sendable func profileViews(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let page = try PageRequest(request)
-        let result = try await services.profileViews.viewers(of: me.id, now: services.clock.now(), limit: page.limit,
-                                                            after: page.cursor)
-        let accounts = try await services.accounts.accounts(ids: Set(result.items.map(\.accountID)))
-        let items = result.items.compactMap { item in
-            accounts[item.accountID].map { ProfileViewBody(account: AuthorBody($0), viewedAt: item.viewedAt.rfc3339) }
-        }
+        let result = try await services.interacting.profileViewers(of: me, limit: page.limit, after: page.cursor)
+        let items = result.items.map { ProfileViewBody(account: AuthorBody($0.account), viewedAt: $0.viewedAt.rfc3339) }
         return try jsonResponse(PageBody(items: items, nextCursor: result.nextCursor))
     }
 }

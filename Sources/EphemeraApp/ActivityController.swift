@@ -1,12 +1,11 @@
 import EphemeraCore
-import EphemeraStore
+import EphemeraUseCases
 import Hummingbird
 
 /// `GET /api/v1/me/activity` (likes, comments and shares of my stories, new followers; with the unread
 /// count) and `POST /api/v1/me/activity/read`.
 struct ActivityController {
     let services: AppServices
-    let activity: SQLActivityStore
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/api/v1/me/activity", use: list)
@@ -39,25 +38,18 @@ struct ActivityController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireAccount()
         let page = try PageRequest(request)
-        async let result = activity.activity(for: me.id, limit: page.limit, after: page.cursor)
-        async let unread = activity.unreadCount(for: me.id)
-        async let seenAt = activity.seenAt(for: me.id)
-        let (items, unreadCount, seen) = try await (result, unread, seenAt)
-        let actors = try await services.accounts.accounts(ids: Set(items.items.map(\.actorID)))
-        let bodies = items.items.compactMap { item -> ItemBody? in
-            guard let actor = actors[item.actorID] else { return nil }
-            return ItemBody(id: item.id, kind: item.kind.rawValue, actor: AuthorBody(actor), segmentId: item.segmentID,
-                            text: item.text, createdAt: item.createdAt.rfc3339,
-                            read: seen.map { item.createdAt <= $0 } ?? false)
+        let result = try await services.inbox.page(for: try context.requireAccount(), limit: page.limit, after: page.cursor)
+        let bodies = result.items.map { entry in
+            ItemBody(id: entry.item.id, kind: entry.item.kind.rawValue, actor: AuthorBody(entry.actor),
+                     segmentId: entry.item.segmentID, text: entry.item.text, createdAt: entry.item.createdAt.rfc3339,
+                     read: entry.read)
         }
-        return try jsonResponse(ActivityBody(items: bodies, nextCursor: items.nextCursor, unreadCount: unreadCount))
+        return try jsonResponse(ActivityBody(items: bodies, nextCursor: result.nextCursor, unreadCount: result.unreadCount))
     }
 
     @Sendable func markRead(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireAccount()
-        try await activity.markRead(for: me.id, at: services.clock.now())
+        try await services.inbox.markRead(for: try context.requireAccount())
         return Response(status: .noContent)
     }
 }

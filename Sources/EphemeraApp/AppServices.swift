@@ -58,6 +58,15 @@ public struct AppServices: Sendable {
     /// Who may read which segment, and what a reader sees beside it.
     public let reading: Reading
     public let moderating: Moderating
+    /// Likes, comments, viewer lists, profile views.
+    public let interacting: Interacting
+    /// Follows, close friends, blocks, hidden-from, follower lists.
+    public let following: Following
+    public let sharing: Sharing
+    /// My activity inbox.
+    public let inbox: Inbox
+    /// Everything I posted, for the export.
+    public let exporting: Exporting
     /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
     public let passwords: any PasswordHasher
 
@@ -104,6 +113,8 @@ public struct AppServices: Sendable {
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database)
+        let interacting = Interacting(reading: reading, segments: segments, interactions: interactions, accounts: accounts,
+                                      profileViews: profileViews, limiter: limiter, clock: clock)
         let processor = MediaProcessor(segments: segments, incoming: mediaStore, media: media, keyring: keyring,
                                        transcoder: transcoder, logger: logger)
         let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
@@ -147,6 +158,12 @@ public struct AppServices: Sendable {
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold),
+            interacting: interacting,
+            following: Following(reading: reading, graph: graph, accounts: accounts, clock: clock),
+            sharing: Sharing(reading: reading, shares: SQLShareStore(database: database), graph: graph, limiter: limiter,
+                             clock: clock),
+            inbox: Inbox(activity: SQLActivityStore(database: database), accounts: accounts, clock: clock),
+            exporting: Exporting(reading: reading, interacting: interacting, media: media),
             passwords: passwords)
     }
 

@@ -19,7 +19,8 @@ public func buildApplication(
     let logger = logger ?? Logger(label: "ephemera")
     let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger,
                                               sweepResidue: true, ports: ports)
-    if let admin = configuration.adminHandle, try await services.accounts.setRole(handle: admin, role: .admin) {
+    if let admin = configuration.adminHandle, let was = try await services.moderating.assignRole(.admin, handle: admin),
+       was.role != .admin {
         logger.notice("@\(admin) is an admin")
     }
     let router = try buildRouter(services)
@@ -52,10 +53,9 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     DeletionController(services: services).register(on: router)
     ExportController(services: services).register(on: router)
     InteractionsController(services: services).register(on: router)
-    ActivityController(services: services, activity: SQLActivityStore(database: services.database)).register(on: router)
+    ActivityController(services: services).register(on: router)
     DownloadController(services: services).register(on: router)
-    ShareController(services: services, shares: SQLShareStore(database: services.database))
-        .register(on: router)
+    ShareController(services: services).register(on: router)
     PostController(services: services).register(on: router)
     ResumableUploadsController(services: services).register(on: router)
     MediaController(services: services).register(on: router)

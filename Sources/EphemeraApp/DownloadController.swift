@@ -37,10 +37,10 @@ struct DownloadController {
         case .ready(let ready, let owner, let which):
             (segment, author, rendition) = (ready, owner, which)
         }
-        guard let (handle, header, key) = try await services.mediaStore.open(segmentID: segment.id, rendition: rendition) else {
+        guard let blob = try await services.media.open(segmentID: segment.id, rendition: rendition) else {
             throw EphemeraError.mediaNotFound
         }
-        let size = header.plaintextLength
+        let size = blob.plaintextLength
         let etag = "\"\(segment.mediaTag ?? segment.id)-\(rendition.rawValue)\""
         let ext = segment.kind == .video ? "mp4" : "jpg"
         var headers = HTTPFields()
@@ -53,17 +53,16 @@ struct DownloadController {
 
         // A Range request continues an interrupted download (the CLI resumes a partial file this way).
         guard let (status, range) = MediaController.selectRange(request, etag: etag, size: size, headers: &headers) else {
-            try? handle.close()
+            blob.close()
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         // One download is counted once, not once per resumed piece.
-        if range.lowerBound == 0 { try await services.segments.countDownload(segmentID: segment.id) }
+        if range.lowerBound == 0 { try await services.downloading.countDownload(of: segment) }
         headers[.contentLength] = String(size == 0 ? 0 : range.upperBound - range.lowerBound + 1)
         guard size > 0 else {
-            try? handle.close()
+            blob.close()
             return Response(status: .ok, headers: headers)
         }
-        return Response(status: status, headers: headers, body: MediaController.decryptedBody(
-            handle: handle, header: header, key: key, range: range))
+        return Response(status: status, headers: headers, body: MediaController.decryptedBody(blob, range: range))
     }
 }

@@ -28,36 +28,15 @@ struct GraphController {
     }
 
     func change(_ edge: SQLGraphStore.Edge, add: Bool, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireAccount()
-        let handle = try context.parameters.require("handle").lowercased()
-        // A block hides the blocker from the blocked, so look the target up without the block check when
-        // (un)blocking.
-        let target: Account
-        if edge == .block {
-            guard let found = try await services.accounts.account(handle: handle) else { throw EphemeraError.userNotFound }
-            target = found
-        } else {
-            target = try await resolveUser(handle, for: context, services: services)
-        }
-        guard target.id != me.id else { throw EphemeraError.cannotTargetSelf }
-        if add {
-            try await services.graph.add(edge, from: me.id, to: target.id, at: services.clock.now())
-        } else {
-            try await services.graph.remove(edge, from: me.id, to: target.id)
-        }
+        try await services.following.change(edge, add: add, handle: try context.parameters.require("handle"),
+                                            by: try context.requireAccount())
         return Response(status: .noContent)
     }
 
     func list(_ request: Request, context: AppRequestContext, followers: Bool) async throws -> Response {
-        let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
         let page = try PageRequest(request)
-        let ids = try await services.graph.followPage(of: user.id, followers: followers, limit: page.limit, after: page.cursor)
-        let accounts = try await services.accounts.accounts(ids: Set(ids.items))
-        var items: [ProfileBody] = []
-        for id in ids.items {
-            guard let account = accounts[id] else { continue }
-            items.append(ProfileBody(try await services.reading.profile(of: account, for: context.account, recordingView: false)))
-        }
-        return try jsonResponse(PageBody(items: items, nextCursor: ids.nextCursor))
+        let result = try await services.following.list(of: try context.parameters.require("handle"), followers: followers,
+                                                       for: context.account, limit: page.limit, after: page.cursor)
+        return try jsonResponse(PageBody(items: result.items.map(ProfileBody.init), nextCursor: result.nextCursor))
     }
 }

@@ -154,6 +154,10 @@ struct CommentBody: Encodable {
         text = comment.text
         createdAt = comment.createdAt.rfc3339
     }
+
+    init(_ view: CommentView) {
+        self.init(view.comment, author: view.author)
+    }
 }
 
 struct PageBody<Item: Encodable>: Encodable {

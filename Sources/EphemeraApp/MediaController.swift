@@ -26,11 +26,11 @@ struct MediaController {
         let segment = try await services.reading.segmentForMedia(id, rendition: rendition, by: context.account)
         let tag = segment.mediaTag ?? segment.id
 
-        guard let (handle, header, key) = try await services.mediaStore.open(segmentID: id, rendition: rendition) else {
+        guard let blob = try await services.media.open(segmentID: id, rendition: rendition) else {
             context.logger.error("Media blob or key missing for a readable segment", metadata: ["segment": "\(id)"])
             throw EphemeraError.mediaNotFound
         }
-        let size = header.plaintextLength
+        let size = blob.plaintextLength
         let etag = "\"\(tag)-\(rendition.rawValue)\""
         var headers = HTTPFields()
         headers[.contentType] = rendition.contentType
@@ -46,33 +46,30 @@ struct MediaController {
             let candidate = $0.trimmingCharacters(in: .whitespaces)
             return candidate == etag || candidate == "W/" + etag || candidate == "*"
         }) {
-            try? handle.close()
+            blob.close()
             return Response(status: .notModified, headers: headers)
         }
 
         guard let (status, range) = Self.selectRange(request, etag: etag, size: size, headers: &headers) else {
-            try? handle.close()
+            blob.close()
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
         if request.method == .head || size == 0 {
-            try? handle.close()
+            blob.close()
             return Response(status: status, headers: headers)
         }
         return Response(status: status, headers: headers,
-                        body: Self.decryptedBody(handle: handle, header: header, key: key, range: range))
+                        body: Self.decryptedBody(blob, range: range))
     }
 
     /// A response body that decrypts only the chunks `range` covers, one at a time as the client reads, and
     /// closes the blob when done. `range` must lie within a non-empty blob.
-    static func decryptedBody(handle: FileHandle, header: ChunkedCipher.Header, key: ChunkedCipher.Key,
-                              range: ClosedRange<Int64>) -> ResponseBody {
+    static func decryptedBody(_ blob: any MediaBlob, range: ClosedRange<Int64>) -> ResponseBody {
         ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
-            defer { try? handle.close() }
-            try await ChunkedCipher.decrypt(handle: handle, header: header, range: range, key: key.symmetricKey) { piece in
-                try await writer.write(ByteBuffer(data: piece))
-            }
+            defer { blob.close() }
+            try await blob.read(range) { piece in try await writer.write(ByteBuffer(data: piece)) }
             try await writer.finish(nil)
         }
     }

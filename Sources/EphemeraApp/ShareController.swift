@@ -10,7 +10,6 @@ import Hummingbird
 /// it is deleted, purged or removed by moderators.
 struct ShareController {
     let services: AppServices
-    let shares: SQLShareStore
 
     func register(on router: Router<AppRequestContext>) {
         router.post("/api/v1/stories/:id/shares", use: share)
@@ -23,28 +22,18 @@ struct ShareController {
     }
 
     @Sendable func share(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireAccount()
-        try services.rateLimiter.check(.share, account: me.id, address: context.address)
-        let id = try context.parameters.require("id")
-        _ = try await services.reading.visibleSegment(id, by: context.account)
-        let code = try await shares.share(segmentID: id, accountID: me.id, at: services.clock.now())
+        let code = try await services.sharing.share(segmentID: try context.parameters.require("id"),
+                                                    by: try context.requireAccount(), address: context.address)
         return try jsonResponse(ShareBody(shareUrl: "\(services.publicURL)/s/\(code)"), status: .created)
     }
 
     /// The share page, or with `embed` the bare player for an `<iframe>` on another site.
     func page(_ request: Request, context: AppRequestContext, embed: Bool) async throws -> Response {
         let code = try context.parameters.require("code")
-        switch try await shares.target(code: code) {
-        case .unknown:
-            return notFound()
-        case .purged(let wasPublic):
-            return respond(to: ShareRules.answerForPurged(wasPublic: wasPublic)) ?? notFound()
-        case .segment(let segment):
-            let relations = try await services.graph.relations(viewer: context.account?.id, author: segment.authorID)
-            if let refusal = respond(to: ShareRules.answer(for: segment, to: context.viewer, at: services.clock.now(),
-                                                            graph: relations)) {
-                return refusal
-            }
+        switch try await services.sharing.page(code: code, for: context.account) {
+        case .refuse(let answer):
+            return respond(to: answer) ?? notFound()
+        case .show(let segment):
             let body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
             let title = "@\(body.author.handle) on Ephemera"
             let description = body.caption ?? "A story by \(body.author.displayName)"

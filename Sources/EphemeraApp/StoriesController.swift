@@ -20,9 +20,8 @@ struct StoriesController {
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let segment = try await services.reading.readableSegment(try context.parameters.require("id"), by: context.account)
         var body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
-        if segment.state == .removed, segment.authorID == context.account?.id,
-           let takedown = try await services.moderation.takedown(segmentID: segment.id) {
-            body.removal = RemovalBody(takedown: takedown, appeal: try await services.moderation.appeal(segmentID: segment.id))
+        if let removal = try await services.moderating.removal(of: segment, for: context.account) {
+            body.removal = RemovalBody(takedown: removal.takedown, appeal: removal.appeal)
         }
         return try jsonResponse(body)
     }

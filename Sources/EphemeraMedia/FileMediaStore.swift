@@ -72,14 +72,35 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         }
     }
 
-    /// An open blob and its header, to serve or decrypt; nil when it is not there.
-    public func open(segmentID: String, rendition: Rendition) async throws -> (FileHandle, ChunkedCipher.Header, ChunkedCipher.Key)? {
+    /// A blob file opened for reading, decrypted on the thread pool a batch of chunks at a time.
+    final class FileBlob: MediaBlob, @unchecked Sendable {
+        let handle: FileHandle
+        let header: ChunkedCipher.Header
+        let key: ChunkedCipher.Key
+
+        init(handle: FileHandle, header: ChunkedCipher.Header, key: ChunkedCipher.Key) {
+            self.handle = handle
+            self.header = header
+            self.key = key
+        }
+
+        var plaintextLength: Int64 { header.plaintextLength }
+
+        func read(_ range: ClosedRange<Int64>, _ body: (Data) async throws -> Void) async throws {
+            try await ChunkedCipher.decrypt(handle: handle, header: header, range: range, key: key.symmetricKey, body)
+        }
+
+        func close() { try? handle.close() }
+    }
+
+    /// An open blob, to serve or decrypt; nil when it or the key is not there.
+    public func open(segmentID: String, rendition: Rendition) async throws -> (any MediaBlob)? {
         guard let key = try await keyring.key(for: segmentID) else { return nil }
         let file = path(segmentID: segmentID, rendition: rendition)
         return try await BlockingIO.run {
             guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
             do {
-                return (handle, try ChunkedCipher.header(of: handle), ChunkedCipher.Key(key.symmetricKey))
+                return FileBlob(handle: handle, header: try ChunkedCipher.header(of: handle), key: ChunkedCipher.Key(key.symmetricKey))
             } catch {
                 try? handle.close()
                 throw error
@@ -88,16 +109,14 @@ public struct FileMediaStore: MediaStore, UploadInbox {
     }
 
     public func decrypt(segmentID: String, rendition: Rendition, to destination: String) async throws -> Bool {
-        guard let (handle, header, key) = try await open(segmentID: segmentID, rendition: rendition) else { return false }
-        defer { try? handle.close() }
+        guard let blob = try await open(segmentID: segmentID, rendition: rendition) else { return false }
+        defer { blob.close() }
         guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
               let output = FileHandle(forWritingAtPath: destination) else {
             throw ChunkedCipher.CipherError.io("cannot write \(destination)")
         }
         defer { try? output.close() }
-        try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { chunk in
-            try output.write(contentsOf: chunk)
-        }
+        try await blob.readAll { chunk in try output.write(contentsOf: chunk) }
         return true
     }
 
@@ -116,15 +135,6 @@ public struct FileMediaStore: MediaStore, UploadInbox {
     }
 
     public func segmentIDs() async throws -> [String] { storedSegmentIDs() }
-
-    /// The decrypted bytes of a blob (small renditions, tests and exports of one file).
-    public func decryptedData(segmentID: String, rendition: Rendition) async throws -> Data? {
-        guard let (handle, header, key) = try await open(segmentID: segmentID, rendition: rendition) else { return nil }
-        defer { try? handle.close() }
-        var data = Data()
-        try await ChunkedCipher.decryptAll(handle: handle, header: header, key: key.symmetricKey) { data.append($0) }
-        return data
-    }
 
     /// Removes every blob stored for a segment; returns what was removed (name and size on disk). Idempotent.
     @discardableResult

@@ -52,7 +52,7 @@ public struct TestApp: Sendable {
 
     /// A rendition decrypted into a temporary file (the stored blob is encrypted), for ffprobe and byte checks.
     public func plaintext(_ segmentID: String, _ rendition: Rendition) async throws -> String {
-        guard let data = try await services.mediaStore.decryptedData(segmentID: segmentID, rendition: rendition) else {
+        guard let data = try await services.media.decryptedData(segmentID: segmentID, rendition: rendition) else {
             throw TestFailure("no \(rendition.rawValue) for \(segmentID)")
         }
         let path = dataDirectory + "-scratch/plain-\(UUID().uuidString)-\(rendition.rawValue)"

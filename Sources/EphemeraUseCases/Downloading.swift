@@ -63,4 +63,9 @@ public struct Downloading: Sendable {
             }
         }
     }
+
+    /// Counts one download of the segment (a resumed piece of the same download is not counted again).
+    public func countDownload(of segment: Segment) async throws {
+        try await reading.segments.countDownload(segmentID: segment.id)
+    }
 }

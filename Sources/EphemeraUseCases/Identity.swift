@@ -53,6 +53,11 @@ public struct Identity: Sendable {
         try await accounts.deleteSession(tokenHash: tokenHash)
     }
 
+    /// Saves my settings; they apply from the next request (the session cache forgets the account at once).
+    public func updateSettings(of account: Account, _ settings: AccountSettings) async throws {
+        try await accounts.updateSettings(accountID: account.id, settings)
+    }
+
     /// The signed-in account, after checking its password again (a stolen session alone cannot wipe data).
     public func reauthenticate(_ account: Account, password: String?) async throws -> Account {
         let refused = EphemeraError(.forbidden, "reauthentication_required",

@@ -46,6 +46,26 @@ public struct Moderating: Sendable {
 
     // MARK: Members
 
+    /// Gives the account `handle` a role (an operator's act, from the CLI or `--admin`), logged in the moderation
+    /// log when it changes anything. Returns the account as it was, or nil when there is no such account.
+    @discardableResult
+    public func assignRole(_ role: Role, handle: String) async throws -> Account? {
+        let handle = handle.lowercased()
+        guard let account = try await accounts.account(handle: handle) else { return nil }
+        guard account.role != role else { return account }
+        guard try await accounts.setRole(handle: handle, role: role) else { return nil }
+        try await moderation.logRoleChange(accountID: account.id, role: role, at: clock.now())
+        return account
+    }
+
+    /// Why moderators removed my segment, and my appeal: for its author only, nil for anyone else or a
+    /// segment that is not removed.
+    public func removal(of segment: Segment, for caller: Account?) async throws -> (takedown: Takedown, appeal: Appeal?)? {
+        guard segment.state == .removed, segment.authorID == caller?.id,
+              let takedown = try await moderation.takedown(segmentID: segment.id) else { return nil }
+        return (takedown, try await moderation.appeal(segmentID: segment.id))
+    }
+
     /// Reports a segment `reporter` can see.
     public func report(segmentID: String, by reporter: Account, reason: String?, details: String?) async throws -> Report {
         let segment = try await reading.visibleSegment(segmentID, by: reporter)

@@ -42,11 +42,9 @@ struct User: AsyncParsableCommand {
         let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: try options.logger())
         let handle = String(handle.trimmingPrefix("@")).lowercased()
         do {
-            guard let account = try await services.accounts.account(handle: handle) else {
+            guard let account = try await services.moderating.assignRole(role, handle: handle) else {
                 throw ClientFailure("There is no account @\(handle) in this database (\(configuration.dataDirectory)); check --data-dir or --database-url.")
             }
-            _ = try await services.accounts.setRole(handle: handle, role: role)
-            try await services.moderation.logRoleChange(accountID: account.id, role: role, at: services.clock.now())
             await services.database.shutdown()
             print("@\(handle) is now \(role == .admin ? "an admin" : "a \(role.rawValue)") (was \(account.role.rawValue)). A running server sees the change within 5 seconds.")
         } catch {

@@ -332,7 +332,7 @@ import Testing
             for file in app.dataFiles() where file.hasPrefix("media/") {
                 let parts = file.split(separator: "/")
                 let rendition = try #require(Rendition(rawValue: String(parts[2])))
-                let plain = try #require(try await app.services.mediaStore.decryptedData(
+                let plain = try #require(try await app.services.media.decryptedData(
                     segmentID: String(parts[1]), rendition: rendition))
                 samples += [plain.prefix(64), plain.dropFirst(plain.count / 2).prefix(64)]
             }

@@ -59,7 +59,7 @@ import Testing
             // The original is the author's alone.
             let original = try await app.request(.get, "/api/v1/stories/\(video)/download?original=true", token: alice)
             #expect(original.status == .ok)
-            #expect(Data(buffer: original.body) == (try await app.services.mediaStore.decryptedData(segmentID: video, rendition: .video)))
+            #expect(Data(buffer: original.body) == (try await app.services.media.decryptedData(segmentID: video, rendition: .video)))
             #expect(try await app.request(.get, "/api/v1/stories/\(video)/download?original=true", token: bob).status == .forbidden)
 
             _ = try await app.request(.patch, "/api/v1/me/settings", token: alice, json: ["allowDownloads": false])

@@ -40,7 +40,7 @@ import Testing
             _ = try ServerProcess.runTool("python3", ["-c",
                 "import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
                 path, "media/\(video)-video.mp4", extractedPath])
-            let original = try #require(try await app.services.mediaStore.decryptedData(segmentID: video, rendition: .video))
+            let original = try #require(try await app.services.media.decryptedData(segmentID: video, rendition: .video))
             #expect(try Data(contentsOf: URL(fileURLWithPath: extractedPath)) == original)
             #expect(try await app.request(.get, "/api/v1/me/export").status == .unauthorized)
         }

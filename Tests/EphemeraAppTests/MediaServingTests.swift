@@ -12,7 +12,7 @@ import Testing
             let clip = try await MediaFixtures.shared.video(seconds: 2)
             let publicID = try await app.postLive(alice, file: clip, fields: ["audience": "public"])[0]
             let privateID = try await app.postLive(alice, file: clip, fields: ["audience": "followers"])[0]
-            let onDisk = try #require(try await app.services.mediaStore.decryptedData(segmentID: publicID, rendition: .video))
+            let onDisk = try #require(try await app.services.media.decryptedData(segmentID: publicID, rendition: .video))
             #expect(onDisk.count > 3 * 64 * 1024, "the range checks below must cross chunk boundaries")
 
             let whole = try await app.request(.get, "/media/\(publicID)/video.mp4")

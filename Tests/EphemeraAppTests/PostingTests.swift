@@ -37,7 +37,7 @@ import Testing
             let streams = try #require(video["streams"] as? [[String: Any]])
             #expect(streams.contains { $0["codec_name"] as? String == "h264" && $0["pix_fmt"] as? String == "yuv420p" })
             #expect(streams.contains { $0["codec_name"] as? String == "aac" })
-            #expect(try await app.services.mediaStore.decryptedData(segmentID: id, rendition: .poster)?.starts(with: [0xFF, 0xD8]) == true)
+            #expect(try await app.services.media.decryptedData(segmentID: id, rendition: .poster)?.starts(with: [0xFF, 0xD8]) == true)
             // The upload itself is gone once processed.
             #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).isEmpty)
         }
@@ -128,7 +128,7 @@ import Testing
             let photo = try await MediaFixtures.shared.jpegWithEXIF(secret: "Secret Garden 51.5007N")
             #expect(try Data(contentsOf: URL(fileURLWithPath: photo)).range(of: Data("Secret Garden".utf8)) != nil)
             let id = try #require(try await app.postLive(alice, file: photo).first)
-            let stored = try #require(try await app.services.mediaStore.decryptedData(segmentID: id, rendition: .photo))
+            let stored = try #require(try await app.services.media.decryptedData(segmentID: id, rendition: .photo))
             #expect(stored.range(of: Data("Secret Garden".utf8)) == nil)
             #expect(stored.range(of: Data("Exif".utf8)) == nil)
             let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)

@@ -36,7 +36,7 @@ struct WebController {
     /// The signed-in account for the layout (avatar, unread activity badge).
     func meView(_ context: AppRequestContext) async throws -> MeView? {
         guard let account = context.account else { return nil }
-        let unread = try await SQLActivityStore(database: services.database).unreadCount(for: account.id)
+        let unread = try await services.inbox.unreadCount(for: account)
         return MeView(account, unread: unread)
     }
 
@@ -156,7 +156,7 @@ struct WebController {
     }
 
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let hash = context.tokenHash { try await services.accounts.deleteSession(tokenHash: hash) }
+        if let hash = context.tokenHash { try await services.identity.signOut(tokenHash: hash) }
         var response = WebPages.redirect(to: "/")
         response.setCookie(WebSession.expiredSessionCookie(secure: pages.secureCookies))
         return response
@@ -301,7 +301,7 @@ struct WebController {
         settings.allowComments = form.flag("allowComments")
         settings.viewHistory = form.flag("viewHistory")
         settings.archiveExpired = form.flag("archiveExpired")
-        try await services.accounts.updateSettings(accountID: me.id, settings)
+        try await services.identity.updateSettings(of: me, settings)
         return WebPages.redirect(to: "/settings?saved=1")
     }
 
@@ -316,7 +316,7 @@ struct WebController {
     @Sendable func recentlyDeleted(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
         let now = services.clock.now()
-        let page = try await services.deletion.recentlyDeleted(authorID: me.id, limit: 100, after: nil)
+        let page = try await services.deleting.recentlyDeleted(of: me, limit: 100, after: nil)
         let items = try await thumbs(page.items, context: context, href: { _ in "#" }) { segment in
             segment.restorableUntil.map { timeLeft(until: $0, now: now) }
         }
@@ -344,13 +344,10 @@ struct WebController {
 
     @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let store = SQLActivityStore(database: services.database)
         let now = services.clock.now()
-        let page = try await store.activity(for: me.id, limit: 100, after: nil)
-        let seenAt = try await store.seenAt(for: me.id)
-        let actors = try await services.accounts.accounts(ids: Set(page.items.map(\.actorID)))
-        let items = page.items.compactMap { item -> ActivityView? in
-            guard let actor = actors[item.actorID] else { return nil }
+        let page = try await services.inbox.page(for: me, limit: 100, after: nil)
+        let items = page.items.map { entry -> ActivityView in
+            let (item, actor) = (entry.item, entry.actor)
             let sentence: String
             switch item.kind {
             case .like: sentence = "liked your story"
@@ -366,10 +363,10 @@ struct WebController {
                 : item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
             return ActivityView(person: PersonView(actor), system: fromModerators, sentence: sentence, quote: item.text,
                                 when: shortAge(from: item.createdAt, to: now),
-                                unread: seenAt.map { item.createdAt > $0 } ?? true, href: href)
+                                unread: !entry.read, href: href)
         }
         // Opening the page reads everything on it.
-        try await store.markRead(for: me.id, at: now)
+        try await services.inbox.markRead(for: me)
         return pages.render("activity", title: "Activity", data: ActivityData(items: items, empty: items.isEmpty),
                             me: MeView(me, unread: 0),
                             context: context)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A blob removed from a store, for the deletion receipt.
 public struct RemovedBlob: Sendable, Hashable {
     public var name: String
@@ -15,6 +17,25 @@ public enum MediaStoreRefusal: Error, Sendable, Hashable {
     case noKey(segmentID: String)
 }
 
+/// A stored rendition opened for reading: its plaintext length, and its plaintext decrypted range by range
+/// (only the chunks a range covers are fetched and decrypted).
+public protocol MediaBlob: Sendable {
+    var plaintextLength: Int64 { get }
+    /// Decrypts plaintext bytes `range` (within the blob) and hands them to `body` piece by piece, in order.
+    /// Throws when a chunk fails authentication: a damaged blob is never handed over as plaintext.
+    func read(_ range: ClosedRange<Int64>, _ body: (Data) async throws -> Void) async throws
+    /// Releases what the open blob holds (a file handle); reading after closing is an error.
+    func close()
+}
+
+extension MediaBlob {
+    /// The whole plaintext, piece by piece.
+    public func readAll(_ body: (Data) async throws -> Void) async throws {
+        guard plaintextLength > 0 else { return }
+        try await read(0...(plaintextLength - 1), body)
+    }
+}
+
 /// The encrypted blobs of segments (renditions and watermarked downloads), wherever they live: files under
 /// the data directory (default) or an object store. Plaintext only ever exists in the node's private scratch
 /// area; every blob is encrypted with its segment's key from the `Keyring`.
@@ -25,6 +46,9 @@ public protocol MediaStore: Sendable {
     /// Encrypts the plaintext `files` with the segment's existing key into their places, durably, then removes
     /// the plaintext. Throws `MediaStoreRefusal.noKey` (writing nothing) when the segment has no key.
     func store(segmentID: String, files: [Rendition: String]) async throws
+
+    /// Opens a stored rendition for reading; nil when it or the segment's key is not there.
+    func open(segmentID: String, rendition: Rendition) async throws -> (any MediaBlob)?
 
     /// Decrypts a stored rendition into the plaintext file `path`, chunk by chunk (never the whole blob in
     /// memory). Returns false when the rendition or the key is not there.
@@ -45,4 +69,15 @@ public protocol MediaStore: Sendable {
 
     /// Every segment id with blobs (for the audit).
     func segmentIDs() async throws -> [String]
+}
+
+extension MediaStore {
+    /// The whole decrypted rendition in memory (small renditions and tests only; serving streams with `open`).
+    public func decryptedData(segmentID: String, rendition: Rendition) async throws -> Data? {
+        guard let blob = try await open(segmentID: segmentID, rendition: rendition) else { return nil }
+        defer { blob.close() }
+        var data = Data()
+        try await blob.readAll { data.append($0) }
+        return data
+    }
 }

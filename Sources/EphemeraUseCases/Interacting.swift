@@ -1,0 +1,135 @@
+import EphemeraCore
+import EphemeraStore
+
+/// A comment with its author, as readers see it.
+public struct CommentView: Sendable, Hashable {
+    public var comment: Comment
+    public var author: Account
+}
+
+/// Someone who viewed (a segment, or a profile) at an instant.
+public struct NamedViewer: Sendable, Hashable {
+    public var account: Account
+    public var viewedAt: Instant
+}
+
+/// Who viewed a segment, as its author sees it: everyone is counted, only viewers who enabled view history are
+/// named.
+public struct ViewerList: Sendable, Hashable {
+    public var count: Int
+    public var named: [NamedViewer]
+    public var anonymousCount: Int { count - named.count }
+}
+
+/// Likes, comments, viewer lists and profile views: what people do with a segment or a profile they can see.
+public struct Interacting: Sendable {
+    let reading: Reading
+    let segments: SQLSegmentStore
+    let interactions: SQLInteractionStore
+    let accounts: SQLAccountStore
+    let profileViews: SQLProfileViewStore
+    let limiter: RateLimiter
+    let clock: any EphemeraClock
+
+    public init(reading: Reading, segments: SQLSegmentStore, interactions: SQLInteractionStore,
+                accounts: SQLAccountStore, profileViews: SQLProfileViewStore, limiter: RateLimiter,
+                clock: any EphemeraClock) {
+        self.reading = reading
+        self.segments = segments
+        self.interactions = interactions
+        self.accounts = accounts
+        self.profileViews = profileViews
+        self.limiter = limiter
+        self.clock = clock
+    }
+
+    /// Likes (or unlikes) a segment the caller can see; idempotent.
+    public func setLike(_ on: Bool, segmentID: String, by me: Account, address: String?) async throws {
+        try limiter.check(.like, account: me.id, address: address)
+        let segment = try await reading.visibleSegment(segmentID, by: me)
+        if on {
+            _ = try await interactions.like(segmentID: segment.id, accountID: me.id, at: clock.now())
+        } else {
+            _ = try await interactions.unlike(segmentID: segment.id, accountID: me.id)
+        }
+    }
+
+    /// A page of a segment's comments, oldest first. Its author reads them in any state; everyone else needs
+    /// the segment visible. Comments by deleted accounts are left out.
+    public func comments(segmentID: String, by caller: Account?, limit: Int, after cursor: PageCursor?) async throws
+        -> (items: [CommentView], nextCursor: String?)
+    {
+        let segment = try await reading.readableSegment(segmentID, by: caller)
+        return try await commentPage(of: segment.id, limit: limit, after: cursor)
+    }
+
+    /// Every comment of one of my segments (for the export), page by page.
+    public func allComments(of segment: Segment) async throws -> [CommentView] {
+        var all: [CommentView] = []
+        var cursor: PageCursor?
+        repeat {
+            let page = try await commentPage(of: segment.id, limit: 100, after: cursor)
+            all += page.items
+            cursor = page.nextCursor.flatMap(PageCursor.init(encoded:))
+        } while cursor != nil
+        return all
+    }
+
+    func commentPage(of segmentID: String, limit: Int, after cursor: PageCursor?) async throws
+        -> (items: [CommentView], nextCursor: String?)
+    {
+        let page = try await interactions.comments(segmentID: segmentID, limit: limit, after: cursor)
+        let authors = try await accounts.accounts(ids: Set(page.items.map(\.authorID)))
+        let items = page.items.compactMap { comment in authors[comment.authorID].map { CommentView(comment: comment, author: $0) } }
+        return (items, page.nextCursor)
+    }
+
+    /// Comments on a segment the caller can see, when its author allows comments.
+    public func addComment(_ text: String, segmentID: String, by me: Account, address: String?) async throws -> CommentView {
+        try limiter.check(.comment, account: me.id, address: address)
+        let segment = try await reading.visibleSegment(segmentID, by: me)
+        guard let author = try await accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
+        guard author.settings.allowComments else {
+            throw EphemeraError(.forbidden, "comments_disabled", "@\(author.handle) has turned comments off.")
+        }
+        let comment = Comment(id: IDs.make(), segmentID: segment.id, authorID: me.id,
+                              text: try Comment.validatedText(text), createdAt: clock.now())
+        try await interactions.addComment(comment)
+        return CommentView(comment: comment, author: me)
+    }
+
+    /// Deletes a comment: its author's or the story author's to delete (`Comment.mayDelete`). Someone who can
+    /// see the comment learns why they may not; anyone else learns nothing.
+    public func deleteComment(id: String, by me: Account) async throws {
+        let notFound = EphemeraError(.notFound, "comment_not_found", "There is no such comment, or you cannot see it.")
+        guard let comment = try await interactions.comment(id: id),
+              let segment = try await segments.segment(id: comment.segmentID) else { throw notFound }
+        guard Comment.mayDelete(comment, storyAuthorID: segment.authorID, by: me.id) else {
+            _ = try await reading.visibleSegment(segment.id, by: me)
+            throw EphemeraError(.forbidden, "not_allowed", "Only the comment's author or the story's author can delete it.")
+        }
+        _ = try await interactions.deleteComment(id: comment.id)
+    }
+
+    /// The viewer list of one of my segments (any state until purged).
+    public func viewers(segmentID: String, by me: Account) async throws -> ViewerList {
+        guard let segment = try await segments.segment(id: segmentID),
+              isReadableByAuthor(segment, viewer: Viewer(accountID: me.id)) else { throw EphemeraError.storyNotFound }
+        let all = try await interactions.viewers(segmentID: segment.id, authorID: me.id)
+        let named = all.filter(\.sharesHistory)
+        let names = try await accounts.accounts(ids: Set(named.map(\.accountID)))
+        return ViewerList(count: all.count, named: named.compactMap { entry in
+            names[entry.accountID].map { NamedViewer(account: $0, viewedAt: entry.viewedAt) }
+        })
+    }
+
+    /// Who looked at my profile within `profileViewWindow`, between people who both enabled view history.
+    public func profileViewers(of me: Account, limit: Int, after cursor: PageCursor?) async throws
+        -> (items: [NamedViewer], nextCursor: String?)
+    {
+        let page = try await profileViews.viewers(of: me.id, now: clock.now(), limit: limit, after: cursor)
+        let names = try await accounts.accounts(ids: Set(page.items.map(\.accountID)))
+        return (page.items.compactMap { entry in names[entry.accountID].map { NamedViewer(account: $0, viewedAt: entry.viewedAt) } },
+                page.nextCursor)
+    }
+}
