@@ -29,6 +29,10 @@ let package = Package(
         // NIO's thread pool keeps blocking file work (fsync, whole-file encryption) off the request threads.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // HTTP for the S3-compatible object store: no S3 package exists among the local package copies, so the
+        // requests are signed by our own SigV4 code and sent with async-http-client (NIO-based, streaming bodies,
+        // connection pooling, timeouts), the HTTP client of the Swift server ecosystem.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Logic-less HTML templates for the web app; Hummingbird's own, so no second templating idiom.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
@@ -75,6 +79,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Media in an S3-compatible object store: SigV4, the S3 calls we need, and the MediaStore on them.
+        .target(
+            name: "EphemeraObjectStore",
+            dependencies: [
+                "EphemeraCore",
+                "EphemeraMedia",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Use cases: what a request or a job does (reading, deleting, posting, downloading, accounts), in terms of
         // Core's rules and ports and the stores; no HTTP, no SQL text. API controllers and web pages both call it.
         .target(
@@ -106,6 +122,7 @@ let package = Package(
                 "EphemeraCore",
                 "EphemeraStore",
                 "EphemeraMedia",
+                "EphemeraObjectStore",
                 "EphemeraWorkers",
                 "EphemeraProcess",
                 "EphemeraUseCases",
@@ -139,6 +156,7 @@ let package = Package(
                 "EphemeraApp",
                 "EphemeraCore",
                 "EphemeraMedia",
+                "EphemeraObjectStore",
                 "EphemeraProcess",
                 .product(name: "Logging", package: "swift-log"),
                 "EphemeraStore",
@@ -150,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EphemeraCoreTests",
-            dependencies: ["EphemeraCore"],
+            dependencies: ["EphemeraCore", "EphemeraObjectStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,6 +46,33 @@ public struct AppConfiguration: Sendable {
     /// `Retry-After` (the copy is made by a job in the media lane, one encode at a time).
     public var downloadWait: Duration = .seconds(20)
 
+    /// Where encrypted blobs live (`--media-store file|s3`, default `file` under the data directory).
+    public var mediaStore: MediaStoreKind = .file
+    /// The bucket when `mediaStore` is `.s3` (`--s3-endpoint`, `--s3-bucket`, `--s3-region`, `--s3-path-style`;
+    /// credentials only from `EPHEMERA_S3_ACCESS_KEY_ID` and `EPHEMERA_S3_SECRET_ACCESS_KEY`).
+    public var s3: S3Settings?
+
+    public enum MediaStoreKind: String, Sendable { case file, s3 }
+
+    public struct S3Settings: Sendable, Hashable {
+        public var endpoint: URL
+        public var bucket: String
+        public var region: String
+        public var pathStyle: Bool
+        public var accessKeyID: String
+        public var secretAccessKey: String
+
+        public init(endpoint: URL, bucket: String, region: String = "us-east-1", pathStyle: Bool = true,
+                    accessKeyID: String, secretAccessKey: String) {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.region = region
+            self.pathStyle = pathStyle
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+        }
+    }
+
     public init() {}
 
     /// The largest request body accepted for an upload: the media limit plus room for the form fields.
@@ -89,6 +116,7 @@ public struct AppConfiguration: Sendable {
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
             + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "
+            + "media-store=\(mediaStore.rawValue)\(s3.map { " s3=\($0.endpoint.absoluteString)/\($0.bucket) region=\($0.region) path-style=\($0.pathStyle)" } ?? "") "
             + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-")"
     }
 }

@@ -1,6 +1,7 @@
 import EphemeraCore
 import EphemeraProcess
 import EphemeraMedia
+import EphemeraObjectStore
 import EphemeraStore
 import EphemeraUseCases
 import EphemeraWorkers
@@ -72,8 +73,26 @@ public struct AppServices: Sendable {
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
-        Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore, keyring: keyring,
+        Auditor(segments: segments, deletion: deletion, media: media, inbox: mediaStore, keyring: keyring,
                 resumableUploads: ResumableUploadJanitor(uploads: resumableUploads, spool: spool))
+    }
+
+    /// The configured blob store: files under the data directory, or the S3 bucket.
+    static func makeMediaStore(_ configuration: AppConfiguration, files: FileMediaStore, keyring: any Keyring) throws
+        -> any MediaStore
+    {
+        switch configuration.mediaStore {
+        case .file:
+            return files
+        case .s3:
+            guard let s3 = configuration.s3 else {
+                throw EphemeraError(.internal, "s3_not_configured", "--media-store s3 needs --s3-endpoint, --s3-bucket and the credentials.")
+            }
+            let client = S3Client(configuration: .init(
+                endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, pathStyle: s3.pathStyle,
+                credentials: .init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey)))
+            return try S3MediaStore(client: client, keyring: keyring, scratchDirectory: configuration.resolvedScratchDirectory)
+        }
     }
 
     /// Opens the database (migrating it) and the media store. The server (`sweepResidue`) also removes what a
@@ -93,7 +112,8 @@ public struct AppServices: Sendable {
         let mediaStore = try FileMediaStore(
             dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
             keyring: keyring)
-        let media: any MediaStore = ports.media?(mediaStore) ?? mediaStore
+        let configured = try makeMediaStore(configuration, files: mediaStore, keyring: keyring)
+        let media: any MediaStore = ports.media?(configured) ?? configured
         let runner = ProcessRunner(logger: logger)
         let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)
         let prober = FFprobeMediaProber(runner: runner)
@@ -125,7 +145,10 @@ public struct AppServices: Sendable {
                                                                     keyring: keyring))
         if sweepResidue {
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
-            let auditor = Auditor(segments: segments, deletion: deletion, mediaStore: mediaStore, keyring: keyring,
+            // Partial writes older than any write still in flight on another node were left by a crash.
+            let abandoned = try await media.removeAbandonedWrites(startedBefore: clock.now() - ExpirySweeper.abandonedWriteAge)
+            if abandoned > 0 { logger.notice("Removed partial media writes left by a crash", metadata: ["count": "\(abandoned)"]) }
+            let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: mediaStore, keyring: keyring,
                                   resumableUploads: janitor)
             for id in try await auditor.removeStrayKeys(madeBefore: clock.now() - .seconds(600)) {
                 logger.notice("Removed a data key no segment or upload names (left by a crash)", metadata: ["key": "\(id)"])
@@ -141,7 +164,7 @@ public struct AppServices: Sendable {
             worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                               resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
-                                   profileViews: profileViews, resumableUploads: janitor,
+                                   profileViews: profileViews, resumableUploads: janitor, media: media,
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal,

@@ -24,6 +24,9 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let caught as EphemeraError {
             if caught.kind == .internal { context.logger.error("Internal error: \(caught)") }
             error = caught
+        } catch let unavailable as MediaStoreUnavailable {
+            context.logger.error("Media store unavailable", metadata: ["error": "\(unavailable.detail)"])
+            error = .mediaStoreUnavailable
         } catch let caught as HTTPError {
             error = Self.translate(caught)
         } catch is DecodingError {

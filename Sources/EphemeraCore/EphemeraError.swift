@@ -45,6 +45,10 @@ extension EphemeraError {
         .notFound, "story_not_found", "There is no story segment with that id, or you cannot see it.")
     public static let userNotFound = EphemeraError(
         .notFound, "user_not_found", "There is no account with that handle.")
+    /// The media store (disk or object store) could not be used: nothing was stored or served.
+    public static let mediaStoreUnavailable = EphemeraError(
+        .unavailable, "media_store_unavailable",
+        "Media storage cannot be reached right now; nothing was saved. Try again in a minute.").retrying(after: 30)
     public static let mediaNotFound = EphemeraError(
         .notFound, "media_not_found", "There is no such media, or you cannot see it.")
     public static let notTheAuthor = EphemeraError(

@@ -29,7 +29,7 @@ public enum ChunkedCipher {
         public var plaintextLength: Int64
         public var salt: [UInt8]
 
-        var bytes: [UInt8] {
+        public var bytes: [UInt8] {
             ChunkedCipher.magic + withUnsafeBytes(of: UInt32(chunkSize).bigEndian, Array.init)
                 + withUnsafeBytes(of: UInt64(plaintextLength).bigEndian, Array.init) + salt
         }
@@ -44,7 +44,7 @@ public enum ChunkedCipher {
             self.salt = salt
         }
 
-        init(parsing bytes: [UInt8]) throws {
+        public init(parsing bytes: [UInt8]) throws {
             guard bytes.count >= ChunkedCipher.headerLength, Array(bytes[0..<4]) == ChunkedCipher.magic else {
                 throw CipherError.notEncrypted
             }
@@ -71,6 +71,35 @@ public enum ChunkedCipher {
         return try AES.GCM.Nonce(data: salt + withUnsafeBytes(of: counter.bigEndian, Array.init))
     }
 
+    /// Seals a blob chunk by chunk, for writers that send it on as it is made (the object store's parts).
+    public struct Sealer: @unchecked Sendable {
+        public let header: Header
+        let key: SymmetricKey
+
+        public init(key: SymmetricKey, plaintextLength: Int64, chunkSize: Int = defaultChunkSize) {
+            var generator = SystemRandomNumberGenerator()
+            self.header = Header(chunkSize: chunkSize, plaintextLength: plaintextLength,
+                                 salt: (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+            self.key = key
+        }
+
+        /// The header, which comes first in the blob.
+        public var headerBytes: [UInt8] { header.bytes }
+
+        /// Chunk `index` (a whole chunk of plaintext, the last one shorter) as ciphertext and tag.
+        public func seal(_ plain: Data, index: Int) throws -> Data {
+            let box = try AES.GCM.seal(plain, using: key,
+                                       nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
+                                       authenticating: header.bytes)
+            return box.ciphertext + box.tag
+        }
+
+        /// The length of the whole blob.
+        public var sealedLength: Int64 {
+            Int64(headerLength) + header.plaintextLength + Int64(header.chunkCount * tagLength)
+        }
+    }
+
     /// Encrypts the file at `source` into `destination` (created, never overwritten in place), chunk by chunk.
     public static func encryptFile(source: String, destination: String, key: SymmetricKey,
                                    chunkSize: Int = defaultChunkSize) throws {
@@ -78,24 +107,43 @@ public enum ChunkedCipher {
         defer { try? input.close() }
         let length = Int64(try input.seekToEnd())
         try input.seek(toOffset: 0)
-        var generator = SystemRandomNumberGenerator()
-        let header = Header(chunkSize: chunkSize, plaintextLength: length,
-                            salt: (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let sealer = Sealer(key: key, plaintextLength: length, chunkSize: chunkSize)
         guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
               let output = FileHandle(forWritingAtPath: destination) else {
             throw CipherError.io("cannot create \(destination)")
         }
         defer { try? output.close() }
-        let aad = header.bytes
-        try output.write(contentsOf: aad)
-        for index in 0..<header.chunkCount {
-            let plain = try input.read(upToCount: chunkSize) ?? Data()
-            let box = try AES.GCM.seal(plain, using: key,
-                                       nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
-                                       authenticating: aad)
-            try output.write(contentsOf: box.ciphertext)
-            try output.write(contentsOf: box.tag)
+        try output.write(contentsOf: sealer.headerBytes)
+        for index in 0..<sealer.header.chunkCount {
+            try output.write(contentsOf: try sealer.seal(try input.read(upToCount: chunkSize) ?? Data(), index: index))
         }
+    }
+
+    /// Where chunk `index` starts in the blob, and how long it is sealed.
+    public static func sealedSpan(of index: Int, header: Header) -> (offset: Int64, length: Int) {
+        let chunk = Int64(header.chunkSize)
+        let plain = Int(min(chunk, header.plaintextLength - Int64(index) * chunk))
+        return (Int64(headerLength) + Int64(index) * (chunk + Int64(tagLength)), plain + tagLength)
+    }
+
+    /// Authenticates and decrypts one sealed chunk, cut to the plaintext bytes `range` asks for.
+    public static func open(sealed: Data, index: Int, header: Header, range: ClosedRange<Int64>, key: SymmetricKey) throws -> Data {
+        let plainLength = sealed.count - tagLength
+        guard plainLength >= 0, sealed.count == sealedSpan(of: index, header: header).length else {
+            throw CipherError.damaged(chunk: index)
+        }
+        let box = try AES.GCM.SealedBox(
+            nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
+            ciphertext: sealed.prefix(plainLength), tag: sealed.suffix(tagLength))
+        let plain: Data
+        do { plain = try AES.GCM.open(box, using: key, authenticating: header.bytes) } catch {
+            throw CipherError.damaged(chunk: index)
+        }
+        let chunkStart = Int64(index) * Int64(header.chunkSize)
+        let from = Int(max(range.lowerBound - chunkStart, 0))
+        let to = Int(min(range.upperBound - chunkStart, Int64(plain.count) - 1))
+        if from == 0, to == plain.count - 1 { return plain }
+        return plain.subdata(in: from..<(to + 1))
     }
 
     /// Reads the header of an encrypted blob.
@@ -133,22 +181,11 @@ public enum ChunkedCipher {
     /// Reads, authenticates and decrypts chunk `index`, cut to `range`.
     static func decryptChunk(_ index: Int, handle: FileHandle, header: Header, range: ClosedRange<Int64>,
                              key: SymmetricKey) throws -> Data {
-        let chunk = Int64(header.chunkSize)
-        try handle.seek(toOffset: UInt64(Int64(headerLength) + Int64(index) * (chunk + Int64(tagLength))))
-        let plainLength = Int(min(chunk, header.plaintextLength - Int64(index) * chunk))
-        let sealed = try handle.read(upToCount: plainLength + tagLength) ?? Data()
-        guard sealed.count == plainLength + tagLength else { throw CipherError.damaged(chunk: index) }
-        let box = try AES.GCM.SealedBox(
-            nonce: nonce(salt: header.salt, index: index, last: index == header.chunkCount - 1),
-            ciphertext: sealed.prefix(plainLength), tag: sealed.suffix(tagLength))
-        let plain: Data
-        do { plain = try AES.GCM.open(box, using: key, authenticating: header.bytes) } catch {
-            throw CipherError.damaged(chunk: index)
-        }
-        let chunkStart = Int64(index) * chunk
-        let from = Int(max(range.lowerBound - chunkStart, 0))
-        let to = Int(min(range.upperBound - chunkStart, Int64(plain.count) - 1))
-        return plain.subdata(in: from..<(to + 1))
+        let span = sealedSpan(of: index, header: header)
+        try handle.seek(toOffset: UInt64(span.offset))
+        let sealed = try handle.read(upToCount: span.length) ?? Data()
+        guard sealed.count == span.length else { throw CipherError.damaged(chunk: index) }
+        return try open(sealed: sealed, index: index, header: header, range: range, key: key)
     }
 
     /// A blob's handle, read by one batch at a time on the thread pool (never two at once).

@@ -47,6 +47,8 @@ public struct FileMediaStore: MediaStore, UploadInbox {
 
     public func scratchPath(_ hint: String) -> String { workPath(hint) }
 
+    public func container(of segmentID: String) -> String { "segment folder" }
+
     public func store(segmentID: String, files: [Rendition: String]) async throws {
         // Only an existing key: a segment being purged has none, and nothing is stored for it again.
         guard let key = try await keyring.key(for: segmentID) else {
@@ -164,6 +166,25 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         let folder = segmentDirectory(segmentID)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".tmp-") {
             try? FileManager.default.removeItem(atPath: folder + "/" + name)
+        }
+    }
+
+    public func removeAbandonedWrites(startedBefore instant: Instant) async throws -> Int {
+        let cutoff = Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000)
+        let ids = storedSegmentIDs()
+        return try await BlockingIO.run {
+            var removed = 0
+            for id in ids {
+                let folder = segmentDirectory(id)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".tmp-") {
+                    let path = folder + "/" + name
+                    let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+                    guard (modified ?? .distantPast) < cutoff, (try? FileManager.default.removeItem(atPath: path)) != nil
+                    else { continue }
+                    removed += 1
+                }
+            }
+            return removed
         }
     }
 

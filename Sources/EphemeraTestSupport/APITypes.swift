@@ -52,6 +52,11 @@ public enum API {
         public var restorableUntil: String?
     }
 
+    /// `201` of `POST /api/v1/stories`.
+    public struct Posted: Decodable, Sendable, Equatable {
+        public var segments: [Segment]
+    }
+
     public struct Page<Item: Decodable & Sendable & Equatable>: Decodable, Sendable, Equatable {
         public var items: [Item]
         public var nextCursor: String?

@@ -5,6 +5,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationCompat
+import EphemeraObjectStore
 
 /// One test's Ephemera: its own database and data folder, an injected clock, background services off (the
 /// test runs the worker and sweeper when it wants), and an API client.
@@ -13,6 +15,8 @@ public struct TestApp: Sendable {
     public let services: AppServices
     public let clock: TestClock
     public let dataDirectory: String
+    /// The test's bucket when media live in S3.
+    public let bucket: TestBucket?
 
     /// Builds the app on `backend` and runs `body` against it; everything is removed afterwards.
     public static func run<T: Sendable>(
@@ -37,16 +41,29 @@ public struct TestApp: Sendable {
         configuration.scratchDirectory = directory + "-scratch"
         // No background worker runs in these tests: a first download answers 202 at once, and the test runs the job.
         configuration.downloadWait = .zero
+        let bucket = try await TestBucket.make(for: backend)
+        if let bucket {
+            configuration.mediaStore = .s3
+            configuration.s3 = bucket.settings
+        }
         configure(&configuration)
         let clock = TestClock()
         let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger,
                                                ports: ports)
-        return try await built.application.test(.router) { client in
-            let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory))
-            // Every scenario ends clean: `ephemera audit` finds no residue.
-            let findings = try await built.services.auditor.findings()
-            guard findings.isEmpty else { throw TestFailure("audit found residue: \(findings)") }
+        do {
+            let result = try await built.application.test(.router) { client in
+                let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory,
+                                                     bucket: bucket))
+                // Every scenario ends clean: `ephemera audit` finds no residue.
+                let findings = try await built.services.auditor.findings()
+                guard findings.isEmpty else { throw TestFailure("audit found residue: \(findings)") }
+                return result
+            }
+            try? await bucket?.remove()
             return result
+        } catch {
+            try? await bucket?.remove()
+            throw error
         }
     }
 
@@ -58,6 +75,42 @@ public struct TestApp: Sendable {
         let path = dataDirectory + "-scratch/plain-\(UUID().uuidString)-\(rendition.rawValue)"
         try data.write(to: URL(fileURLWithPath: path))
         return path
+    }
+
+    /// A client for the configured bucket, when media live in S3.
+    var s3Client: S3Client? {
+        guard services.configuration.mediaStore == .s3, let s3 = services.configuration.s3 else { return nil }
+        return S3Client(configuration: .init(endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, pathStyle: s3.pathStyle,
+                                             credentials: .init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey)))
+    }
+
+    /// Every stored media blob, encrypted as stored, by name (`media/{segmentID}/{rendition}`): the files under
+    /// the data directory, or the bucket's objects.
+    public func storedBlobs() async throws -> [String: Data] {
+        var blobs: [String: Data] = [:]
+        if let client = s3Client {
+            for object in try await client.list(prefix: "media/").objects {
+                guard let bytes = try await client.getBytes(object.key, range: 0...max(object.size - 1, 0)) else { continue }
+                blobs[object.key] = Data(bytes.readableBytesView)
+            }
+        } else {
+            for file in dataFiles() where file.hasPrefix("media/") {
+                blobs[file] = try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
+            }
+        }
+        return blobs
+    }
+
+    /// Flips the byte at `offset` of a stored blob, wherever it lives (to prove damage is refused).
+    public func tamper(blob name: String, at offset: Int) async throws {
+        var data = try await storedBlobs()[name] ?? Data()
+        guard offset < data.count else { throw TestFailure("\(name) has no byte \(offset)") }
+        data[data.startIndex + offset] ^= 0xFF
+        if let client = s3Client {
+            try await client.putObject(name, ByteBuffer(data: data))
+        } else {
+            try data.write(to: URL(fileURLWithPath: dataDirectory + "/" + name))
+        }
     }
 
     /// What `ephemera audit` would report.

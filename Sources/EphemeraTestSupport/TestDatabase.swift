@@ -4,12 +4,23 @@ import Foundation
 import Logging
 import SQLKit
 
-/// The databases the suite runs on. PostgreSQL joins when `EPHEMERA_TEST_POSTGRES_URL` names a server
-/// (`script/test` starts a throwaway cluster and sets it); `EPHEMERA_REQUIRE_POSTGRES=1` makes its absence
-/// a failure instead of a smaller run.
-public enum Backend: String, Sendable, CaseIterable {
-    case sqlite, postgres
+/// What a test runs on: a database (SQLite, or PostgreSQL when `EPHEMERA_TEST_POSTGRES_URL` names a server) and a
+/// media store (files, or an S3 bucket when `EPHEMERA_TEST_S3_ENDPOINT` names a server). `script/test` starts both
+/// servers and sets `EPHEMERA_REQUIRE_POSTGRES=1` and `EPHEMERA_REQUIRE_S3=1`, which make their absence a failure
+/// instead of a smaller run.
+public struct Backend: Sendable, Hashable, CustomStringConvertible {
+    public enum DatabaseKind: String, Sendable, Hashable { case sqlite, postgres }
+    public enum MediaKind: String, Sendable, Hashable { case file, s3 }
 
+    public var database: DatabaseKind
+    public var media: MediaKind
+
+    public static let sqlite = Backend(database: .sqlite, media: .file)
+    public static let postgres = Backend(database: .postgres, media: .file)
+
+    public var description: String { media == .file ? database.rawValue : "\(database.rawValue)+\(media.rawValue)" }
+
+    /// Every database, with media on files.
     public static var all: [Backend] {
         let env = ProcessInfo.processInfo.environment
         if env["EPHEMERA_TEST_POSTGRES_URL"] != nil { return [.sqlite, .postgres] }
@@ -18,6 +29,29 @@ public enum Backend: String, Sendable, CaseIterable {
         }
         return [.sqlite]
     }
+
+    /// Whether an S3 server is there for the tests (`script/s3 start`).
+    public static var s3Available: Bool {
+        let env = ProcessInfo.processInfo.environment
+        if env["EPHEMERA_TEST_S3_ENDPOINT"] != nil { return true }
+        if env["EPHEMERA_REQUIRE_S3"] == "1" {
+            fatalError("EPHEMERA_REQUIRE_S3=1 but EPHEMERA_TEST_S3_ENDPOINT is not set; run script/test.")
+        }
+        return false
+    }
+
+    /// Every database on every media store: for the tests of what touches blobs (posting, media, deletion,
+    /// downloads, export, tus, audit).
+    public static var withStores: [Backend] {
+        let env = ProcessInfo.processInfo.environment
+        guard env["EPHEMERA_TEST_S3_ENDPOINT"] != nil else {
+            if env["EPHEMERA_REQUIRE_S3"] == "1" {
+                fatalError("EPHEMERA_REQUIRE_S3=1 but EPHEMERA_TEST_S3_ENDPOINT is not set; run script/test.")
+            }
+            return all
+        }
+        return all + all.map { Backend(database: $0.database, media: .s3) }
+    }
 }
 
 /// A fresh database for one test: a SQLite file in the test's folder, or a PostgreSQL database created from
@@ -25,7 +59,7 @@ public enum Backend: String, Sendable, CaseIterable {
 public enum TestDatabase {
     /// The URL of a new, empty-but-migrated database for one test.
     public static func make(_ backend: Backend, directory: String) async throws -> String {
-        switch backend {
+        switch backend.database {
         case .sqlite:
             return directory + "/ephemera.sqlite"
         case .postgres:

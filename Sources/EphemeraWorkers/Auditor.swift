@@ -8,15 +8,19 @@ import Foundation
 public struct Auditor: Sendable {
     let segments: SQLSegmentStore
     let deletion: SQLDeletionStore
-    let mediaStore: FileMediaStore
+    /// The blobs, wherever they live (disk or bucket).
+    let media: any MediaStore
+    /// The node's inbox of uploads waiting to be processed.
+    let inbox: FileMediaStore
     let keyring: any Keyring
     let resumableUploads: ResumableUploadJanitor
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, mediaStore: FileMediaStore, keyring: any Keyring,
-                resumableUploads: ResumableUploadJanitor) {
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, media: any MediaStore, inbox: FileMediaStore,
+                keyring: any Keyring, resumableUploads: ResumableUploadJanitor) {
         self.segments = segments
         self.deletion = deletion
-        self.mediaStore = mediaStore
+        self.media = media
+        self.inbox = inbox
         self.keyring = keyring
         self.resumableUploads = resumableUploads
     }
@@ -29,13 +33,14 @@ public struct Auditor: Sendable {
         let underWay = Set(try await deletion.purgesUnderWay())
         let allKeys = try await keyring.keyIDs()
         let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil })
-        let folders = Set(mediaStore.storedSegmentIDs())
+        let folders = Set(try await media.segmentIDs())
 
         for id in folders.sorted() {
             if tombstones.contains(id) {
-                findings.append("purged segment \(id) still has media blobs: \(mediaStore.storedRenditions(segmentID: id).joined(separator: ", "))")
+                let names = try await media.renditions(segmentID: id).map(\.rawValue).sorted()
+                findings.append("purged segment \(id) still has media blobs: \(names.joined(separator: ", "))")
             } else if rows[id] == nil {
-                findings.append("media folder \(id) has no segment row")
+                findings.append("media of \(id) (folder or objects) belong to no segment row")
             }
         }
         for id in keys.sorted() {
@@ -47,7 +52,7 @@ public struct Auditor: Sendable {
         }
         for (id, state) in rows.sorted(by: { $0.key < $1.key }) {
             if tombstones.contains(id) { findings.append("purged segment \(id) still has its segment row") }
-            let stored = Set(mediaStore.storedRenditions(segmentID: id))
+            let stored = folders.contains(id) ? Set(try await media.renditions(segmentID: id).map(\.rawValue)) : []
             if state.state.hasMedia {
                 let expected = Set(Rendition.renditions(of: state.kind).map(\.rawValue))
                 let missing = expected.subtracting(stored)
@@ -74,11 +79,11 @@ public struct Auditor: Sendable {
             findings.append("purged segment \(id) still has rows that refer to it")
         }
         let uploads = try await segments.uploadSourceFiles()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: mediaStore.incomingDirectory)) ?? []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: inbox.incomingDirectory)) ?? []
         where !uploads.contains(UploadInboxNames.upload(ofIncoming: name)) {
             findings.append("upload file \(name) has no upload row (unless it is being received right now)")
         }
-        for name in uploads where !FileManager.default.fileExists(atPath: mediaStore.incomingPath(name)) {
+        for name in uploads where !FileManager.default.fileExists(atPath: inbox.incomingPath(name)) {
             findings.append("upload \(name) has lost its file (its segments will fail)")
         }
         findings += try await resumableUploads.findings(keyIDs: allKeys)

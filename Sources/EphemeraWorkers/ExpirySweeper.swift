@@ -12,6 +12,8 @@ public struct ExpirySweeper: Service {
     let moderation: SQLModerationStore
     let profileViews: SQLProfileViewStore
     let resumableUploads: ResumableUploadJanitor
+    /// Its unfinished writes older than `abandonedWriteAge` were left by a crashed node, and are removed.
+    let media: any MediaStore
     let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
@@ -19,12 +21,13 @@ public struct ExpirySweeper: Service {
 
     public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, moderation: SQLModerationStore,
                 profileViews: SQLProfileViewStore,
-                resumableUploads: ResumableUploadJanitor, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
+                resumableUploads: ResumableUploadJanitor, media: any MediaStore, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
         self.moderation = moderation
         self.profileViews = profileViews
         self.resumableUploads = resumableUploads
+        self.media = media
         self.signal = signal
         self.clock = clock
         self.logger = logger
@@ -34,6 +37,9 @@ public struct ExpirySweeper: Service {
     /// Segments per sweep transaction: large enough that a day's expiries take a few dozen commits, small
     /// enough that SQLite's single writer is not held for long (about 50 ms a batch on this machine kind).
     static let batchSize = 2000
+
+    /// A write to the media store unfinished after this long was abandoned: no upload of one part takes it.
+    public static let abandonedWriteAge: Duration = .seconds(3600)
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -69,6 +75,8 @@ public struct ExpirySweeper: Service {
         moved += try await moderation.releaseEndedHolds(now: now)
         try await profileViews.prune(now: now)
         try await resumableUploads.sweep(now: now)
+        let abandoned = try await media.removeAbandonedWrites(startedBefore: now - Self.abandonedWriteAge)
+        if abandoned > 0 { logger.notice("Aborted \(abandoned) media writes a crashed node left unfinished") }
         if moved > 0 {
             logger.info("Swept \(moved) segments")
             signal.notify()

@@ -57,7 +57,8 @@ public struct Purger: Sendable {
             }
             try await deletion.logSteps(
                 segmentID: segmentID,
-                removed + [.init(step: "2-blobs", store: .media, detail: "segment folder removed")], at: clock.now())
+                removed + [.init(step: "2-blobs", store: .media, detail: "\(media.container(of: segmentID)) removed")],
+                at: clock.now())
         case .replaceRowWithTombstone:
             guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
             let counts = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }

@@ -37,6 +37,16 @@ struct ServerOptions: ParsableArguments {
     var downloadWait: String?
     @Option(help: "on, off, or a factor such as 2 or 0.5 scaling the limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
     var rateLimits: String?
+    @Option(help: "Where encrypted media live: file (under the data folder) or s3. [EPHEMERA_MEDIA_STORE, default file]")
+    var mediaStore: String?
+    @Option(help: "The S3-compatible endpoint, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:8333. [EPHEMERA_S3_ENDPOINT]")
+    var s3Endpoint: String?
+    @Option(help: "The bucket for media. [EPHEMERA_S3_BUCKET]")
+    var s3Bucket: String?
+    @Option(help: "The bucket's region. [EPHEMERA_S3_REGION, default us-east-1]")
+    var s3Region: String?
+    @Option(help: "true: ENDPOINT/BUCKET/KEY; false: BUCKET.ENDPOINT/KEY. [EPHEMERA_S3_PATH_STYLE, default true]")
+    var s3PathStyle: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -119,6 +129,51 @@ struct ServerOptions: ParsableArguments {
                 } else {
                     problems.append("\(key): '\(v)' is not on, off or a factor like 2")
                 }
+            }
+        }
+        if let (v, key) = value(mediaStore, "EPHEMERA_MEDIA_STORE") {
+            if let kind = AppConfiguration.MediaStoreKind(rawValue: v.lowercased()) {
+                config.mediaStore = kind
+            } else {
+                problems.append("\(key): '\(v)' is not file or s3")
+            }
+        }
+        if config.mediaStore == .s3 {
+            var endpointURL: URL?
+            if let (v, key) = value(s3Endpoint, "EPHEMERA_S3_ENDPOINT") {
+                if let url = URL(string: v), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                   url.path.isEmpty || url.path == "/" {
+                    endpointURL = url
+                } else {
+                    problems.append("\(key): '\(v)' is not an http(s) URL without a path, like https://s3.example.com")
+                }
+            } else {
+                problems.append("--s3-endpoint (or EPHEMERA_S3_ENDPOINT) is required with --media-store s3")
+            }
+            let bucket = value(s3Bucket, "EPHEMERA_S3_BUCKET")?.0
+            if let bucket, !S3Naming.isValidBucket(bucket) {
+                problems.append("--s3-bucket: '\(bucket)' is not a bucket name (3-63 characters: a-z, 0-9, '.', '-')")
+            } else if bucket == nil {
+                problems.append("--s3-bucket (or EPHEMERA_S3_BUCKET) is required with --media-store s3")
+            }
+            let region = value(s3Region, "EPHEMERA_S3_REGION")?.0 ?? "us-east-1"
+            var pathStyle = true
+            if let (v, key) = value(s3PathStyle, "EPHEMERA_S3_PATH_STYLE") {
+                switch v.lowercased() {
+                case "true", "on", "1": pathStyle = true
+                case "false", "off", "0": pathStyle = false
+                default: problems.append("\(key): '\(v)' is not true or false")
+                }
+            }
+            let accessKey = environment["EPHEMERA_S3_ACCESS_KEY_ID"] ?? ""
+            let secretKey = environment["EPHEMERA_S3_SECRET_ACCESS_KEY"] ?? ""
+            if accessKey.isEmpty || secretKey.isEmpty {
+                problems.append("EPHEMERA_S3_ACCESS_KEY_ID and EPHEMERA_S3_SECRET_ACCESS_KEY must be set with --media-store s3 (credentials are never flags)")
+            }
+            if let endpointURL, let bucket, S3Naming.isValidBucket(bucket), !accessKey.isEmpty, !secretKey.isEmpty {
+                config.s3 = AppConfiguration.S3Settings(endpoint: endpointURL, bucket: bucket, region: region,
+                                                         pathStyle: pathStyle, accessKeyID: accessKey,
+                                                         secretAccessKey: secretKey)
             }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }

@@ -25,7 +25,7 @@ import Testing
         FileManager.default.createFile(atPath: directory + "/keyring/keys/orphan.key", contents: Data(count: 32))
         let dirty = try ServerProcess.runCommand(arguments)
         #expect(dirty.status == 1)
-        #expect(dirty.output.contains("media folder strayblob has no segment row"), "\(dirty.output)")
+        #expect(dirty.output.contains("media of strayblob (folder or objects) belong to no segment row"), "\(dirty.output)")
         #expect(dirty.output.contains("data key orphan belongs to no segment"), "\(dirty.output)")
     }
 
@@ -38,6 +38,19 @@ import Testing
         for key in ["--port", "--story-lifetime", "--max-upload-bytes", "--public-url"] {
             #expect(result.output.contains(key), "\(key) in \(result.output)")
         }
+    }
+
+    @Test func anS3StoreNeedsItsEndpointBucketAndCredentialsFromTheEnvironment() throws {
+        let result = try ServerProcess.runCommand([
+            "serve", "--media-store", "s3", "--s3-endpoint", "http://127.0.0.1:1/some/path", "--s3-bucket", "Bad_Bucket",
+            "--s3-path-style", "maybe", "--data-dir", NSTemporaryDirectory() + "never-" + UUID().uuidString,
+        ])
+        #expect(result.status != 0)
+        for key in ["--s3-endpoint", "--s3-bucket", "--s3-path-style", "EPHEMERA_S3_ACCESS_KEY_ID"] {
+            #expect(result.output.contains(key), "\(key) in \(result.output)")
+        }
+        let unknown = try ServerProcess.runCommand(["serve", "--media-store", "tape"])
+        #expect(unknown.status != 0 && unknown.output.contains("'tape' is not file or s3"))
     }
 
     @Test func oversizedBodyIsRefusedWhileStreaming() async throws {

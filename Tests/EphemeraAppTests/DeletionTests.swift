@@ -47,7 +47,7 @@ import Testing
         return seen
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func deleteHidesEverywhereAtOnceAndRestoreBringsItBack(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, bob, id) = try await setUp(app)
@@ -80,7 +80,7 @@ import Testing
 
     /// A share link of a followers-only segment: once deleted, 410 for a follower, 404 for a stranger and the
     /// signed-out (the link never reveals that a hidden story existed); once purged, 404 for everyone.
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func shareLinksOfHiddenStoriesAnswerGoneOnlyToTheirAudience(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -107,7 +107,7 @@ import Testing
 
     /// Receipts are stored typed (instants as numbers) and formatted by the API; one written before they were
     /// typed (dates as strings) still reads the same.
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func receiptsStoredBeforeTheyWereTypedStillRead(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -132,7 +132,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func shareLinksAnswerGoneOnceDeletedAndAfterThePurge(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, bob, id) = try await setUp(app)
@@ -171,7 +171,7 @@ import Testing
 
     /// A purge stopped after any step (as a kill -9 would stop it) completes when the job runs again, with a
     /// receipt as complete as an uninterrupted one.
-    @Test(arguments: Backend.all, Array(0...Purger.Step.allCases.count - 1))
+    @Test(arguments: Backend.withStores, Array(0...Purger.Step.allCases.count - 1))
     func purgeInterruptedAfterAnyStepCompletesWhenRerun(backend: Backend, stepsDone: Int) async throws {
         try await TestApp.run(backend) { app in
             let (alice, bob, id) = try await setUp(app)
@@ -188,10 +188,11 @@ import Testing
             #expect(removed.contains { $0.hasPrefix("photo.jpg") })
             #expect(removed.contains { $0.contains("1 views") })
             #expect(!app.dataFiles().contains { $0.contains(id) })
+            #expect(!(try await app.storedBlobs()).keys.contains { $0.contains(id) })
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func restoringAfterExpiryLandsInTheArchive(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, _, id) = try await setUp(app)
@@ -205,7 +206,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func windowEndPurgesWithinAMinuteAndLeavesOnlyATombstoneAndAReceipt(backend: Backend) async throws {
         try await TestApp.run(backend, configure: { $0.restoreWindow = .seconds(3600) }) { app in
             let (alice, bob, id) = try await setUp(app)
@@ -247,10 +248,11 @@ import Testing
             #expect(try tombstone?.decode(column: "view_count", as: Int.self) == 1)
             #expect(try await app.audit().isEmpty)
             #expect(!app.dataFiles().contains { $0.contains(id) })
+            #expect(!(try await app.storedBlobs()).keys.contains { $0.contains(id) })
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func permanentDeleteAndDeleteAllMyStoriesPurgeAtOnce(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, bob, first) = try await setUp(app)
@@ -289,7 +291,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func deletingTheAccountPurgesEverythingAndRemovesIt(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let (alice, bob, id) = try await setUp(app)
@@ -320,7 +322,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func noPlaintextMediaInTheDataDirectory(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -329,31 +331,26 @@ import Testing
             // Any 64 bytes of real plaintext (the start and the middle of each rendition) found in any file
             // of the data directory would be media in the clear; random ciphertext cannot match them by chance.
             var samples: [Data] = []
-            for file in app.dataFiles() where file.hasPrefix("media/") {
-                let parts = file.split(separator: "/")
+            let stored = try await app.storedBlobs()
+            for name in stored.keys {
+                let parts = name.split(separator: "/")
                 let rendition = try #require(Rendition(rawValue: String(parts[2])))
                 let plain = try #require(try await app.services.media.decryptedData(
                     segmentID: String(parts[1]), rendition: rendition))
                 samples += [plain.prefix(64), plain.dropFirst(plain.count / 2).prefix(64)]
             }
-            var blobs = 0
-            for file in app.dataFiles() where !file.hasPrefix("ephemera.sqlite") {
+            for (name, data) in stored {
+                #expect(data.starts(with: Array("EPH1".utf8)), "\(name) is not encrypted")
+                for sample in samples { #expect(data.range(of: sample) == nil, "\(name) holds media in the clear") }
+            }
+            for file in app.dataFiles() where !file.hasPrefix("ephemera.sqlite") && !file.hasPrefix("media/") {
                 let data = try Data(contentsOf: URL(fileURLWithPath: app.dataDirectory + "/" + file))
-                if file.hasPrefix("media/") {
-                    #expect(data.starts(with: Array("EPH1".utf8)), "\(file) is not encrypted")
-                    blobs += 1
-                }
                 for sample in samples { #expect(data.range(of: sample) == nil, "\(file) holds media in the clear") }
             }
-            #expect(blobs == 3 && samples.count == 6)
+            #expect(stored.count == 3 && samples.count == 6)
             // A flipped byte in a blob is refused, never served as something else.
-            let video = app.dataFiles().first { $0.hasSuffix("video.mp4") }!
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: app.dataDirectory + "/" + video))
-            try handle.seek(toOffset: 100)
-            let byte = try #require(try handle.read(upToCount: 1)?.first)
-            try handle.seek(toOffset: 100)
-            try handle.write(contentsOf: Data([byte ^ 0xFF]))
-            try handle.close()
+            let video = try #require(stored.keys.first { $0.hasSuffix("video.mp4") })
+            try await app.tamper(blob: video, at: 100)
             let id = video.split(separator: "/")[1]
             do {
                 let response = try await app.request(.get, "/media/\(id)/video.mp4", token: alice, headers: [.range: "bytes=0-10"])

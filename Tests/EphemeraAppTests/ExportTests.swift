@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 @Suite struct ExportTests {
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func exportIsAZipOfMyMediaDecryptedAndTheirMetadata(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")

@@ -5,7 +5,7 @@ import HTTPTypes
 import Testing
 
 @Suite struct MediaServingTests {
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func rangesETagsAndCacheHeaders(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")

@@ -6,7 +6,7 @@ import NIOCore
 import Testing
 
 @Suite struct PostingTests {
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func videoIsProcessedThenLiveWithRenditions(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -43,7 +43,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func metadataIsStrippedAndLargeVideosAreScaledIntoTheFrame(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -67,7 +67,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func photosBecomeJPEGsWithoutMetadata(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -89,7 +89,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func aRecordingWhoseHeaderHasNoDurationIsMeasuredAndPosted(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -104,7 +104,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func webmAndSilentVideosBecomeH264WithAnAACTrack(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -121,7 +121,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func phonePhotosAreTurnedUprightAndLoseTheirEXIF(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -136,7 +136,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func longVideoIsRefusedUnlessSplit(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -157,7 +157,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func trimKeepsOnlyTheChosenPart(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -174,7 +174,7 @@ import Testing
     }
 
     /// Every kind of bad upload gets the error shape, a useful message, and leaves nothing on disk.
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func badUploadsAreRefusedAndLeaveNothingBehind(backend: Backend) async throws {
         try await TestApp.run(backend, configure: { $0.mediaLimits.maxVideoBytes = 2_000_000 }) { app in
             let alice = try await app.signUp("alice")
@@ -210,7 +210,7 @@ import Testing
             #expect(unauthenticated.status == .unauthorized)
 
             #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).isEmpty)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: app.dataDirectory + "/media").isEmpty)
+            #expect(try await app.storedBlobs().isEmpty)
             let rows = try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT COUNT(*) AS n FROM segments").first()!.decode(column: "n", as: Int.self)
             }
@@ -218,7 +218,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func processingFailureEndsFailedWithAReasonTheAuthorReads(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")

@@ -33,7 +33,7 @@ extension TestApp {
 func header(_ response: TestResponse, _ name: String) -> String? { response.headers[HTTPField.Name(name)!] }
 
 @Suite struct ResumableUploadTests {
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func optionsAdvertisesTheVersionExtensionsAndChecksums(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let response = try await app.request(.options, "/api/v1/uploads")
@@ -45,7 +45,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func anUploadInChunksWithChecksumsBecomesAPost(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -104,7 +104,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func bytesAreEncryptedOnDiskAndUploadsBelongToTheirCreator(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -133,7 +133,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func badRequestsAreRefusedWithTheRightStatus(backend: Backend) async throws {
         try await TestApp.run(backend, configure: { $0.mediaLimits.maxVideoBytes = 1_000_000 }) { app in
             let alice = try await app.signUp("alice")
@@ -181,7 +181,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func creationWithUploadAndExpiryAfterADay(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
@@ -207,7 +207,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
         }
     }
 
-    @Test(arguments: Backend.all)
+    @Test(arguments: Backend.withStores)
     func deletingTheAccountRemovesItsUploads(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")

@@ -60,12 +60,20 @@ public protocol MediaStore: Sendable {
     /// Removes one rendition; idempotent.
     func remove(segmentID: String, rendition: Rendition) async throws
 
-    /// Removes every blob of the segment and returns what was removed; idempotent.
+    /// Where a segment's blobs live, for the deletion receipt ("segment folder", "objects under media/ID/ in
+    /// bucket B").
+    func container(of segmentID: String) -> String
+
+    /// Removes every blob of the segment and returns what was removed (by rendition name); idempotent.
     @discardableResult
     func removeSegment(_ segmentID: String) async throws -> [RemovedBlob]
 
     /// Removes half-written blobs a crash may have left for the segment.
     func removeTemporaryFiles(segmentID: String) async throws
+
+    /// Removes partial writes begun before `instant` that a crashed process left anywhere in the store (the
+    /// object store's unfinished multipart uploads, the disk's temporary files); returns how many.
+    func removeAbandonedWrites(startedBefore instant: Instant) async throws -> Int
 
     /// Every segment id with blobs (for the audit).
     func segmentIDs() async throws -> [String]
@@ -79,5 +87,25 @@ extension MediaStore {
         var data = Data()
         try await blob.readAll { data.append($0) }
         return data
+    }
+}
+
+/// The media store could not be reached, timed out or failed: the request that needed it answers 503
+/// `media_store_unavailable` and nothing is recorded as stored; a job retries later.
+public struct MediaStoreUnavailable: Error, Sendable, CustomStringConvertible {
+    public var detail: String
+
+    public init(detail: String) { self.detail = detail }
+
+    public var description: String { "media store unavailable: \(detail)" }
+}
+
+/// S3's naming rules that a configuration is checked against before anything is sent.
+public enum S3Naming {
+    /// 3–63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.
+    public static func isValidBucket(_ name: String) -> Bool {
+        guard (3...63).contains(name.count), let first = name.first, let last = name.last,
+              first.isLetter || first.isNumber, last.isLetter || last.isNumber else { return false }
+        return name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }
     }
 }
