@@ -46,6 +46,11 @@ public struct AppConfiguration: Sendable {
     /// `Retry-After` (the copy is made by a job in the media lane, one encode at a time).
     public var downloadWait: Duration = .seconds(20)
 
+    /// Data keys in a PostgreSQL database of their own (`--keyring-url`) instead of the keyring folder; never in
+    /// `ephemera backup`.
+    public var keyringURL: String?
+    /// The 32-byte key-encryption key that wraps each data key in the PostgreSQL keyring (`--master-key-file`).
+    public var masterKey: [UInt8]?
     /// Where encrypted blobs live (`--media-store file|s3`, default `file` under the data directory).
     public var mediaStore: MediaStoreKind = .file
     /// The bucket when `mediaStore` is `.s3` (`--s3-endpoint`, `--s3-bucket`, `--s3-region`, `--s3-path-style`;
@@ -116,7 +121,31 @@ public struct AppConfiguration: Sendable {
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
             + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "
-            + "media-store=\(mediaStore.rawValue)\(s3.map { " s3=\($0.endpoint.absoluteString)/\($0.bucket) region=\($0.region) path-style=\($0.pathStyle)" } ?? "") "
+            + "keyring=\(keyringURL == nil ? "folder" : "postgres") media-store=\(mediaStore.rawValue)\(s3.map { " s3=\($0.endpoint.absoluteString)/\($0.bucket) region=\($0.region) path-style=\($0.pathStyle)" } ?? "") "
             + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-")"
+    }
+}
+
+/// Reads `--master-key-file`: exactly 32 raw bytes, or 64 hexadecimal digits (with an optional newline).
+public enum MasterKeyFile {
+    public struct Problem: Error { public var message: String }
+
+    public static func read(_ path: String) -> Result<[UInt8], Problem> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(Problem(message: "cannot read '\(path)' (make one with: openssl rand -hex 32 > \(path); chmod 600 \(path))"))
+        }
+        if data.count == 32 { return .success([UInt8](data)) }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count == 64, text.allSatisfy(\.isHexDigit) {
+            var bytes: [UInt8] = []
+            var index = text.startIndex
+            while index < text.endIndex {
+                let next = text.index(index, offsetBy: 2)
+                bytes.append(UInt8(text[index..<next], radix: 16)!)
+                index = next
+            }
+            return .success(bytes)
+        }
+        return .failure(Problem(message: "'\(path)' holds \(data.count) bytes; it must hold a 32-byte key (32 raw bytes or 64 hex digits)"))
     }
 }

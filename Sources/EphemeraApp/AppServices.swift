@@ -77,6 +77,23 @@ public struct AppServices: Sendable {
                 resumableUploads: ResumableUploadJanitor(uploads: resumableUploads, spool: spool))
     }
 
+    /// The configured keyring: the folder, or the PostgreSQL keyring database.
+    static func makeKeyring(_ configuration: AppConfiguration, logger: Logger) async throws -> any Keyring {
+        guard let url = configuration.keyringURL else {
+            return try FileKeyring(directory: configuration.resolvedKeyringDirectory)
+        }
+        guard let master = configuration.masterKey else {
+            throw EphemeraError(.internal, "master_key_missing", "--keyring-url needs --master-key-file.")
+        }
+        return try await PostgresKeyring.open(url: url, masterKey: master, logger: logger)
+    }
+
+    /// Closes the database pools (the main database, and the keyring's when it has one).
+    public func shutdown() async {
+        if let keys = keyring as? PostgresKeyring { await keys.shutdown() }
+        await database.shutdown()
+    }
+
     /// The configured blob store: files under the data directory, or the S3 bucket.
     static func makeMediaStore(_ configuration: AppConfiguration, files: FileMediaStore, keyring: any Keyring) throws
         -> any MediaStore
@@ -108,7 +125,13 @@ public struct AppServices: Sendable {
             await database.shutdown()
             throw error
         }
-        let keyring = try FileKeyring(directory: configuration.resolvedKeyringDirectory)
+        let keyring: any Keyring
+        do {
+            keyring = try await makeKeyring(configuration, logger: logger)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
         let mediaStore = try FileMediaStore(
             dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
             keyring: keyring)

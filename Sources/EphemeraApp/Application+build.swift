@@ -72,6 +72,6 @@ struct DatabaseCloser: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await services.database.shutdown()
+        await services.shutdown()
     }
 }

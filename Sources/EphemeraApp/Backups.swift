@@ -86,28 +86,37 @@ public enum Backups {
                 if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.append(id) }
             }
             try await services.worker.drain()
-            await services.database.shutdown()
+            await services.shutdown()
             return RestoreReport(segments: rows.count, purgedAgain: purged.sorted())
         } catch {
-            await services.database.shutdown()
+            await services.shutdown()
             throw error
         }
     }
 
-    /// Writes `keyring-<time>.tar` into `directory` and deletes key backups there older than `retention`.
-    /// Returns the new file and the deleted ones.
-    public static func backupKeyring(keyringDirectory: String, to directory: String, retention: Duration,
+    /// Writes `keyring-<time>.tar` (the keyring folder) or `keyring-<time>.dump` (`pg_dump` of the keyring
+    /// database: wrapped keys, useless without the master key file) into `directory`, and deletes key backups
+    /// there older than `retention`. Returns the new file and the deleted ones.
+    public static func backupKeyring(configuration: AppConfiguration, to directory: String, retention: Duration,
                                      now: Instant) async throws -> (written: String, deleted: [String]) {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let name = "keyring-\(stamp).tar"
-        try await tar(["--create", "--file", directory + "/" + name + ".partial", "-C", keyringDirectory, "keys"])
+        let name: String
+        if let url = configuration.keyringURL {
+            name = "keyring-\(stamp).dump"
+            try await DatabaseBackup.dumpPostgres(url: url, to: directory + "/" + name + ".partial")
+        } else {
+            name = "keyring-\(stamp).tar"
+            try await tar(["--create", "--file", directory + "/" + name + ".partial", "-C",
+                           configuration.resolvedKeyringDirectory, "keys"])
+        }
         guard rename(directory + "/" + name + ".partial", directory + "/" + name) == 0 else {
             throw BackupError("cannot write \(directory)/\(name)")
         }
         var deleted: [String] = []
-        for file in try fm.contentsOfDirectory(atPath: directory) where file.hasPrefix("keyring-") && file.hasSuffix(".tar") {
+        for file in try fm.contentsOfDirectory(atPath: directory)
+        where file.hasPrefix("keyring-") && (file.hasSuffix(".tar") || file.hasSuffix(".dump")) {
             guard let taken = instant(ofKeyringBackup: file), taken < now - retention else { continue }
             try fm.removeItem(atPath: directory + "/" + file)
             deleted.append(file)
@@ -117,7 +126,7 @@ public enum Backups {
 
     /// The time in a key backup's name (`keyring-20261121T120000.000Z.tar`).
     static func instant(ofKeyringBackup name: String) -> Instant? {
-        let stamp = name.dropFirst("keyring-".count).dropLast(".tar".count)
+        let stamp = name.dropFirst("keyring-".count).dropLast(name.hasSuffix(".dump") ? ".dump".count : ".tar".count)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -38,6 +38,11 @@ public enum DatabaseBackup {
         }
     }
 
+    /// A `pg_dump` (custom format) of the PostgreSQL database at `url`.
+    public static func dumpPostgres(url: String, to path: String) async throws {
+        try await runTool("pg_dump", ["--format=custom", "--no-owner", "--file", path, "--dbname", url])
+    }
+
     /// pg_dump and pg_restore, through the one process runner; a backup may take a while, but not forever.
     static func runTool(_ tool: String, _ arguments: [String]) async throws {
         do {

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import NIOFoundationCompat
 import EphemeraObjectStore
+import EphemeraStore
 
 /// One test's Ephemera: its own database and data folder, an injected clock, background services off (the
 /// test runs the worker and sweeper when it wants), and an API client.
@@ -60,9 +61,11 @@ public struct TestApp: Sendable {
                 return result
             }
             try? await bucket?.remove()
+            if let keys = built.services.keyring as? PostgresKeyring { await keys.shutdown() }
             return result
         } catch {
             try? await bucket?.remove()
+            if let keys = built.services.keyring as? PostgresKeyring { await keys.shutdown() }
             throw error
         }
     }

@@ -75,6 +75,16 @@ public enum TestDatabase {
         }
     }
 
+    /// A new, empty PostgreSQL database (a keyring database of a test's own).
+    public static func makeEmptyPostgres() async throws -> String {
+        guard let admin = ProcessInfo.processInfo.environment["EPHEMERA_TEST_POSTGRES_URL"] else {
+            throw TestFailure("EPHEMERA_TEST_POSTGRES_URL is not set")
+        }
+        let name = "k_" + IDs.make().lowercased().filter { $0.isLetter || $0.isNumber }
+        try await withDatabase(admin) { sql in try await sql.raw("CREATE DATABASE \(ident: name)").run() }
+        return replacingDatabase(in: admin, with: name)
+    }
+
     /// Opens `url`, runs `body` on one connection, and always closes the pool.
     static func withDatabase(_ url: String, _ body: (any SQLDatabase) async throws -> Void) async throws {
         let database = try Database.open(url: url, logger: quietLogger)

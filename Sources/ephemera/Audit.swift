@@ -20,10 +20,10 @@ struct Audit: AsyncParsableCommand {
         do {
             findings = try await services.auditor.findings()
         } catch {
-            await services.database.shutdown()
+            await services.shutdown()
             throw error
         }
-        await services.database.shutdown()
+        await services.shutdown()
         if findings.isEmpty {
             print("no residue")
             return

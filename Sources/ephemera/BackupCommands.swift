@@ -18,10 +18,10 @@ struct Backup: AsyncParsableCommand {
         do {
             try await Backups.backup(services: services, output: output)
         } catch {
-            await services.database.shutdown()
+            await services.shutdown()
             throw error
         }
-        await services.database.shutdown()
+        await services.shutdown()
         print("Backup written to \(output) (keys are not in it; back the keyring up with ephemera keyring-backup).")
     }
 }
@@ -57,7 +57,7 @@ struct KeyringBackup: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let result = try await Backups.backupKeyring(
-            keyringDirectory: configuration.resolvedKeyringDirectory, to: outputDir,
+            configuration: configuration, to: outputDir,
             retention: configuration.keyBackupRetention, now: SystemClock().now())
         print("Keyring backup \(outputDir)/\(result.written) written.")
         for file in result.deleted { print("Deleted \(file) (older than the retention).") }

@@ -34,7 +34,7 @@ struct Migrate: AsyncParsableCommand {
         configuration.runBackgroundServices = false
         let logger = try options.logger()
         let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: logger)
-        await services.database.shutdown()
+        await services.shutdown()
         print("Database is up to date (\(configuration.summary)).")
     }
 }

@@ -37,6 +37,10 @@ struct ServerOptions: ParsableArguments {
     var downloadWait: String?
     @Option(help: "on, off, or a factor such as 2 or 0.5 scaling the limits on sign-up, sign-in, likes, comments and shares. [EPHEMERA_RATE_LIMITS, default on]")
     var rateLimits: String?
+    @Option(help: "postgres://… of a database of its own for the data keys, instead of the keyring folder; never part of ephemera backup. Needs --master-key-file. [EPHEMERA_KEYRING_URL]")
+    var keyringURL: String?
+    @Option(help: "File holding the 32-byte key-encryption key (32 raw bytes, or 64 hex digits as `openssl rand -hex 32` writes) that wraps each data key in the PostgreSQL keyring. [EPHEMERA_MASTER_KEY_FILE]")
+    var masterKeyFile: String?
     @Option(help: "Where encrypted media live: file (under the data folder) or s3. [EPHEMERA_MEDIA_STORE, default file]")
     var mediaStore: String?
     @Option(help: "The S3-compatible endpoint, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:8333. [EPHEMERA_S3_ENDPOINT]")
@@ -130,6 +134,23 @@ struct ServerOptions: ParsableArguments {
                     problems.append("\(key): '\(v)' is not on, off or a factor like 2")
                 }
             }
+        }
+        if let (v, key) = value(keyringURL, "EPHEMERA_KEYRING_URL") {
+            if v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") {
+                config.keyringURL = v
+            } else {
+                problems.append("\(key): '\(v)' is not a postgres:// URL")
+            }
+        }
+        let masterFile = value(masterKeyFile, "EPHEMERA_MASTER_KEY_FILE")
+        if let (path, key) = masterFile {
+            switch MasterKeyFile.read(path) {
+            case .success(let bytes): config.masterKey = bytes
+            case .failure(let problem): problems.append("\(key): \(problem.message)")
+            }
+        }
+        if config.keyringURL != nil, masterFile == nil {
+            problems.append("--master-key-file (or EPHEMERA_MASTER_KEY_FILE) is required with --keyring-url: it wraps every data key")
         }
         if let (v, key) = value(mediaStore, "EPHEMERA_MEDIA_STORE") {
             if let kind = AppConfiguration.MediaStoreKind(rawValue: v.lowercased()) {

@@ -45,10 +45,10 @@ struct User: AsyncParsableCommand {
             guard let account = try await services.moderating.assignRole(role, handle: handle) else {
                 throw ClientFailure("There is no account @\(handle) in this database (\(configuration.dataDirectory)); check --data-dir or --database-url.")
             }
-            await services.database.shutdown()
+            await services.shutdown()
             print("@\(handle) is now \(role == .admin ? "an admin" : "a \(role.rawValue)") (was \(account.role.rawValue)). A running server sees the change within 5 seconds.")
         } catch {
-            await services.database.shutdown()
+            await services.shutdown()
             throw error
         }
     }

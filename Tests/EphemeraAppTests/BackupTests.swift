@@ -45,22 +45,4 @@ import Testing
             await restored.database.shutdown()
         }
     }
-
-    @Test func keyringBackupsRotateAfterTheRetention() async throws {
-        let directory = NSTemporaryDirectory() + "ephemera-keys-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        _ = try await FileKeyring(directory: directory + "/keyring").createKey(for: "segment")
-        let clock = TestClock()
-        let first = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
-                                                    retention: .seconds(7 * 86400), now: clock.now())
-        clock.advance(by: .seconds(3 * 86400))
-        let second = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
-                                                     retention: .seconds(7 * 86400), now: clock.now())
-        #expect(second.deleted.isEmpty)
-        clock.advance(by: .seconds(5 * 86400))
-        let third = try await Backups.backupKeyring(keyringDirectory: directory + "/keyring", to: directory + "/backups",
-                                                    retention: .seconds(7 * 86400), now: clock.now())
-        #expect(third.deleted == [first.written])
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory + "/backups")) == [second.written, third.written])
-    }
 }
