@@ -17,6 +17,17 @@ public enum Backups {
         var createdAt: String
         var dialect: String
         var database: String
+        /// Where the media were: `file` (in this backup) or `s3://bucket` (not in it: the bucket is the operator's).
+        var media: String?
+    }
+
+    /// What `ephemera backup` holds, in a sentence for the operator.
+    public static func contents(of configuration: AppConfiguration) -> String {
+        if configuration.mediaStore == .s3, let s3 = configuration.s3 {
+            return "the database snapshot only: media live in bucket \(s3.bucket) at \(s3.endpoint.absoluteString), which you back up "
+                + "yourself (keep versioning off, or expire noncurrent versions within --key-backup-retention); keys are never in it"
+        }
+        return "the database snapshot and the encrypted media; keys are never in it"
     }
 
     /// Writes a backup of the running (or stopped) installation to `output` (a tar file).
@@ -29,10 +40,12 @@ public enum Backups {
         let databaseFile = DatabaseBackup.fileName(for: dialect)
         try await DatabaseBackup.snapshot(
             services.database, url: services.configuration.resolvedDatabaseURL, to: staging + "/" + databaseFile)
-        let manifest = Manifest(createdAt: services.clock.now().rfc3339, dialect: dialect.rawValue, database: databaseFile)
+        let onS3 = services.configuration.mediaStore == .s3
+        let manifest = Manifest(createdAt: services.clock.now().rfc3339, dialect: dialect.rawValue, database: databaseFile,
+                                media: onS3 ? "s3://" + (services.configuration.s3?.bucket ?? "") : "file")
         try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: staging + "/manifest.json"))
-        try await tar(["--create", "--file", output + ".partial", "-C", staging, "manifest.json", databaseFile,
-                       "-C", services.mediaStore.root, "media"])
+        try await tar(["--create", "--file", output + ".partial", "-C", staging, "manifest.json", databaseFile]
+            + (onS3 ? [] : ["-C", services.mediaStore.root, "media"]))
         guard rename(output + ".partial", output) == 0 else { throw BackupError("cannot write \(output)") }
     }
 

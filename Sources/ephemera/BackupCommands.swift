@@ -22,7 +22,7 @@ struct Backup: AsyncParsableCommand {
             throw error
         }
         await services.shutdown()
-        print("Backup written to \(output) (keys are not in it; back the keyring up with ephemera keyring-backup).")
+        print("Backup written to \(output): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
     }
 }
 
