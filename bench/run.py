@@ -27,7 +27,7 @@ ROOT = os.path.dirname(HERE)
 parser = argparse.ArgumentParser()
 parser.add_argument("--bin", required=True)
 parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (under 5 minutes)")
-parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry")
+parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry,s3")
 parser.add_argument("--command", default="bench/run")
 args = parser.parse_args()
 ONLY = set(filter(None, args.only.split(",")))
@@ -76,14 +76,15 @@ class Server:
         self.data = os.path.join(WORK, name)
         self.database_url = database_url
         self.process = None
+        self.env = {}
 
     def start(self, extra=()):
-        env = dict(os.environ, EPHEMERA_BCRYPT_COST="4")
+        env = dict(os.environ, EPHEMERA_BCRYPT_COST="4", **self.env)
         cmd = [args.bin, "serve", "--port", str(self.port), "--data-dir", self.data, "--scratch-dir",
                self.data + "-scratch", "--rate-limits", "off", "--log-level", "warning", *extra]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        self.process = subprocess.Popen(cmd, stdout=open(self.data + ".log", "ab"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(cmd, stdout=open(self.data + ".log", "ab"), stderr=subprocess.STDOUT, env=env)
         processes.append(self.process)
         for _ in range(300):
             try:
@@ -443,6 +444,134 @@ def bench_expiry(database_url, label):
     server.stop()
 
 
+class S3:
+    """SeaweedFS started by script/s3, and just enough SigV4 (stdlib only) to seed objects for the purge figure."""
+
+    def __init__(self):
+        out = subprocess.run([os.path.join(ROOT, "script", "s3"), "start"], check=True, capture_output=True, text=True).stdout
+        values = dict(re.findall(r"export (\w+)=(\S+)", out))
+        self.endpoint = values["EPHEMERA_TEST_S3_ENDPOINT"]
+        self.access = values["EPHEMERA_TEST_S3_ACCESS_KEY_ID"]
+        self.secret = values["EPHEMERA_TEST_S3_SECRET_ACCESS_KEY"]
+        self.directory = values["EPHEMERA_S3_DIR"]
+        self.port = int(self.endpoint.rsplit(":", 1)[1])
+
+    def flags(self, bucket):
+        return ["--media-store", "s3", "--s3-endpoint", self.endpoint, "--s3-bucket", bucket]
+
+    def env(self):
+        return {"EPHEMERA_S3_ACCESS_KEY_ID": self.access, "EPHEMERA_S3_SECRET_ACCESS_KEY": self.secret}
+
+    def put(self, conn, bucket, key, body):
+        import hmac
+        now = datetime.datetime.now(datetime.timezone.utc)
+        stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        payload = hashlib.sha256(body).hexdigest()
+        host = f"127.0.0.1:{self.port}"
+        path = f"/{bucket}/{key}"
+        headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": stamp}
+        signed = ";".join(sorted(headers))
+        canonical = "\n".join(["PUT", path, "", "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, payload])
+        scope = f"{day}/us-east-1/s3/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        key_bytes = ("AWS4" + self.secret).encode()
+        for part in (day, "us-east-1", "s3", "aws4_request"):
+            key_bytes = hmac.new(key_bytes, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
+        conn.request("PUT", path, body=body, headers={
+            "x-amz-content-sha256": payload, "x-amz-date": stamp,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={self.access}/{scope},SignedHeaders={signed},Signature={signature}"})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, (response.status, key)
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "script", "s3"), "stop", self.directory], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def bench_s3(disk_server, disk_token):
+    log("7. Media on S3 (SeaweedFS on loopback) against the same on disk")
+    s3 = S3()
+    try:
+        server = Server("sqlite-s3")
+        server.env = s3.env()
+        server.start(s3.flags("bench"))
+        token, _ = sign_up(server, "s3viewer")
+        clip = os.path.join(WORK, "s3-clip.mp4")
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1080x1920:rate=30", "-f", "lavfi", "-i", "sine", "-t", "15",
+               "-c:v", "mpeg4", "-q:v", "3", "-c:a", "aac", clip)
+        runs = 1 if args.quick else 3
+        disk_times, s3_times = [], []
+        for _ in range(runs):
+            disk_times.append(post_and_wait(disk_server, disk_token, clip)[0])
+            elapsed, s3_segment = post_and_wait(server, token, clip, {"audience": "public"})
+            s3_times.append(elapsed)
+        ours, base = statistics.median(s3_times), statistics.median(disk_times)
+        record("posting a 15 s clip, upload to live, S3 vs disk", ours, base, "s", "<= 1.1x on disk", ours / base <= 1.1)
+
+        # A 3 MB rendition read whole through the server, S3 vs disk (16 connections).
+        small = os.path.join(WORK, "s3-3mb.mp4")
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30", "-t", "8", "-c:v", "libx264", "-preset", "veryfast",
+               "-b:v", "3M", "-pix_fmt", "yuv420p", small)
+        _, disk_id = post_and_wait(disk_server, disk_token, small, {"audience": "public"})
+        _, s3_id = post_and_wait(server, token, small, {"audience": "public"})
+        _, body = call(server, "GET", f"/media/{s3_id}/video.mp4")
+        disk_rps, disk_mbs, _ = wrk(disk_server.url + f"/media/{disk_id}/video.mp4", connections=16)
+        s3_rps, s3_mbs, _ = wrk(server.url + f"/media/{s3_id}/video.mp4", connections=16)
+        record("a 3 MB rendition read through the server, S3 vs disk", s3_mbs, disk_mbs, "MB/s", "report", True,
+               f"{s3_rps:,.0f} vs {disk_rps:,.0f} requests/s; {len(body) / 1e6:.1f} MB")
+        server.stop()
+
+        # Purge rate: expired segments of authors without an archive, each with two objects in the bucket.
+        count = 1000 if args.quick else 4000
+        purge = Server("purge-s3")
+        purge.env = s3.env()
+        purge.start(s3.flags("purge"))
+        purge.stop()
+        now_ms = int(time.time() * 1000)
+        rows = ["BEGIN;"]
+        for i in range(20):
+            rows.append(account_sql(f"gone{i:02d}", f"gone{i:02d}", now_ms, archive=False))
+            rows.append(upload_sql(f"gone{i:02d}", now_ms))
+        values = []
+        for n in range(count):
+            author = f"gone{n % 20:02d}"
+            created = now_ms - 25 * 3600_000
+            values.append(f"('s3p{n:06d}', '{author}', 'u{author}', 0, 'video', 'live', 'public', NULL, {created}, "
+                          f"{created + 24 * 3600_000}, 5000, 1080, 1920, 'tag')")
+            if len(values) == 500:
+                rows.append(segments_sql(values))
+                values = []
+        rows.append("COMMIT;")
+        script = os.path.join(WORK, "purge-s3.sql")
+        with open(script, "w") as f:
+            f.write("\n".join(rows))
+        purge.sql(script)
+        conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=60)
+        blob = os.urandom(4096)
+        for n in range(count):
+            for rendition in ("video.mp4", "poster.jpg"):
+                s3.put(conn, "purge", f"media/s3p{n:06d}/{rendition}", blob)
+        conn.close()
+        purge.start(s3.flags("purge"))  # the sweeper's first pass begins every purge
+        start = time.monotonic()
+        deadline = start + (120 if args.quick else 600)
+        purged = 0
+        while time.monotonic() < deadline:
+            purged = int(purge.query("SELECT COUNT(*) FROM tombstones WHERE segment_id LIKE 's3p%'"))
+            if purged >= count:
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - start
+        rate = purged / elapsed if elapsed > 0 else 0
+        record("purge rate on S3 (two objects a segment)", rate, None, "segments/s", ">= 200/s", rate >= 200,
+               f"{purged:,} of {count:,} purged in {elapsed:.1f} s, every object deleted and listed in the receipt")
+        purge.stop()
+    finally:
+        s3.stop()
+
+
 def main():
     log(f"Ephemera benchmarks ({'quick' if args.quick else 'full'}) in {WORK}")
     pg_env = subprocess.run([os.path.join(ROOT, "script", "postgres"), "start"], check=True, capture_output=True,
@@ -471,6 +600,8 @@ def main():
         record("server peak RSS during tray and views (PostgreSQL)", pg_peak, None, "MB", "<= 150 MB", pg_peak <= 150)
         if wanted("posting"):
             bench_posting(sqlite, viewer_token)
+        if wanted("s3"):
+            bench_s3(sqlite, viewer_token)
         sqlite.stop()
         postgres.stop()
         if wanted("expiry"):

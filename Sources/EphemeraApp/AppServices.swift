@@ -39,6 +39,8 @@ public struct AppServices: Sendable {
     public let mediaStore: FileMediaStore
     /// The media store port the workers write through (the same store, possibly wrapped by a test).
     public let media: any MediaStore
+    /// Uploads waiting for processing: this node's scratch, or (with the S3 store) the shared inbox in the bucket.
+    public let uploadInbox: any UploadInbox
     public let keyring: any Keyring
     public let purger: Purger
     public let worker: JobWorker
@@ -73,7 +75,7 @@ public struct AppServices: Sendable {
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
-        Auditor(segments: segments, deletion: deletion, media: media, inbox: mediaStore, keyring: keyring,
+        Auditor(segments: segments, deletion: deletion, media: media, inbox: uploadInbox, keyring: keyring,
                 resumableUploads: ResumableUploadJanitor(uploads: resumableUploads, spool: spool))
     }
 
@@ -95,7 +97,7 @@ public struct AppServices: Sendable {
     }
 
     /// The configured blob store: files under the data directory, or the S3 bucket.
-    static func makeMediaStore(_ configuration: AppConfiguration, files: FileMediaStore, keyring: any Keyring) throws
+    static func makeMediaStore(_ configuration: AppConfiguration, files: FileMediaStore, keyring: any Keyring) async throws
         -> any MediaStore
     {
         switch configuration.mediaStore {
@@ -108,7 +110,9 @@ public struct AppServices: Sendable {
             let client = S3Client(configuration: .init(
                 endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, pathStyle: s3.pathStyle,
                 credentials: .init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey)))
-            return try S3MediaStore(client: client, keyring: keyring, scratchDirectory: configuration.resolvedScratchDirectory)
+            let store = try S3MediaStore(client: client, keyring: keyring, scratchDirectory: configuration.resolvedScratchDirectory)
+            try await store.prepareBucket()
+            return store
         }
     }
 
@@ -135,7 +139,14 @@ public struct AppServices: Sendable {
         let mediaStore = try FileMediaStore(
             dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
             keyring: keyring)
-        let configured = try makeMediaStore(configuration, files: mediaStore, keyring: keyring)
+        let configured: any MediaStore
+        do {
+            configured = try await makeMediaStore(configuration, files: mediaStore, keyring: keyring)
+        } catch {
+            if let keys = keyring as? PostgresKeyring { await keys.shutdown() }
+            await database.shutdown()
+            throw error
+        }
         let media: any MediaStore = ports.media?(configured) ?? configured
         let runner = ProcessRunner(logger: logger)
         let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)
@@ -158,7 +169,9 @@ public struct AppServices: Sendable {
         let jobs = SQLJobQueue(database: database)
         let interacting = Interacting(reading: reading, segments: segments, interactions: interactions, accounts: accounts,
                                       profileViews: profileViews, limiter: limiter, clock: clock)
-        let processor = MediaProcessor(segments: segments, incoming: mediaStore, media: media, keyring: keyring,
+        let uploadInbox: any UploadInbox = (configured as? S3MediaStore).map { SharedInbox(local: mediaStore, store: $0) }
+            ?? mediaStore
+        let processor = MediaProcessor(segments: segments, incoming: uploadInbox, media: media, keyring: keyring,
                                        transcoder: transcoder, logger: logger)
         let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
                                         logger: logger)
@@ -171,10 +184,13 @@ public struct AppServices: Sendable {
             // Partial writes older than any write still in flight on another node were left by a crash.
             let abandoned = try await media.removeAbandonedWrites(startedBefore: clock.now() - ExpirySweeper.abandonedWriteAge)
             if abandoned > 0 { logger.notice("Removed partial media writes left by a crash", metadata: ["count": "\(abandoned)"]) }
-            let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: mediaStore, keyring: keyring,
+            let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: uploadInbox, keyring: keyring,
                                   resumableUploads: janitor)
             for id in try await auditor.removeStrayKeys(madeBefore: clock.now() - .seconds(600)) {
                 logger.notice("Removed a data key no segment or upload names (left by a crash)", metadata: ["key": "\(id)"])
+            }
+            for name in try await auditor.removeStrayIncoming() {
+                logger.notice("Removed an incoming file no upload names (left by a crash)", metadata: ["file": "\(name)"])
             }
         }
         return AppServices(
@@ -182,19 +198,20 @@ public struct AppServices: Sendable {
             accounts: accounts, graph: graph,
             segments: segments, deletion: deletion, moderation: moderation,
             interactions: interactions,
-            profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, keyring: keyring,
+            profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, uploadInbox: uploadInbox,
+            keyring: keyring,
             purger: purger,
             worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                               resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
-                                   profileViews: profileViews, resumableUploads: janitor, media: media,
+                                   profileViews: profileViews, resumableUploads: janitor, media: media, inbox: uploadInbox,
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal,
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: limiter,
             identity: identity,
-            posting: Posting(segments: segments, keyring: keyring, prober: prober, inbox: mediaStore,
+            posting: Posting(segments: segments, keyring: keyring, prober: prober, inbox: uploadInbox,
                              limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
                              wakeWorkers: { signal.notify() }),
             deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,

@@ -248,7 +248,7 @@ struct ResumableUploadsController {
         let postID = IDs.make()
         let source = services.mediaStore.incomingPath(postID)
         var committed = false
-        defer { if !committed { services.mediaStore.removeIncoming(postID) } }
+        defer { if !committed { services.mediaStore.removeLocalIncoming(postID) } }
         do {
             let fields = try PostFields(try Self.metadata(upload.metadata), settings: author.settings)
             try await services.spool.decrypt(upload.id, storedBytes: upload.storedBytes, to: source)

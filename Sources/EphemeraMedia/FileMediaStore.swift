@@ -206,8 +206,38 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         }
     }
 
-    public func removeIncoming(_ name: String) {
+    public func fetch(incoming name: String) async throws -> String? {
+        let path = incomingPath(name)
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    public func removeIncoming(_ name: String) async throws {
+        removeLocalIncoming(name)
+    }
+
+    /// Removes this node's copy of an incoming file.
+    public func removeLocalIncoming(_ name: String) {
         try? FileManager.default.removeItem(atPath: incomingPath(name))
+    }
+
+    public func removeUnclaimedLocalCopies(keeping pending: Set<String>, receivedBefore instant: Instant) async throws -> Int {
+        let cutoff = Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000)
+        let folder = incomingDirectory
+        return try await BlockingIO.run {
+            var removed = 0
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where !pending.contains(UploadInboxNames.upload(ofIncoming: name)) {
+                let path = folder + "/" + name
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+                guard (modified ?? .distantPast) < cutoff, (try? FileManager.default.removeItem(atPath: path)) != nil else { continue }
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    public func incomingNames() async throws -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: incomingDirectory)) ?? []).filter { !$0.hasPrefix(".") }
     }
 
     /// Empties the scratch work area, removes incoming files no upload row refers to (left by a crash between

@@ -299,6 +299,14 @@ public struct S3Client: Sendable {
         _ = try? await response.body.collect(upTo: 1 << 20)
     }
 
+    /// Whether the bucket exists and these credentials may use it (HEAD bucket): nil when it does not exist.
+    public func bucketExists() async throws -> Bool {
+        let response = try await send("HEAD bucket", method: .HEAD, key: nil)
+        if response.status == .notFound { return false }
+        try await check(response, "HEAD bucket")
+        return true
+    }
+
     /// Creates the bucket; an existing bucket of ours is fine.
     public func createBucket() async throws {
         let response = try await send("CREATE bucket", method: .PUT, key: nil)

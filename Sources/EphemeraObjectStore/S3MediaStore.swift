@@ -25,6 +25,20 @@ public struct S3MediaStore: MediaStore {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
+    /// Checks at start that the bucket can be used, creating it when it does not exist; a clear error otherwise
+    /// (wrong credentials, an unreachable endpoint, no permission to create it).
+    public func prepareBucket() async throws {
+        let bucket = client.configuration.bucket
+        do {
+            if try await client.bucketExists() { return }
+            try await client.createBucket()
+        } catch let failure as S3Failure {
+            throw EphemeraError(.unavailable, "s3_bucket_unusable",
+                                "Bucket \(bucket) at \(client.configuration.endpoint.absoluteString) cannot be used: \(failure.description). "
+                                    + "Check --s3-endpoint, --s3-bucket, --s3-region and the EPHEMERA_S3_* credentials.")
+        }
+    }
+
     static func prefix(_ segmentID: String) -> String { "media/\(segmentID)/" }
     static func key(_ segmentID: String, _ rendition: Rendition) -> String { prefix(segmentID) + rendition.rawValue }
 

@@ -104,6 +104,17 @@ public struct TestApp: Sendable {
         return blobs
     }
 
+    /// The bucket's objects under `prefix`, as stored (empty on the file store).
+    public func storedObjects(prefix: String) async throws -> [String: Data] {
+        guard let client = s3Client else { return [:] }
+        var objects: [String: Data] = [:]
+        for object in try await client.list(prefix: prefix).objects {
+            guard let bytes = try await client.getBytes(object.key, range: 0...max(object.size - 1, 0)) else { continue }
+            objects[object.key] = Data(bytes.readableBytesView)
+        }
+        return objects
+    }
+
     /// Flips the byte at `offset` of a stored blob, wherever it lives (to prove damage is refused).
     public func tamper(blob name: String, at offset: Int) async throws {
         var data = try await storedBlobs()[name] ?? Data()

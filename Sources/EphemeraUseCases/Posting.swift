@@ -79,7 +79,14 @@ public struct Posting: Sendable {
                 uploadID: uploadID, position: position)
         }
         try await inbox.makeDurable(incoming: uploadID)
-        if request.creative.hasSound { try await inbox.makeDurable(incoming: UploadInboxNames.sound(uploadID)) }
+        if request.creative.hasSound {
+            do {
+                try await inbox.makeDurable(incoming: UploadInboxNames.sound(uploadID))
+            } catch {
+                try? await inbox.removeIncoming(uploadID)
+                throw error
+            }
+        }
         // Each segment's data key is made now, with the segment and before its row commits: the only place a
         // key is ever made, so nothing can make one again for a segment that is later purged.
         for segment in made { _ = try await keyring.createKey(for: segment.id) }
@@ -90,6 +97,8 @@ public struct Posting: Sendable {
                 segments: made, completing: resumableID)
         } catch {
             for segment in made { try? await keyring.destroyKey(for: segment.id) }
+            try? await inbox.removeIncoming(uploadID)
+            try? await inbox.removeIncoming(UploadInboxNames.sound(uploadID))
             throw error
         }
         wakeWorkers()

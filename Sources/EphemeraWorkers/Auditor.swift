@@ -10,12 +10,12 @@ public struct Auditor: Sendable {
     let deletion: SQLDeletionStore
     /// The blobs, wherever they live (disk or bucket).
     let media: any MediaStore
-    /// The node's inbox of uploads waiting to be processed.
-    let inbox: FileMediaStore
+    /// Uploads waiting to be processed (this node's scratch, or the shared inbox).
+    let inbox: any UploadInbox
     let keyring: any Keyring
     let resumableUploads: ResumableUploadJanitor
 
-    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, media: any MediaStore, inbox: FileMediaStore,
+    public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, media: any MediaStore, inbox: any UploadInbox,
                 keyring: any Keyring, resumableUploads: ResumableUploadJanitor) {
         self.segments = segments
         self.deletion = deletion
@@ -32,7 +32,8 @@ public struct Auditor: Sendable {
         let tombstones = try await deletion.tombstoneIDs()
         let underWay = Set(try await deletion.purgesUnderWay())
         let allKeys = try await keyring.keyIDs()
-        let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil })
+        let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil && UploadInboxNames.name(ofKey: $0) == nil })
+        let inboxKeys = Set(allKeys.compactMap(UploadInboxNames.name(ofKey:)))
         let folders = Set(try await media.segmentIDs())
 
         for id in folders.sorted() {
@@ -79,12 +80,15 @@ public struct Auditor: Sendable {
             findings.append("purged segment \(id) still has rows that refer to it")
         }
         let uploads = try await segments.uploadSourceFiles()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: inbox.incomingDirectory)) ?? []
-        where !uploads.contains(UploadInboxNames.upload(ofIncoming: name)) {
+        let incoming = Set(try await inbox.incomingNames())
+        for name in incoming.sorted() where !uploads.contains(UploadInboxNames.upload(ofIncoming: name)) {
             findings.append("upload file \(name) has no upload row (unless it is being received right now)")
         }
-        for name in uploads where !FileManager.default.fileExists(atPath: inbox.incomingPath(name)) {
+        for name in uploads.sorted() where !incoming.contains(name) {
             findings.append("upload \(name) has lost its file (its segments will fail)")
+        }
+        for name in inboxKeys.subtracting(incoming).sorted() {
+            findings.append("the key of incoming file \(name) outlived its file")
         }
         findings += try await resumableUploads.findings(keyIDs: allKeys)
         return findings
@@ -94,12 +98,28 @@ public struct Auditor: Sendable {
     /// segment. Removes the keys made before `instant` (older than any post still in flight) that no segment
     /// and no resumable upload names; returns their ids.
     public func removeStrayKeys(madeBefore instant: Instant) async throws -> [String] {
+        let pending = try await segments.uploadSourceFiles()
         let named = Set(try await segments.allSegmentStates().keys)
             .union(try await resumableUploads.uploads.allIDs().map(UploadSpool.keyID))
+            .union(pending.flatMap { [UploadInboxNames.keyID($0), UploadInboxNames.keyID(UploadInboxNames.sound($0))] })
         var removed: [String] = []
         for id in try await keyring.keyIDs(createdBefore: instant) where !named.contains(id) {
             try await keyring.destroyKey(for: id)
             removed.append(id)
+        }
+        return removed
+    }
+
+    /// Incoming files of no upload row whose key is gone (a crash between storing a file and committing its row,
+    /// after `removeStrayKeys`): removed, with whatever is left of them.
+    public func removeStrayIncoming() async throws -> [String] {
+        let pending = try await segments.uploadSourceFiles()
+        let keys = Set(try await keyring.keyIDs())
+        var removed: [String] = []
+        for name in try await inbox.incomingNames()
+        where !pending.contains(UploadInboxNames.upload(ofIncoming: name)) && !keys.contains(UploadInboxNames.keyID(name)) {
+            try await inbox.removeIncoming(name)
+            removed.append(name)
         }
         return removed
     }

@@ -14,6 +14,8 @@ public struct ExpirySweeper: Service {
     let resumableUploads: ResumableUploadJanitor
     /// Its unfinished writes older than `abandonedWriteAge` were left by a crashed node, and are removed.
     let media: any MediaStore
+    /// Its local copies of uploads another node processed are removed after `abandonedWriteAge`.
+    let inbox: any UploadInbox
     let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
@@ -21,13 +23,14 @@ public struct ExpirySweeper: Service {
 
     public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, moderation: SQLModerationStore,
                 profileViews: SQLProfileViewStore,
-                resumableUploads: ResumableUploadJanitor, media: any MediaStore, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
+                resumableUploads: ResumableUploadJanitor, media: any MediaStore, inbox: any UploadInbox, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
         self.moderation = moderation
         self.profileViews = profileViews
         self.resumableUploads = resumableUploads
         self.media = media
+        self.inbox = inbox
         self.signal = signal
         self.clock = clock
         self.logger = logger
@@ -77,6 +80,9 @@ public struct ExpirySweeper: Service {
         try await resumableUploads.sweep(now: now)
         let abandoned = try await media.removeAbandonedWrites(startedBefore: now - Self.abandonedWriteAge)
         if abandoned > 0 { logger.notice("Aborted \(abandoned) media writes a crashed node left unfinished") }
+        let unclaimed = try await inbox.removeUnclaimedLocalCopies(keeping: try await segments.uploadSourceFiles(),
+                                                                   receivedBefore: now - Self.abandonedWriteAge)
+        if unclaimed > 0 { logger.info("Removed \(unclaimed) local copies of uploads processed elsewhere") }
         if moved > 0 {
             logger.info("Swept \(moved) segments")
             signal.notify()

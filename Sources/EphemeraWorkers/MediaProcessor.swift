@@ -9,14 +9,14 @@ import Logging
 /// nothing is visible until its media is durably stored.
 public struct MediaProcessor: Sendable {
     let segments: SQLSegmentStore
-    /// Where uploads wait (the node's incoming area).
-    let incoming: FileMediaStore
+    /// Where uploads wait: this node's scratch, or the shared inbox in the object store.
+    let incoming: any UploadInbox
     let media: any MediaStore
     let keyring: any Keyring
     let transcoder: any Transcoder
     let logger: Logger
 
-    public init(segments: SQLSegmentStore, incoming: FileMediaStore, media: any MediaStore, keyring: any Keyring,
+    public init(segments: SQLSegmentStore, incoming: any UploadInbox, media: any MediaStore, keyring: any Keyring,
                 transcoder: any Transcoder, logger: Logger) {
         self.segments = segments
         self.incoming = incoming
@@ -30,7 +30,12 @@ public struct MediaProcessor: Sendable {
     public func process(uploadID: String) async throws {
         guard let upload = try await segments.upload(id: uploadID) else { return }
         let plan = try JSONDecoder().decode(MediaPlan.self, from: Data(upload.plan.utf8))
-        let source = incoming.incomingPath(upload.sourceFile)
+        guard let source = try await incoming.fetch(incoming: upload.sourceFile) else {
+            try await fail(uploadID: uploadID, reason: "The upload was lost before it could be processed. Post it again.")
+            return
+        }
+        let soundName = UploadInboxNames.sound(upload.sourceFile)
+        let sound = try await incoming.fetch(incoming: soundName) ?? incoming.incomingPath(soundName)
         for segment in try await segments.segments(uploadID: uploadID) where segment.state == .processing {
             try await media.removeTemporaryFiles(segmentID: segment.id)
             let result: ProcessedMedia
@@ -48,7 +53,7 @@ public struct MediaProcessor: Sendable {
                     }
                     files = [.video: media.scratchPath("video.mp4"), .poster: media.scratchPath("poster.jpg")]
                     result = try await transcoder.makeVideo(
-                        source: source, sound: incoming.incomingPath(UploadInboxNames.sound(upload.sourceFile)),
+                        source: source, sound: sound,
                         plan: video, piece: video.pieces[segment.position],
                         videoOut: files[.video]!, posterOut: files[.poster]!, textFile: media.scratchPath("text.txt"))
                 }
@@ -92,7 +97,7 @@ public struct MediaProcessor: Sendable {
 
     private func finish(_ upload: UploadRecord) async throws {
         try await segments.deleteUpload(id: upload.id)
-        incoming.removeIncoming(upload.sourceFile)
-        incoming.removeIncoming(UploadInboxNames.sound(upload.sourceFile))
+        try await incoming.removeIncoming(upload.sourceFile)
+        try await incoming.removeIncoming(UploadInboxNames.sound(upload.sourceFile))
     }
 }

@@ -75,9 +75,10 @@ import Testing
         #expect(try await store.segmentIDs().isEmpty, "an aborted upload leaves no object")
     }
 
-    /// The S3 server dies: a post's processing fails cleanly and is retried (the segment stays `processing`,
-    /// nothing half-made is visible), a media read answers 503 `media_store_unavailable`, a purge waits; when the
-    /// server is back, the post goes live, the read works and the purge completes with an empty audit.
+    /// The S3 server dies: a new post is refused with 503 `media_store_unavailable` leaving nothing behind; a post
+    /// taken just before has its processing retried (the segment stays `processing`, nothing half-made is
+    /// visible); a media read answers 503; a purge waits. When the server is back, the post goes live, the read
+    /// works and the purge completes with an empty audit.
     @Test func anOutageOfTheStoreGivesCleanErrorsAndEverythingRecovers() async throws {
         let server = try await S3TestServer.start()
         let bucketName = "outage"
@@ -101,16 +102,25 @@ import Testing
             let live = try await app.postLive(alice, file: clip)[0]
             let before = try await app.request(.get, "/media/\(live)/video.mp4", token: alice)
             #expect(before.status == .ok)
+            // Taken (and stored in the shared inbox) just before the outage, processed during it.
+            let taken = try await app.post(alice, file: clip)
+            #expect(taken.status == .created)
+            let pending = try #require(try taken.decode(API.Posted.self).segments.first?.id)
+            let keysBefore = Set(try await app.services.keyring.keyIDs())
 
             try await server.kill()
             // Reading: a clear 503 in the API's error shape, not a 500.
             let read = try await app.request(.get, "/media/\(live)/video.mp4", token: alice)
             #expect(read.status == .serviceUnavailable && read.error?.code == "media_store_unavailable")
             #expect(read.headers[.retryAfter] != nil)
-            // Posting: the upload is taken, processing cannot store and is retried; nothing is visible half-made.
-            let posted = try await app.post(alice, file: clip)
-            #expect(posted.status == .created)
-            let pending = try #require(try posted.decode(API.Posted.self).segments.first?.id)
+            // Posting: refused with a clear 503, and nothing half-made: no segment, no key, no file left.
+            let refused = try await app.post(alice, file: clip)
+            #expect(refused.status == .serviceUnavailable && refused.error?.code == "media_store_unavailable")
+            #expect(Set(try await app.services.keyring.keyIDs()) == keysBefore)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).count == 1)
+            let mine = try await app.request(.get, "/api/v1/users/alice/story", token: alice).decode(API.Story.self)
+            #expect(mine.segments.count == 1)
+            // Processing cannot store its renditions: retried, and nothing half-made is visible.
             try await app.processJobs()
             let during = try await app.request(.get, "/api/v1/stories/\(pending)", token: alice).decode(API.Segment.self)
             #expect(during.state == "processing")
@@ -129,6 +139,41 @@ import Testing
             #expect(media.status == .ok && media.body.readableBytes > 0)
             #expect(try await app.request(.get, "/api/v1/stories/\(live)/deletion-receipt", token: alice).status == .ok)
             #expect(!(try await app.storedBlobs()).keys.contains { $0.contains(live) })
+        }
+    }
+}
+
+/// Several nodes on one database and one bucket: an upload received by one node is processed by another.
+@Suite(.enabled(if: Backend.s3Available)) struct SharedInboxTests {
+    @Test(arguments: Backend.withStores.filter { $0.media == .s3 })
+    func anUploadReceivedByOneNodeIsProcessedByAnother(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let posted = try await app.post(alice, file: try await MediaFixtures.shared.video(seconds: 2))
+            let id = try #require(try posted.decode(API.Posted.self).segments.first?.id)
+            // The file waits in the bucket, encrypted, under a key of its own.
+            let waiting = try await app.services.uploadInbox.incomingNames()
+            #expect(waiting.count == 1)
+            let stored = try #require(try await app.storedObjects(prefix: "incoming/").values.first)
+            #expect(stored.starts(with: Array("EPH1".utf8)))
+
+            // Node B: the same database, keyring and bucket, a scratch folder of its own (it never saw the file).
+            var other = app.services.configuration
+            other.scratchDirectory = app.dataDirectory + "-scratch-b"
+            defer { try? FileManager.default.removeItem(atPath: app.dataDirectory + "-scratch-b") }
+            let nodeB = try await AppServices.open(configuration: other, clock: app.clock, logger: TestDatabase.quietLogger)
+            try await nodeB.worker.drain()
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(segment.state == "live")
+            #expect(try await app.services.uploadInbox.incomingNames().isEmpty, "processed: gone from the bucket")
+            #expect(!(try await app.services.keyring.keyIDs()).contains { $0.hasPrefix("inbox-") }, "and its key destroyed")
+            // Node A still holds the plaintext it received; its sweeper removes it once unclaimed for long enough.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).count == 1)
+            let later = Instant(Date()) + .seconds(7200)
+            #expect(try await app.services.uploadInbox.removeUnclaimedLocalCopies(
+                keeping: try await app.services.segments.uploadSourceFiles(), receivedBefore: later) == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory).isEmpty)
+            await nodeB.shutdown()
         }
     }
 }

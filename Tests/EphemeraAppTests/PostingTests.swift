@@ -225,9 +225,9 @@ import Testing
             let clip = try await MediaFixtures.shared.video(seconds: 2)
             let response = try await app.post(alice, file: clip)
             let id = try #require((response.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
-            // The source vanishes before processing (a disk fault): every attempt fails, then the segment fails.
-            for name in try FileManager.default.contentsOfDirectory(atPath: app.services.mediaStore.incomingDirectory) {
-                try FileManager.default.removeItem(atPath: app.services.mediaStore.incomingPath(name))
+            // The source vanishes before processing (a disk fault, a bucket emptied by hand): the segment fails.
+            for name in try await app.services.uploadInbox.incomingNames() {
+                try await app.services.uploadInbox.removeIncoming(name)
             }
             for _ in 0..<3 {
                 try await app.processJobs()

@@ -6,13 +6,24 @@ public protocol MediaProber: Sendable {
 /// Where a received upload, and the sound track sent with it, wait in this node's private scratch area until
 /// processing has made their segments. Names are upload ids (a sound track: `UploadInboxNames.sound`).
 public protocol UploadInbox: Sendable {
-    /// The local path of an incoming file.
+    /// The local path where this node receives an incoming file (its private scratch area).
     func incomingPath(_ name: String) -> String
-    /// fsyncs the file and its folder, before the row that points to it commits.
+    /// Makes a received file durable where the worker that processes it will find it, before the row that
+    /// points to it commits: fsynced in place (one node), or encrypted into the shared object store under a
+    /// key of its own (several nodes: any node may process it).
     func makeDurable(incoming name: String) async throws
     /// The first `length` bytes (to judge an image by its declared size before any decoder sees it).
     func prefix(ofIncoming name: String, length: Int) async throws -> [UInt8]
-    func removeIncoming(_ name: String)
+    /// A local plaintext copy of the incoming file, for processing: the one this node received, or one fetched
+    /// from the shared store into scratch. Nil when the file is gone.
+    func fetch(incoming name: String) async throws -> String?
+    /// Removes the incoming file everywhere it is (the local copy, the shared copy and its key); idempotent.
+    func removeIncoming(_ name: String) async throws
+    /// The incoming files held durably (for the audit).
+    func incomingNames() async throws -> [String]
+    /// Removes this node's local copies received before `instant` that belong to no upload in `pending` (a copy
+    /// whose upload another node processed, or one a crash left); returns how many.
+    func removeUnclaimedLocalCopies(keeping pending: Set<String>, receivedBefore instant: Instant) async throws -> Int
 }
 
 /// The names of files in the `UploadInbox`.
@@ -21,6 +32,14 @@ public enum UploadInboxNames {
     public static func sound(_ uploadID: String) -> String { uploadID + soundSuffix }
 
     public static let soundSuffix = ".sound"
+
+    /// The key that encrypts an incoming file in a shared inbox.
+    public static func keyID(_ name: String) -> String { "inbox-" + name }
+
+    /// The incoming file a shared inbox's key belongs to.
+    public static func name(ofKey keyID: String) -> String? {
+        keyID.hasPrefix("inbox-") ? String(keyID.dropFirst("inbox-".count)) : nil
+    }
 
     /// The upload an incoming file belongs to.
     public static func upload(ofIncoming name: String) -> String {
