@@ -179,6 +179,9 @@ public struct AppServices: Sendable {
         let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database),
                                              spool: try UploadSpool(dataDirectory: configuration.dataDirectory,
                                                                     keyring: keyring))
+        var worker = JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
+                               resumableUploads: janitor, clock: clock, signal: signal, logger: logger)
+        worker.remoteMedia = configured is S3MediaStore
         if sweepResidue {
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
             // Partial writes older than any write still in flight on another node were left by a crash.
@@ -201,8 +204,7 @@ public struct AppServices: Sendable {
             profileViews: profileViews, jobs: jobs, mediaStore: mediaStore, media: media, uploadInbox: uploadInbox,
             keyring: keyring,
             purger: purger,
-            worker: JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
-                              resumableUploads: janitor, clock: clock, signal: signal, logger: logger),
+            worker: worker,
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
                                    profileViews: profileViews, resumableUploads: janitor, media: media, inbox: uploadInbox,
                                    signal: signal, clock: clock, logger: logger,

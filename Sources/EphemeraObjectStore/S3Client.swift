@@ -187,6 +187,28 @@ public struct S3Client: Sendable {
         _ = try? await response.body.collect(upTo: 1 << 20)
     }
 
+    /// Deletes up to 1000 keys in one request (DeleteObjects); keys that are not there count as deleted. Throws
+    /// when the store reports any key it could not delete.
+    public func deleteObjects(_ keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        for batch in stride(from: 0, to: keys.count, by: 1000).map({ Array(keys[$0..<min($0 + 1000, keys.count)]) }) {
+            let xml = "<Delete><Quiet>true</Quiet>"
+                + batch.map { "<Object><Key>\(XMLFields.escape($0))</Key></Object>" }.joined() + "</Delete>"
+            let body = ByteBuffer(string: xml)
+            let md5 = Data(Insecure.MD5.hash(data: Data(xml.utf8))).base64EncodedString()
+            let response = try await send("DELETE objects", method: .POST, key: nil, query: [("delete", "")],
+                                          headers: [("content-md5", md5)], body: body)
+            try await check(response, "DELETE objects")
+            let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+            let failed = XMLFields.blocks("Error", in: text).filter { XMLFields.first("Code", in: $0) != "NoSuchKey" }
+            if let first = failed.first {
+                throw S3Failure(kind: .server, operation: "DELETE objects",
+                                detail: "\(failed.count) not deleted, e.g. \(XMLFields.first("Key", in: first) ?? "?"): "
+                                    + (XMLFields.first("Message", in: first) ?? ""))
+            }
+        }
+    }
+
     public struct Listing: Sendable {
         public var objects: [(key: String, size: Int64)]
         public var prefixes: [String]

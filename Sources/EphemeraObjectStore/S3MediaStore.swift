@@ -133,14 +133,12 @@ public struct S3MediaStore: MediaStore {
 
     @discardableResult
     public func removeSegment(_ segmentID: String) async throws -> [RemovedBlob] {
+        // An upload still in flight for the segment is not aborted here: `store` finds the key gone when it
+        // finishes and takes back what it wrote, and the reaper aborts what a crash left.
         do {
-            try await abortUploads(prefix: Self.prefix(segmentID), startedBefore: nil)
-            var removed: [RemovedBlob] = []
-            for object in try await client.list(prefix: Self.prefix(segmentID)).objects {
-                try await client.deleteObject(object.key)
-                removed.append(RemovedBlob(name: String(object.key.dropFirst(Self.prefix(segmentID).count)), bytes: object.size))
-            }
-            return removed
+            let objects = try await client.list(prefix: Self.prefix(segmentID)).objects
+            try await client.deleteObjects(objects.map(\.key))
+            return objects.map { RemovedBlob(name: String($0.key.dropFirst(Self.prefix(segmentID).count)), bytes: $0.size) }
         } catch {
             throw Self.mapped(error)
         }

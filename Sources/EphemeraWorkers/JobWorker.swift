@@ -45,13 +45,17 @@ public struct JobWorker: Service {
         self.pollInterval = pollInterval
     }
 
+    /// Whether blobs live in a remote object store (purges then wait mostly on the network).
+    public var remoteMedia = false
+
     public func run() async throws {
         if queue.database.dialect == .sqlite {
             // The only worker of a SQLite database is this process: whatever was running died with the last one.
             try await queue.releaseAllRunning()
         }
-        // Purge steps wait on commits and file system calls, not the CPU, so on PostgreSQL several run at once.
-        let deletionLanes = queue.database.dialect == .postgres ? 4 : 2
+        // Purge steps wait on commits, file system calls and (with an object store) network round trips, not
+        // the CPU, so several run at once: more on PostgreSQL, and more when the blobs are remote.
+        let deletionLanes = (queue.database.dialect == .postgres ? 4 : 2) * (remoteMedia ? 4 : 1)
         await withDiscardingTaskGroup { group in
             group.addTask { await lane(kinds: JobLane.media.kinds) }
             for _ in 0..<deletionLanes {
