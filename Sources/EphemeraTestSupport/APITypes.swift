@@ -87,6 +87,24 @@ public enum API {
         public var followedByMe: Bool
     }
 
+    public struct Comment: Decodable, Sendable, Equatable {
+        public var id: String
+        public var author: Author
+        public var text: String
+        public var createdAt: String
+    }
+
+    /// The author's viewer list of a segment.
+    public struct Viewers: Decodable, Sendable, Equatable {
+        public struct Viewer: Decodable, Sendable, Equatable {
+            public var account: Author
+            public var viewedAt: String
+        }
+        public var count: Int
+        public var viewers: [Viewer]
+        public var anonymousCount: Int
+    }
+
     public struct Deleted: Decodable, Sendable, Equatable {
         public var id: String
         public var state: String

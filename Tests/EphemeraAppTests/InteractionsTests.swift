@@ -23,10 +23,10 @@ import Testing
                 return try await group.reduce(into: [Int]()) { $0 += $1 }
             }
             #expect(Set(statuses) == [204])
-            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
-            #expect(counts?["views"] as? Int == 1 && counts?["likes"] as? Int == 1)
-            let profile = try await app.request(.get, "/api/v1/users/alice", token: bob)
-            #expect(profile.json["followerCount"] as? Int == 1)
+            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).counts
+            #expect(counts.views == 1 && counts.likes == 1)
+            let profile = try await app.request(.get, "/api/v1/users/alice", token: bob).decode(API.Profile.self)
+            #expect(profile.followerCount == 1)
         }
     }
 
@@ -41,7 +41,7 @@ import Testing
             for index in 0..<8 {
                 let token = try await app.signUp("viewer\(index)")
                 #expect(try await app.request(.put, "/api/v1/me/following/alice", token: token).status == .noContent)
-                #expect((try await app.request(.get, "/api/v1/tray", token: token).json["items"] as? [[String: Any]])?.first?["ring"] as? String == "unseen")
+                #expect(try await app.request(.get, "/api/v1/tray", token: token).decode(API.Tray.self).items.first?.ring == "unseen")
                 viewers.append(token)
             }
             // Everyone watches both segments at once, twice, and the author looks too: the views share
@@ -56,11 +56,10 @@ import Testing
             }
             #expect(statuses.count == 36 && Set(statuses) == [204])
             for id in [first, second] {
-                let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
-                #expect(counts?["views"] as? Int == 8)
+                #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).counts.views == 8)
             }
             for token in viewers {
-                #expect((try await app.request(.get, "/api/v1/tray", token: token).json["items"] as? [[String: Any]])?.first?["ring"] as? String == "seen")
+                #expect(try await app.request(.get, "/api/v1/tray", token: token).decode(API.Tray.self).items.first?.ring == "seen")
             }
         }
     }
@@ -87,8 +86,7 @@ import Testing
             }
             #expect(outcomes.filter { $0.0 != "gone" }.allSatisfy { $0.1 == true })
             #expect(outcomes.filter { $0.0 == "gone" }.allSatisfy { $0.1 == nil })
-            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
-            #expect(counts?["views"] as? Int == 10)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).counts.views == 10)
         }
     }
 
@@ -128,15 +126,13 @@ import Testing
             let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
             #expect(try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
             #expect(try await app.request(.put, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
-            var segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob)
-            #expect(segment.json["likedByMe"] as? Bool == true)
-            #expect((segment.json["counts"] as? [String: Any])?["likes"] as? Int == 1)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["likedByMe"] as? Bool == false)
+            var segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob).decode(API.Segment.self)
+            #expect(segment.likedByMe && segment.counts.likes == 1)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).likedByMe == false)
             #expect(try await app.request(.delete, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
             #expect(try await app.request(.delete, "/api/v1/stories/\(id)/like", token: bob).status == .noContent)
-            segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob)
-            #expect(segment.json["likedByMe"] as? Bool == false)
-            #expect((segment.json["counts"] as? [String: Any])?["likes"] as? Int == 0)
+            segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob).decode(API.Segment.self)
+            #expect(!segment.likedByMe && segment.counts.likes == 0)
             #expect(try await app.request(.put, "/api/v1/stories/\(id)/like").status == .unauthorized)
             #expect(try await app.request(.put, "/api/v1/stories/nope/like", token: bob).status == .notFound)
         }
@@ -153,8 +149,9 @@ import Testing
             for (index, token) in [bob, carol, bob].enumerated() {
                 let posted = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: token, json: ["text": "  nice \(index)  "])
                 #expect(posted.status == .created)
-                #expect(posted.json["text"] as? String == "nice \(index)")
-                ids.append(try #require(posted.json["id"] as? String))
+                let comment = try posted.decode(API.Comment.self)
+                #expect(comment.text == "nice \(index)")
+                ids.append(comment.id)
                 app.clock.advance(by: .seconds(1))
             }
             let blank = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["text": "   "])
@@ -164,11 +161,12 @@ import Testing
             #expect(long.status == .badRequest && long.errorCode == "comment_too_long")
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["txt": "x"]).errorCode == "missing_field")
 
-            let first = try await app.request(.get, "/api/v1/stories/\(id)/comments?limit=2")
-            #expect((first.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == Array(ids.prefix(2)))
-            let cursor = try #require(first.json["nextCursor"] as? String)
+            let first = try await app.request(.get, "/api/v1/stories/\(id)/comments?limit=2").decode(API.Page<API.Comment>.self)
+            #expect(first.items.map(\.id) == Array(ids.prefix(2)))
+            let cursor = try #require(first.nextCursor)
             let second = try await app.request(.get, "/api/v1/stories/\(id)/comments?limit=2&cursor=\(cursor)")
-            #expect((second.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
+                .decode(API.Page<API.Comment>.self)
+            #expect(second.items.map(\.id) == [ids[2]] && second.nextCursor == nil)
 
             // carol cannot delete bob's comment; bob can; alice (the story's author) can delete carol's.
             let refused = try await app.request(.delete, "/api/v1/comments/\(ids[0])", token: carol)
@@ -176,13 +174,12 @@ import Testing
             #expect(try await app.request(.delete, "/api/v1/comments/\(ids[0])", token: bob).status == .noContent)
             #expect(try await app.request(.delete, "/api/v1/comments/\(ids[1])", token: alice).status == .noContent)
             #expect(try await app.request(.delete, "/api/v1/comments/\(ids[1])", token: alice).status == .notFound)
-            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["counts"] as? [String: Any]
-            #expect(counts?["comments"] as? Int == 1)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).counts.comments == 1)
 
             _ = try await app.request(.patch, "/api/v1/me/settings", token: alice, json: ["allowComments": false])
             let off = try await app.request(.post, "/api/v1/stories/\(id)/comments", token: bob, json: ["text": "hello"])
             #expect(off.status == .forbidden && off.errorCode == "comments_disabled")
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: bob).json["allowComments"] as? Bool == false)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: bob).decode(API.Segment.self).allowComments == false)
         }
     }
 
@@ -195,13 +192,10 @@ import Testing
             _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": true])
             let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
             for token in [alice, bob, carol] { _ = try await app.request(.post, "/api/v1/stories/\(id)/views", token: token) }
-            let viewers = try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: alice)
-            #expect(viewers.status == .ok)
-            #expect(viewers.json["count"] as? Int == 2)
-            #expect(viewers.json["anonymousCount"] as? Int == 1)
-            let named = try #require(viewers.json["viewers"] as? [[String: Any]])
-            #expect(named.compactMap { ($0["account"] as? [String: Any])?["handle"] as? String } == ["bob"])
-            #expect(named.first?["viewedAt"] as? String == app.clock.now().rfc3339)
+            let viewers = try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: alice).decode(API.Viewers.self)
+            #expect(viewers.count == 2 && viewers.anonymousCount == 1)
+            #expect(viewers.viewers.map(\.account.handle) == ["bob"])
+            #expect(viewers.viewers.first?.viewedAt == app.clock.now().rfc3339)
             #expect(try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: bob).status == .notFound)
         }
     }
@@ -217,7 +211,7 @@ import Testing
             _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
             try await app.processJobs()
             let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
-            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            let removed = try receipt.decode(API.Receipt.self).entries.map(\.removed)
             #expect(removed.contains { $0.contains("1 likes") && $0.contains("1 comments") })
             let rows = try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT (SELECT COUNT(*) FROM likes) + (SELECT COUNT(*) FROM comments) AS n").first()!
