@@ -105,6 +105,28 @@ public enum API {
         public var anonymousCount: Int
     }
 
+    /// `GET /api/v1/me/activity`.
+    public struct Activity: Decodable, Sendable, Equatable {
+        public struct Item: Decodable, Sendable, Equatable {
+            public var id: String
+            public var kind: String
+            public var actor: Author
+            public var segmentId: String?
+            public var text: String?
+            public var createdAt: String
+            public var read: Bool
+        }
+        public var items: [Item]
+        public var nextCursor: String?
+        public var unreadCount: Int
+    }
+
+    /// An entry of `GET /api/v1/me/profile-views`.
+    public struct ProfileView: Decodable, Sendable, Equatable {
+        public var account: Author
+        public var viewedAt: String
+    }
+
     public struct Deleted: Decodable, Sendable, Equatable {
         public var id: String
         public var state: String

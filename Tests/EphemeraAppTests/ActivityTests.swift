@@ -18,36 +18,35 @@ import Testing
             _ = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: carol); app.clock.advance(by: .seconds(1))
             _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: alice)  // my own like is not activity
 
-            let inbox = try await app.request(.get, "/api/v1/me/activity", token: alice)
-            #expect(inbox.status == .ok)
-            let items = try #require(inbox.json["items"] as? [[String: Any]])
-            #expect(items.compactMap { $0["kind"] as? String } == ["share", "comment", "like", "follow"])
-            #expect(items.compactMap { ($0["actor"] as? [String: Any])?["handle"] as? String } == ["carol", "carol", "bob", "bob"])
-            #expect(items[1]["text"] as? String == "lovely" && items[1]["segmentId"] as? String == id)
-            #expect(inbox.json["unreadCount"] as? Int == 4)
-            #expect(items.allSatisfy { $0["read"] as? Bool == false })
+            let inbox = try await app.request(.get, "/api/v1/me/activity", token: alice).decode(API.Activity.self)
+            let items = inbox.items
+            #expect(items.map(\.kind) == ["share", "comment", "like", "follow"])
+            #expect(items.map(\.actor.handle) == ["carol", "carol", "bob", "bob"])
+            #expect(items[1].text == "lovely" && items[1].segmentId == id)
+            #expect(inbox.unreadCount == 4)
+            #expect(items.allSatisfy { !$0.read })
 
-            let page = try await app.request(.get, "/api/v1/me/activity?limit=3", token: alice)
-            let cursor = try #require(page.json["nextCursor"] as? String)
+            let page = try await app.request(.get, "/api/v1/me/activity?limit=3", token: alice).decode(API.Activity.self)
+            let cursor = try #require(page.nextCursor)
             let rest = try await app.request(.get, "/api/v1/me/activity?limit=3&cursor=\(cursor)", token: alice)
-            #expect((rest.json["items"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["follow"])
+                .decode(API.Activity.self)
+            #expect(rest.items.map(\.kind) == ["follow"] && rest.nextCursor == nil)
 
             #expect(try await app.request(.post, "/api/v1/me/activity/read", token: alice).status == .noContent)
             app.clock.advance(by: .seconds(1))
             _ = try await app.request(.put, "/api/v1/stories/\(id)/like", token: carol)
-            let after = try await app.request(.get, "/api/v1/me/activity", token: alice)
-            #expect(after.json["unreadCount"] as? Int == 1)
-            #expect((after.json["items"] as? [[String: Any]])?.first?["read"] as? Bool == false)
-            #expect((after.json["items"] as? [[String: Any]])?.last?["read"] as? Bool == true)
+            let after = try await app.request(.get, "/api/v1/me/activity", token: alice).decode(API.Activity.self)
+            #expect(after.unreadCount == 1)
+            #expect(after.items.first?.read == false && after.items.last?.read == true)
 
             // A block hides the other side's activity; a purge takes the story's activity with it.
             _ = try await app.request(.put, "/api/v1/me/blocked/carol", token: alice)
-            let blocked = try await app.request(.get, "/api/v1/me/activity", token: alice)
-            #expect((blocked.json["items"] as? [[String: Any]])?.allSatisfy { ($0["actor"] as? [String: Any])?["handle"] as? String == "bob" } == true)
+            let blocked = try await app.request(.get, "/api/v1/me/activity", token: alice).decode(API.Activity.self)
+            #expect(!blocked.items.isEmpty && blocked.items.allSatisfy { $0.actor.handle == "bob" })
             _ = try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: alice)
             try await app.processJobs()
-            let purged = try await app.request(.get, "/api/v1/me/activity", token: alice)
-            #expect((purged.json["items"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["follow"])
+            let purged = try await app.request(.get, "/api/v1/me/activity", token: alice).decode(API.Activity.self)
+            #expect(purged.items.map(\.kind) == ["follow"])
             #expect(try await app.request(.get, "/api/v1/me/activity").status == .unauthorized)
         }
     }
@@ -66,9 +65,9 @@ import Testing
             _ = try await app.request(.get, "/api/v1/users/alice", token: bob)
             _ = try await app.request(.get, "/api/v1/users/alice", token: carol)  // carol did not opt in
             _ = try await app.request(.get, "/api/v1/users/alice")                // signed out
-            var views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
-            #expect((views.json["items"] as? [[String: Any]])?.compactMap { ($0["account"] as? [String: Any])?["handle"] as? String } == ["bob"])
-            #expect((views.json["items"] as? [[String: Any]])?.first?["viewedAt"] as? String == app.clock.now().rfc3339)
+            var views = try await app.request(.get, "/api/v1/me/profile-views", token: alice).decode(API.Page<API.ProfileView>.self)
+            #expect(views.items.map(\.account.handle) == ["bob"])
+            #expect(views.items.first?.viewedAt == app.clock.now().rfc3339)
             let rows = try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT COUNT(*) AS n FROM profile_views").first()!.decode(column: "n", as: Int.self)
             }
@@ -76,14 +75,14 @@ import Testing
 
             // Turning it off hides the history both ways.
             _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": false])
-            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
-            #expect((views.json["items"] as? [Any])?.isEmpty == true)
+            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice).decode(API.Page<API.ProfileView>.self)
+            #expect(views.items.isEmpty)
             _ = try await app.request(.patch, "/api/v1/me/settings", token: bob, json: ["viewHistory": true])
 
             app.clock.advance(by: .seconds(30 * 86400))
             try await app.services.sweeper.sweep()
-            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice)
-            #expect((views.json["items"] as? [Any])?.isEmpty == true)
+            views = try await app.request(.get, "/api/v1/me/profile-views", token: alice).decode(API.Page<API.ProfileView>.self)
+            #expect(views.items.isEmpty)
             #expect(try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT COUNT(*) AS n FROM profile_views").first()!.decode(column: "n", as: Int.self)
             } == 0)

@@ -13,25 +13,22 @@ import Testing
             let clip = try await MediaFixtures.shared.video(seconds: 3, width: 640, height: 360)
             let response = try await app.post(alice, file: clip, fields: ["caption": "hello", "audience": "public"])
             #expect(response.status == .created)
-            let segment = try #require((response.json["segments"] as? [[String: Any]])?.first)
-            #expect(segment["state"] as? String == "processing")
-            let id = try #require(segment["id"] as? String)
+            let segment = try #require(try response.decode(API.Posted.self).segments.first)
+            #expect(segment.state == "processing")
+            let id = segment.id
             // Not visible to anyone else while processing.
             #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
 
             try await app.processJobs()
-            let live = try await app.request(.get, "/api/v1/stories/\(id)")
-            #expect(live.status == .ok)
-            #expect(live.json["state"] as? String == "live")
-            #expect(live.json["kind"] as? String == "video")
-            #expect(live.json["caption"] as? String == "hello")
-            let duration = try #require(live.json["durationSeconds"] as? Double)
-            #expect(abs(duration - 3) < 0.2)
-            let media = try #require(live.json["media"] as? [String: Any])
-            #expect(media["video"] as? String == "http://stories.test/media/\(id)/video.mp4")
-            #expect(media["poster"] as? String == "http://stories.test/media/\(id)/poster.jpg")
-            // Counts of views are the author's alone.
-            #expect((live.json["counts"] as? [String: Any])?["views"] is NSNull)
+            let fetched = try await app.request(.get, "/api/v1/stories/\(id)")
+            let live = try fetched.decode(API.Segment.self)
+            #expect(live.state == "live" && live.kind == "video" && live.caption == "hello")
+            #expect(abs(live.durationSeconds - 3) < 0.2)
+            #expect(live.media.video == "http://stories.test/media/\(id)/video.mp4")
+            #expect(live.media.poster == "http://stories.test/media/\(id)/poster.jpg")
+            // Counts of views are the author's alone: present, and null for anyone else.
+            #expect(live.counts.views == nil)
+            #expect((fetched.json["counts"] as? [String: Any])?["views"] is NSNull)
 
             let video = try await probeJSON(try await app.plaintext(id, .video))
             let streams = try #require(video["streams"] as? [[String: Any]])
@@ -62,8 +59,8 @@ import Testing
             let video = try #require((probe["streams"] as? [[String: Any]])?.first { $0["codec_type"] as? String == "video" })
             #expect(video["width"] as? Int == 1080 && video["height"] as? Int == 1920)
             #expect(video["codec_name"] as? String == "h264")
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(segment.json["width"] as? Int == 1080)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(segment.width == 1080)
         }
     }
 
@@ -75,12 +72,10 @@ import Testing
                 let photo = try await MediaFixtures.shared.photo(format: format, width: 2000, height: 1500)
                 let ids = try await app.postLive(alice, file: photo)
                 let id = try #require(ids.first)
-                let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-                #expect(segment.json["kind"] as? String == "photo", "\(format)")
-                #expect(segment.json["state"] as? String == "live", "\(format)")
-                #expect(segment.json["durationSeconds"] as? Double == 5)
-                let media = try #require(segment.json["media"] as? [String: Any])
-                #expect(media["photo"] as? String != nil && media["video"] == nil)
+                let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+                #expect(segment.kind == "photo" && segment.state == "live", "\(format)")
+                #expect(segment.durationSeconds == 5)
+                #expect(segment.media.photo != nil && segment.media.video == nil)
                 let probe = try await probeJSON(try await app.plaintext(id, .photo))
                 let stream = try #require((probe["streams"] as? [[String: Any]])?.first)
                 #expect(stream["codec_name"] as? String == "mjpeg")
@@ -97,10 +92,9 @@ import Testing
             let formatDuration = (try await probeJSON(recording)["format"] as? [String: Any])?["duration"]
             #expect(formatDuration == nil, "the fixture must lack a duration, as MediaRecorder's output does")
             let id = try #require(try await app.postLive(alice, file: recording).first)
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(segment.json["state"] as? String == "live")
-            let duration = try #require(segment.json["durationSeconds"] as? Double)
-            #expect(abs(duration - 2) < 0.2)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(segment.state == "live")
+            #expect(abs(segment.durationSeconds - 2) < 0.2)
         }
     }
 
@@ -131,8 +125,8 @@ import Testing
             let stored = try #require(try await app.services.media.decryptedData(segmentID: id, rendition: .photo))
             #expect(stored.range(of: Data("Secret Garden".utf8)) == nil)
             #expect(stored.range(of: Data("Exif".utf8)) == nil)
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(segment.json["width"] as? Int == 200 && segment.json["height"] as? Int == 400)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(segment.width == 200 && segment.height == 400)
         }
     }
 
@@ -148,10 +142,9 @@ import Testing
 
             let ids = try await app.postLive(alice, file: long, fields: ["split": "true", "audience": "public"])
             #expect(ids.count == 3)
-            let story = try await app.request(.get, "/api/v1/users/alice/story")
-            let segments = try #require(story.json["segments"] as? [[String: Any]])
-            #expect(segments.compactMap { $0["id"] as? String } == ids)
-            let durations = segments.compactMap { $0["durationSeconds"] as? Double }
+            let story = try await app.request(.get, "/api/v1/users/alice/story").decode(API.Story.self)
+            #expect(story.segments.map(\.id) == ids)
+            let durations = story.segments.map(\.durationSeconds)
             #expect(durations.count == 3 && durations.allSatisfy { $0 <= 15.1 })
             #expect(abs(durations.reduce(0, +) - 32) < 0.5)
         }
@@ -163,9 +156,8 @@ import Testing
             let alice = try await app.signUp("alice")
             let long = try await MediaFixtures.shared.video(seconds: 20, width: 320, height: 240)
             let ids = try await app.postLive(alice, file: long, fields: ["trimStart": "4", "trimEnd": "10.5"])
-            let segment = try await app.request(.get, "/api/v1/stories/\(ids[0])", token: alice)
-            let duration = try #require(segment.json["durationSeconds"] as? Double)
-            #expect(abs(duration - 6.5) < 0.2)
+            let segment = try await app.request(.get, "/api/v1/stories/\(ids[0])", token: alice).decode(API.Segment.self)
+            #expect(abs(segment.durationSeconds - 6.5) < 0.2)
             let bad = try await app.post(alice, file: long, fields: ["trimStart": "12", "trimEnd": "3"])
             #expect(bad.status == .badRequest && bad.errorCode == "invalid_trim")
             let nonsense = try await app.post(alice, file: long, fields: ["trimStart": "soon"])
@@ -224,7 +216,7 @@ import Testing
             let alice = try await app.signUp("alice")
             let clip = try await MediaFixtures.shared.video(seconds: 2)
             let response = try await app.post(alice, file: clip)
-            let id = try #require((response.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            let id = try #require(try response.decode(API.Posted.self).segments.first?.id)
             // The source vanishes before processing (a disk fault, a bucket emptied by hand): the segment fails.
             for name in try await app.services.uploadInbox.incomingNames() {
                 try await app.services.uploadInbox.removeIncoming(name)
@@ -233,10 +225,9 @@ import Testing
                 try await app.processJobs()
                 app.clock.advance(by: .seconds(60))
             }
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(segment.json["state"] as? String == "failed")
-            #expect((segment.json["failureReason"] as? String)?.isEmpty == false)
-            #expect((segment.json["failureReason"] as? String)?.contains("/") == false)
+            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(segment.state == "failed")
+            #expect(segment.failureReason?.isEmpty == false && segment.failureReason?.contains("/") == false)
             #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
             #expect(try await app.services.jobs.pendingCount() == 0)
         }

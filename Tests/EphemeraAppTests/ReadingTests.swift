@@ -14,10 +14,8 @@ import Testing
             let photo = try await MediaFixtures.shared.photo()
             let first = try await app.postLive(alice, file: photo)[0]
             func tray() async throws -> [String: String] {
-                let items = try await app.request(.get, "/api/v1/tray", token: bob).json["items"] as? [[String: Any]] ?? []
-                return Dictionary(uniqueKeysWithValues: items.map {
-                    (($0["author"] as? [String: Any])?["handle"] as? String ?? "", $0["ring"] as? String ?? "")
-                })
+                let items = try await app.request(.get, "/api/v1/tray", token: bob).decode(API.Tray.self).items
+                return Dictionary(uniqueKeysWithValues: items.map { ($0.author.handle, $0.ring) })
             }
             // Each read below is answered from the cache the read before filled, unless a change emptied it.
             #expect(try await tray() == ["alice": "unseen"])
@@ -56,22 +54,20 @@ import Testing
             app.clock.advance(by: .seconds(60))
             let second = try await app.postLive(alice, file: photo)[0]
 
-            var story = try await app.request(.get, "/api/v1/users/alice/story", token: bob)
-            var segments = try #require(story.json["segments"] as? [[String: Any]])
-            #expect(segments.compactMap { $0["id"] as? String } == [first, second])
-            #expect(segments.allSatisfy { $0["seen"] as? Bool == false })
-            #expect(story.json["ring"] as? String == "unseen")
+            var story = try await app.request(.get, "/api/v1/users/alice/story", token: bob).decode(API.Story.self)
+            #expect(story.segments.map(\.id) == [first, second])
+            #expect(story.segments.allSatisfy { !$0.seen })
+            #expect(story.ring == "unseen")
 
             #expect(try await app.request(.post, "/api/v1/stories/\(first)/views", token: bob).status == .noContent)
             #expect(try await app.request(.post, "/api/v1/stories/\(first)/views", token: bob).status == .noContent)
-            story = try await app.request(.get, "/api/v1/users/alice/story", token: bob)
-            segments = try #require(story.json["segments"] as? [[String: Any]])
-            #expect(segments.map { $0["seen"] as? Bool } == [true, false])
-            let authorView = try await app.request(.get, "/api/v1/stories/\(first)", token: alice)
-            #expect((authorView.json["counts"] as? [String: Any])?["views"] as? Int == 1)
+            story = try await app.request(.get, "/api/v1/users/alice/story", token: bob).decode(API.Story.self)
+            #expect(story.segments.map(\.seen) == [true, false])
+            let authorView = try await app.request(.get, "/api/v1/stories/\(first)", token: alice).decode(API.Segment.self)
+            #expect(authorView.counts.views == 1)
 
             _ = try await app.request(.post, "/api/v1/stories/\(second)/views", token: bob)
-            #expect(try await app.request(.get, "/api/v1/users/alice", token: bob).json["storyRing"] as? String == "seen")
+            #expect(try await app.request(.get, "/api/v1/users/alice", token: bob).decode(API.Profile.self).storyRing == "seen")
             #expect(try await app.request(.post, "/api/v1/stories/\(first)/views").status == .unauthorized)
             #expect(try await app.request(.post, "/api/v1/stories/nope/views", token: bob).status == .notFound)
         }
@@ -91,22 +87,19 @@ import Testing
                 _ = try await app.postLive(tokens[handle]!, file: photo)
                 app.clock.advance(by: .seconds(10))
             }
-            var tray = try await app.request(.get, "/api/v1/tray", token: viewer)
-            var items = try #require(tray.json["items"] as? [[String: Any]])
+            var tray = try await app.request(.get, "/api/v1/tray", token: viewer).decode(API.Tray.self)
             // dan is not followed; newest first among unseen.
-            #expect(items.compactMap { ($0["author"] as? [String: Any])?["handle"] as? String } == ["cat", "ben", "ann"])
-            #expect(items.allSatisfy { $0["ring"] as? String == "unseen" && $0["segmentCount"] as? Int == 1 })
+            #expect(tray.items.map(\.author.handle) == ["cat", "ben", "ann"])
+            #expect(tray.items.allSatisfy { $0.ring == "unseen" && $0.segmentCount == 1 })
 
-            let catStory = try await app.request(.get, "/api/v1/users/cat/story", token: viewer)
-            let catSegment = try #require((catStory.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            let catStory = try await app.request(.get, "/api/v1/users/cat/story", token: viewer).decode(API.Story.self)
+            let catSegment = try #require(catStory.segments.first?.id)
             _ = try await app.request(.post, "/api/v1/stories/\(catSegment)/views", token: viewer)
             _ = try await app.postLive(viewer, file: photo)
 
-            tray = try await app.request(.get, "/api/v1/tray", token: viewer)
-            items = try #require(tray.json["items"] as? [[String: Any]])
-            let order = items.compactMap { ($0["author"] as? [String: Any])?["handle"] as? String }
-            #expect(order == ["viewer", "ben", "ann", "cat"])
-            #expect(items.last?["ring"] as? String == "seen")
+            tray = try await app.request(.get, "/api/v1/tray", token: viewer).decode(API.Tray.self)
+            #expect(tray.items.map(\.author.handle) == ["viewer", "ben", "ann", "cat"])
+            #expect(tray.items.last?.ring == "seen")
             #expect(try await app.request(.get, "/api/v1/tray").status == .unauthorized)
         }
     }
@@ -147,8 +140,8 @@ import Testing
                     #expect(media == (visible.contains(audience) ? .ok : .notFound), "\(who) fetching \(audience) media")
                 }
                 if who != "blocker" {
-                    let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
-                    let shown = Set((story.json["segments"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                    let story = try await app.request(.get, "/api/v1/users/alice/story", token: token).decode(API.Story.self)
+                    let shown = Set(story.segments.map(\.id))
                     #expect(shown == Set(visible.map { ids[$0]! }), "\(who) story")
                 }
             }
@@ -170,8 +163,8 @@ import Testing
                 _ = try await app.request(.post, "/api/v1/stories/\(popular)/comments", token: fan, json: ["text": "wow"])
             }
             app.clock.advance(by: .seconds(600))
-            let first = try await app.request(.get, "/api/v1/feed/for-you?limit=1", token: viewer)
-            var order = (first.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            let first = try await app.request(.get, "/api/v1/feed/for-you?limit=1", token: viewer).decode(API.Page<API.Segment>.self)
+            var order = first.items.map(\.id)
             #expect(order == [popular])
             // Activity after the first page does not reorder the rest of the pages.
             app.clock.advance(by: .seconds(1))
@@ -179,16 +172,17 @@ import Testing
             for _ in 0..<3 {
                 _ = try await app.request(.post, "/api/v1/stories/\(old)/comments", token: fans[0], json: ["text": "late"])
             }
-            var cursor = first.json["nextCursor"] as? String
+            var cursor = first.nextCursor
             while let next = cursor {
                 let page = try await app.request(.get, "/api/v1/feed/for-you?limit=1&cursor=\(next)", token: viewer)
-                order += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page.json["nextCursor"] as? String
+                    .decode(API.Page<API.Segment>.self)
+                order += page.items.map(\.id)
+                cursor = page.nextCursor
             }
             #expect(order == [popular, quiet, old])
             // A fresh first page sees the new engagement: the old story now outranks the quiet one.
-            let fresh = try await app.request(.get, "/api/v1/feed/for-you?limit=3", token: viewer)
-            #expect((fresh.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [popular, old, quiet])
+            let fresh = try await app.request(.get, "/api/v1/feed/for-you?limit=3", token: viewer).decode(API.Page<API.Segment>.self)
+            #expect(fresh.items.map(\.id) == [popular, old, quiet])
         }
     }
 
@@ -210,13 +204,13 @@ import Testing
             repeat {
                 let query = cursor.map { "?limit=1&cursor=\($0)" } ?? "?limit=1"
                 let page = try await app.request(.get, "/api/v1/feed/for-you\(query)", token: viewer)
-                #expect(page.status == .ok)
-                seen += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page.json["nextCursor"] as? String
+                    .decode(API.Page<API.Segment>.self)
+                seen += page.items.map(\.id)
+                cursor = page.nextCursor
             } while cursor != nil
             #expect(seen == [publicIDs[2], publicIDs[0]])
             let signedOut = try await app.request(.get, "/api/v1/feed/for-you")
-            #expect((signedOut.json["items"] as? [Any])?.count == 3)
+            #expect(try signedOut.decode(API.Page<API.Segment>.self).items.count == 3)
             #expect(try await app.request(.get, "/api/v1/feed/for-you?cursor=garbage").errorCode == "invalid_cursor")
         }
     }
