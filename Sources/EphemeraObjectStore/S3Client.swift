@@ -321,7 +321,7 @@ public struct S3Client: Sendable {
         _ = try? await response.body.collect(upTo: 1 << 20)
     }
 
-    /// Whether the bucket exists and these credentials may use it (HEAD bucket): nil when it does not exist.
+    /// Whether the bucket exists (HEAD bucket); throws when it cannot be asked or these credentials may not use it.
     public func bucketExists() async throws -> Bool {
         let response = try await send("HEAD bucket", method: .HEAD, key: nil)
         if response.status == .notFound { return false }
