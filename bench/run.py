@@ -214,6 +214,32 @@ def segments_sql(values):
             "created_at, expires_at, duration_ms, width, height, media_tag) VALUES " + ",".join(values) + ";")
 
 
+def seed_expired(server, name, prefix, count, authors, kind="photo", media_tag="NULL"):
+    """Writes `count` segments named PREFIX000000… that expired an hour ago, spread over `authors` ((handle, keeps
+    an archive) pairs), straight into the server's database (the server is stopped)."""
+    now_ms = int(time.time() * 1000)
+    rows = ["BEGIN;"]
+    for author, archive in authors:
+        rows.append(account_sql(author, author, now_ms, archive=archive))
+        rows.append(upload_sql(author, now_ms))
+    values = []
+    created = now_ms - 25 * 3600_000
+    for n in range(count):
+        author = authors[n % len(authors)][0]
+        values.append(f"('{prefix}{n:06d}', '{author}', 'u{author}', 0, '{kind}', 'live', 'public', NULL, {created}, "
+                      f"{created + 24 * 3600_000}, 5000, 1080, 1920, {media_tag})")
+        if len(values) == 500:
+            rows.append(segments_sql(values))
+            values = []
+    if values:
+        rows.append(segments_sql(values))
+    rows.append("COMMIT;")
+    script = os.path.join(WORK, f"{name}.sql")
+    with open(script, "w") as f:
+        f.write("\n".join(rows))
+    server.sql(script)
+
+
 def seed_tray(server, viewer_id, now_ms):
     """1,000 followed authors with a live public story each, and filler up to SEGMENTS segments (older,
     expired stories of other authors), plus 200 viewers with sessions for the views benchmark."""
@@ -401,26 +427,7 @@ def bench_expiry(database_url, label):
     server.start()
     _, viewer_id = sign_up(server, "expirybench")
     server.stop()
-    now_ms = int(time.time() * 1000)
-    rows = ["BEGIN;"]
-    for i in range(100):
-        author = f"old{i:03d}"
-        rows.append(account_sql(author, author, now_ms, archive=i % 2 == 0))
-        rows.append(upload_sql(author, now_ms))
-    values = []
-    for n in range(EXPIRED):
-        author = f"old{n % 100:03d}"
-        created = now_ms - 25 * 3600_000
-        values.append(f"('exp{n:06d}', '{author}', 'u{author}', 0, 'photo', 'live', 'public', NULL, {created}, "
-                      f"{created + 24 * 3600_000}, 5000, 1080, 1920, NULL)")
-        if len(values) == 500:
-            rows.append(segments_sql(values))
-            values = []
-    rows.append("COMMIT;")
-    script = os.path.join(WORK, f"expiry-{label}.sql")
-    with open(script, "w") as f:
-        f.write("\n".join(rows))
-    server.sql(script)
+    seed_expired(server, f"expiry-{label}", "exp", EXPIRED, authors=[(f"old{i:03d}", i % 2 == 0) for i in range(100)])
     start = time.monotonic()
     server.start()  # the sweeper runs at start
     while int(server.query(f"SELECT COUNT(*) FROM segments WHERE state = 'live'")) > 0:
@@ -530,25 +537,8 @@ def bench_s3(disk_server, disk_token, purge_database_url):
         purge.env = s3.env()
         purge.start(s3.flags("purge"))
         purge.stop()
-        now_ms = int(time.time() * 1000)
-        rows = ["BEGIN;"]
-        for i in range(20):
-            rows.append(account_sql(f"gone{i:02d}", f"gone{i:02d}", now_ms, archive=False))
-            rows.append(upload_sql(f"gone{i:02d}", now_ms))
-        values = []
-        for n in range(count):
-            author = f"gone{n % 20:02d}"
-            created = now_ms - 25 * 3600_000
-            values.append(f"('s3p{n:06d}', '{author}', 'u{author}', 0, 'video', 'live', 'public', NULL, {created}, "
-                          f"{created + 24 * 3600_000}, 5000, 1080, 1920, 'tag')")
-            if len(values) == 500:
-                rows.append(segments_sql(values))
-                values = []
-        rows.append("COMMIT;")
-        script = os.path.join(WORK, "purge-s3.sql")
-        with open(script, "w") as f:
-            f.write("\n".join(rows))
-        purge.sql(script)
+        seed_expired(purge, "purge-s3", "s3p", count, authors=[(f"gone{i:02d}", False) for i in range(20)],
+                     kind="video", media_tag="'tag'")
         conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=60)
         blob = os.urandom(4096)
         for n in range(count):

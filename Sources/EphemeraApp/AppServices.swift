@@ -185,7 +185,7 @@ public struct AppServices: Sendable {
         if sweepResidue {
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
             // Partial writes older than any write still in flight on another node were left by a crash.
-            let abandoned = try await media.removeAbandonedWrites(startedBefore: clock.now() - ExpirySweeper.abandonedWriteAge)
+            let abandoned = try await media.removeAbandonedWrites(startedBefore: clock.now() - AbandonedWrites.age)
             if abandoned > 0 { logger.notice("Removed partial media writes left by a crash", metadata: ["count": "\(abandoned)"]) }
             let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: uploadInbox, keyring: keyring,
                                   resumableUploads: janitor)

@@ -95,12 +95,16 @@ public struct S3MediaStore: MediaStore {
 
     public func open(segmentID: String, rendition: Rendition) async throws -> (any MediaBlob)? {
         guard let dataKey = try await keyring.key(for: segmentID) else { return nil }
-        let objectKey = Self.key(segmentID, rendition)
+        return try await openObject(Self.key(segmentID, rendition), key: dataKey)
+    }
+
+    /// An encrypted object of the bucket opened for reading (its header fetched); nil when it is not there.
+    func openObject(_ objectKey: String, key: DataKey) async throws -> S3Blob? {
         do {
             guard let bytes = try await client.getBytes(objectKey, range: 0...Int64(ChunkedCipher.headerLength - 1))
             else { return nil }
             let header = try ChunkedCipher.Header(parsing: Array(bytes.readableBytesView))
-            return S3Blob(client: client, objectKey: objectKey, header: header, key: ChunkedCipher.Key(dataKey.symmetricKey))
+            return S3Blob(client: client, objectKey: objectKey, header: header, key: ChunkedCipher.Key(key.symmetricKey))
         } catch {
             throw Self.mapped(error)
         }
@@ -108,6 +112,12 @@ public struct S3MediaStore: MediaStore {
 
     public func decrypt(segmentID: String, rendition: Rendition, to path: String) async throws -> Bool {
         guard let blob = try await open(segmentID: segmentID, rendition: rendition) else { return false }
+        try await Self.write(blob, to: path)
+        return true
+    }
+
+    /// Decrypts a whole blob into the plaintext file `path` (created 0600), piece by piece.
+    static func write(_ blob: any MediaBlob, to path: String) async throws {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let output = FileHandle(forWritingAtPath: path) else {
             throw ChunkedCipher.CipherError.io("cannot write \(path)")
@@ -115,7 +125,6 @@ public struct S3MediaStore: MediaStore {
         defer { try? output.close() }
         let file = SendableFile(handle: output)
         try await blob.readAll { piece in try await BlockingIO.run { try file.handle.write(contentsOf: piece) } }
-        return true
     }
 
     public func renditions(segmentID: String) async throws -> Set<Rendition> {

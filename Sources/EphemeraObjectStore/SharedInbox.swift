@@ -46,18 +46,8 @@ public struct SharedInbox: UploadInbox {
         let path = local.incomingPath(name)
         let partial = path + ".fetching"
         do {
-            let header = try await client.getBytes(Self.objectKey(name), range: 0...Int64(ChunkedCipher.headerLength - 1))
-            guard let header else { return nil }
-            let blob = S3Blob(client: client, objectKey: Self.objectKey(name),
-                              header: try ChunkedCipher.Header(parsing: Array(header.readableBytesView)),
-                              key: ChunkedCipher.Key(key.symmetricKey))
-            guard FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let output = FileHandle(forWritingAtPath: partial) else {
-                throw ChunkedCipher.CipherError.io("cannot write \(partial)")
-            }
-            defer { try? output.close() }
-            let file = SendableFile(handle: output)
-            try await blob.readAll { piece in try await BlockingIO.run { try file.handle.write(contentsOf: piece) } }
+            guard let blob = try await writer.openObject(Self.objectKey(name), key: key) else { return nil }
+            try await S3MediaStore.write(blob, to: partial)
             guard rename(partial, path) == 0 else { throw ChunkedCipher.CipherError.io("cannot move \(partial)") }
             return path
         } catch {

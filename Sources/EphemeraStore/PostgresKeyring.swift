@@ -56,16 +56,10 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
     }
 
     func unwrap(_ wrapped: [UInt8], id: String) throws -> DataKey {
-        do {
-            let box = try AES.GCM.SealedBox(combined: Data(wrapped))
-            let plain = try AES.GCM.open(box, using: masterKey, authenticating: Data(id.utf8))
-            guard let key = DataKey(bytes: [UInt8](plain)) else { throw KeyringDamaged(id: id) }
-            return key
-        } catch is KeyringDamaged {
-            throw KeyringDamaged(id: id)
-        } catch {
-            throw KeyringDamaged(id: id)
-        }
+        guard let box = try? AES.GCM.SealedBox(combined: Data(wrapped)),
+              let plain = try? AES.GCM.open(box, using: masterKey, authenticating: Data(id.utf8)),
+              let key = DataKey(bytes: [UInt8](plain)) else { throw KeyringDamaged(id: id) }
+        return key
     }
 
     public func createKey(for id: String) async throws -> DataKey {

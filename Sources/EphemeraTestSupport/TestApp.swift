@@ -90,16 +90,10 @@ public struct TestApp: Sendable {
     /// Every stored media blob, encrypted as stored, by name (`media/{segmentID}/{rendition}`): the files under
     /// the data directory, or the bucket's objects.
     public func storedBlobs() async throws -> [String: Data] {
+        if s3Client != nil { return try await storedObjects(prefix: "media/") }
         var blobs: [String: Data] = [:]
-        if let client = s3Client {
-            for object in try await client.list(prefix: "media/").objects {
-                guard let bytes = try await client.getBytes(object.key, range: 0...max(object.size - 1, 0)) else { continue }
-                blobs[object.key] = Data(bytes.readableBytesView)
-            }
-        } else {
-            for file in dataFiles() where file.hasPrefix("media/") {
-                blobs[file] = try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
-            }
+        for file in dataFiles() where file.hasPrefix("media/") {
+            blobs[file] = try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
         }
         return blobs
     }

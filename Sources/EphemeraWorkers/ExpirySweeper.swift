@@ -12,9 +12,9 @@ public struct ExpirySweeper: Service {
     let moderation: SQLModerationStore
     let profileViews: SQLProfileViewStore
     let resumableUploads: ResumableUploadJanitor
-    /// Its unfinished writes older than `abandonedWriteAge` were left by a crashed node, and are removed.
+    /// Its unfinished writes older than `AbandonedWrites.age` were left by a crashed node, and are removed.
     let media: any MediaStore
-    /// Its local copies of uploads another node processed are removed after `abandonedWriteAge`.
+    /// Its local copies of uploads another node processed are removed after `AbandonedWrites.age`.
     let inbox: any UploadInbox
     let signal: JobSignal
     let clock: any EphemeraClock
@@ -40,9 +40,6 @@ public struct ExpirySweeper: Service {
     /// Segments per sweep transaction: large enough that a day's expiries take a few dozen commits, small
     /// enough that SQLite's single writer is not held for long (about 50 ms a batch on this machine kind).
     static let batchSize = 2000
-
-    /// A write to the media store unfinished after this long was abandoned: no upload of one part takes it.
-    public static let abandonedWriteAge: Duration = .seconds(3600)
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -78,10 +75,10 @@ public struct ExpirySweeper: Service {
         moved += try await moderation.releaseEndedHolds(now: now)
         try await profileViews.prune(now: now)
         try await resumableUploads.sweep(now: now)
-        let abandoned = try await media.removeAbandonedWrites(startedBefore: now - Self.abandonedWriteAge)
+        let abandoned = try await media.removeAbandonedWrites(startedBefore: now - AbandonedWrites.age)
         if abandoned > 0 { logger.notice("Aborted \(abandoned) media writes a crashed node left unfinished") }
         let unclaimed = try await inbox.removeUnclaimedLocalCopies(keeping: try await segments.uploadSourceFiles(),
-                                                                   receivedBefore: now - Self.abandonedWriteAge)
+                                                                   receivedBefore: now - AbandonedWrites.age)
         if unclaimed > 0 { logger.info("Removed \(unclaimed) local copies of uploads processed elsewhere") }
         if moved > 0 {
             logger.info("Swept \(moved) segments")

@@ -90,6 +90,13 @@ extension MediaStore {
     }
 }
 
+/// When a partial write is taken for abandoned by a crash (the object store's unfinished multipart uploads, the
+/// disk's temporary files, a node's local copy of an upload processed elsewhere): no write of one part or one
+/// upload takes this long.
+public enum AbandonedWrites {
+    public static let age: Duration = .seconds(3600)
+}
+
 /// The media store could not be reached, timed out or failed: the request that needed it answers 503
 /// `media_store_unavailable` and nothing is recorded as stored; a job retries later.
 public struct MediaStoreUnavailable: Error, Sendable, CustomStringConvertible {
