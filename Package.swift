@@ -99,6 +99,8 @@ let package = Package(
                 "EphemeraCore",
                 "EphemeraStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

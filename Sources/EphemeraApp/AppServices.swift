@@ -46,9 +46,9 @@ public struct AppServices: Sendable {
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
-    /// tus uploads: their rows and their encrypted spools.
+    /// tus uploads: their rows and their encrypted spools (on this node's disk, or in the bucket).
     public let resumableUploads: SQLResumableUploadStore
-    public let spool: UploadSpool
+    public let spool: any UploadSpool
     let rateLimiter: RateLimiter
     /// Sign-up, sign-in, sign-out, reauthentication.
     public let identity: Identity
@@ -70,6 +70,8 @@ public struct AppServices: Sendable {
     public let inbox: Inbox
     /// Everything I posted, for the export.
     public let exporting: Exporting
+    /// tus uploads: bytes into the spool, and the post when the last one arrives.
+    public let resumableUploading: ResumableUploading
     /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
     public let passwords: any PasswordHasher
 
@@ -176,9 +178,12 @@ public struct AppServices: Sendable {
         let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
                                         logger: logger)
         let signal = JobSignal()
-        let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database),
-                                             spool: try UploadSpool(dataDirectory: configuration.dataDirectory,
-                                                                    keyring: keyring))
+        let posting = Posting(segments: segments, keyring: keyring, prober: prober, inbox: uploadInbox,
+                              limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
+                              wakeWorkers: { signal.notify() })
+        let spool: any UploadSpool = try (configured as? S3MediaStore).map { S3UploadSpool(client: $0.client, keyring: keyring) }
+            ?? FileUploadSpool(dataDirectory: configuration.dataDirectory, keyring: keyring)
+        let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database), spool: spool)
         var worker = JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                                resumableUploads: janitor, clock: clock, signal: signal, logger: logger)
         worker.remoteMedia = configured is S3MediaStore
@@ -213,9 +218,7 @@ public struct AppServices: Sendable {
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: limiter,
             identity: identity,
-            posting: Posting(segments: segments, keyring: keyring, prober: prober, inbox: uploadInbox,
-                             limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
-                             wakeWorkers: { signal.notify() }),
+            posting: posting,
             deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,
                                clock: clock, restoreWindow: configuration.restoreWindow, wakeWorkers: { signal.notify() }),
             downloading: Downloading(reading: reading, accounts: accounts, media: media, jobs: jobs, clock: clock,
@@ -229,6 +232,9 @@ public struct AppServices: Sendable {
                              clock: clock),
             inbox: Inbox(activity: SQLActivityStore(database: database), accounts: accounts, clock: clock),
             exporting: Exporting(reading: reading, interacting: interacting, media: media),
+            resumableUploading: ResumableUploading(uploads: janitor.uploads, spool: spool, inbox: uploadInbox,
+                                                   posting: posting, segments: segments,
+                                                   maxUploadBytes: configuration.maxUploadBytes, clock: clock),
             passwords: passwords)
     }
 

@@ -31,7 +31,7 @@ struct PostController {
                 "Send the story as multipart/form-data with the file in the field 'media'.")
         }
         if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > limit {
-            throw Self.tooLarge(services.configuration.maxUploadBytes)
+            throw MediaRules.uploadTooLarge(services.configuration.maxUploadBytes)
         }
 
         let uploadID = IDs.make()
@@ -73,11 +73,6 @@ struct PostController {
         var segments: [SegmentBody]
     }
 
-    static func tooLarge(_ max: Int64) -> EphemeraError {
-        EphemeraError(.tooLarge, "upload_too_large",
-                      "The upload is larger than this server accepts (\(max / 1_000_000) MB). Trim or compress it first.")
-    }
-
     static func boundary(of contentType: String) -> String? {
         for part in contentType.split(separator: ";") {
             let pair = part.trimmingCharacters(in: .whitespaces)
@@ -101,7 +96,7 @@ struct PostController {
         do {
             for try await buffer in body {
                 total += Int64(buffer.readableBytes)
-                if total > limit { throw Self.tooLarge(services.configuration.maxUploadBytes) }
+                if total > limit { throw MediaRules.uploadTooLarge(services.configuration.maxUploadBytes) }
                 try receiver.feed(buffer)
                 try await receiver.writePending(atLeast: FilePart.writeBlock)
             }
@@ -249,62 +244,3 @@ final class MultipartReceiver {
         return nil
     }
 }
-
-/// The post's form fields, checked.
-struct PostFields {
-    var audience: Audience
-    var caption: String?
-    var edits: PostEdits
-    var creative: CreativeEdits
-
-    /// What the use case is asked to post.
-    var request: PostRequest { PostRequest(audience: audience, caption: caption, edits: edits, creative: creative) }
-
-    init(_ fields: [String: String], settings: AccountSettings) throws {
-        audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience
-        let caption = fields["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let caption { try AccountRules.validateCaption(caption) }
-        self.caption = caption?.isEmpty == false ? caption : nil
-        var creative = CreativeEdits()
-        if let filter = fields["filter"], !filter.isEmpty {
-            guard let value = CreativeEdits.Filter(rawValue: filter) else {
-                throw EphemeraError.invalidValue(field: "filter", value: filter, accepted: CreativeEdits.Filter.allCases.map(\.rawValue))
-            }
-            creative.filter = value
-        }
-        if let position = fields["textPosition"], !position.isEmpty {
-            guard let value = CreativeEdits.TextPosition(rawValue: position) else {
-                throw EphemeraError.invalidValue(field: "textPosition", value: position,
-                                                 accepted: CreativeEdits.TextPosition.allCases.map(\.rawValue))
-            }
-            creative.textPosition = value
-        }
-        if let mode = fields["soundMode"], !mode.isEmpty {
-            guard let value = CreativeEdits.SoundMode(rawValue: mode) else {
-                throw EphemeraError.invalidValue(field: "soundMode", value: mode, accepted: CreativeEdits.SoundMode.allCases.map(\.rawValue))
-            }
-            creative.soundMode = value
-        }
-        if let text = fields["text"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            guard text.count <= CreativeEdits.maxTextLength else {
-                throw EphemeraError.badRequest("text_too_long",
-                    "Overlay text may be at most \(CreativeEdits.maxTextLength) characters; this has \(text.count).")
-            }
-            creative.text = text
-        }
-        self.creative = creative
-        edits = PostEdits(
-            trimStart: try Self.seconds(fields["trimStart"], "trimStart"),
-            trimEnd: try Self.seconds(fields["trimEnd"], "trimEnd"),
-            split: try parseFlag(fields["split"], name: "split"))
-    }
-
-    static func seconds(_ text: String?, _ name: String) throws -> Double? {
-        guard let text, !text.isEmpty else { return nil }
-        guard let value = Double(text), value.isFinite, value >= 0 else {
-            throw EphemeraError.badRequest("invalid_trim", "\(name) must be a number of seconds, 0 or more.")
-        }
-        return value
-    }
-}
-

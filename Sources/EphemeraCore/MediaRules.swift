@@ -120,6 +120,12 @@ public struct VideoPlan: Sendable, Hashable, Codable {
 
 /// The media rules: which uploads are accepted, and how they become segments. Pure; the probe comes from ffprobe.
 public enum MediaRules {
+    /// The refusal of an upload larger than the server accepts (`max` bytes), by its declared size or as it streams.
+    public static func uploadTooLarge(_ max: Int64) -> EphemeraError {
+        EphemeraError(.tooLarge, "upload_too_large",
+                      "The upload is larger than this server accepts (\(max / 1_000_000) MB). Trim or compress it first.")
+    }
+
     /// Demuxers accepted for video, keyed by the first name in ffprobe's `format_name`.
     static let videoDemuxers: [String: String] = ["mov": "mov", "matroska": "matroska"]
     /// Demuxers accepted for photos.

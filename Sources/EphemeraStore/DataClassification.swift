@@ -56,7 +56,7 @@ public enum DataClassification {
         // encrypted spool go when it expires (24 h) or with the account.
         "resumable_uploads": all(.purgedWithAccount, [
             "id", "owner_id", "upload_length", "upload_offset", "stored_bytes", "metadata", "created_at",
-            "expires_at", "post_id", "failure_code", "failure_message",
+            "expires_at", "post_id", "failure_code", "failure_message", "spool_parts",
         ]),
         // Moderation of a segment goes with it; the log below keeps what was decided.
         "reports": all(.purgedWithSegment, [

@@ -16,6 +16,7 @@ public enum Migrations {
         M0013_MoveDiscardedToSegments,
         M0014_TypedJobPayloads,
         M0015_SharedSegmentWasPublic,
+        M0016_SpoolParts,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -371,5 +372,11 @@ public enum Migrations {
     static let M0015_SharedSegmentWasPublic = Migration("M0015_SharedSegmentWasPublic", [
         "ALTER TABLE share_links ADD COLUMN was_public BOOLEAN",
         "UPDATE share_links SET was_public = TRUE WHERE segment_id IN (SELECT segment_id FROM tombstones)",
+    ])
+
+    /// A tus upload's spool may be parts in an object store (one per write, from any node); the upload row
+    /// records which parts are committed, in order, comma separated. Spools on a disk have none.
+    static let M0016_SpoolParts = Migration("M0016_SpoolParts", [
+        "ALTER TABLE resumable_uploads ADD COLUMN spool_parts TEXT NOT NULL DEFAULT ''",
     ])
 }

@@ -11,6 +11,8 @@ public struct ResumableUpload: Sendable, Hashable {
     public var offset: Int64
     /// Bytes of the encrypted spool that hold them.
     public var storedBytes: Int64
+    /// The spool's committed parts, when it is kept in parts (an object store).
+    public var spoolParts: [String]
     /// The raw `Upload-Metadata` header (cleared once the upload completes).
     public var metadata: String
     public var createdAt: Instant
@@ -26,16 +28,24 @@ public struct ResumableUpload: Sendable, Hashable {
         self.length = length
         offset = 0
         storedBytes = 0
+        spoolParts = []
         self.metadata = metadata
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+    }
+
+    /// How much of the spool is committed.
+    public var spoolPosition: SpoolPosition {
+        get { SpoolPosition(offset: offset, storedBytes: storedBytes, parts: spoolParts) }
+        set { (offset, storedBytes, spoolParts) = (newValue.offset, newValue.storedBytes, newValue.parts) }
     }
 
     /// Every byte arrived and the upload became a post, or its content was refused.
     public var isFinished: Bool { postID != nil || failureCode != nil }
 }
 
-/// Persistence of tus uploads. The bytes live in an encrypted spool beside the database (`UploadSpool`).
+/// Persistence of tus uploads. The bytes live in an encrypted spool (`UploadSpool`); the row says how much of
+/// it is committed.
 public struct SQLResumableUploadStore: Sendable {
     let database: Database
 
@@ -43,7 +53,7 @@ public struct SQLResumableUploadStore: Sendable {
 
     static let columns = """
         id, owner_id, upload_length, upload_offset, stored_bytes, metadata, created_at, expires_at, post_id, \
-        failure_code, failure_message
+        failure_code, failure_message, spool_parts
         """
 
     public func create(_ upload: ResumableUpload) async throws {
@@ -51,7 +61,7 @@ public struct SQLResumableUploadStore: Sendable {
             try await sql.raw("""
                 INSERT INTO resumable_uploads (\(unsafeRaw: Self.columns)) VALUES (\(bind: upload.id),
                 \(bind: upload.ownerID), \(bind: upload.length), 0, 0, \(bind: upload.metadata),
-                \(bind: upload.createdAt.milliseconds), \(bind: upload.expiresAt.milliseconds), NULL, NULL, NULL)
+                \(bind: upload.createdAt.milliseconds), \(bind: upload.expiresAt.milliseconds), NULL, NULL, NULL, '')
                 """).run()
         }
     }
@@ -64,10 +74,11 @@ public struct SQLResumableUploadStore: Sendable {
     }
 
     /// Commits progress, if nobody else moved the offset meanwhile; returns whether it did.
-    public func recordProgress(id: String, from expected: Int64, offset: Int64, storedBytes: Int64) async throws -> Bool {
+    public func recordProgress(id: String, from expected: Int64, to position: SpoolPosition) async throws -> Bool {
         try await database.withConnection { sql in
             try await !sql.raw("""
-                UPDATE resumable_uploads SET upload_offset = \(bind: offset), stored_bytes = \(bind: storedBytes)
+                UPDATE resumable_uploads SET upload_offset = \(bind: position.offset),
+                stored_bytes = \(bind: position.storedBytes), spool_parts = \(bind: position.parts.joined(separator: ","))
                 WHERE id = \(bind: id) AND upload_offset = \(bind: expected) AND post_id IS NULL AND failure_code IS NULL
                 RETURNING id
                 """).all().isEmpty
@@ -135,6 +146,7 @@ public struct SQLResumableUploadStore: Sendable {
         upload.postID = try row.decode(column: "post_id", as: String?.self)
         upload.failureCode = try row.decode(column: "failure_code", as: String?.self)
         upload.failureMessage = try row.decode(column: "failure_message", as: String?.self)
+        upload.spoolParts = try row.decode(column: "spool_parts", as: String.self).split(separator: ",").map(String.init)
         return upload
     }
 }

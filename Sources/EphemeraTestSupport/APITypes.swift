@@ -50,6 +50,8 @@ public enum API {
         public var allowComments: Bool
         public var failureReason: String?
         public var restorableUntil: String?
+        /// Why it was taken down, for its author and moderators.
+        public var removal: Removal?
     }
 
     /// `201` of `POST /api/v1/stories`.
@@ -127,6 +129,114 @@ public enum API {
         public var viewedAt: String
     }
 
+    /// `GET /api/v1/uploads/{id}`: where a tus upload stands, and what it became.
+    public struct UploadStatus: Decodable, Sendable, Equatable {
+        public struct Failure: Decodable, Sendable, Equatable {
+            public var code: String
+            public var message: String
+        }
+        public var id: String
+        public var length: Int64
+        public var offset: Int64
+        public var expiresAt: String
+        public var complete: Bool
+        public var segments: [Segment]
+        public var failure: Failure?
+    }
+
+    /// An account as the API shows it to itself (`/api/v1/me`, a new session).
+    public struct Account: Decodable, Sendable, Equatable {
+        public var id: String
+        public var handle: String
+        public var displayName: String
+        public var role: String
+        public var createdAt: String
+        /// Only to the account itself.
+        public var settings: Settings?
+    }
+
+    public struct Settings: Decodable, Sendable, Equatable {
+        public var defaultAudience: String
+        public var allowDownloads: Bool
+        public var allowComments: Bool
+        public var viewHistory: Bool
+        public var archiveExpired: Bool
+    }
+
+    public struct Session: Decodable, Sendable, Equatable {
+        public var account: Account
+        public var token: String
+    }
+
+    public struct ShareLink: Decodable, Sendable, Equatable {
+        public var shareUrl: String
+    }
+
+    public struct Report: Decodable, Sendable, Equatable {
+        public var id: String
+        public var segmentId: String
+        public var reason: String
+        public var details: String?
+        public var status: String
+        public var createdAt: String
+        public var resolvedBy: Author?
+        public var resolvedAt: String?
+    }
+
+    /// A segment in the moderation queue, with its open reports.
+    public struct QueueItem: Decodable, Sendable, Equatable {
+        public var segment: Segment
+        public var reportCount: Int
+        public var reasons: [String: Int]
+        public var firstReportedAt: String
+        public var reports: [Report]
+    }
+
+    public struct Appeal: Decodable, Sendable, Equatable {
+        public var id: String
+        public var segmentId: String
+        public var message: String
+        public var createdAt: String
+        public var decision: String?
+        public var decidedAt: String?
+        public var note: String?
+    }
+
+    /// An appeal waiting for a decision, as moderators see it.
+    public struct OpenAppeal: Decodable, Sendable, Equatable {
+        public var appeal: Appeal
+        public var segment: Segment
+        public var takedownReason: String
+        public var takenDownAt: String
+        public var takenDownBy: Author?
+        public var canDecide: Bool
+    }
+
+    public struct Decision: Decodable, Sendable, Equatable {
+        public var appeal: Appeal
+        public var segment: Segment
+    }
+
+    public struct LogEntry: Decodable, Sendable, Equatable {
+        public var id: String
+        public var at: String
+        public var action: String
+        public var segmentId: String?
+        public var subjectId: String?
+        public var actor: Author?
+        public var reason: String?
+        public var detail: String?
+    }
+
+    /// Why a segment was removed, for its author.
+    public struct Removal: Decodable, Sendable, Equatable {
+        public var reason: String
+        public var removedAt: String
+        public var legalHoldUntil: String?
+        public var canAppeal: Bool
+        public var appeal: Appeal?
+    }
+
     public struct Deleted: Decodable, Sendable, Equatable {
         public var id: String
         public var state: String
@@ -134,11 +244,41 @@ public enum API {
         public var legalHoldUntil: String?
     }
 
+    /// `GET …/download` while the watermarked copy is being made (202).
+    public struct DownloadPreparing: Decodable, Sendable, Equatable {
+        public var state: String
+        public var retryAfter: Int
+    }
+
+    /// `GET /readyz`.
+    public struct Readiness: Decodable, Sendable, Equatable {
+        public var status: String
+        public var database: String
+        public var mediaStore: String
+    }
+
+    /// `DELETE /api/v1/me/stories`: every segment of mine is purging.
+    public struct Purging: Decodable, Sendable, Equatable {
+        public var state: String
+        public var segments: Int
+
+        public init(state: String, segments: Int) {
+            self.state = state
+            self.segments = segments
+        }
+    }
+
     public struct Receipt: Decodable, Sendable, Equatable {
         public struct Entry: Decodable, Sendable, Equatable {
             public var store: String
             public var removed: String
             public var at: String
+
+            public init(store: String, removed: String, at: String) {
+                self.store = store
+                self.removed = removed
+                self.at = at
+            }
         }
         public var segmentID: String
         public var kind: String
@@ -163,4 +303,18 @@ extension TestResponse {
 
     /// The error of a refusal, in the API's shape (`{"error": {"code", "message"}}`).
     public var error: API.ErrorBody.Detail? { try? decode(API.ErrorBody.self).error }
+    /// `error.code` of an error body.
+    public var errorCode: String? { error?.code }
+    public var errorMessage: String? { error?.message }
+}
+
+extension ServerProcess.Reply {
+    /// The body decoded as `type`; a body that does not have the contract's shape fails the test with the text.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch {
+            throw TestFailure("\(status) body is not a \(type): \(error) — \(String(decoding: body, as: UTF8.self).prefix(500))")
+        }
+    }
 }

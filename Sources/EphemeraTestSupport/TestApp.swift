@@ -81,7 +81,7 @@ public struct TestApp: Sendable {
     }
 
     /// A client for the configured bucket, when media live in S3.
-    var s3Client: S3Client? {
+    public var s3Client: S3Client? {
         guard services.configuration.mediaStore == .s3, let s3 = services.configuration.s3 else { return nil }
         return S3Client(configuration: .init(endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, pathStyle: s3.pathStyle,
                                              credentials: .init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey)))
@@ -96,6 +96,15 @@ public struct TestApp: Sendable {
             blobs[file] = try Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/" + file))
         }
         return blobs
+    }
+
+    /// The stored bytes of tus upload `id`'s spool, wherever it lives (its parts in order on the object store).
+    public func storedSpool(_ id: String) async throws -> Data {
+        if s3Client != nil {
+            return try await storedObjects(prefix: "spools/\(id)/").sorted { $0.key < $1.key }
+                .reduce(Data()) { $0 + $1.value }
+        }
+        return (try? Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/uploads/\(id).spool"))) ?? Data()
     }
 
     /// The bucket's objects under `prefix`, as stored (empty on the file store).
@@ -243,7 +252,4 @@ extension TestResponse {
 
     public var text: String { String(buffer: body) }
 
-    /// `error.code` of an error body.
-    public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    public var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 }

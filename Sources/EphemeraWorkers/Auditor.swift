@@ -32,7 +32,7 @@ public struct Auditor: Sendable {
         let tombstones = try await deletion.tombstoneIDs()
         let underWay = Set(try await deletion.purgesUnderWay())
         let allKeys = try await keyring.keyIDs()
-        let keys = Set(allKeys.filter { UploadSpool.uploadID(ofKey: $0) == nil && UploadInboxNames.name(ofKey: $0) == nil })
+        let keys = Set(allKeys.filter { UploadSpoolNames.uploadID(ofKey: $0) == nil && UploadInboxNames.name(ofKey: $0) == nil })
         let inboxKeys = Set(allKeys.compactMap(UploadInboxNames.name(ofKey:)))
         let folders = Set(try await media.segmentIDs())
 
@@ -100,7 +100,7 @@ public struct Auditor: Sendable {
     public func removeStrayKeys(madeBefore instant: Instant) async throws -> [String] {
         let pending = try await segments.uploadSourceFiles()
         let named = Set(try await segments.allSegmentStates().keys)
-            .union(try await resumableUploads.uploads.allIDs().map(UploadSpool.keyID))
+            .union(try await resumableUploads.uploads.allIDs().map(UploadSpoolNames.keyID))
             .union(pending.flatMap { [UploadInboxNames.keyID($0), UploadInboxNames.keyID(UploadInboxNames.sound($0))] })
         var removed: [String] = []
         for id in try await keyring.keyIDs(createdBefore: instant) where !named.contains(id) {

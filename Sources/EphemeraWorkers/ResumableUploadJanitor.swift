@@ -7,9 +7,9 @@ import Foundation
 /// (normally removed at once; a crash in between leaves one), and every upload of a deleted account.
 public struct ResumableUploadJanitor: Sendable {
     public let uploads: SQLResumableUploadStore
-    public let spool: UploadSpool
+    public let spool: any UploadSpool
 
-    public init(uploads: SQLResumableUploadStore, spool: UploadSpool) {
+    public init(uploads: SQLResumableUploadStore, spool: any UploadSpool) {
         self.uploads = uploads
         self.spool = spool
     }
@@ -27,7 +27,8 @@ public struct ResumableUploadJanitor: Sendable {
                 removed += 1
             }
         }
-        for id in try await uploads.finishedIDs() where FileManager.default.fileExists(atPath: spool.path(id)) {
+        let spools = try await spool.spoolIDs()
+        for id in try await uploads.finishedIDs() where spools.contains(id) {
             try await spool.remove(id)
         }
         return removed
@@ -45,11 +46,11 @@ public struct ResumableUploadJanitor: Sendable {
     public func findings(keyIDs: [String]) async throws -> [String] {
         let rows = try await uploads.allIDs()
         var findings: [String] = []
-        for id in spool.spoolIDs().sorted() where !rows.contains(id) {
+        for id in try await spool.spoolIDs().sorted() where !rows.contains(id) {
             findings.append("upload spool \(id) has no upload row")
         }
         for key in keyIDs.sorted() {
-            if let id = UploadSpool.uploadID(ofKey: key), !rows.contains(id) {
+            if let id = UploadSpoolNames.uploadID(ofKey: key), !rows.contains(id) {
                 findings.append("upload key \(id) has no upload row")
             }
         }

@@ -1,5 +1,9 @@
 import Crypto
+import EphemeraApp
+import EphemeraCore
+import EphemeraObjectStore
 import EphemeraTestSupport
+import EphemeraUseCases
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -83,29 +87,27 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
                     let ids = try #require(header(response, "Ephemera-Segments")).split(separator: ",").map(String.init)
                     #expect(ids.count == 1)
                     // The spool is gone as soon as the post exists; GET tells the segments.
-                    #expect(app.services.spool.spoolIDs().isEmpty)
-                    let status = try await app.request(.get, path, token: alice)
-                    #expect(status.json["complete"] as? Bool == true)
-                    let segments = try #require(status.json["segments"] as? [[String: Any]])
-                    #expect(segments.compactMap { $0["id"] as? String } == ids)
+                    #expect(try await app.services.spool.spoolIDs().isEmpty)
+                    let status = try await app.request(.get, path, token: alice).decode(API.UploadStatus.self)
+                    #expect(status.complete && status.offset == Int64(file.count) && status.failure == nil)
+                    #expect(status.segments.map(\.id) == ids)
                     try await app.processJobs()
                     let segment = try await app.request(.get, "/api/v1/stories/\(ids[0])", token: alice)
-                    #expect(segment.json["state"] as? String == "live")
-                    #expect(segment.json["caption"] as? String == "Sent in pieces")
-                    #expect(segment.json["audience"] as? String == "public")
+                        .decode(API.Segment.self)
+                    #expect(segment.state == "live" && segment.caption == "Sent in pieces" && segment.audience == "public")
                     // A retried last PATCH answers the same, and makes no second post.
                     let again = try await app.tus(.patch, path, token: alice, headers: ["Upload-Offset": String(offset)],
                                                   body: Data())
                     #expect(again.status == .noContent && header(again, "Ephemera-Segments") == ids.joined(separator: ","))
                 }
             }
-            let story = try await app.request(.get, "/api/v1/users/alice/story", token: alice)
-            #expect((story.json["segments"] as? [[String: Any]])?.count == 1)
+            let story = try await app.request(.get, "/api/v1/users/alice/story", token: alice).decode(API.Story.self)
+            #expect(story.segments.count == 1)
         }
     }
 
     @Test(arguments: Backend.withStores)
-    func bytesAreEncryptedOnDiskAndUploadsBelongToTheirCreator(backend: Backend) async throws {
+    func bytesAreEncryptedAtRestAndUploadsBelongToTheirCreator(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
             let bob = try await app.signUp("bob")
@@ -115,8 +117,8 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
                 "sha1 \(Data(Insecure.SHA1.hash(data: marker)).base64EncodedString())"], body: marker)
             #expect(sent.status == .noContent && header(sent, "Upload-Offset") == String(marker.count))
             let id = String(path.split(separator: "/").last!)
-            let onDisk = try Data(contentsOf: URL(fileURLWithPath: app.services.spool.path(id)))
-            #expect(onDisk.count > marker.count && onDisk.range(of: Data("PLAINTEXT-MARKER".utf8)) == nil)
+            let stored = try await app.storedSpool(id)
+            #expect(stored.count > marker.count && stored.range(of: Data("PLAINTEXT-MARKER".utf8)) == nil)
 
             for method in [HTTPRequest.Method.head, .patch, .delete] {
                 let response = try await app.tus(method, path, token: bob, headers: ["Upload-Offset": String(marker.count)],
@@ -129,7 +131,9 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
             // Termination removes the bytes and the key.
             #expect(try await app.tus(.delete, path, token: alice).status == .noContent)
             #expect(try await app.tus(.head, path, token: alice).status == .notFound)
-            #expect(!FileManager.default.fileExists(atPath: app.services.spool.path(id)))
+            let spools = try await app.services.spool.spoolIDs()
+            #expect(try await app.storedSpool(id).isEmpty && !spools.contains(id))
+            #expect(try await app.services.keyring.key(for: "upload-" + id) == nil)
         }
     }
 
@@ -174,9 +178,12 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
             let textPath = try await app.createUpload(alice, length: notes.count, metadata: ["filename": "notes.mp4"])
             let refused = try await app.tus(.patch, textPath, token: alice, headers: ["Upload-Offset": "0"], body: notes)
             #expect(refused.status == .unsupportedMediaType && refused.errorCode == "unsupported_media")
-            let status = try await app.request(.get, textPath, token: alice)
-            #expect((status.json["failure"] as? [String: Any])?["code"] as? String == "unsupported_media")
-            #expect(app.services.spool.spoolIDs() == [String(path.split(separator: "/").last!)])
+            let status = try await app.request(.get, textPath, token: alice).decode(API.UploadStatus.self)
+            #expect(status.failure?.code == "unsupported_media" && !status.complete && status.segments.isEmpty)
+            let textID = String(textPath.split(separator: "/").last!)
+            let spools = try await app.services.spool.spoolIDs()
+            #expect(!spools.contains(textID))
+            #expect(try await app.services.keyring.key(for: "upload-" + textID) == nil)
             #expect(try await app.tus(.delete, path, token: alice).status == .noContent)
         }
     }
@@ -201,7 +208,7 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
             let expired = try await app.tus(.head, path, token: alice)
             #expect(expired.status == .gone && expired.errorCode == "upload_expired")
             try await app.services.sweeper.sweep()
-            #expect(app.services.spool.spoolIDs().isEmpty)
+            #expect(try await app.services.spool.spoolIDs().isEmpty)
             #expect(try await app.tus(.head, path, token: alice).status == .notFound)
             #expect(try await app.services.resumableUploads.allIDs().isEmpty)
         }
@@ -214,12 +221,111 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
             let path = try await app.createUpload(alice, length: 100)
             #expect(try await app.tus(.patch, path, token: alice, headers: ["Upload-Offset": "0"],
                                       body: Data(repeating: 7, count: 40)).status == .noContent)
-            #expect(app.services.spool.spoolIDs().count == 1)
+            #expect(try await app.services.spool.spoolIDs().count == 1)
             #expect(try await app.request(.delete, "/api/v1/me", token: alice, json: ["password": "correct horse"]).status
                 == .accepted)
             try await app.processJobs()
-            #expect(app.services.spool.spoolIDs().isEmpty)
+            #expect(try await app.services.spool.spoolIDs().isEmpty)
             #expect(try await app.services.resumableUploads.allIDs().isEmpty)
+        }
+    }
+}
+
+/// On the object store a spool is shared: an upload begun through one node continues through another.
+@Suite(.enabled(if: Backend.s3Available)) struct SharedSpoolTests {
+    static func body(_ data: Data) -> AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            continuation.yield(ByteBuffer(data: data))
+            continuation.finish()
+        }
+    }
+
+    @Test(arguments: Backend.withStores.filter { $0.media == .s3 })
+    func anUploadBegunThroughOneNodeIsFinishedThroughAnother(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let file = try Data(contentsOf: URL(fileURLWithPath: try await MediaFixtures.shared.video(seconds: 2)))
+            let path = try await app.createUpload(alice, length: file.count, metadata: ["caption": "Two nodes"])
+            let half = file.count / 2
+            #expect(try await app.tus(.patch, path, token: alice, headers: ["Upload-Offset": "0"],
+                                      body: file.prefix(half)).status == .noContent)
+            let id = String(path.split(separator: "/").last!)
+            #expect(!(try await app.storedObjects(prefix: "spools/\(id)/")).isEmpty, "the first half is in the bucket")
+
+            // Node B shares the database, the keys and the bucket, and nothing else: a data folder of its own.
+            var other = app.services.configuration
+            other.databaseURL = other.resolvedDatabaseURL
+            other.keyringDirectory = other.resolvedKeyringDirectory
+            other.dataDirectory = app.dataDirectory + "-node-b"
+            other.scratchDirectory = nil
+            defer { try? FileManager.default.removeItem(atPath: app.dataDirectory + "-node-b") }
+            let nodeB = try await AppServices.open(configuration: other, clock: app.clock, logger: TestDatabase.quietLogger)
+            let account = try #require(try await nodeB.accounts.account(handle: "alice"))
+            let upload = try await nodeB.resumableUploading.upload(id, of: account)
+            #expect(upload.offset == Int64(half))
+            // A write that never committed (a node killed between storing a part and recording it) left a part
+            // at the same place; it is never read, and goes with the spool.
+            let stale = String(format: "spools/%@/%016lld-deadbeefdeadbeef", id, upload.storedBytes)
+            try await #require(app.s3Client).putObject(stale, ByteBuffer(repeating: 0xEE, count: 4096))
+            let finished = try await nodeB.resumableUploading.append(
+                to: upload, by: account, at: Int64(half), declaredLength: nil, checksum: nil,
+                body: Self.body(file.dropFirst(half)))
+            #expect(finished.postID != nil)
+            let segments = try await nodeB.resumableUploading.segments(of: finished)
+            #expect(segments.count == 1)
+            #expect(try await app.storedObjects(prefix: "spools/").isEmpty, "the spool went with the post")
+            try await nodeB.worker.drain()
+            await nodeB.shutdown()
+
+            let segment = try await app.request(.get, "/api/v1/stories/\(segments[0].id)", token: alice)
+                .decode(API.Segment.self)
+            #expect(segment.state == "live" && segment.caption == "Two nodes")
+            let status = try await app.request(.get, path, token: alice).decode(API.UploadStatus.self)
+            #expect(status.complete && status.segments.map(\.id) == segments.map(\.id))
+        }
+    }
+
+    /// The port itself, with small parts: a request's bytes go up part by part, only committed parts are read
+    /// back, a discarded write leaves nothing, and removal takes every part and the key.
+    @Test(arguments: Backend.withStores.filter { $0.media == .s3 })
+    func spoolPartsCommitInOrderAndDiscardedOnesVanish(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let spool = S3UploadSpool(client: try #require(app.s3Client), keyring: app.services.keyring, partSize: 100_000)
+            let id = "spooltest"
+            try await spool.create(id)
+            let bytes = Data((0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let first = try await spool.writer(id, committed: .empty)
+            // Bytes arrive as a request's buffers do, a piece at a time.
+            for start in stride(from: 0, to: 450_000, by: 50_000) {
+                bytes[start..<(start + 50_000)].withUnsafeBytes { first.append($0) }
+                try await first.flush()
+            }
+            try await first.sync()
+            #expect(first.committed.offset == 450_000 && first.committed.parts.count >= 3)
+            #expect(first.committed.storedBytes == Int64(try await app.storedSpool(id).count))
+
+            // A write that is discarded (a failed checksum) leaves no part behind.
+            let refused = try await spool.writer(id, committed: first.committed)
+            Data(repeating: 0xEE, count: 250_000).withUnsafeBytes { refused.append($0) }
+            try await refused.flush()
+            await refused.discard()
+            #expect(first.committed.storedBytes == Int64(try await app.storedSpool(id).count))
+
+            let second = try await spool.writer(id, committed: first.committed)
+            bytes.dropFirst(450_000).withUnsafeBytes { second.append($0) }
+            try await second.sync()
+            let destination = app.dataDirectory + "/assembled"
+            try await spool.assemble(id, committed: second.committed, to: destination)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: destination)) == bytes)
+            // Positions that do not match the parts are refused, never read as something else.
+            var wrong = second.committed
+            wrong.parts.removeFirst()
+            await #expect(throws: (any Error).self) { try await spool.assemble(id, committed: wrong, to: destination) }
+
+            #expect(try await spool.spoolIDs() == [id])
+            try await spool.remove(id)
+            #expect(try await spool.spoolIDs().isEmpty)
+            #expect(try await app.services.keyring.key(for: "upload-" + id) == nil)
         }
     }
 }

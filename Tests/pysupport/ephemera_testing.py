@@ -31,11 +31,21 @@ def ffmpeg(*args):
 class Server:
     """A real `ephemera serve`. `restart()` starts it again on the same port and data folder."""
 
-    def __init__(self, extra_arguments=()):
+    def __init__(self, extra_arguments=(), media_store="file"):
         self.directory = tempfile.mkdtemp(prefix="ephemera-pytest-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_arguments = list(extra_arguments)
+        self.environment = dict(os.environ)
+        if media_store == "s3":
+            # The test S3 server script/test started (script/s3), a bucket of this server's own.
+            self.environment.update({
+                "EPHEMERA_MEDIA_STORE": "s3",
+                "EPHEMERA_S3_ENDPOINT": os.environ["EPHEMERA_TEST_S3_ENDPOINT"],
+                "EPHEMERA_S3_BUCKET": "pytest-" + uuid.uuid4().hex[:20],
+                "EPHEMERA_S3_ACCESS_KEY_ID": os.environ["EPHEMERA_TEST_S3_ACCESS_KEY_ID"],
+                "EPHEMERA_S3_SECRET_ACCESS_KEY": os.environ["EPHEMERA_TEST_S3_SECRET_ACCESS_KEY"],
+            })
         self.log = open(os.path.join(self.directory, "server.log"), "ab")
         self.process = None
         self.start()
@@ -45,7 +55,7 @@ class Server:
             [BINARY, "serve", "--port", str(self.port), "--data-dir", os.path.join(self.directory, "data"),
              "--scratch-dir", os.path.join(self.directory, "scratch"), "--rate-limits", "off",
              "--public-url", self.url, *self.extra_arguments],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.environment)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -83,13 +93,13 @@ class Server:
     def audit(self):
         """`ephemera audit` on the server's data: (exit status, output)."""
         result = subprocess.run([BINARY, "audit", "--data-dir", os.path.join(self.directory, "data")],
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, env=self.environment)
         return result.returncode, result.stdout + result.stderr
 
     def promote(self, handle, role="moderator"):
         """`ephemera user promote` on the server's data, as an operator would (beside the running server)."""
         subprocess.run([BINARY, "user", "promote", handle, "--role", role, "--data-dir", os.path.join(self.directory, "data")],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env=self.environment)
 
     # The API, for setting up what a test is not about (accounts, extra segments) and for checking results.
     def api(self, method, path, token=None, body=None, headers=None):

@@ -1,6 +1,6 @@
 """Resumable uploads with the real tus client, tuspy (PyPI), against a real `ephemera serve`: chunks with
 checksums, a connection dropped in the middle of a PATCH, and a server killed and restarted mid-upload.
-Run by script/tus-test."""
+Run by script/tus-test, on the file store and (when script/s3 runs a test server) on S3."""
 
 import os
 import socket
@@ -22,6 +22,9 @@ CHUNK = 64 * 1024
 
 
 class TusTest(unittest.TestCase):
+    """On the file store: spools under the server's data folder."""
+    media_store = "file"
+
     @classmethod
     def setUpClass(cls):
         cls.media = tempfile.mkdtemp(prefix="ephemera-tus-media-")
@@ -32,7 +35,7 @@ class TusTest(unittest.TestCase):
         cls.size = os.path.getsize(cls.video)
 
     def setUp(self):
-        self.server = Server()
+        self.server = Server(media_store=self.media_store)
         self.token = self.server.sign_up("tus_" + self._testMethodName[-20:].strip("_").lower())
         self.client = tus.TusClient(self.server.url + "/api/v1/uploads",
                                     headers={"Authorization": "Bearer " + self.token})
@@ -130,6 +133,13 @@ class TusTest(unittest.TestCase):
             "Tus-Resumable": "1.0.0", "Authorization": "Bearer " + self.token})
         with urllib.request.urlopen(request, timeout=30) as response:
             self.assertEqual(response.status, 204)
+
+
+@unittest.skipUnless(os.environ.get("EPHEMERA_TEST_S3_ENDPOINT") or os.environ.get("EPHEMERA_REQUIRE_S3"),
+                     "no S3 test server (script/s3 start)")
+class TusOnS3Test(TusTest):
+    """The same, with media and spools in the object store: the restart test then resumes from the bucket."""
+    media_store = "s3"
 
 
 if __name__ == "__main__":
