@@ -10,10 +10,9 @@ import Testing
             let created = try await app.request(.post, "/api/v1/accounts",
                 json: ["handle": "alice", "password": "correct horse", "displayName": "Alice A."])
             #expect(created.status == .created)
-            let account = try #require(created.json["account"] as? [String: Any])
-            #expect(account["handle"] as? String == "alice")
-            #expect(account["displayName"] as? String == "Alice A.")
-            #expect((account["settings"] as? [String: Any])?["archiveExpired"] as? Bool == true)
+            let account = try created.decode(API.Session.self).account
+            #expect(account.handle == "alice" && account.displayName == "Alice A." && account.role == "member")
+            #expect(account.settings?.archiveExpired == true)
 
             let taken = try await app.request(.post, "/api/v1/accounts", json: ["handle": "alice", "password": "another one"])
             #expect(taken.status == .conflict && taken.errorCode == "handle_taken")
@@ -25,10 +24,11 @@ import Testing
 
             let session = try await app.request(.post, "/api/v1/sessions", json: ["handle": "alice", "password": "correct horse"])
             #expect(session.status == .created)
-            let token = try #require(session.json["token"] as? String)
+            let token = try session.decode(API.Session.self).token
             let me = try await app.request(.get, "/api/v1/me", token: token)
-            #expect(me.status == .ok && me.json["handle"] as? String == "alice")
-            #expect(me.json["settings"] != nil)
+            let body = try me.decode(API.Account.self)
+            #expect(me.status == .ok && body.handle == "alice" && body.id == account.id)
+            #expect(body.settings != nil)
 
             #expect(try await app.request(.delete, "/api/v1/sessions/current", token: token).status == .noContent)
             let after = try await app.request(.get, "/api/v1/me", token: token)
@@ -120,14 +120,13 @@ import Testing
             let patched = try await app.request(.patch, "/api/v1/me/settings", token: token,
                 json: ["defaultAudience": "public", "allowDownloads": false, "viewHistory": true])
             #expect(patched.status == .ok)
-            #expect(patched.json["defaultAudience"] as? String == "public")
-            #expect(patched.json["allowDownloads"] as? Bool == false)
-            #expect(patched.json["allowComments"] as? Bool == true)
+            let settings = try patched.decode(API.Settings.self)
+            #expect(settings.defaultAudience == "public" && !settings.allowDownloads && settings.allowComments && settings.viewHistory)
             let bad = try await app.request(.patch, "/api/v1/me/settings", token: token, json: ["defaultAudience": "everyone"])
             #expect(bad.status == .badRequest && bad.errorCode == "invalid_default_audience")
             #expect(bad.errorMessage?.contains("closeFriends") == true)
-            let me = try await app.request(.get, "/api/v1/me", token: token)
-            #expect((me.json["settings"] as? [String: Any])?["defaultAudience"] as? String == "public")
+            let me = try await app.request(.get, "/api/v1/me", token: token).decode(API.Account.self)
+            #expect(me.settings?.defaultAudience == "public")
         }
     }
 
@@ -138,7 +137,8 @@ import Testing
             #expect(response.status == .notFound && response.errorCode == "not_found")
             #expect(try await app.request(.get, "/healthz").status == .ok)
             let ready = try await app.request(.get, "/readyz")
-            #expect(ready.status == .ok && ready.json["database"] as? String == "ok")
+            let readiness = try ready.decode(API.Readiness.self)
+            #expect(ready.status == .ok && readiness.status == "ready" && readiness.database == "ok" && readiness.mediaStore == "ok")
         }
     }
 }

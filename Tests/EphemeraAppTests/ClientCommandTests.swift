@@ -72,9 +72,10 @@ import Testing
                                                    "-o", "again.jpg"], home: bob, in: bob)
         #expect(resumed.status == 0 && resumed.output.contains("Resuming at 1 KB"), "\(resumed.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/again.jpg")) == bytes)
-        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try savedToken(bob)).json["counts"]
+        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try savedToken(bob))
+            .decode(API.Segment.self).counts
         // The resumed piece finishes the same download: counted once.
-        #expect((counts as? [String: Any])?["downloads"] as? Int == 1)
+        #expect(counts.downloads == 1)
 
         // Someone else's segment cannot be deleted: the server's message, exit 1.
         let notMine = try ServerProcess.runClient(["delete", id], home: bob)

@@ -59,8 +59,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = ServerProcess(dataDirectory: directory, databaseURL: nil, extraArguments: ["--max-upload-bytes", "1MB"])
         try await server.start()
-        let token = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        let token = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).decode(API.Session.self).token
         let boundary = "b0undary"
         let result = try server.streamChunkedPost(
             path: "/api/v1/stories", token: token, contentType: "multipart/form-data; boundary=\(boundary)",

@@ -13,10 +13,10 @@ import Testing
             removeServerFolders(directory)
         }
 
-        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
-        let bob = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "bob", "password": "correct horse"]).json["token"] as? String)
+        let alice = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).decode(API.Session.self).token
+        let bob = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "bob", "password": "correct horse"]).decode(API.Session.self).token
         _ = try await server.request("PUT", "/api/v1/me/following/alice", token: bob)
         // MPEG-4 Part 2 at full frame: it must be re-encoded, which takes seconds on two cores (long enough to be
         // caught in the act even when the machine is busy with other tests).
@@ -25,7 +25,7 @@ import Testing
         let posted = try await server.request("POST", "/api/v1/stories", token: alice,
                                               body: Data(buffer: form.body), contentType: form.contentType)
         #expect(posted.status == 201)
-        let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+        let id = try #require(try posted.decode(API.Posted.self).segments.first?.id)
 
         // Wait until ffmpeg is writing this segment's video, then kill the server without warning.
         var transcoding = false
@@ -40,13 +40,13 @@ import Testing
         try await server.start()
         // Right after restart: hidden from others until it is live, never a broken visible segment.
         let others = try await server.request("GET", "/api/v1/stories/\(id)", token: bob)
-        #expect(others.status == 404 || others.json["state"] as? String == "live")
-        let early = try await server.request("GET", "/api/v1/stories/\(id)", token: alice)
-        #expect(["processing", "live"].contains(early.json["state"] as? String ?? ""))
+        #expect(try others.status == 404 || (others.decode(API.Segment.self)).state == "live")
+        let early = try await server.request("GET", "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+        #expect(["processing", "live"].contains(early.state))
 
         var state = ""
         for _ in 0..<600 {
-            state = try await server.request("GET", "/api/v1/stories/\(id)", token: alice).json["state"] as? String ?? ""
+            state = try await server.request("GET", "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state
             if state != "processing" { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -75,19 +75,19 @@ import Testing
             server.kill9()  // no-op once terminated; stops a server a failed expectation left running
             removeServerFolders(directory)
         }
-        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
+        let alice = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).decode(API.Session.self).token
         let photo = try await MediaFixtures.shared.photo()
         var ids: [String] = []
         for _ in 0..<12 {
             let form = try MultipartForm(fields: [:], file: (photo, "p.jpg"))
             let posted = try await server.request("POST", "/api/v1/stories", token: alice,
                                                   body: Data(buffer: form.body), contentType: form.contentType)
-            ids.append(try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String))
+            ids.append(try #require(try posted.decode(API.Posted.self).segments.first?.id))
         }
         for _ in 0..<200 {
             let states = try await ids.asyncMap {
-                try await server.request("GET", "/api/v1/stories/\($0)", token: alice).json["state"] as? String
+                try await server.request("GET", "/api/v1/stories/\($0)", token: alice).decode(API.Segment.self).state
             }
             if states.allSatisfy({ $0 == "live" }) { break }
             try await Task.sleep(for: .milliseconds(100))

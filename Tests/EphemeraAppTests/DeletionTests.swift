@@ -57,20 +57,22 @@ import Testing
 
             let deleted = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
             #expect(deleted.status == .ok)
-            #expect(deleted.json["state"] as? String == "deleted")
-            let until = try #require(deleted.json["restorableUntil"] as? String)
+            let body = try deleted.decode(API.Deleted.self)
+            #expect(body.id == id && body.state == "deleted" && body.legalHoldUntil == nil)
+            let until = try #require(body.restorableUntil)
             #expect(until == (app.clock.now() + .seconds(30 * 86400)).rfc3339)
             #expect(try await visibleAnywhere(app, id, token: bob).isEmpty)
             #expect(try await visibleAnywhere(app, id, token: nil).isEmpty)
             // The author still reads it (and its media, for the recently-deleted list).
-            let own = try await app.request(.get, "/api/v1/stories/\(id)", token: alice)
-            #expect(own.json["state"] as? String == "deleted" && own.json["restorableUntil"] as? String == until)
+            let own = try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self)
+            #expect(own.state == "deleted" && own.restorableUntil == until)
             let recent = try await app.request(.get, "/api/v1/me/recently-deleted", token: alice)
-            #expect((recent.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+                .decode(API.Page<API.Segment>.self)
+            #expect(recent.items.map(\.id) == [id])
 
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/restore", token: bob).status == .notFound)
             let restored = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
-            #expect(restored.status == .ok && restored.json["state"] as? String == "live")
+            #expect(try restored.status == .ok && (restored.decode(API.Segment.self)).state == "live")
             #expect(try await visibleAnywhere(app, id, token: bob).count == 5)
             let again = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
             #expect(again.status == .conflict && again.errorCode == "not_restorable")
@@ -89,7 +91,7 @@ import Testing
             try await app.follow(bob, "alice")
             let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "followers"])[0]
             let shared = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: bob)
-            let path = String(try #require(shared.json["shareUrl"] as? String).dropFirst("http://stories.test".count))
+            let path = String(try shared.decode(API.ShareLink.self).shareUrl.dropFirst("http://stories.test".count))
             #expect(try await app.request(.get, path, token: bob).status == .ok)
             #expect(try await app.request(.get, path, token: carol).status == .notFound)
             #expect(try await app.request(.delete, "/api/v1/stories/\(id)", token: alice).status == .ok)
@@ -125,10 +127,9 @@ import Testing
             }
             let receipt = try await app.request(.get, "/api/v1/stories/old1/deletion-receipt", token: alice)
             #expect(receipt.status == .ok)
-            #expect(receipt.json["purgedAt"] as? String == "2026-11-21T10:00:01.500Z")
-            #expect(receipt.json["noReadableCopyAfter"] as? String == "2026-11-28T10:00:01.500Z")
-            let entry = (receipt.json["entries"] as? [[String: Any]])?.first
-            #expect(entry?["store"] as? String == "keyring" && entry?["at"] as? String == "2026-11-21T10:00:01.000Z")
+            let body = try receipt.decode(API.Receipt.self)
+            #expect(body.purgedAt == "2026-11-21T10:00:01.500Z" && body.noReadableCopyAfter == "2026-11-28T10:00:01.500Z")
+            #expect(body.entries == [API.Receipt.Entry(store: "keyring", removed: "data key destroyed", at: "2026-11-21T10:00:01.000Z")])
         }
     }
 
@@ -138,7 +139,7 @@ import Testing
             let (alice, bob, id) = try await setUp(app)
             let shared = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: bob)
             #expect(shared.status == .created)
-            let url = try #require(shared.json["shareUrl"] as? String)
+            let url = try shared.decode(API.ShareLink.self).shareUrl
             #expect(url.hasPrefix("http://stories.test/s/"))
             let path = String(url.dropFirst("http://stories.test".count))
             let page = try await app.request(.get, path)
@@ -151,8 +152,7 @@ import Testing
             #expect(page.headers[csp]?.contains("frame-ancestors 'none'") == true)
             #expect(embed.headers[csp]?.contains("frame-ancestors *") == true)
             #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
-            #expect((try await app.request(.get, "/api/v1/stories/\(id)", token: alice)).json["counts"]
-                .flatMap { ($0 as? [String: Any])?["shares"] as? Int } == 1)
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).counts.shares == 1)
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares").status == .unauthorized)
 
             _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
@@ -183,7 +183,7 @@ import Testing
             try await app.processJobs()
             let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
             #expect(receipt.status == .ok, "after \(stepsDone) steps")
-            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            let removed = try receipt.decode(API.Receipt.self).entries.map(\.removed)
             #expect(removed.contains("data key destroyed"))
             #expect(removed.contains { $0.hasPrefix("photo.jpg") })
             #expect(removed.contains { $0.contains("1 views") })
@@ -199,10 +199,10 @@ import Testing
             _ = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
             app.clock.advance(by: .seconds(25 * 3600))
             let restored = try await app.request(.post, "/api/v1/stories/\(id)/restore", token: alice)
-            #expect(restored.json["state"] as? String == "archived")
+            #expect(try restored.decode(API.Segment.self).state == "archived")
             // Deleting an archived segment works the same.
             let deleted = try await app.request(.delete, "/api/v1/stories/\(id)", token: alice)
-            #expect(deleted.status == .ok && deleted.json["state"] as? String == "deleted")
+            #expect(try deleted.status == .ok && (deleted.decode(API.Deleted.self)).state == "deleted")
         }
     }
 
@@ -229,14 +229,13 @@ import Testing
 
             let receipt = try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: alice)
             #expect(receipt.status == .ok)
-            #expect(receipt.json["segmentID"] as? String == id)
-            let entries = try #require(receipt.json["entries"] as? [[String: Any]])
-            let stores = Set(entries.compactMap { $0["store"] as? String })
-            #expect(stores == ["keyring", "media", "database"])
-            #expect(entries.contains { ($0["removed"] as? String)?.contains("photo.jpg") == true })
-            #expect(entries.contains { ($0["removed"] as? String)?.contains("1 views") == true })
-            #expect(receipt.json["purgedAt"] as? String == app.clock.now().rfc3339)
-            #expect(receipt.json["noReadableCopyAfter"] as? String == (app.clock.now() + .seconds(7 * 86400)).rfc3339)
+            let body = try receipt.decode(API.Receipt.self)
+            #expect(body.segmentID == id && body.kind == "photo")
+            #expect(Set(body.entries.map(\.store)) == ["keyring", "media", "database"])
+            #expect(body.entries.contains { $0.removed.contains("photo.jpg") })
+            #expect(body.entries.contains { $0.removed.contains("1 views") })
+            #expect(body.purgedAt == app.clock.now().rfc3339)
+            #expect(body.noReadableCopyAfter == (app.clock.now() + .seconds(7 * 86400)).rfc3339)
             #expect(try await app.request(.get, "/api/v1/stories/\(id)/deletion-receipt", token: bob).status == .notFound)
 
             // The tombstone keeps aggregates and no identity.
@@ -257,7 +256,7 @@ import Testing
         try await TestApp.run(backend) { app in
             let (alice, bob, first) = try await setUp(app)
             let purging = try await app.request(.delete, "/api/v1/stories/\(first)?permanent=true", token: alice)
-            #expect(purging.status == .accepted && purging.json["state"] as? String == "purging")
+            #expect(try purging.status == .accepted && (purging.decode(API.Deleted.self)).state == "purging")
             #expect(try await visibleAnywhere(app, first, token: bob).isEmpty)
             let early = try await app.request(.get, "/api/v1/stories/\(first)/deletion-receipt", token: alice)
             #expect(early.status == .conflict && early.errorCode == "not_purged")
@@ -279,7 +278,7 @@ import Testing
             let missing = try await app.request(.delete, "/api/v1/me/stories", token: alice)
             #expect(missing.status == .forbidden && missing.errorCode == "reauthentication_required")
             let accepted = try await app.request(.delete, "/api/v1/me/stories", token: alice, json: ["password": "correct horse"])
-            #expect(accepted.status == .accepted && accepted.json["segments"] as? Int == 3)
+            #expect(try accepted.status == .accepted && (accepted.decode(API.Purging.self)) == API.Purging(state: "purging", segments: 3))
             try await app.processJobs()
             let remaining = try await app.services.database.withConnection { sql in
                 try await sql.raw("SELECT COUNT(*) AS n FROM segments").first()!.decode(column: "n", as: Int.self)

@@ -33,7 +33,8 @@ import Testing
                 // The first request queues the watermarking job; with no worker to wait for, it answers 202.
                 let preparing = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
                 #expect(preparing.status == .accepted && preparing.headers[.retryAfter] == "2")
-                #expect(preparing.json["state"] as? String == "preparing")
+                let body = try preparing.decode(API.DownloadPreparing.self)
+                #expect(body.state == "preparing" && body.retryAfter == 2)
                 try await app.processJobs()
                 let download = try await app.request(.get, "/api/v1/stories/\(id)/download", token: bob)
                 #expect(download.status == .ok)
@@ -53,8 +54,8 @@ import Testing
             let made = try #require(try await app.storedBlobs()["media/\(video)/download.mp4"])
             _ = try await app.request(.get, "/api/v1/stories/\(video)/download", token: bob)
             #expect(try await app.storedBlobs()["media/\(video)/download.mp4"] == made)
-            let counts = try await app.request(.get, "/api/v1/stories/\(video)", token: alice).json["counts"] as? [String: Any]
-            #expect(counts?["downloads"] as? Int == 2)
+            let counts = try await app.request(.get, "/api/v1/stories/\(video)", token: alice).decode(API.Segment.self).counts
+            #expect(counts.downloads == 2)
 
             // The original is the author's alone.
             let original = try await app.request(.get, "/api/v1/stories/\(video)/download?original=true", token: alice)
@@ -74,7 +75,7 @@ import Testing
             #expect(try await app.request(.get, "/api/v1/stories/\(video)/download", token: bob).status == .notFound)
             try await app.processJobs()
             let receipt = try await app.request(.get, "/api/v1/stories/\(video)/deletion-receipt", token: alice)
-            let removed = (receipt.json["entries"] as? [[String: Any]] ?? []).compactMap { $0["removed"] as? String }
+            let removed = try receipt.decode(API.Receipt.self).entries.map(\.removed)
             #expect(removed.contains { $0.hasPrefix("download.mp4") })
         }
     }

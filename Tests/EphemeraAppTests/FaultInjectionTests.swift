@@ -17,15 +17,16 @@ import Testing
     }
 
     func expectFailedCleanly(_ app: TestApp, token: String, id: String) async throws {
-        let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: token)
-        #expect(segment.status == .ok && segment.json["state"] as? String == "failed")
-        let reason = try #require(segment.json["failureReason"] as? String)
+        let response = try await app.request(.get, "/api/v1/stories/\(id)", token: token)
+        let segment = try response.decode(API.Segment.self)
+        #expect(response.status == .ok && segment.state == "failed")
+        let reason = try #require(segment.failureReason)
         #expect(!reason.contains("/") && !reason.isEmpty, "\(reason)")
-        #expect((segment.json["media"] as? [String: Any])?["photo"] == nil)
+        #expect(segment.media.photo == nil)
         #expect(try await app.services.keyring.key(for: id) == nil)
         #expect(!FileManager.default.fileExists(atPath: app.dataDirectory + "/media/\(id)"))
-        let story = try await app.request(.get, "/api/v1/users/alice/story", token: token)
-        #expect((story.json["segments"] as? [Any])?.isEmpty == true)
+        let story = try await app.request(.get, "/api/v1/users/alice/story", token: token).decode(API.Story.self)
+        #expect(story.segments.isEmpty)
         #expect(try await app.audit().isEmpty)
     }
 
@@ -35,7 +36,7 @@ import Testing
             let alice = try await app.signUp("alice")
             let posted = try await app.post(alice, file: try await MediaFixtures.shared.photo())
             #expect(posted.status == .created)
-            let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            let id = try #require(try posted.decode(API.Posted.self).segments.first?.id)
             // Never retried into a false success: every attempt fails, then the segment does.
             try await processWithRetries(app)
             try await expectFailedCleanly(app, token: alice, id: id)
@@ -47,10 +48,10 @@ import Testing
         try await TestApp.run(backend, ports: PortOverrides(transcoder: DyingTranscoder())) { app in
             let alice = try await app.signUp("alice")
             let posted = try await app.post(alice, file: try await MediaFixtures.shared.photo())
-            let id = try #require((posted.json["segments"] as? [[String: Any]])?.first?["id"] as? String)
+            let id = try #require(try posted.decode(API.Posted.self).segments.first?.id)
             try await app.processJobs()
             // Between attempts: still processing, invisible, and no partial output anywhere.
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).json["state"] as? String == "processing")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: alice).decode(API.Segment.self).state == "processing")
             #expect(try await app.services.media.renditions(segmentID: id).isEmpty)
             try await processWithRetries(app)
             try await expectFailedCleanly(app, token: alice, id: id)

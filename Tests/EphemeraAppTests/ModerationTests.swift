@@ -27,7 +27,10 @@ import Testing
         return Cast(alice: alice, bob: bob, carol: carol, mod1: mod1, mod2: mod2, admin: admin, segment: segment)
     }
 
-    static func items(_ response: TestResponse) -> [[String: Any]] { response.json["items"] as? [[String: Any]] ?? [] }
+    /// The items of a page of `Item`s.
+    static func items<Item: Decodable & Sendable & Equatable>(_ response: TestResponse, _ type: Item.Type) throws -> [Item] {
+        try response.decode(API.Page<Item>.self).items
+    }
 
     @Test(arguments: Backend.all)
     func reportTakedownAppealAndRestore(backend: Backend) async throws {
@@ -36,12 +39,12 @@ import Testing
             let id = c.segment
             try await app.follow(c.bob, "alice")
             let share = try await app.request(.post, "/api/v1/stories/\(id)/shares", token: c.bob)
-            let sharePath = try #require((share.json["shareUrl"] as? String)?.replacingOccurrences(of: "http://stories.test", with: ""))
+            let sharePath = try share.decode(API.ShareLink.self).shareUrl.replacingOccurrences(of: "http://stories.test", with: "")
 
             // Reports: one open report per person and segment, a known reason, never on one's own story.
             app.clock.advance(by: .seconds(1))
             let report = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "spam"])
-            #expect(report.status == .created && report.json["status"] as? String == "open")
+            #expect(try report.status == .created && (report.decode(API.Report.self)).status == "open")
             let again = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "hate"])
             #expect(again.status == .conflict && again.errorCode == "already_reported")
             let unknown = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.carol, json: ["reason": "boring"])
@@ -58,38 +61,38 @@ import Testing
             // The queue: grouped by segment, counts per reason, the segment with its media.
             let queue = try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)
             #expect(queue.status == .ok)
-            let item = try #require(Self.items(queue).first)
-            #expect(Self.items(queue).count == 1 && item["reportCount"] as? Int == 2)
-            #expect(item["reasons"] as? [String: Int] == ["spam": 1, "hate": 1])
-            let segment = try #require(item["segment"] as? [String: Any])
-            #expect(segment["id"] as? String == id)
+            let queued = try Self.items(queue, API.QueueItem.self)
+            let item = try #require(queued.first)
+            #expect(queued.count == 1 && item.reportCount == 2 && item.reports.count == 2)
+            #expect(item.reasons == ["spam": 1, "hate": 1])
+            #expect(item.segment.id == id && item.reports.allSatisfy { $0.segmentId == id && $0.status == "open" })
             #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: c.mod1).status == .ok)
 
             // Takedown: hidden everywhere at once, like a deletion.
             app.clock.advance(by: .seconds(1))
             let takedown = try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod1,
                                                  json: ["reason": "Spam links in the caption"])
-            #expect(takedown.status == .ok && takedown.json["state"] as? String == "removed")
+            #expect(try takedown.status == .ok && (takedown.decode(API.Segment.self)).state == "removed")
             #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).status == .notFound)
             #expect(try await app.request(.get, "/media/\(id)/photo.jpg", token: c.bob).status == .notFound)
             #expect(try await app.request(.get, "/api/v1/stories/\(id)").status == .notFound)
-            #expect(Self.items(try await app.request(.get, "/api/v1/tray", token: c.bob)).isEmpty)
+            #expect(try await app.request(.get, "/api/v1/tray", token: c.bob).decode(API.Tray.self).items.isEmpty)
             #expect(try await app.request(.get, sharePath).status == .gone)
-            #expect(Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)).isEmpty)
-            let resolved = Self.items(try await app.request(.get, "/api/v1/moderation/reports?status=resolved", token: c.mod2))
-            #expect(resolved.count == 2 && resolved.allSatisfy { $0["status"] as? String == "actioned" })
-            #expect(resolved.allSatisfy { ($0["resolvedBy"] as? [String: Any])?["handle"] as? String == "mod1" })
+            #expect(try Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1), API.QueueItem.self).isEmpty)
+            let resolved = try Self.items(try await app.request(.get, "/api/v1/moderation/reports?status=resolved", token: c.mod2),
+                                          API.Report.self)
+            #expect(resolved.count == 2 && resolved.allSatisfy { $0.status == "actioned" && $0.resolvedAt != nil })
+            #expect(resolved.allSatisfy { $0.resolvedBy?.handle == "mod1" })
             let twice = try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod2, json: ["reason": "x"])
             #expect(twice.status == .conflict)
 
             // The author sees why, in the story itself, the removed list and the activity inbox.
-            let mine = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
-            #expect(mine.json["state"] as? String == "removed")
-            #expect((mine.json["removal"] as? [String: Any])?["reason"] as? String == "Spam links in the caption")
-            let removed = Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice))
-            #expect(removed.count == 1 && (removed[0]["removal"] as? [String: Any])?["canAppeal"] as? Bool == true)
-            let activity = Self.items(try await app.request(.get, "/api/v1/me/activity", token: c.alice))
-            #expect(activity.contains { $0["kind"] as? String == "takedown" && $0["text"] as? String == "Spam links in the caption" })
+            let mine = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).decode(API.Segment.self)
+            #expect(mine.state == "removed" && mine.removal?.reason == "Spam links in the caption")
+            let removed = try Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice), API.Segment.self)
+            #expect(removed.count == 1 && removed[0].removal?.canAppeal == true && removed[0].removal?.appeal == nil)
+            let activity = try await app.request(.get, "/api/v1/me/activity", token: c.alice).decode(API.Activity.self).items
+            #expect(activity.contains { $0.kind == "takedown" && $0.text == "Spam links in the caption" })
 
             // Appeal once; the moderator who took it down may not decide it.
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": " "]).errorCode
@@ -98,11 +101,12 @@ import Testing
             let appeal = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice,
                                                json: ["message": "Those links are my own shop."])
             #expect(appeal.status == .created)
-            let appealID = try #require(appeal.json["id"] as? String)
+            let appealID = try appeal.decode(API.Appeal.self).id
             let second = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": "Please"])
             #expect(second.status == .conflict && second.errorCode == "already_appealed")
-            let open = Self.items(try await app.request(.get, "/api/v1/moderation/appeals", token: c.mod1))
-            #expect(open.count == 1 && open[0]["canDecide"] as? Bool == false)
+            let open = try Self.items(try await app.request(.get, "/api/v1/moderation/appeals", token: c.mod1), API.OpenAppeal.self)
+            #expect(open.count == 1 && !open[0].canDecide && open[0].takenDownBy?.handle == "mod1")
+            #expect(open[0].appeal.message == "Those links are my own shop." && open[0].segment.id == id)
             let own4 = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod1,
                                              json: ["decision": "restore"])
             #expect(own4.status == .forbidden && own4.errorCode == "four_eyes_required")
@@ -112,19 +116,20 @@ import Testing
             app.clock.advance(by: .seconds(1))
             let decided = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod2,
                                                 json: ["decision": "restore", "note": "Own shop; allowed."])
-            #expect(decided.status == .ok)
-            #expect((decided.json["segment"] as? [String: Any])?["state"] as? String == "live")
+            let decision = try decided.decode(API.Decision.self)
+            #expect(decided.status == .ok && decision.segment.state == "live")
+            #expect(decision.appeal.decision == "restore" && decision.appeal.note == "Own shop; allowed.")
             #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
                                           json: ["decision": "uphold"]).errorCode == "appeal_decided")
 
             // Back everywhere.
             #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).status == .ok)
             #expect(try await app.request(.get, sharePath).status == .ok)
-            #expect(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).isEmpty)
+            #expect(try Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice), API.Segment.self).isEmpty)
 
             // The log: every action, newest first, for admins only.
             let log = try await app.request(.get, "/api/v1/moderation/log", token: c.admin)
-            #expect(Self.items(log).compactMap { $0["action"] as? String } == ["restore", "appeal", "takedown", "report", "report"])
+            #expect(try Self.items(log, API.LogEntry.self).map(\.action) == ["restore", "appeal", "takedown", "report", "report"])
             #expect(try await app.request(.get, "/api/v1/moderation/log", token: c.mod1).status == .notFound)
         }
     }
@@ -139,20 +144,21 @@ import Testing
             #expect(try await app.request(.post, "/api/v1/moderation/stories/\(id)/takedown", token: c.mod1,
                                           json: ["reason": "Graphic violence"]).status == .ok)
             let appeal = try await app.request(.post, "/api/v1/stories/\(id)/appeals", token: c.alice, json: ["message": "It is a film"])
-            let appealID = try #require(appeal.json["id"] as? String)
+            let appealID = try appeal.decode(API.Appeal.self).id
             let uphold = try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
                                                json: ["decision": "uphold", "note": "Real footage"])
-            #expect(uphold.status == .ok && (uphold.json["segment"] as? [String: Any])?["state"] as? String == "removed")
-            let removal = try #require(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).first?["removal"]
-                                       as? [String: Any])
-            let holdUntil = try #require(removal["legalHoldUntil"] as? String)
+            #expect(try uphold.status == .ok && (uphold.decode(API.Decision.self)).segment.state == "removed")
+            let removal = try #require(try Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice),
+                                                      API.Segment.self).first?.removal)
+            let holdUntil = try #require(removal.legalHoldUntil)
             #expect(holdUntil == (app.clock.now() + .seconds(90 * 86400)).rfc3339)
-            #expect((removal["appeal"] as? [String: Any])?["decision"] as? String == "uphold")
+            #expect(removal.appeal?.decision == "uphold" && !removal.canAppeal)
 
             // The author deletes it from their view; the purge waits for the hold, whatever else asks for it.
             let delete = try await app.request(.delete, "/api/v1/stories/\(id)", token: c.alice)
-            #expect(delete.status == .ok && delete.json["state"] as? String == "removed" && delete.json["legalHoldUntil"] as? String == holdUntil)
-            #expect(Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice)).isEmpty)
+            let deleted = try delete.decode(API.Deleted.self)
+            #expect(delete.status == .ok && deleted.state == "removed" && deleted.legalHoldUntil == holdUntil)
+            #expect(try Self.items(try await app.request(.get, "/api/v1/me/removed", token: c.alice), API.Segment.self).isEmpty)
             // Gone from every read of hers at once (the story, its media, her export); moderators still see it.
             let hidden = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
             #expect(hidden.status == .notFound && hidden.errorCode == "story_not_found")
@@ -160,7 +166,7 @@ import Testing
             #expect(media.status == .notFound && media.errorCode == "media_not_found")
             let export = try await app.request(.get, "/api/v1/me/export", token: c.alice)
             #expect(export.status == .ok && !String(decoding: Data(buffer: export.body), as: UTF8.self).contains(id))
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).json["state"] as? String == "removed")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).decode(API.Segment.self).state == "removed")
             #expect(try await app.request(.delete, "/api/v1/stories/\(id)?permanent=true", token: c.alice).status == .ok)
             #expect(try await app.request(.delete, "/api/v1/me/stories", token: c.alice,
                                           json: ["password": "correct horse"]).status == .accepted)
@@ -168,7 +174,7 @@ import Testing
             app.clock.advance(by: .seconds(89 * 86400))
             try await app.services.sweeper.sweep()
             try await app.processJobs()
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).json["state"] as? String == "removed")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.mod2).decode(API.Segment.self).state == "removed")
 
             // The hold ends: purged through the normal pipeline, with a receipt; the log keeps the facts only.
             app.clock.advance(by: .seconds(2 * 86400))
@@ -180,10 +186,10 @@ import Testing
             // The receipt names what went with the segment, moderation rows included.
             #expect(receipt.text.contains("1 takedowns") && receipt.text.contains("1 appeals") && receipt.text.contains("1 reports"),
                     "\(receipt.text)")
-            let log = Self.items(try await app.request(.get, "/api/v1/moderation/log", token: c.admin))
-            #expect(log.first?["action"] as? String == "purge_after_hold")
-            #expect(log.allSatisfy { !($0["detail"] is String) })
-            #expect(log.compactMap { $0["action"] as? String }.contains("uphold"))
+            let log = try Self.items(try await app.request(.get, "/api/v1/moderation/log", token: c.admin), API.LogEntry.self)
+            #expect(log.first?.action == "purge_after_hold")
+            #expect(log.allSatisfy { $0.detail == nil })
+            #expect(log.map(\.action).contains("uphold"))
             // No log line about the purged segment names its author (her appeal was hers) or keeps free text
             // (the moderator's reason for the takedown); the reporters and moderators stay.
             let aliceID = try #require(try await app.services.accounts.account(handle: "alice")?.id)
@@ -209,7 +215,7 @@ import Testing
             #expect(try await app.request(.post, "/api/v1/moderation/stories/\(c.segment)/takedown", token: c.mod1,
                                           json: ["reason": "Rule 1"]).status == .ok)
             let appeal = try await app.request(.post, "/api/v1/stories/\(c.segment)/appeals", token: c.alice, json: ["message": "no"])
-            let appealID = try #require(appeal.json["id"] as? String)
+            let appealID = try appeal.decode(API.Appeal.self).id
             #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.mod2,
                                           json: ["decision": "uphold"]).status == .ok)
             #expect(try await app.request(.delete, "/api/v1/me", token: c.alice, json: ["password": "correct horse"]).status == .accepted)
@@ -257,18 +263,11 @@ import Testing
             #expect(try await app.request(.post, "/api/v1/moderation/stories/\(held)/takedown", token: c.mod1,
                                           json: ["reason": "Rule 1"]).status == .ok)
             let appeal = try await app.request(.post, "/api/v1/stories/\(held)/appeals", token: c.bob, json: ["message": "no"])
-            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(try #require(appeal.json["id"] as? String))/decision",
+            #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(try appeal.decode(API.Appeal.self).id)/decision",
                                           token: c.mod2, json: ["decision": "uphold"]).status == .ok)
 
-            func names(_ response: TestResponse, _ path: [String]) -> [String] {
-                Self.items(response).compactMap { item in
-                    var value: Any? = item
-                    for key in path { value = (value as? [String: Any])?[key] }
-                    return value as? String
-                }
-            }
-            let before = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
-            #expect((before.json["counts"] as? [String: Any])?["likes"] as? Int == 1)
+            let before = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).decode(API.Segment.self)
+            #expect(before.counts.likes == 1 && before.counts.comments == 1 && before.counts.views == 1)
 
             #expect(try await app.request(.delete, "/api/v1/me", token: c.bob, json: ["password": "correct horse"]).status == .accepted)
             try await app.processJobs()
@@ -277,19 +276,20 @@ import Testing
                 try await sql.raw("SELECT COUNT(*) AS n FROM accounts WHERE handle = 'bob'").first()?.decode(column: "n", as: Int.self)
             } == 1)
             // …but bob is in no read any more.
-            let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice)
-            let counts = try #require(segment.json["counts"] as? [String: Any])
-            #expect(counts["likes"] as? Int == 0 && counts["comments"] as? Int == 0 && counts["views"] as? Int == 0
-                    && counts["shares"] as? Int == 0, "\(counts)")
-            #expect(names(try await app.request(.get, "/api/v1/stories/\(id)/comments", token: c.alice), ["author", "handle"]).isEmpty)
+            let counts = try await app.request(.get, "/api/v1/stories/\(id)", token: c.alice).decode(API.Segment.self).counts
+            #expect(counts.likes == 0 && counts.comments == 0 && counts.views == 0 && counts.shares == 0, "\(counts)")
+            #expect(try Self.items(try await app.request(.get, "/api/v1/stories/\(id)/comments", token: c.alice), API.Comment.self)
+                .isEmpty)
             let viewers = try await app.request(.get, "/api/v1/stories/\(id)/viewers", token: c.alice)
-            #expect(viewers.status == .ok && viewers.json["count"] as? Int == 0 && !viewers.text.contains("bob"))
-            #expect(names(try await app.request(.get, "/api/v1/users/alice/followers", token: c.alice), ["handle"]).isEmpty)
-            #expect(names(try await app.request(.get, "/api/v1/users/alice/following", token: c.alice), ["handle"]).isEmpty)
+            #expect(try viewers.status == .ok && (viewers.decode(API.Viewers.self)).count == 0 && !viewers.text.contains("bob"))
+            #expect(try Self.items(try await app.request(.get, "/api/v1/users/alice/followers", token: c.alice), API.Author.self)
+                .isEmpty)
+            #expect(try Self.items(try await app.request(.get, "/api/v1/users/alice/following", token: c.alice), API.Author.self)
+                .isEmpty)
             let activity = try await app.request(.get, "/api/v1/me/activity", token: c.alice)
             #expect(activity.status == .ok && !activity.text.contains("bob"), "\(activity.text)")
-            let profile = try await app.request(.get, "/api/v1/users/alice", token: c.carol)
-            #expect(profile.json["followerCount"] as? Int == 0 && profile.json["followingCount"] as? Int == 0)
+            let profile = try await app.request(.get, "/api/v1/users/alice", token: c.carol).decode(API.Profile.self)
+            #expect(profile.followerCount == 0 && profile.followingCount == 0)
             #expect(try await app.request(.get, "/api/v1/users/bob", token: c.alice).errorCode == "user_not_found")
 
             app.clock.advance(by: .seconds(7 * 86400 + 1))
@@ -306,13 +306,13 @@ import Testing
         try await TestApp.run(backend) { app in
             let c = try await Self.cast(app)
             let report = try await app.request(.post, "/api/v1/stories/\(c.segment)/reports", token: c.bob, json: ["reason": "other"])
-            let reportID = try #require(report.json["id"] as? String)
+            let reportID = try report.decode(API.Report.self).id
             let dismissed = try await app.request(.post, "/api/v1/moderation/reports/\(reportID)/dismiss", token: c.mod1)
-            #expect(dismissed.status == .ok && dismissed.json["status"] as? String == "dismissed")
+            #expect(try dismissed.status == .ok && (dismissed.decode(API.Report.self)).status == "dismissed")
             #expect(try await app.request(.post, "/api/v1/moderation/reports/\(reportID)/dismiss", token: c.mod2).errorCode == "report_resolved")
             #expect(try await app.request(.post, "/api/v1/moderation/reports/nope/dismiss", token: c.mod2).status == .notFound)
             #expect(try await app.request(.get, "/api/v1/stories/\(c.segment)", token: c.bob).status == .ok)
-            #expect(Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1)).isEmpty)
+            #expect(try Self.items(try await app.request(.get, "/api/v1/moderation/reports", token: c.mod1), API.QueueItem.self).isEmpty)
             #expect(try await app.request(.post, "/api/v1/stories/\(c.segment)/reports", token: c.bob,
                                           json: ["reason": "spam"]).status == .created)
             // Only what one can see can be reported.
@@ -359,7 +359,7 @@ import Testing
                 return total
             }
             #expect(rows == 0)
-            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).json["state"] as? String == "live")
+            #expect(try await app.request(.get, "/api/v1/stories/\(id)", token: c.bob).decode(API.Segment.self).state == "live")
         }
     }
 
@@ -370,7 +370,7 @@ import Testing
             let c = try await Self.cast(app)
             let id = c.segment
             let report = try await app.request(.post, "/api/v1/stories/\(id)/reports", token: c.bob, json: ["reason": "spam"])
-            let reportID = try #require(report.json["id"] as? String)
+            let reportID = try report.decode(API.Report.self).id
             let reportOnAppealTarget = try await app.postLive(c.alice, file: try await MediaFixtures.shared.photo(),
                                                               fields: ["audience": "public"])[0]
 
@@ -409,7 +409,7 @@ import Testing
             }
             let appeal = try await app.request(.post, "/api/v1/stories/\(reportOnAppealTarget)/appeals", token: c.alice,
                                                json: ["message": "mine"])
-            let appealID = try #require(appeal.json["id"] as? String)
+            let appealID = try appeal.decode(API.Appeal.self).id
             // Four eyes: the admin took it down, so the admin may not decide; a moderator may.
             #expect(try await app.request(.post, "/api/v1/moderation/appeals/\(appealID)/decision", token: c.admin,
                                           json: ["decision": "restore"]).status == .forbidden)
@@ -435,12 +435,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = ServerProcess(dataDirectory: directory, databaseURL: nil, extraArguments: ["--admin", "@Root"])
         try await server.start()
-        let root = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "root", "password": "correct horse"]).json["token"] as? String)
-        #expect(try await server.request("GET", "/api/v1/me", token: root).json["role"] as? String == "admin")
-        let alice = try #require(try await server.request("POST", "/api/v1/accounts",
-            json: ["handle": "alice", "password": "correct horse"]).json["token"] as? String)
-        #expect(try await server.request("GET", "/api/v1/me", token: alice).json["role"] as? String == "member")
+        let root = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "root", "password": "correct horse"]).decode(API.Session.self).token
+        #expect(try await server.request("GET", "/api/v1/me", token: root).decode(API.Account.self).role == "admin")
+        let alice = try await server.request("POST", "/api/v1/accounts",
+            json: ["handle": "alice", "password": "correct horse"]).decode(API.Session.self).token
+        #expect(try await server.request("GET", "/api/v1/me", token: alice).decode(API.Account.self).role == "member")
         _ = try await server.terminate()
 
         let promote = try ServerProcess.runCommand(["user", "promote", "alice", "--role", "moderator", "--data-dir", directory])
@@ -450,7 +450,7 @@ import Testing
         let badRole = try ServerProcess.runCommand(["user", "promote", "alice", "--role", "king", "--data-dir", directory])
         #expect(badRole.status == 2 && badRole.output.contains("--role"), "\(badRole.output)")
         try await server.start(keepPort: true)
-        #expect(try await server.request("GET", "/api/v1/me", token: alice).json["role"] as? String == "moderator")
+        #expect(try await server.request("GET", "/api/v1/me", token: alice).decode(API.Account.self).role == "moderator")
         #expect(try await server.request("GET", "/api/v1/moderation/reports", token: alice).status == 200)
         _ = try await server.terminate()
 

@@ -93,7 +93,7 @@ extension TestApp {
             var headers = jar.header
             headers[.accept] = "application/json"
             let me = try await app.request(.get, "/api/v1/me", headers: headers)
-            #expect(me.status == .ok && me.json["handle"] as? String == "alice")
+            #expect(try me.status == .ok && (me.decode(API.Account.self)).handle == "alice")
 
             // Signing out ends the session on the server, not only in the browser.
             let stale = jar
@@ -131,8 +131,8 @@ extension TestApp {
             // Bearer clients carry no ambient credential and need no token.
             let carol = try await app.signUp("carol")
             #expect(try await app.request(.put, "/api/v1/stories/\(segment)/like", token: carol).status == .noContent)
-            let story = try await app.request(.get, "/api/v1/stories/\(segment)", token: alice)
-            #expect((story.json["counts"] as? [String: Any])?["likes"] as? Int == 2)
+            let story = try await app.request(.get, "/api/v1/stories/\(segment)", token: alice).decode(API.Segment.self)
+            #expect(story.counts.likes == 2)
         }
     }
 
@@ -281,10 +281,10 @@ extension TestApp {
             #expect(try await app.page("/@cat/story", jar: &jar).text.contains(#""next":["ben","ann"]"#))
             #expect(try await app.page("/@ben/story", jar: &jar).text.contains(#""next":["ann","cat"]"#))
             // Once cat's story is seen, unseen ones come first, then the seen ones after in the tray.
-            let cat = try await app.request(.get, "/api/v1/users/cat/story", token: tokens["cat"]!)
-            for segment in cat.json["segments"] as? [[String: Any]] ?? [] {
-                let id = try #require(segment["id"] as? String)
-                #expect(try await app.request(.post, "/api/v1/stories/\(id)/views", headers: headers).status == .noContent)
+            let cat = try await app.request(.get, "/api/v1/users/cat/story", token: tokens["cat"]!).decode(API.Story.self)
+            #expect(!cat.segments.isEmpty)
+            for segment in cat.segments {
+                #expect(try await app.request(.post, "/api/v1/stories/\(segment.id)/views", headers: headers).status == .noContent)
             }
             #expect(try await app.page("/@ann/story", jar: &jar).text.contains(#""next":["ben","cat"]"#))
         }
@@ -300,10 +300,11 @@ extension TestApp {
             #expect(saved.status == .seeOther && saved.headers[.location] == "/settings?saved=1")
             var headers = jar.header
             headers[.accept] = "application/json"
-            let settings = try await app.request(.get, "/api/v1/me", headers: headers).json["settings"] as? [String: Any]
-            #expect(settings?["defaultAudience"] as? String == "closeFriends")
-            for flag in ["allowDownloads", "allowComments", "viewHistory", "archiveExpired"] {
-                #expect(settings?[flag] as? Bool == false, "\(flag)")
+            let settings = try #require(try await app.request(.get, "/api/v1/me", headers: headers).decode(API.Account.self).settings)
+            #expect(settings.defaultAudience == "closeFriends")
+            for (flag, value) in [("allowDownloads", settings.allowDownloads), ("allowComments", settings.allowComments),
+                                  ("viewHistory", settings.viewHistory), ("archiveExpired", settings.archiveExpired)] {
+                #expect(!value, "\(flag)")
             }
             let page = try await app.page("/settings?saved=1", jar: &jar)
             #expect(page.text.contains("data-saved") && page.text.contains(#"value="closeFriends" selected"#))
