@@ -95,4 +95,35 @@ public struct DeletionReceipt: Sendable, Hashable, Codable {
 
     /// What every receipt says is kept.
     public static let keptTombstone = "an anonymous tombstone: segment id, upload date, kind, duration and aggregated counts"
+
+    /// One line of a purge's log: a step finished, what it removed from which store. The `started` line says
+    /// when the purge began.
+    public struct LogLine: Sendable, Hashable {
+        public var step: String
+        public var store: String
+        public var detail: String
+        public var at: Instant
+
+        public init(step: String, store: String, detail: String, at: Instant) {
+            self.step = step
+            self.store = store
+            self.detail = detail
+            self.at = at
+        }
+
+        public static let started = "started"
+    }
+
+    /// The receipt of a finished purge, made from its log: every line but `started` is an entry.
+    public init(segmentID: String, kind: SegmentKind, uploadedAt: Instant, purgedAt: Instant, log: [LogLine],
+                keyBackupRetention: Duration) {
+        self.init(
+            segmentID: segmentID, kind: kind, uploadedAt: uploadedAt,
+            purgeStartedAt: log.first { $0.step == LogLine.started }?.at ?? purgedAt, purgedAt: purgedAt,
+            entries: log.filter { $0.step != LogLine.started }.map {
+                Entry(store: ReceiptStore(rawValue: $0.store) ?? .database, removed: $0.detail, at: $0.at)
+            },
+            kept: Self.keptTombstone,
+            noReadableCopyAfter: DeletionRules.noReadableCopyAfter(purgedAt: purgedAt, keyBackupRetention: keyBackupRetention))
+    }
 }

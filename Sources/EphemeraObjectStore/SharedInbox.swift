@@ -35,7 +35,7 @@ public struct SharedInbox: UploadInbox {
         } catch {
             // Nothing half-made: no object, no key.
             try? await client.deleteObject(Self.objectKey(name))
-            try? await keyring.destroyKey(for: UploadInboxNames.keyID(name))
+            _ = try? await keyring.destroyKey(for: UploadInboxNames.keyID(name))
             throw S3MediaStore.mapped(error)
         }
     }

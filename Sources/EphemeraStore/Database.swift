@@ -75,12 +75,17 @@ public final class Database: Sendable {
             })
     }
 
+    /// Each event loop's share of the pool: enough for the HTTP side and every job lane (the purge lanes wait on
+    /// commits and the network, so a node runs eight of them, `JobWorker`) without one waiting for another's
+    /// connection; two loops on two cores make 16 connections a node, well inside PostgreSQL's default 100.
+    static let postgresConnectionsPerEventLoop = 8
+
     static func openPostgres(url: String, logger: Logger) throws -> Database {
         var configuration = try SQLPostgresConfiguration(url: url)
         configuration.coreConfiguration.tls = .disable
         let shared = SharedPool(EventLoopGroupConnectionPool(
             source: PostgresConnectionSource(sqlConfiguration: configuration),
-            maxConnectionsPerEventLoop: 4, pruneInterval: .seconds(60), logger: logger,
+            maxConnectionsPerEventLoop: postgresConnectionsPerEventLoop, pruneInterval: .seconds(60), logger: logger,
             on: MultiThreadedEventLoopGroup.singleton))
         return Database(
             dialect: .postgres, logger: logger,

@@ -208,87 +208,102 @@ public struct SQLDeletionStore: Sendable {
         }
     }
 
-    /// Deletes what hangs off the segment (views; likes, comments and shares once they exist) and replaces the
-    /// segment row with its tombstone, in one transaction. Returns how many rows of each kind went, or nil if
-    /// this step was already done.
-    public func replaceWithTombstone(segmentID: String, now: Instant) async throws -> [String: Int]? {
-        try await database.transaction { sql in
-            guard let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql) else { return nil }
-            var removed: [String: Int] = [:]
-            for table in Self.segmentChildTables {
-                let count = try await sql.raw("SELECT COUNT(*) AS n FROM \(ident: table) WHERE segment_id = \(bind: segmentID)")
-                    .first()?.decode(column: "n", as: Int.self) ?? 0
-                try await sql.raw("DELETE FROM \(ident: table) WHERE segment_id = \(bind: segmentID)").run()
-                removed[table] = count
+    /// A purge's last step, in one transaction: what hangs off the segment goes (views, likes, comments,
+    /// shares, moderation), its row becomes an anonymous tombstone, and the receipt made from the purge log is
+    /// stored and the log dropped. Returns false when there was nothing left to do (already finished). A purge
+    /// stopped between the row and the receipt by an older version (the tombstone made, the log kept) is finished
+    /// the same way.
+    @discardableResult
+    public func finishPurge(segmentID: String, now: Instant, keyBackupRetention: Duration) async throws -> Bool {
+        try await database.transaction(affectingTrays: false) { sql in
+            let log = try await sql.raw("""
+                SELECT author_id, step, store, detail, at FROM purge_log WHERE segment_id = \(bind: segmentID) ORDER BY at, step
+                """).all()
+            guard let first = log.first else { return false }
+            let authorID = try first.decode(column: "author_id", as: String.self)
+            var lines = try log.map {
+                DeletionReceipt.LogLine(step: try $0.decode(column: "step", as: String.self),
+                                        store: try $0.decode(column: "store", as: String.self),
+                                        detail: try $0.decode(column: "detail", as: String.self),
+                                        at: Instant(milliseconds: try $0.decode(column: "at", as: Int64.self)))
             }
-            try await sql.raw("""
-                INSERT INTO tombstones (segment_id, uploaded_at, kind, duration_ms, view_count, like_count, comment_count,
-                share_count, download_count, purged_at) VALUES (\(bind: segment.id), \(bind: segment.createdAt.milliseconds),
-                \(bind: segment.kind.rawValue), \(bind: segment.durationMilliseconds), \(bind: segment.viewCount),
-                \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
-                \(bind: segment.downloadCount), \(bind: now.milliseconds))
-                """).run()
-            // Its share link keeps only whether anyone at all could see it (`ShareRules.answerForPurged`).
-            try await sql.raw("""
-                UPDATE share_links SET was_public = \(bind: segment.audience == .public) WHERE segment_id = \(bind: segmentID)
-                """).run()
-            // The moderation log outlives the segment, but not its content (details, messages, notes, a takedown's
-            // reason) nor its author (who wrote the appeal): `ModerationAction.erasedReasonsAtPurge`.
-            try await sql.raw("""
-                UPDATE moderation_log SET detail = NULL,
-                actor_id = CASE WHEN actor_id = \(bind: segment.authorID) THEN NULL ELSE actor_id END,
-                reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
-                WHERE segment_id = \(bind: segmentID)
-                """).run()
-            try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
-            return removed
+            let kind: String
+            let uploadedAt, purgedAt: Instant
+            if let segment = try await SQLSegmentStore.segment(id: segmentID, on: sql) {
+                let removed = try await Self.replaceWithTombstone(segment, now: now, on: sql)
+                let counts = removed.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+                    .joined(separator: ", ")
+                lines.append(DeletionReceipt.LogLine(
+                    step: "3-rows", store: ReceiptStore.database.rawValue,
+                    detail: "\(counts.isEmpty ? "no interactions" : counts); segment row replaced by an anonymous tombstone",
+                    at: now))
+                (kind, uploadedAt, purgedAt) = (segment.kind.rawValue, segment.createdAt, now)
+            } else {
+                guard let row = try await sql.raw(
+                    "SELECT uploaded_at, kind, purged_at FROM tombstones WHERE segment_id = \(bind: segmentID)").first()
+                else { return false }
+                kind = try row.decode(column: "kind", as: String.self)
+                uploadedAt = Instant(milliseconds: try row.decode(column: "uploaded_at", as: Int64.self))
+                purgedAt = Instant(milliseconds: try row.decode(column: "purged_at", as: Int64.self))
+            }
+            let receipt = DeletionReceipt(segmentID: segmentID, kind: SegmentKind(rawValue: kind) ?? .photo,
+                                          uploadedAt: uploadedAt, purgedAt: purgedAt, log: lines,
+                                          keyBackupRetention: keyBackupRetention)
+            // An account deleted meanwhile has no one to give a receipt to.
+            if try await Self.receiptAuthor(segmentID, on: sql) == nil,
+               try await sql.raw("SELECT id FROM accounts WHERE id = \(bind: authorID)").first() != nil {
+                try await sql.raw("""
+                    INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at) VALUES (\(bind: segmentID),
+                    \(bind: authorID), \(bind: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)),
+                    \(bind: now.milliseconds))
+                    """).run()
+            }
+            try await sql.raw("DELETE FROM purge_log WHERE segment_id = \(bind: segmentID)").run()
+            return true
         }
+    }
+
+    /// Deletes the rows that hang off `segment` and replaces its row with the tombstone; returns how many rows of
+    /// each kind went.
+    static func replaceWithTombstone(_ segment: Segment, now: Instant, on sql: any SQLDatabase) async throws -> [String: Int] {
+        let segmentID = segment.id
+        // Every count in one round trip, then the deletes.
+        let counts: [SQLQueryString] = segmentChildTables.map {
+            "(SELECT COUNT(*) FROM \(ident: $0) WHERE segment_id = \(bind: segmentID)) AS \(ident: $0)"
+        }
+        let countRow = try await sql.raw("SELECT " + counts.joined(separator: ", ")).first()
+        var removed: [String: Int] = [:]
+        for table in segmentChildTables {
+            removed[table] = try countRow?.decode(column: table, as: Int.self) ?? 0
+            if removed[table] != 0 {
+                try await sql.raw("DELETE FROM \(ident: table) WHERE segment_id = \(bind: segmentID)").run()
+            }
+        }
+        try await sql.raw("""
+            INSERT INTO tombstones (segment_id, uploaded_at, kind, duration_ms, view_count, like_count, comment_count,
+            share_count, download_count, purged_at) VALUES (\(bind: segment.id), \(bind: segment.createdAt.milliseconds),
+            \(bind: segment.kind.rawValue), \(bind: segment.durationMilliseconds), \(bind: segment.viewCount),
+            \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
+            \(bind: segment.downloadCount), \(bind: now.milliseconds))
+            """).run()
+        // Its share link keeps only whether anyone at all could see it (`ShareRules.answerForPurged`).
+        try await sql.raw("""
+            UPDATE share_links SET was_public = \(bind: segment.audience == .public) WHERE segment_id = \(bind: segmentID)
+            """).run()
+        // The moderation log outlives the segment, but not its content (details, messages, notes, a takedown's
+        // reason) nor its author (who wrote the appeal): `ModerationAction.erasedReasonsAtPurge`.
+        try await sql.raw("""
+            UPDATE moderation_log SET detail = NULL,
+            actor_id = CASE WHEN actor_id = \(bind: segment.authorID) THEN NULL ELSE actor_id END,
+            reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
+            WHERE segment_id = \(bind: segmentID)
+            """).run()
+        try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
+        return removed
     }
 
     /// Tables whose rows belong to one segment and go with it.
     public static let segmentChildTables = ["views", "shares", "likes", "comments", "reports", "takedowns", "appeals"]
-
-    /// The purge log of a segment, in order.
-    public func purgeLog(segmentID: String) async throws -> (authorID: String, entries: [(step: String, store: String, detail: String, at: Instant)])? {
-        try await database.withConnection { sql in
-            let rows = try await sql.raw("""
-                SELECT author_id, step, store, detail, at FROM purge_log WHERE segment_id = \(bind: segmentID) ORDER BY at, step
-                """).all()
-            guard let first = rows.first else { return nil }
-            return (try first.decode(column: "author_id", as: String.self), try rows.map {
-                (try $0.decode(column: "step", as: String.self), try $0.decode(column: "store", as: String.self),
-                 try $0.decode(column: "detail", as: String.self),
-                 Instant(milliseconds: try $0.decode(column: "at", as: Int64.self)))
-            })
-        }
-    }
-
-    /// The tombstone's upload date and kind, for the receipt.
-    public func tombstone(segmentID: String) async throws -> (uploadedAt: Instant, kind: String, purgedAt: Instant)? {
-        try await database.withConnection { sql in
-            guard let row = try await sql.raw(
-                "SELECT uploaded_at, kind, purged_at FROM tombstones WHERE segment_id = \(bind: segmentID)").first()
-            else { return nil }
-            return (Instant(milliseconds: try row.decode(column: "uploaded_at", as: Int64.self)),
-                    try row.decode(column: "kind", as: String.self),
-                    Instant(milliseconds: try row.decode(column: "purged_at", as: Int64.self)))
-        }
-    }
-
-    /// Stores the receipt and drops the purge log, in one transaction: the purge's last step.
-    public func finishPurge(segmentID: String, authorID: String, receipt: DeletionReceipt, at now: Instant) async throws {
-        let receipt = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
-        try await database.transaction { sql in
-            if try await Self.receiptAuthor(segmentID, on: sql) == nil,
-               try await sql.raw("SELECT id FROM accounts WHERE id = \(bind: authorID)").first() != nil {
-                try await sql.raw("""
-                    INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at)
-                    VALUES (\(bind: segmentID), \(bind: authorID), \(bind: receipt), \(bind: now.milliseconds))
-                    """).run()
-            }
-            try await sql.raw("DELETE FROM purge_log WHERE segment_id = \(bind: segmentID)").run()
-        }
-    }
 
     /// The receipt of a purged segment and whose it is.
     public func receipt(segmentID: String) async throws -> (authorID: String, receipt: DeletionReceipt)? {

@@ -55,7 +55,7 @@ public struct JobWorker: Service {
         }
         // Purge steps wait on commits, file system calls and (with an object store) network round trips, not
         // the CPU, so several run at once: more on PostgreSQL, and more when the blobs are remote.
-        let deletionLanes = (queue.database.dialect == .postgres ? 4 : 2) * (remoteMedia ? 4 : 1)
+        let deletionLanes = (queue.database.dialect == .postgres ? 8 : 2) * (remoteMedia ? 2 : 1)
         await withDiscardingTaskGroup { group in
             group.addTask { await lane(kinds: JobLane.media.kinds) }
             for _ in 0..<deletionLanes {

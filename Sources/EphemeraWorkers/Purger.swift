@@ -8,8 +8,8 @@ import Logging
 /// killed at any point completes when re-run, with a complete receipt:
 /// 1. destroy the data key (crypto-shredding: every copy of the blobs, backups included, is unreadable);
 /// 2. delete every blob of the segment;
-/// 3. delete what hangs off it and replace the row with a tombstone (no author, no viewer);
-/// 4. write the deletion receipt and drop the log.
+/// 3. in one transaction: delete what hangs off it, replace the row with a tombstone (no author, no viewer),
+///    write the deletion receipt and drop the log.
 public struct Purger: Sendable {
     let deletion: SQLDeletionStore
     let media: any MediaStore
@@ -30,7 +30,7 @@ public struct Purger: Sendable {
 
     /// The purge's steps, in order. Each may be re-run; each records what it removed.
     public enum Step: String, Sendable, CaseIterable {
-        case destroyKey, deleteBlobs, replaceRowWithTombstone, writeReceipt
+        case destroyKey, deleteBlobs, replaceRowAndWriteReceipt
     }
 
     /// Runs every step not finished yet (all of them are safe to repeat).
@@ -59,32 +59,8 @@ public struct Purger: Sendable {
                 segmentID: segmentID,
                 removed + [.init(step: "2-blobs", store: .media, detail: "\(media.container(of: segmentID)) removed")],
                 at: clock.now())
-        case .replaceRowWithTombstone:
-            guard let rows = try await deletion.replaceWithTombstone(segmentID: segmentID, now: clock.now()) else { return }
-            let counts = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
-                .joined(separator: ", ")
-            try await deletion.logStep(
-                segmentID: segmentID, step: "3-rows", store: .database,
-                detail: "\(counts.isEmpty ? "no interactions" : counts); segment row replaced by an anonymous tombstone",
-                at: clock.now())
-        case .writeReceipt:
-            try await writeReceipt(segmentID: segmentID)
+        case .replaceRowAndWriteReceipt:
+            try await deletion.finishPurge(segmentID: segmentID, now: clock.now(), keyBackupRetention: keyBackupRetention)
         }
-    }
-
-    private func writeReceipt(segmentID: String) async throws {
-        guard let (authorID, log) = try await deletion.purgeLog(segmentID: segmentID),
-              let tombstone = try await deletion.tombstone(segmentID: segmentID) else { return }
-        let started = log.first { $0.step == "started" }?.at ?? tombstone.purgedAt
-        let receipt = DeletionReceipt(
-            segmentID: segmentID, kind: SegmentKind(rawValue: tombstone.kind) ?? .photo, uploadedAt: tombstone.uploadedAt,
-            purgeStartedAt: started, purgedAt: tombstone.purgedAt,
-            entries: log.filter { $0.step != "started" }.map {
-                DeletionReceipt.Entry(store: ReceiptStore(rawValue: $0.store) ?? .database, removed: $0.detail, at: $0.at)
-            },
-            kept: DeletionReceipt.keptTombstone,
-            noReadableCopyAfter: DeletionRules.noReadableCopyAfter(
-                purgedAt: tombstone.purgedAt, keyBackupRetention: keyBackupRetention))
-        try await deletion.finishPurge(segmentID: segmentID, authorID: authorID, receipt: receipt, at: clock.now())
     }
 }
