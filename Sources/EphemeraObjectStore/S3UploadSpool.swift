@@ -121,7 +121,7 @@ public struct S3UploadSpool: UploadSpool {
         let spool: S3UploadSpool
         var sealer: SpoolRecords.Sealer
         private(set) var committed: SpoolPosition
-        let token = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max)) }.joined()
+        let token = Hex.encode((0..<8).map { _ in UInt8.random(in: .min ... .max) })
         /// Sealed records not yet stored.
         var buffer = Data()
         /// Parts stored since the last sync, and their bytes.

@@ -1,4 +1,5 @@
 import Crypto
+import EphemeraCore
 import Foundation
 
 /// AWS Signature Version 4 for S3 (header-signed requests and presigned URLs), written from AWS's
@@ -138,6 +139,6 @@ public struct SigV4: Sendable {
     public static func sha256Hex(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
 
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        Hex.encode(digest)
     }
 }

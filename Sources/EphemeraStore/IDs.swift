@@ -16,7 +16,7 @@ public enum IDs {
 
     /// The SHA-256 of a secret token, hex encoded: what the database stores instead of the token.
     public static func hash(token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 }
 

@@ -1,4 +1,5 @@
 import EphemeraCore
+import Foundation
 import Testing
 
 @Suite struct DurationSpecTests {
@@ -220,5 +221,15 @@ import Testing
         #expect(try DownloadRules.rendition(of: segment(.live), for: "author", original: false, author: closed) == .downloadVideo)
         #expect(throws: EphemeraError.self) { try DownloadRules.rendition(of: segment(.deleted), for: "author", original: true, author: author) }
         #expect(Rendition.watermark(handle: "alice") == "@alice · Ephemera")
+    }
+}
+
+@Suite struct HexTests {
+    @Test func encodesEveryByteAsTwoLowerCaseDigits() {
+        #expect(Hex.encode([UInt8]()) == "")
+        #expect(Hex.encode([0x00, 0x0f, 0x10, 0xab, 0xff]) == "000f10abff")
+        // Against the formatter it replaced, for every byte value.
+        let all = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(all) == all.map { String(format: "%02x", $0) }.joined())
     }
 }

@@ -54,12 +54,12 @@ struct WebPages: Sendable {
         var assets: [String: StaticAsset] = [:]
         var digest = SHA256()
         for (name, bytes, type) in files {
-            let hash = SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+            let hash = Hex.encode(SHA256.hash(data: bytes).prefix(8))
             assets[name] = StaticAsset(bytes: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(hash)\"")
             digest.update(data: bytes)
         }
         self.assets = assets
-        self.assetVersion = digest.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
+        self.assetVersion = Hex.encode(digest.finalize().prefix(6))
         self.secureCookies = secureCookies
     }
 
