@@ -181,22 +181,22 @@ public struct SQLDeletionStore: Sendable {
         try await logSteps(segmentID: segmentID, [StepRecord(step: step, store: store, detail: detail)], at: now)
     }
 
-    /// Records several finished steps in one transaction, each once.
+    /// Records several finished steps, each once, in one statement: each line copies the author from the
+    /// purge's `started` line (no line is written for a purge that is not under way), and a step already
+    /// logged by an earlier run is left as it was.
     public func logSteps(segmentID: String, _ steps: [StepRecord], at now: Instant) async throws {
-        try await database.transaction(affectingTrays: false) { sql in
-            guard let row = try await sql.raw("""
-                SELECT author_id FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = 'started'
-                """).first() else { return }
-            let author = try row.decode(column: "author_id", as: String.self)
-            let logged = Set(try await sql.raw("SELECT step FROM purge_log WHERE segment_id = \(bind: segmentID)")
-                .all().map { try $0.decode(column: "step", as: String.self) })
-            for record in steps where !logged.contains(record.step) {
-                try await sql.raw("""
-                    INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) VALUES (\(bind: segmentID),
-                    \(bind: author), \(bind: record.step), \(bind: record.store.rawValue), \(bind: record.detail),
-                    \(bind: now.milliseconds))
-                    """).run()
-            }
+        guard !steps.isEmpty else { return }
+        let lines: [SQLQueryString] = steps.map { record in
+            """
+            SELECT segment_id, author_id, \(bind: record.step), \(bind: record.store.rawValue), \(bind: record.detail),
+            \(bind: now.milliseconds) FROM purge_log WHERE segment_id = \(bind: segmentID) AND step = 'started'
+            """
+        }
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                INSERT INTO purge_log (segment_id, author_id, step, store, detail, at) \(lines.joined(separator: " UNION ALL "))
+                ON CONFLICT (segment_id, step) DO NOTHING
+                """).run()
         }
     }
 
@@ -249,15 +249,12 @@ public struct SQLDeletionStore: Sendable {
             let receipt = DeletionReceipt(segmentID: segmentID, kind: SegmentKind(rawValue: kind) ?? .photo,
                                           uploadedAt: uploadedAt, purgedAt: purgedAt, log: lines,
                                           keyBackupRetention: keyBackupRetention)
-            // An account deleted meanwhile has no one to give a receipt to.
-            if try await Self.receiptAuthor(segmentID, on: sql) == nil,
-               try await sql.raw("SELECT id FROM accounts WHERE id = \(bind: authorID)").first() != nil {
-                try await sql.raw("""
-                    INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at) VALUES (\(bind: segmentID),
-                    \(bind: authorID), \(bind: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)),
-                    \(bind: now.milliseconds))
-                    """).run()
-            }
+            // Written once; an account deleted meanwhile has no one to give a receipt to.
+            try await sql.raw("""
+                INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at) SELECT \(bind: segmentID), id,
+                \(bind: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)), \(bind: now.milliseconds)
+                FROM accounts WHERE id = \(bind: authorID) ON CONFLICT (segment_id) DO NOTHING
+                """).run()
             try await sql.raw("DELETE FROM purge_log WHERE segment_id = \(bind: segmentID)").run()
             return true
         }
