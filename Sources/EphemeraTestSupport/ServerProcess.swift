@@ -83,7 +83,6 @@ public final class ServerProcess: @unchecked Sendable {
         public var status: Int
         public var body: Data
         public var headers: [String: String] = [:]
-        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
     public func request(_ method: String, _ path: String, token: String? = nil, json: [String: String]? = nil,

@@ -173,10 +173,10 @@ public struct TestApp: Sendable {
     /// Signs up `handle` and returns its token.
     public func signUp(_ handle: String, password: String = "correct horse") async throws -> String {
         let response = try await request(.post, "/api/v1/accounts", json: ["handle": handle, "password": password])
-        guard response.status == .created, let token = response.json["token"] as? String else {
+        guard response.status == .created else {
             throw TestFailure("sign-up of \(handle) failed: \(response.status) \(response.text)")
         }
-        return token
+        return try response.decode(API.Session.self).token
     }
 
     public func follow(_ token: String, _ handle: String) async throws {
@@ -199,11 +199,12 @@ public struct TestApp: Sendable {
         async throws -> [String]
     {
         let response = try await post(token, file: file, fields: fields, sound: sound)
-        guard response.status == .created, let segments = response.json["segments"] as? [[String: Any]] else {
+        guard response.status == .created else {
             throw TestFailure("post failed: \(response.status) \(response.text)")
         }
+        let segments = try response.decode(API.Posted.self).segments
         try await processJobs()
-        return segments.compactMap { $0["id"] as? String }
+        return segments.map(\.id)
     }
 }
 
@@ -245,11 +246,6 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 extension TestResponse {
-    /// The body parsed as a JSON object (empty when it is not one).
-    public var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
-    }
-
     public var text: String { String(buffer: body) }
 
 }

@@ -28,7 +28,8 @@ import Testing
             #expect(live.media.poster == "http://stories.test/media/\(id)/poster.jpg")
             // Counts of views are the author's alone: present, and null for anyone else.
             #expect(live.counts.views == nil)
-            #expect((fetched.json["counts"] as? [String: Any])?["views"] is NSNull)
+            // …and null, not absent (the contract's shape for "not yours to know").
+            #expect(fetched.text.contains(#""views":null"#))
 
             let video = try await probeJSON(try await app.plaintext(id, .video))
             let streams = try #require(video["streams"] as? [[String: Any]])
