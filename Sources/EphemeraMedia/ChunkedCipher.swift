@@ -165,7 +165,7 @@ public enum ChunkedCipher {
         let file = SendableHandle(handle: handle)
         for batchStart in stride(from: first, through: last, by: batchChunks) {
             let batch = batchStart...min(batchStart + batchChunks - 1, last)
-            let pieces = try await BlockingIO.run {
+            let pieces = try await BlockingIO.read {
                 try batch.map { index in
                     try decryptChunk(index, handle: file.handle, header: header, range: range, key: sendableKey.symmetricKey)
                 }

@@ -149,7 +149,7 @@ public struct FileMediaStore: MediaStore, UploadInbox {
             for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
                 let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int64) ?? 0
                 try FileManager.default.removeItem(atPath: folder + "/" + name)
-                if !name.hasPrefix(".tmp-") { removed.append(RemovedBlob(name: name, bytes: size ?? 0)) }
+                if !name.hasPrefix(".tmp-") { removed.append(RemovedBlob(name: name, bytes: size)) }
             }
             try FileManager.default.removeItem(atPath: folder)
             try Self.fsync(path: media)
