@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// `/healthz` (the process answers) and `/readyz` (the database and the media store can be used).
+/// `/healthz` (the process answers) and `/readyz` (the database and the media store, folder or bucket, can be used).
 struct HealthController {
     let services: AppServices
 
@@ -9,9 +9,10 @@ struct HealthController {
         router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let database = await services.database.ping()
-            let media = FileManager.default.isWritableFile(atPath: services.mediaStore.root + "/media")
+            let media = await services.media.isReady()
             let body = ["status": database && media ? "ready" : "unavailable",
-                        "database": database ? "ok" : "unreachable", "mediaStore": media ? "ok" : "unwritable"]
+                        "database": database ? "ok" : "unreachable",
+                        "mediaStore": media ? "ok" : (services.configuration.mediaStore == .s3 ? "unreachable" : "unwritable")]
             return try jsonResponse(body, status: database && media ? .ok : .serviceUnavailable)
         }
     }

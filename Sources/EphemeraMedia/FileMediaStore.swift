@@ -136,6 +136,10 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         }
     }
 
+    public func isReady() async -> Bool {
+        FileManager.default.isWritableFile(atPath: root + "/media")
+    }
+
     public func segmentIDs() async throws -> [String] { storedSegmentIDs() }
 
     /// Removes every blob stored for a segment; returns what was removed (name and size on disk). Idempotent.

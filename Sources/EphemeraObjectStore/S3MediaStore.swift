@@ -141,6 +141,10 @@ public struct S3MediaStore: MediaStore {
     }
 
     @discardableResult
+    public func isReady() async -> Bool {
+        (try? await client.bucketExists()) == true
+    }
+
     public func removeSegment(_ segmentID: String) async throws -> [RemovedBlob] {
         // An upload still in flight for the segment is not aborted here: `store` finds the key gone when it
         // finishes and takes back what it wrote, and the reaper aborts what a crash left.

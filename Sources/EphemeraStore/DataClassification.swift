@@ -78,6 +78,12 @@ public enum DataClassification {
         ]),
     ]
 
+    /// The keyring database's schema (`--keyring-url`, a database of its own): a data key is destroyed — its row
+    /// deleted and the table vacuumed — when its segment (or upload, or waiting file) goes.
+    public static let keyringSchema: [String: [String: DataClass]] = [
+        "data_keys": all(.purgedWithSegment, ["id", "wrapped", "created_at"]),
+    ]
+
     /// The live schema: table → columns.
     public static func liveSchema(_ database: Database) async throws -> [String: Set<String>] {
         try await database.withConnection { sql in

@@ -255,6 +255,12 @@ public enum API {
         public var status: String
         public var database: String
         public var mediaStore: String
+
+        public init(status: String, database: String, mediaStore: String) {
+            self.status = status
+            self.database = database
+            self.mediaStore = mediaStore
+        }
     }
 
     /// `DELETE /api/v1/me/stories`: every segment of mine is purging.

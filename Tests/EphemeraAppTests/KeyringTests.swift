@@ -99,6 +99,16 @@ enum KeyringKind: String, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The keyring database is classified like the main one: every column has a class.
+    @Test(.enabled(if: KeyringKind.all.contains(.postgres)))
+    func theKeyringSchemaIsClassified() async throws {
+        try await KeyringKind.postgres.with { keyring, _ in
+            let pg = try #require(keyring as? PostgresKeyring)
+            let live = try await DataClassification.liveSchema(pg.database)
+            #expect(live == DataClassification.keyringSchema.mapValues { Set($0.keys) })
+        }
+    }
+
     /// The whole life of a story with its key in PostgreSQL: posted, served, deleted permanently; the receipt
     /// names the key's destruction, the row is gone and the audit is clean.
     @Test(.enabled(if: KeyringKind.all.contains(.postgres)))

@@ -77,6 +77,9 @@ public protocol MediaStore: Sendable {
 
     /// Every segment id with blobs (for the audit).
     func segmentIDs() async throws -> [String]
+
+    /// Whether the store can be used now (`/readyz`): the media folder writable, or the bucket answering.
+    func isReady() async -> Bool
 }
 
 extension MediaStore {
