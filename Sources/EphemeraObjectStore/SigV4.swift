@@ -48,10 +48,28 @@ public struct SigV4: Sendable {
     }
 
     /// `20130524T000000Z` and `20130524` for an instant.
+    /// Computed from the Unix time (every signed request needs one; a `Calendar` and two `String(format:)` calls
+    /// were most of a signature's cost).
     public static func stamps(_ date: Date) -> (dateTime: String, day: String) {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        let day = String(format: "%04d%02d%02d", c.year!, c.month!, c.day!)
-        return (day + String(format: "T%02d%02d%02dZ", c.hour!, c.minute!, c.second!), day)
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let (days, secondOfDay) = (seconds.floorDivided(by: 86400), seconds - seconds.floorDivided(by: 86400) * 86400)
+        // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
+        let z = days + 719_468
+        let era = z.floorDivided(by: 146_097)
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func digits(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let day = digits(year, 4) + digits(month, 2) + digits(dayOfMonth, 2)
+        let time = digits(secondOfDay / 3600, 2) + digits(secondOfDay % 3600 / 60, 2) + digits(secondOfDay % 60, 2)
+        return (day + "T" + time + "Z", day)
     }
 
     /// The `Authorization` header for `request`, whose headers must already hold `host`, `x-amz-date` and
@@ -140,5 +158,13 @@ public struct SigV4: Sendable {
 
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         Hex.encode(digest)
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward negative infinity (dates before 1970 stay right).
+    func floorDivided(by divisor: Int64) -> Int64 {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? quotient - 1 : quotient
     }
 }

@@ -78,3 +78,23 @@ import Testing
             .hasPrefix("http://127.0.0.1:8333/media/media/a%20b/video?X-Amz-Algorithm="))
     }
 }
+
+@Suite struct SigV4StampTests {
+    /// The arithmetic stamps agree with the calendar's for leap days, year ends, centuries and a spread of
+    /// instants.
+    @Test func stampsAgreeWithTheCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let edges: [TimeInterval] = [0, 59, 86399, 86400, 951_782_400, 951_868_799, 1_709_164_800, 1_709_251_199,
+                                     946_684_799, 946_684_800, 4_107_542_400, 1_369_353_600, -1, -86401]
+        var generator = SystemRandomNumberGenerator()
+        let spread = (0..<2000).map { _ in TimeInterval(Int64.random(in: 0...4_102_444_800, using: &generator)) }
+        for seconds in edges + spread {
+            let date = Date(timeIntervalSince1970: seconds)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let day = String(format: "%04d%02d%02d", c.year!, c.month!, c.day!)
+            let expected = (day + String(format: "T%02d%02d%02dZ", c.hour!, c.minute!, c.second!), day)
+            #expect(SigV4.stamps(date) == expected, "\(seconds)")
+        }
+    }
+}
