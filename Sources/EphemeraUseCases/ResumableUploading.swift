@@ -88,10 +88,12 @@ public struct ResumableUploading: Sendable {
             throw EphemeraError(.conflict, "upload_busy", "Another request is writing this upload. Wait for it, then resume.")
         }
         do {
+            // The lock is held through completion too, so a retried last PATCH waits for the post, not races it.
             var current = upload
             current.spoolPosition = try await write(body, to: upload, remaining: remaining, checksum: checksum)
+            if current.offset == current.length { current = try await complete(current, by: author) }
             await locks.release(upload.id)
-            return current.offset == current.length ? try await complete(current, by: author) : current
+            return current
         } catch {
             await locks.release(upload.id)
             throw error
