@@ -44,12 +44,14 @@ public struct S3UploadSpool: UploadSpool {
 
     public func assemble(_ id: String, committed: SpoolPosition, to destination: String) async throws {
         let key = ChunkedCipher.Key(try await key(id))
-        guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: destination) else {
-            throw ChunkedCipher.CipherError.io("cannot create \(destination)")
+        let output = try await BlockingIO.run {
+            guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: destination) else {
+                throw ChunkedCipher.CipherError.io("cannot create \(destination)")
+            }
+            return SendableFile(handle: handle)
         }
-        let output = SendableFile(handle: handle)
-        defer { try? handle.close() }
+        defer { try? output.handle.close() }
         var (stored, plainOffset, index): (Int64, Int64, Int) = (0, 0, 0)
         for part in committed.parts {
             guard part.hasPrefix(Self.startName(stored)) else { throw ChunkedCipher.CipherError.damaged(chunk: index) }
