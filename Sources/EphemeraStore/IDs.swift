@@ -4,8 +4,15 @@ import Foundation
 
 /// Opaque, URL-safe random identifiers and secrets.
 public enum IDs {
-    /// 128 random bits as 22 URL-safe base64 characters.
-    public static func make() -> String { randomToken(bytes: 16) }
+    /// 128 random bits as 22 URL-safe base64 characters, never beginning with `-`: ids are typed as arguments
+    /// (`ephemera download ID`), where a leading dash reads as an option (a segment id beginning `-h` printed the
+    /// help and saved nothing; one in 64 ids began with a dash).
+    public static func make() -> String {
+        while true {
+            let id = randomToken(bytes: 16)
+            if !id.hasPrefix("-") { return id }
+        }
+    }
 
     /// `bytes` random bytes as URL-safe base64 without padding.
     public static func randomToken(bytes: Int) -> String {

@@ -1,3 +1,4 @@
+import EphemeraStore
 import EphemeraTestSupport
 import Foundation
 import Testing
@@ -195,5 +196,15 @@ import Testing
     func savedToken(_ home: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: home + "/.config/ephemera/config.json"))
         return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String)
+    }
+}
+
+/// Ids are typed on command lines: none may begin with a dash, which the argument parser reads as an option.
+@Suite struct TypableIDTests {
+    @Test func noIDBeginsWithADash() {
+        let ids = (0..<20_000).map { _ in IDs.make() }
+        #expect(ids.allSatisfy { !$0.hasPrefix("-") && $0.count == 22 })
+        // Every other character still occurs first (the dash is the only one refused).
+        #expect(Set(ids.compactMap(\.first)).count == 63)
     }
 }
