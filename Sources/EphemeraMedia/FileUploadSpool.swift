@@ -30,12 +30,7 @@ public struct FileUploadSpool: UploadSpool {
         }
     }
 
-    func key(_ id: String) async throws -> SymmetricKey {
-        guard let key = try await keyring.key(for: UploadSpoolNames.keyID(id))?.symmetricKey else {
-            throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
-        }
-        return key
-    }
+    func key(_ id: String) async throws -> SymmetricKey { try await SpoolRecords.key(of: id, in: keyring) }
 
     public func writer(_ id: String, committed: SpoolPosition) async throws -> any UploadSpoolWriter {
         let key = try await key(id)

@@ -1,4 +1,5 @@
 import Crypto
+import EphemeraCore
 import Foundation
 
 /// The record format of every upload spool, on a disk or in an object store: bytes can be added in pieces of
@@ -12,6 +13,14 @@ public enum SpoolRecords {
     public static let recordSize = 64 * 1024
     public static let headLength = 4 + 12
     public static let overhead = headLength + 16
+
+    /// Upload `id`'s key, which every spool keeps in the keyring; gone means the upload was removed.
+    public static func key(of id: String, in keyring: any Keyring) async throws -> SymmetricKey {
+        guard let key = try await keyring.key(for: UploadSpoolNames.keyID(id))?.symmetricKey else {
+            throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
+        }
+        return key
+    }
 
     static func aad(id: String, offset: Int64) -> Data {
         Data(id.utf8) + withUnsafeBytes(of: UInt64(offset).bigEndian) { Data($0) }

@@ -25,12 +25,7 @@ public struct S3UploadSpool: UploadSpool {
     static let root = "spools/"
     static func prefix(_ id: String) -> String { root + id + "/" }
 
-    func key(_ id: String) async throws -> SymmetricKey {
-        guard let key = try await keyring.key(for: UploadSpoolNames.keyID(id))?.symmetricKey else {
-            throw ChunkedCipher.CipherError.io("the key of upload \(id) is gone")
-        }
-        return key
-    }
+    func key(_ id: String) async throws -> SymmetricKey { try await SpoolRecords.key(of: id, in: keyring) }
 
     /// The key is all a new spool needs: its first part is its first write.
     public func create(_ id: String) async throws {
