@@ -40,6 +40,9 @@ public struct AppConfiguration: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Whether the job worker and expiry sweeper run in the background (tests drive them by hand).
     public var runBackgroundServices = true
+    /// How long a claimed job is leased before another node may take it over (renewed while it runs); 30 s, set
+    /// shorter only by `EPHEMERA_JOB_LEASE` (the cluster test's takeover scenario).
+    public var jobLease: Duration = .seconds(30)
     /// How often the expiry sweeper tidies.
     public var sweepInterval: Duration = .seconds(30)
     /// How long a first download waits for its watermarked copy to be made before answering 202 with
@@ -58,6 +61,20 @@ public struct AppConfiguration: Sendable {
     public var s3: S3Settings?
 
     public enum MediaStoreKind: String, Sendable { case file, s3 }
+
+    /// What this node runs (`--role all|web|worker`, default all).
+    public var role: NodeRole = .all
+    /// This node's name in job claims and logs (`--node-id`, default hostname:pid).
+    public var nodeID: String = AppConfiguration.defaultNodeID
+    /// A streaming replica for reads (`--database-read-url`); an author's own writes are read from the primary
+    /// or after the replica has replayed them.
+    public var databaseReadURL: String?
+    /// Peers whose `X-Forwarded-For` names the client (`--trusted-proxies`); by default nobody's.
+    public var trustedProxies = TrustedProxies([])
+
+    public static var defaultNodeID: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
 
     public struct S3Settings: Sendable, Hashable {
         public var endpoint: URL
@@ -122,7 +139,9 @@ public struct AppConfiguration: Sendable {
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
             + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "
             + "keyring=\(keyringURL == nil ? "folder" : "postgres") media-store=\(mediaStore.rawValue)\(s3.map { " s3=\($0.endpoint.absoluteString)/\($0.bucket) region=\($0.region) path-style=\($0.pathStyle)" } ?? "") "
-            + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-")"
+            + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-") "
+            + "role=\(role.rawValue) node-id=\(nodeID) read-replica=\(databaseReadURL == nil ? "none" : "yes") "
+            + "trusted-proxies=\(trustedProxies.blocks.isEmpty ? "none" : trustedProxies.blocks.map(\.description).joined(separator: ","))"
     }
 }
 

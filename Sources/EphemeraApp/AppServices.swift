@@ -46,6 +46,8 @@ public struct AppServices: Sendable {
     public let worker: JobWorker
     public let sweeper: ExpirySweeper
     public let jobSignal: JobSignal
+    /// This node's `LISTEN` connection: other nodes' writes empty its caches, their jobs wake its workers.
+    public let changeListener: ChangeListener
     /// tus uploads: their rows and their encrypted spools (on this node's disk, or in the bucket).
     public let resumableUploads: SQLResumableUploadStore
     public let spool: any UploadSpool
@@ -124,7 +126,8 @@ public struct AppServices: Sendable {
                             sweepResidue: Bool = false, ports: PortOverrides = PortOverrides()) async throws -> AppServices
     {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        let database = try Database.open(url: configuration.resolvedDatabaseURL, logger: logger)
+        let database = try Database.open(url: configuration.resolvedDatabaseURL, readURL: configuration.databaseReadURL,
+                                         logger: logger)
         do {
             try await Migrator(database: database).migrate(now: clock.now().milliseconds)
         } catch {
@@ -162,13 +165,16 @@ public struct AppServices: Sendable {
         let interactions = SQLInteractionStore(database: database)
         let reading = Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
                               interactions: interactions, profileViews: profileViews, clock: clock)
-        let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock)
+        // One node on SQLite counts in memory; on PostgreSQL every node counts in the same rows.
+        let buckets: any RateBuckets = database.dialect == .postgres ? SQLRateBuckets(database: database) : LocalRateBuckets()
+        let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock,
+                                  buckets: buckets)
         let passwords = BcryptPasswordHasher(cost: configuration.bcryptCost)
         let identity = Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
                                 adminHandle: configuration.adminHandle)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
                             keyBackupRetention: configuration.keyBackupRetention, logger: logger)
-        let jobs = SQLJobQueue(database: database)
+        let jobs = SQLJobQueue(database: database, nodeID: configuration.nodeID)
         let interacting = Interacting(reading: reading, segments: segments, interactions: interactions, accounts: accounts,
                                       profileViews: profileViews, limiter: limiter, clock: clock)
         let uploadInbox: any UploadInbox = (configured as? S3MediaStore).map { SharedInbox(local: mediaStore, store: $0) }
@@ -187,6 +193,7 @@ public struct AppServices: Sendable {
         var worker = JobWorker(queue: jobs, processor: processor, renderer: renderer, purger: purger, deletion: deletion,
                                resumableUploads: janitor, clock: clock, signal: signal, logger: logger)
         worker.remoteMedia = configured is S3MediaStore
+        worker.lease = configuration.jobLease
         if sweepResidue {
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
             // Partial writes older than any write still in flight on another node were left by a crash.
@@ -215,6 +222,7 @@ public struct AppServices: Sendable {
                                    signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal,
+            changeListener: ChangeListener(database: database, nodeID: configuration.nodeID, logger: logger, onJobQueued: { signal.notify() }),
             resumableUploads: janitor.uploads, spool: janitor.spool,
             rateLimiter: limiter,
             identity: identity,

@@ -16,7 +16,8 @@ public func buildApplication(
     configuration: AppConfiguration, clock: any EphemeraClock = SystemClock(), logger: Logger? = nil,
     ports: PortOverrides = PortOverrides()
 ) async throws -> EphemeraApplication {
-    let logger = logger ?? Logger(label: "ephemera")
+    var logger = logger ?? Logger(label: "ephemera")
+    logger[metadataKey: "node"] = "\(configuration.nodeID)"
     let services = try await AppServices.open(configuration: configuration, clock: clock, logger: logger,
                                               sweepResidue: true, ports: ports)
     if let admin = configuration.adminHandle, let was = try await services.moderating.assignRole(.admin, handle: admin),
@@ -25,9 +26,12 @@ public func buildApplication(
     }
     let router = try buildRouter(services)
     // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
-    // and the database closes last.
+    // the change listener stops, and the database closes last.
     var background: [any Service] = [DatabaseCloser(services: services)]
-    if configuration.runBackgroundServices {
+    if services.database.dialect == .postgres {
+        background.append(ChangeListenerService(listener: services.changeListener))
+    }
+    if configuration.runBackgroundServices && configuration.role.runsJobs {
         background += [services.worker, services.sweeper] as [any Service]
     }
     let application = Application(
@@ -42,6 +46,15 @@ public func buildApplication(
 func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     let pages = try WebPages(secureCookies: services.publicURL.hasPrefix("https://"))
     let router = Router(context: AppRequestContext.self)
+    guard services.configuration.role.servesRequests else {
+        // A worker node: its HTTP side is for health checks only.
+        HealthController(services: services).register(on: router)
+        return router
+    }
+    router.add(middleware: ClientAddressMiddleware(proxies: services.configuration.trustedProxies))
+    if let replica = services.database.replica {
+        router.add(middleware: ReplicaConsistencyMiddleware(replica: replica))
+    }
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(pages: pages))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
@@ -64,6 +77,15 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     web.register(on: router)
     WebModerationController(web: web).register(on: router)
     return router
+}
+
+/// Runs the node's `LISTEN` connection until shutdown (`ChangeListener`).
+struct ChangeListenerService: Service {
+    let listener: ChangeListener
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await listener.run() }
+    }
 }
 
 /// Closes the database once everything else has stopped.

@@ -13,6 +13,8 @@ public enum DataClass: String, Sendable, CaseIterable {
     case keptAnonymised
     /// Not about a person (schema bookkeeping, job machinery).
     case notPersonal
+    /// Counters naming an account or an address (rate limits), removed an hour after their last use.
+    case expiresWithinAnHour
 }
 
 public enum DataClassification {
@@ -74,8 +76,9 @@ public enum DataClassification {
             .merging(["actor_id": .purgedWithAccount, "detail": .purgedWithSegment]) { $1 },
         "jobs": all(.notPersonal, [
             "id", "kind", "payload", "state", "attempts", "max_attempts", "run_at", "lease_until", "last_error",
-            "created_at", "finished_at",
+            "created_at", "finished_at", "claimed_by",
         ]),
+        "rate_buckets": all(.expiresWithinAnHour, ["key", "tokens", "updated_at"]),
     ]
 
     /// The keyring database's schema (`--keyring-url`, a database of its own): a data key is destroyed — its row

@@ -24,6 +24,13 @@ public final class Database: Sendable {
     /// Segments and relations for recording views, valid while the tray cache's generation stands.
     public let visibilityCache = VisibilityCache()
     public let logger: Logger
+    /// Names this process in the change notifications it sends, so its own listener skips what it already did.
+    public let nodeToken = IDs.make()
+    /// The PostgreSQL primary's connection settings, for the listening connection (nil on SQLite).
+    let postgresConfiguration: PostgresConnection.Configuration?
+    /// The streaming replica reads may go to (`--database-read-url`), and whether it is caught up.
+    public var replica: ReadReplica? { replicaBox.withLock { $0 } }
+    private let replicaBox = Mutex<ReadReplica?>(nil)
     private let acquire: @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void)
     private let close: @Sendable () async throws -> Void
     /// SQLite allows one writer at a time; serialising write transactions in-process avoids busy-waiting
@@ -31,12 +38,13 @@ public final class Database: Sendable {
     private let writeGate: AsyncGate?
 
     private init(
-        dialect: Dialect, logger: Logger,
+        dialect: Dialect, logger: Logger, postgresConfiguration: PostgresConnection.Configuration? = nil,
         acquire: @escaping @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void),
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.dialect = dialect
         self.logger = logger
+        self.postgresConfiguration = postgresConfiguration
         self.acquire = acquire
         self.close = close
         self.writeGate = dialect == .sqlite ? AsyncGate() : nil
@@ -44,9 +52,14 @@ public final class Database: Sendable {
 
     /// Opens `url`: `postgres://user[:pass]@host:port/db` (or `postgresql://`), or a SQLite file path
     /// (optionally `sqlite://PATH` / `sqlite:PATH`).
-    public static func open(url: String, logger: Logger) throws -> Database {
+    public static func open(url: String, readURL: String? = nil, logger: Logger) throws -> Database {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try openPostgres(url: url, logger: logger)
+            let database = try openPostgres(url: url, logger: logger)
+            if let readURL {
+                let replica = ReadReplica(primary: database, replica: try openPostgres(url: readURL, logger: logger))
+                database.replicaBox.withLock { $0 = replica }
+            }
+            return database
         }
         var path = url
         for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
@@ -88,7 +101,7 @@ public final class Database: Sendable {
             maxConnectionsPerEventLoop: postgresConnectionsPerEventLoop, pruneInterval: .seconds(60), logger: logger,
             on: MultiThreadedEventLoopGroup.singleton))
         return Database(
-            dialect: .postgres, logger: logger,
+            dialect: .postgres, logger: logger, postgresConfiguration: configuration.coreConfiguration,
             acquire: { logger in
                 let connection = try await shared.pool.requestConnection(logger: logger).get()
                 return (connection.sql(queryLogLevel: .trace), { shared.pool.releaseConnection(connection, logger: logger) })
@@ -103,27 +116,78 @@ public final class Database: Sendable {
         return try await body(sql)
     }
 
+    /// Runs `body` with a connection for a read that may be served by the read replica: the replica when one is
+    /// configured and has replayed every write this request (or this node's recent requests) made, else the
+    /// primary (see `ReadReplica`).
+    public func withReadConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        if let replica, let pool = replica.poolForRead() {
+            // Only a failure to reach the replica sends the read to the primary; a query's own error is the caller's.
+            var acquired: (any SQLDatabase, @Sendable () -> Void)?
+            do { acquired = try await pool.acquire(logger) } catch { replica.markBehind(because: "\(error)") }
+            if let (sql, release) = acquired {
+                defer { release() }
+                return try await body(sql)
+            }
+        }
+        return try await withConnection(body)
+    }
+
+    /// Runs `body` only on the one node of the cluster holding the lock `name` (a PostgreSQL session-level
+    /// advisory lock, held on one pooled connection for the duration and released by the end of the body or
+    /// of the connection); returns nil without running it when another node holds it. On SQLite there is only
+    /// one node.
+    public func whileHolding<T: Sendable>(lock name: String, _ body: () async throws -> T) async throws -> T? {
+        guard dialect == .postgres else { return try await body() }
+        return try await withConnection { sql in
+            guard let row = try await sql.raw("SELECT pg_try_advisory_lock(hashtext(\(bind: name))) AS held").first(),
+                  try row.decode(column: "held", as: Bool.self) else { return nil }
+            do {
+                let result = try await body()
+                _ = try? await sql.raw("SELECT pg_advisory_unlock(hashtext(\(bind: name)))").run()
+                return result
+            } catch {
+                _ = try? await sql.raw("SELECT pg_advisory_unlock(hashtext(\(bind: name)))").run()
+                throw error
+            }
+        }
+    }
+
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A committed
-    /// transaction empties the tray cache unless the caller knows it cannot change anyone's tray.
+    /// transaction empties the tray cache unless the caller knows it cannot change anyone's tray; `viewers`
+    /// names viewers whose own trays changed (their views). On PostgreSQL the same invalidation reaches every
+    /// other node through a `NOTIFY` sent inside the transaction (so a rolled-back write notifies no one; see
+    /// `ChangeListener`), and a write made for a request is remembered so the request's later reads, and the
+    /// author's next ones, see it (`ReadReplica`).
     public func transaction<T: Sendable>(
-        affectingTrays: Bool = true, affectingSessions: Bool = false, _ body: (any SQLDatabase) async throws -> T
+        affectingTrays: Bool = true, affectingSessions: Bool = false, viewers: Set<String> = [],
+        _ body: (any SQLDatabase) async throws -> T
     ) async throws -> T {
+        let notice = ChangeNotice(node: nodeToken, trays: affectingTrays, sessions: affectingSessions,
+                                  viewers: affectingTrays ? [] : viewers)
         let result: T
         if let writeGate {
-            result = try await writeGate.withLock { try await self.runTransaction(body) }
+            result = try await writeGate.withLock { try await self.runTransaction(notice: nil, body) }
         } else {
-            result = try await runTransaction(body)
+            result = try await runTransaction(notice: notice.isEmpty ? nil : notice.payload, body)
         }
+        RequestWrites.current?.recordWrite()
         if affectingTrays { trayCache.invalidateAll() }
         if affectingSessions { sessionCache.invalidateAll() }
+        for viewer in viewers where !affectingTrays { trayCache.invalidate(viewer: viewer) }
         return result
     }
 
-    private func runTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+    private func runTransaction<T: Sendable>(notice: String?, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { sql in
             try await sql.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {
                 let result = try await body(sql)
+                if let fence = JobFence.current, !(try await SQLJobQueue.isHeld(fence, on: sql)) {
+                    throw JobFenceLost(jobID: fence.id, attempt: fence.attempt)
+                }
+                if let notice {
+                    try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: notice))").run()
+                }
                 try await sql.raw("COMMIT").run()
                 return result
             } catch {
@@ -143,7 +207,34 @@ public final class Database: Sendable {
     }
 
     public func shutdown() async {
+        if let replica { await replica.replica.shutdown() }
         do { try await close() } catch { logger.warning("Closing the database failed: \(error)") }
+    }
+
+    /// Stops caching (and empties the caches) while this node may miss other nodes' change notifications.
+    func suspendCaches() {
+        setBypass(true)
+        flushCaches()
+    }
+
+    /// Caches again, from empty (notifications are heard again; what was missed meanwhile is not cached).
+    func resumeCaches() {
+        flushCaches()
+        setBypass(false)
+        flushCaches()
+    }
+
+    private func setBypass(_ value: Bool) {
+        trayCache.bypass.store(value, ordering: .releasing)
+        sessionCache.bypass.store(value, ordering: .releasing)
+        visibilityCache.bypass.store(value, ordering: .releasing)
+    }
+
+    /// Empties every cache of this node (the listening connection dropped: notifications may have been missed).
+    public func flushCaches() {
+        trayCache.invalidateAll()
+        sessionCache.invalidateAll()
+        visibilityCache.invalidateAll()
     }
 }
 

@@ -17,6 +17,7 @@ public enum Migrations {
         M0014_TypedJobPayloads,
         M0015_SharedSegmentWasPublic,
         M0016_SpoolParts,
+        M0017_Cluster,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -378,5 +379,19 @@ public enum Migrations {
     /// records which parts are committed, in order, comma separated. Spools on a disk have none.
     static let M0016_SpoolParts = Migration("M0016_SpoolParts", [
         "ALTER TABLE resumable_uploads ADD COLUMN spool_parts TEXT NOT NULL DEFAULT ''",
+    ])
+
+    /// Several nodes: which node holds a job (for the logs and `ephemera jobs`), and rate-limit buckets shared
+    /// by every node (`SQLRateBuckets`).
+    static let M0017_Cluster = Migration("M0017_Cluster", [
+        "ALTER TABLE jobs ADD COLUMN claimed_by TEXT",
+        """
+        CREATE TABLE rate_buckets (
+            key TEXT PRIMARY KEY,
+            tokens DOUBLE PRECISION NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX rate_buckets_updated ON rate_buckets (updated_at)",
     ])
 }

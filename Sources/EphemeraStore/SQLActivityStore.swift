@@ -41,7 +41,7 @@ public struct SQLActivityStore: Sendable {
 
     /// A page of my activity, newest first.
     public func activity(for me: String, limit: Int, after cursor: PageCursor?) async throws -> Page<ActivityItem> {
-        try await database.withConnection { sql in
+        try await database.withReadConnection { sql in
             var query: SQLQueryString = "SELECT * FROM (\(union(for: me))) a WHERE \(filters(for: me))"
             query += Keyset.continuing(after: cursor, instant: "a.created_at", id: "a.id", limit: limit)
             return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: { row in

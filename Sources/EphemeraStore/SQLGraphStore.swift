@@ -120,7 +120,7 @@ public struct SQLGraphStore: Sendable {
         async throws -> Page<String>
     {
         let (mine, other) = followers ? ("followee_id", "follower_id") : ("follower_id", "followee_id")
-        return try await database.withConnection { sql in
+        return try await database.withReadConnection { sql in
             var query: SQLQueryString = """
                 SELECT \(ident: other) AS account_id, created_at FROM follows WHERE \(ident: mine) = \(bind: accountID)
                 """

@@ -77,7 +77,7 @@ public struct SQLInteractionStore: Sendable {
 
     /// A segment's comments, oldest first.
     public func comments(segmentID: String, limit: Int, after cursor: PageCursor?) async throws -> Page<Comment> {
-        try await database.withConnection { sql in
+        try await database.withReadConnection { sql in
             var query: SQLQueryString = """
                 SELECT id, segment_id, author_id, text, created_at FROM comments WHERE segment_id = \(bind: segmentID)
                 """

@@ -10,8 +10,13 @@ import SQLKit
 /// immediate transaction.
 public struct SQLJobQueue: JobQueue {
     public let database: Database
+    /// This node's name, written into the rows it claims (`--node-id`).
+    public let nodeID: String
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, nodeID: String = "local") {
+        self.database = database
+        self.nodeID = nodeID
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -40,6 +45,15 @@ public struct SQLJobQueue: JobQueue {
             try await sql.raw(insert).run()
             start = end
         }
+        try await wakeWorkers(on: sql)
+    }
+
+    /// Tells every node's workers, at commit, that a job was queued (`ChangeListener` hears it), so a worker on
+    /// another node starts it at once rather than at its next poll. Inside the caller's transaction, so a
+    /// rolled-back enqueue wakes no one.
+    static func wakeWorkers(on sql: any SQLDatabase) async throws {
+        guard sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: ChangeNotice.jobQueuedPayload))").run()
     }
 
     static func insert(_ job: Job, runAt: Instant, on sql: any SQLDatabase) async throws {
@@ -67,6 +81,7 @@ public struct SQLJobQueue: JobQueue {
                 VALUES (\(bind: id), \(bind: job.kind.rawValue), \(bind: payload), 'queued', 0,
                 \(bind: job.kind.maxAttempts), \(bind: runAt.milliseconds), \(bind: runAt.milliseconds))
                 """).run()
+            try await Self.wakeWorkers(on: sql)
             return id
         }
     }
@@ -98,7 +113,8 @@ public struct SQLJobQueue: JobQueue {
             }
             guard let chosen = candidates.min(by: { ($0.runAt, $0.id) < ($1.runAt, $1.id) }) else { return nil }
             guard let row = try await sql.raw("""
-                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = \(bind: leaseUntil)
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = \(bind: leaseUntil),
+                claimed_by = \(bind: nodeID)
                 WHERE id = \(bind: chosen.id) RETURNING id, kind, payload, attempts, max_attempts
                 """).first() else { return nil }
             let kindName = try row.decode(column: "kind", as: String.self)
@@ -117,6 +133,13 @@ public struct SQLJobQueue: JobQueue {
             return ClaimedJob(id: chosen.id, job: job, attempt: try row.decode(column: "attempts", as: Int.self),
                               maxAttempts: try row.decode(column: "max_attempts", as: Int.self))
         }
+    }
+
+    /// Whether this attempt still holds `job`, locking its row until the caller's transaction ends (so the
+    /// successor's claim, an `UPDATE` of the same row, waits for that commit instead of racing it).
+    static func isHeld(_ job: ClaimedJob, on sql: any SQLDatabase) async throws -> Bool {
+        let lock: SQLQueryString = sql.dialect.name == "postgresql" ? " FOR UPDATE" : ""
+        return try await sql.raw("SELECT id FROM jobs WHERE \(held(job))\(lock)").first() != nil
     }
 
     /// The row of `job` while this attempt still holds it.
@@ -177,4 +200,19 @@ public struct SQLJobQueue: JobQueue {
                 .decode(column: "n", as: Int.self) ?? 0
         }
     }
+}
+
+/// The job whose handler is running in this task (set by the worker around a handler). Every transaction the
+/// handler commits is fenced by it: `Database.transaction` checks, just before `COMMIT` and holding the job's row,
+/// that this attempt still holds the job, and rolls back with `JobFenceLost` when another node took it over
+/// after the lease ran out — so a node presumed dead cannot finish a step its successor owns.
+public enum JobFence {
+    @TaskLocal public static var current: ClaimedJob?
+}
+
+/// The job was claimed by another attempt (this node's lease ran out): nothing this attempt wrote was committed.
+public struct JobFenceLost: Error, CustomStringConvertible {
+    public var jobID: String
+    public var attempt: Int
+    public var description: String { "job \(jobID) attempt \(attempt) was taken over by a later attempt" }
 }

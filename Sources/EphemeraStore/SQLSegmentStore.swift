@@ -178,7 +178,7 @@ public struct SQLSegmentStore: Sendable {
 
     /// The author's segments visible to `viewer` at `now`, oldest first: their story.
     public func story(authorID: String, viewer: String?, now: Instant) async throws -> [Segment] {
-        try await database.withConnection { sql in
+        try await database.withReadConnection { sql in
             try await sql.raw("""
                 SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID)
                 AND \(SQLVisibility.predicate(viewer: viewer, now: now))
@@ -198,6 +198,8 @@ public struct SQLSegmentStore: Sendable {
     }
 
     /// The viewer's tray: every followed author (and the viewer) with a visible story, in `trayOrder`.
+    /// Always from the primary: the tray is cached per node and invalidated by change notifications sent at
+    /// commit, before a replica has replayed the write, so a tray read from the replica could be cached stale.
     public func tray(viewer: String, now: Instant) async throws -> [TrayEntry] {
         let entries = try await database.withConnection { sql in
             try await sql.raw("""
@@ -223,7 +225,7 @@ public struct SQLSegmentStore: Sendable {
 
     /// The ring of one author's story for `viewer`.
     public func ring(authorID: String, viewer: String?, now: Instant) async throws -> StoryRing {
-        try await database.withConnection { sql in
+        try await database.withReadConnection { sql in
             let viewerID = viewer ?? ""
             guard let row = try await sql.raw("""
                 SELECT COUNT(*) AS n, SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
@@ -245,7 +247,7 @@ public struct SQLSegmentStore: Sendable {
     {
         let asOf = cursor?.asOf ?? now
         let at = asOf.milliseconds
-        return try await database.withConnection { sql in
+        return try await database.withReadConnection { sql in
             var inner: SQLQueryString = """
                 SELECT \(Self.columns), CAST(1.0
                   + 3.0 * (SELECT COUNT(*) FROM likes l WHERE l.segment_id = s.id AND l.created_at <= \(bind: at))
@@ -277,7 +279,7 @@ public struct SQLSegmentStore: Sendable {
 
     /// The author's expired segments kept in their archive, newest first.
     public func archive(authorID: String, limit: Int, after cursor: PageCursor?) async throws -> Page<Segment> {
-        try await database.withConnection { sql in
+        try await database.withReadConnection { sql in
             var query: SQLQueryString = """
                 SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'archived'
                 """
@@ -306,9 +308,8 @@ public struct SQLSegmentStore: Sendable {
     static func insertViews(_ views: [ViewRecord], database: Database) async throws -> Set<ViewBatcher.ViewKey> {
         // A fixed order, so two nodes writing overlapping batches into PostgreSQL cannot deadlock.
         let views = views.sorted { ($0.segmentID, $0.viewerID) < ($1.segmentID, $1.viewerID) }
-        // A view changes only its viewer's rings: drop their cached tray, not everyone's.
-        defer { for viewer in Set(views.map(\.viewerID)) { database.trayCache.invalidate(viewer: viewer) } }
-        return try await database.transaction(affectingTrays: false) { sql in
+        // A view changes only its viewer's rings: drop their cached tray (on every node), not everyone's.
+        return try await database.transaction(affectingTrays: false, viewers: Set(views.map(\.viewerID))) { sql in
             // One statement decides, so two requests for the same view at once cannot both insert (a check
             // then an insert raced into a duplicate key on PostgreSQL under load).
             var insert: SQLQueryString = "INSERT INTO views (segment_id, viewer_id, viewed_at) VALUES "

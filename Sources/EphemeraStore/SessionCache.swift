@@ -21,6 +21,8 @@ public final class SessionCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set while this node cannot hear other nodes' changes (`ChangeListener`): nothing is served or kept.
+    let bypass = Atomic<Bool>(false)
     public let maxAge: Duration
     public let capacity: Int
 
@@ -31,6 +33,7 @@ public final class SessionCache: Sendable {
 
     /// The cached account of a session, if one is fresh.
     public func lookup(tokenHash: String) -> Account? {
+        if bypass.load(ordering: .acquiring) { return nil }
         let now = ContinuousClock.now
         return state.withLock { state in
             guard let entry = state.entries[tokenHash] else { return nil }
@@ -48,6 +51,7 @@ public final class SessionCache: Sendable {
     }
 
     public func store(tokenHash: String, account: Account, generation: UInt64) {
+        if bypass.load(ordering: .acquiring) { return }
         let until = ContinuousClock.now + maxAge
         state.withLock { state in
             guard state.generation == generation else { return }

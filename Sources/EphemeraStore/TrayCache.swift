@@ -33,6 +33,8 @@ public final class TrayCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set while this node cannot hear other nodes' changes (`ChangeListener`): nothing is served or kept.
+    let bypass = Atomic<Bool>(false)
     /// Trays being computed, by viewer and the stamp they are computed against.
     private let flights = Mutex<[FlightKey: Task<(Data, Instant), any Error>]>([:])
     public let maxAge: Duration
@@ -45,7 +47,8 @@ public final class TrayCache: Sendable {
 
     /// The cached tray of `viewer`, if nothing it depends on changed and it has not expired.
     public func lookup(viewer: String, now: Instant) -> Data? {
-        state.withLock { state in
+        if bypass.load(ordering: .acquiring) { return nil }
+        return state.withLock { state in
             guard let entry = state.entries[viewer], now < entry.validUntil,
                   entry.stamp == Stamp(global: state.global, viewer: state.viewers[viewer] ?? 0) else { return nil }
             return entry.payload
@@ -63,6 +66,7 @@ public final class TrayCache: Sendable {
 
     /// Keeps `payload` for `viewer` until `validUntil` (capped at `maxAge` from `now`).
     public func store(viewer: String, payload: Data, stamp: Stamp, now: Instant, validUntil: Instant) {
+        if bypass.load(ordering: .acquiring) { return }
         state.withLock { state in
             guard stamp == Stamp(global: state.global, viewer: state.viewers[viewer] ?? 0) else { return }
             if let old = state.entries[viewer] { state.bytes -= old.payload.count }

@@ -22,6 +22,8 @@ public final class VisibilityCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set while this node cannot hear other nodes' changes (`ChangeListener`): nothing is served or kept.
+    let bypass = Atomic<Bool>(false)
     public let maxAge: Duration
     public let capacity: Int
 
@@ -31,6 +33,7 @@ public final class VisibilityCache: Sendable {
     }
 
     func segment(_ id: String, generation: UInt64) -> Segment? {
+        if bypass.load(ordering: .acquiring) { return nil }
         let now = ContinuousClock.now
         return state.withLock { state in
             guard let entry = state.segments[id], entry.generation == generation, now < entry.until else { return nil }
@@ -39,6 +42,7 @@ public final class VisibilityCache: Sendable {
     }
 
     func store(_ segment: Segment, generation: UInt64) {
+        if bypass.load(ordering: .acquiring) { return }
         let until = ContinuousClock.now + maxAge
         state.withLock { state in
             if state.segments.count >= capacity { state.segments.removeAll(keepingCapacity: true) }
@@ -47,6 +51,7 @@ public final class VisibilityCache: Sendable {
     }
 
     func relations(viewer: String, author: String, generation: UInt64) -> Relations? {
+        if bypass.load(ordering: .acquiring) { return nil }
         let now = ContinuousClock.now
         return state.withLock { state in
             guard let entry = state.relations[viewer + " " + author], entry.generation == generation, now < entry.until
@@ -56,10 +61,21 @@ public final class VisibilityCache: Sendable {
     }
 
     func store(_ relations: Relations, viewer: String, author: String, generation: UInt64) {
+        if bypass.load(ordering: .acquiring) { return }
         let until = ContinuousClock.now + maxAge
         state.withLock { state in
             if state.relations.count >= capacity { state.relations.removeAll(keepingCapacity: true) }
             state.relations[viewer + " " + author] = Entry(value: relations, generation: generation, until: until)
+        }
+    }
+}
+
+extension VisibilityCache {
+    /// Drops every entry (the node may have missed another node's writes).
+    public func invalidateAll() {
+        state.withLock { state in
+            state.segments.removeAll(keepingCapacity: true)
+            state.relations.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -70,6 +70,19 @@ public struct TestApp: Sendable {
         }
     }
 
+    /// Another node of the same cluster: the same database, keys and bucket, a data folder and scratch of its own,
+    /// no HTTP side (its services are called directly). Shut it down when done; its folder goes with the test's.
+    public func openNode(_ name: String, configure: (inout AppConfiguration) -> Void = { _ in }) async throws -> AppServices {
+        var other = services.configuration
+        other.databaseURL = other.resolvedDatabaseURL
+        other.keyringDirectory = other.resolvedKeyringDirectory
+        other.dataDirectory = dataDirectory + "/node-" + name
+        other.scratchDirectory = dataDirectory + "-scratch/node-" + name
+        other.nodeID = name
+        configure(&other)
+        return try await AppServices.open(configuration: other, clock: clock, logger: TestDatabase.quietLogger)
+    }
+
     /// A rendition decrypted into a temporary file (the stored blob is encrypted), for ffprobe and byte checks.
     public func plaintext(_ segmentID: String, _ rendition: Rendition) async throws -> String {
         guard let data = try await services.media.decryptedData(segmentID: segmentID, rendition: rendition) else {

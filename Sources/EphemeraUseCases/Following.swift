@@ -119,7 +119,7 @@ public struct Sharing: Sendable {
 
     /// Records a share of a segment the caller can see and returns its share code.
     public func share(segmentID: String, by me: Account, address: String?) async throws -> String {
-        try limiter.check(.share, account: me.id, address: address)
+        try await limiter.check(.share, account: me.id, address: address)
         let segment = try await reading.visibleSegment(segmentID, by: me)
         return try await shares.share(segmentID: segment.id, accountID: me.id, at: clock.now())
     }

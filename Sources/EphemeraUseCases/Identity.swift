@@ -24,7 +24,7 @@ public struct Identity: Sendable {
     public func signUp(handle: String, password: String, displayName: String?, address: String?) async throws
         -> (Account, String)
     {
-        try limiter.check(.signUp, account: nil, address: address)
+        try await limiter.check(.signUp, account: nil, address: address)
         try AccountRules.validateHandle(handle)
         try AccountRules.validatePassword(password)
         let displayName = displayName?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -41,7 +41,7 @@ public struct Identity: Sendable {
     /// Checks a password and starts a session. An unknown handle costs as much as a wrong password.
     public func signIn(handle: String, password: String, address: String?) async throws -> (Account, String) {
         // Per handle as well as per address: guessing one account's password from many addresses is slowed too.
-        try limiter.check(.signIn, account: "handle:" + handle, address: address)
+        try await limiter.check(.signIn, account: "handle:" + handle, address: address)
         let found = try await accounts.credentials(handle: handle)
         let matches = try await passwords.verifySignIn(password, storedHash: found?.1)
         guard let (account, _) = found, matches else { throw EphemeraError.invalidCredentials }

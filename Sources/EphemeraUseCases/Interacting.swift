@@ -45,7 +45,7 @@ public struct Interacting: Sendable {
 
     /// Likes (or unlikes) a segment the caller can see; idempotent.
     public func setLike(_ on: Bool, segmentID: String, by me: Account, address: String?) async throws {
-        try limiter.check(.like, account: me.id, address: address)
+        try await limiter.check(.like, account: me.id, address: address)
         let segment = try await reading.visibleSegment(segmentID, by: me)
         if on {
             _ = try await interactions.like(segmentID: segment.id, accountID: me.id, at: clock.now())
@@ -86,7 +86,7 @@ public struct Interacting: Sendable {
 
     /// Comments on a segment the caller can see, when its author allows comments.
     public func addComment(_ text: String, segmentID: String, by me: Account, address: String?) async throws -> CommentView {
-        try limiter.check(.comment, account: me.id, address: address)
+        try await limiter.check(.comment, account: me.id, address: address)
         let segment = try await reading.visibleSegment(segmentID, by: me)
         guard let author = try await accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
         guard author.settings.allowComments else {

@@ -52,10 +52,18 @@ public struct ExpirySweeper: Service {
         }
     }
 
+    /// The advisory lock that makes one node at a time the sweeper of a cluster.
+    static let lockName = "ephemera-expiry-sweeper"
+
     /// One pass: expired live segments go to the archive or begin purging; deleted segments whose restore
-    /// window is over begin purging. Returns how many segments it moved.
+    /// window is over begin purging. Returns how many segments it moved. In a cluster one node sweeps at a
+    /// time (an advisory lock); a node that finds another sweeping skips its pass (nil).
     @discardableResult
-    public func sweep() async throws -> Int {
+    public func sweep() async throws -> Int? {
+        try await deletion.database.whileHolding(lock: Self.lockName) { try await sweepHoldingLock() }
+    }
+
+    func sweepHoldingLock() async throws -> Int {
         let now = clock.now()
         var moved = 0
         // In batches, each one transaction: a day's worth of expiries is a few statements, not one

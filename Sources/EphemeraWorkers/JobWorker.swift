@@ -27,8 +27,9 @@ public struct JobWorker: Service {
     let signal: JobSignal
     let logger: Logger
     let pollInterval: Duration
-    /// Short, and renewed while the job runs, so a crashed node's job is taken over within half a minute.
-    let lease: Duration = .seconds(30)
+    /// Short, and renewed every third of it while the job runs, so a crashed node's job is taken over within half
+    /// a minute (`EPHEMERA_JOB_LEASE` shortens it for the cluster test).
+    public var lease: Duration = .seconds(30)
 
     public init(queue: SQLJobQueue, processor: MediaProcessor, renderer: DownloadRenderer, purger: Purger,
                 deletion: SQLDeletionStore, resumableUploads: ResumableUploadJanitor, clock: any EphemeraClock,
@@ -119,18 +120,21 @@ public struct JobWorker: Service {
         logger.info("Running job", metadata: metadata)
         let heartbeat = Task {
             while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: lease / 3)
                 try await queue.renewLease(claimed, until: clock.now() + lease)
             }
         }
         defer { heartbeat.cancel() }
         do {
-            switch try await handle(claimed.job) {
+            switch try await JobFence.$current.withValue(claimed, operation: { try await handle(claimed.job) }) {
             case .done:
                 try await queue.complete(claimed, at: clock.now())
             case .again(let at, let because):
                 try await queue.fail(claimed, error: because, retryAt: at, at: clock.now())
             }
+        } catch let lost as JobFenceLost {
+            // Another node holds the job now; what this attempt did was rolled back, and the row is not ours to touch.
+            logger.warning("Job taken over by another node", metadata: metadata.merging(["error": "\(lost)"]) { $1 })
         } catch {
             var failed = metadata
             failed["error"] = "\(error)"

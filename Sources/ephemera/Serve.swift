@@ -13,9 +13,18 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @Option(help: "Make this account an admin: now if it exists, else when it signs up (the first account of a new community).")
     var admin: String?
+    // Here rather than with the shared options: `ephemera user promote` has a --role of its own (an account's).
+    @Option(help: "all: HTTP, jobs and the sweeper; web: HTTP only; worker: jobs and the sweeper only (HTTP answers /healthz and /readyz). [EPHEMERA_ROLE, default all]")
+    var role: String?
 
     func run() async throws {
         var configuration = try options.configuration()
+        if let text = role ?? ProcessInfo.processInfo.environment["EPHEMERA_ROLE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let parsed = NodeRole(rawValue: text.lowercased()) else {
+                throw ValidationError("Invalid configuration:\n  \(role == nil ? "EPHEMERA_ROLE" : "--role"): '\(text)' is not all, web or worker")
+            }
+            configuration.role = parsed
+        }
         configuration.adminHandle = admin.map { String($0.trimmingPrefix("@")).lowercased() }
         let logger = try options.logger()
         let built = try await buildApplication(configuration: configuration, logger: logger)

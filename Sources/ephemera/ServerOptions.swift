@@ -51,6 +51,12 @@ struct ServerOptions: ParsableArguments {
     var s3Region: String?
     @Option(help: "true: ENDPOINT/BUCKET/KEY; false: BUCKET.ENDPOINT/KEY. [EPHEMERA_S3_PATH_STYLE, default true]")
     var s3PathStyle: String?
+    @Option(help: "This node's name in job claims and logs. [EPHEMERA_NODE_ID, default hostname:pid]")
+    var nodeID: String?
+    @Option(help: "postgres://… of a streaming replica for reads; an author's own writes are read from the primary or once the replica has replayed them. [EPHEMERA_DATABASE_READ_URL]")
+    var databaseReadURL: String?
+    @Option(help: "CIDR,CIDR…: take the client address from X-Forwarded-For only when the peer is one of these (your load balancers). [EPHEMERA_TRUSTED_PROXIES, default none]")
+    var trustedProxies: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -196,6 +202,32 @@ struct ServerOptions: ParsableArguments {
                                                          pathStyle: pathStyle, accessKeyID: accessKey,
                                                          secretAccessKey: secretKey)
             }
+        }
+        if let (v, key) = value(nodeID, "EPHEMERA_NODE_ID") {
+            if (1...100).contains(v.count), v.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "|" }) {
+                config.nodeID = v
+            } else {
+                problems.append("\(key): '\(v)' is not a name of 1-100 printable ASCII characters without spaces or '|'")
+            }
+        }
+        if let (v, key) = value(databaseReadURL, "EPHEMERA_DATABASE_READ_URL") {
+            if v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") {
+                config.databaseReadURL = v
+            } else {
+                problems.append("\(key): '\(v)' is not a postgres:// URL")
+            }
+        }
+        if config.databaseReadURL != nil, !(config.databaseURL.map { $0.hasPrefix("postgres") } ?? false) {
+            problems.append("--database-read-url needs --database-url postgres://… (a replica of that primary)")
+        }
+        if let (v, key) = value(trustedProxies, "EPHEMERA_TRUSTED_PROXIES") {
+            switch TrustedProxies.parse(v) {
+            case .success(let proxies): config.trustedProxies = proxies
+            case .failure(let bad): problems.append("\(key): \(bad.entries.map { "'\($0)'" }.joined(separator: ", ")) not an address block like 10.0.0.0/8 or ::1")
+            }
+        }
+        if let v = environment["EPHEMERA_JOB_LEASE"], !v.isEmpty {
+            if let d = parseDurationSpec(v), d >= .seconds(3) { config.jobLease = d } else { problems.append("EPHEMERA_JOB_LEASE: '\(v)' is not a duration of at least 3s") }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }
         guard problems.isEmpty else {
