@@ -51,7 +51,6 @@ public struct AppServices: Sendable {
     /// tus uploads: their rows and their encrypted spools (on this node's disk, or in the bucket).
     public let resumableUploads: SQLResumableUploadStore
     public let spool: any UploadSpool
-    let rateLimiter: RateLimiter
     /// Sign-up, sign-in, sign-out, reauthentication.
     public let identity: Identity
     /// Turning a received file into a post.
@@ -224,7 +223,6 @@ public struct AppServices: Sendable {
             jobSignal: signal,
             changeListener: ChangeListener(database: database, nodeID: configuration.nodeID, logger: logger, onJobQueued: { signal.notify() }),
             resumableUploads: janitor.uploads, spool: janitor.spool,
-            rateLimiter: limiter,
             identity: identity,
             posting: posting,
             deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,
@@ -233,7 +231,7 @@ public struct AppServices: Sendable {
                                      wait: configuration.downloadWait, wakeWorkers: { signal.notify() }),
             reading: reading,
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
-                                   legalHold: configuration.legalHold),
+                                   legalHold: configuration.legalHold, limiter: limiter),
             interacting: interacting,
             following: Following(reading: reading, graph: graph, accounts: accounts, clock: clock),
             sharing: Sharing(reading: reading, shares: SQLShareStore(database: database), graph: graph, limiter: limiter,

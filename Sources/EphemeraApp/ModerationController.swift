@@ -98,10 +98,10 @@ struct ModerationController {
 
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
-        try await services.rateLimiter.check(.report, account: me.id, address: context.address)
         let id = try context.parameters.require("id")
         let body = try await decodeJSON(NewReport.self, from: request, context: context)
-        let report = try await services.moderating.report(segmentID: id, by: me, reason: body.reason, details: body.details)
+        let report = try await services.moderating.report(segmentID: id, by: me, reason: body.reason, details: body.details,
+                                                          address: context.address)
         return try jsonResponse(reportBody(report, resolvers: [:]), status: .created)
     }
 

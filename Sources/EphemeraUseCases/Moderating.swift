@@ -35,8 +35,12 @@ public struct Moderating: Sendable {
     let clock: any EphemeraClock
     let legalHold: Duration
 
+    /// Reports are rate limited per reporter and per address.
+    let limiter: RateLimiter
+
     public init(moderation: SQLModerationStore, accounts: SQLAccountStore, reading: Reading, clock: any EphemeraClock,
-                legalHold: Duration) {
+                legalHold: Duration, limiter: RateLimiter) {
+        self.limiter = limiter
         self.moderation = moderation
         self.accounts = accounts
         self.reading = reading
@@ -67,7 +71,10 @@ public struct Moderating: Sendable {
     }
 
     /// Reports a segment `reporter` can see.
-    public func report(segmentID: String, by reporter: Account, reason: String?, details: String?) async throws -> Report {
+    public func report(segmentID: String, by reporter: Account, reason: String?, details: String?, address: String?)
+        async throws -> Report
+    {
+        try await limiter.check(.report, account: reporter.id, address: address)
         let segment = try await reading.visibleSegment(segmentID, by: reporter)
         let reason = try ModerationRules.reportReason(reason)
         let details = try ModerationRules.optionalText(details, field: "details", limit: ModerationRules.maxDetailsLength)
