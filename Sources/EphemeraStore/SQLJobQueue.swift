@@ -210,6 +210,19 @@ public enum JobFence {
     @TaskLocal public static var current: ClaimedJob?
 }
 
+extension Database {
+    /// Throws `JobFenceLost` when the job this task runs for (`JobFence.current`) has been taken over. Workers call
+    /// it before a side effect outside the database (storing renditions), so a node whose lease ran out stops
+    /// before writing objects its successor is writing; what it commits is fenced by `transaction` regardless.
+    public func checkFence() async throws {
+        guard let fence = JobFence.current else { return }
+        let held = try await withConnection { sql in
+            try await sql.raw("SELECT id FROM jobs WHERE \(SQLJobQueue.held(fence))").first() != nil
+        }
+        if !held { throw JobFenceLost(jobID: fence.id, attempt: fence.attempt) }
+    }
+}
+
 /// The job was claimed by another attempt (this node's lease ran out): nothing this attempt wrote was committed.
 public struct JobFenceLost: Error, CustomStringConvertible {
     public var jobID: String

@@ -40,6 +40,7 @@ public struct DownloadRenderer: Sendable {
         try await transcoder.watermark(source: input, kind: segment.kind, text: Rendition.watermark(handle: author.handle),
                                        textFile: media.scratchPath("watermark.txt"), output: output)
         do {
+            try await segments.database.checkFence()
             try await media.store(segmentID: segmentID, files: [download: output])
         } catch MediaStoreRefusal.noKey {
             logger.info("Download rendition not stored: the segment is being purged", metadata: ["segment": "\(segmentID)"])

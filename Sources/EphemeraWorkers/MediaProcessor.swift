@@ -57,6 +57,7 @@ public struct MediaProcessor: Sendable {
                         plan: video, piece: video.pieces[segment.position],
                         videoOut: files[.video]!, posterOut: files[.poster]!, textFile: media.scratchPath("text.txt"))
                 }
+                try await segments.database.checkFence()
                 try await media.store(segmentID: segment.id, files: files)
             } catch MediaStoreRefusal.noKey {
                 // Purged while it was being processed: its key is gone and nothing was stored. (A segment still
@@ -64,6 +65,10 @@ public struct MediaProcessor: Sendable {
                 for path in files.values { try? FileManager.default.removeItem(atPath: path) }
                 try await segments.markFailed(id: segment.id, reason: "Processing failed. Try posting the file again.")
                 continue
+            } catch let lost as JobFenceLost {
+                // Another node holds the job now and may be writing this segment's objects: leave the store alone.
+                for path in files.values { try? FileManager.default.removeItem(atPath: path) }
+                throw lost
             } catch {
                 for path in files.values { try? FileManager.default.removeItem(atPath: path) }
                 try? await media.removeTemporaryFiles(segmentID: segment.id)

@@ -108,6 +108,11 @@ import Testing
                     }
                 }
             }
+            // Nor write objects: workers check before storing renditions.
+            await #expect(throws: JobFenceLost.self) {
+                try await JobFence.$current.withValue(first) { try await database.checkFence() }
+            }
+            try await JobFence.$current.withValue(second) { try await database.checkFence() }
             // The successor's step commits.
             try await JobFence.$current.withValue(second) {
                 try await node.database.transaction { sql in
