@@ -157,10 +157,11 @@ public final class Database: Sendable {
     /// names viewers whose own trays changed (their views). On PostgreSQL the same invalidation reaches every
     /// other node through a `NOTIFY` sent inside the transaction (so a rolled-back write notifies no one; see
     /// `ChangeListener`), and a write made for a request is remembered so the request's later reads, and the
-    /// author's next ones, see it (`ReadReplica`).
+    /// author's next ones, see it (`ReadReplica`) — unless `readBack` is false: bookkeeping nobody reads from a
+    /// replica (rate-limit buckets) need not wait for it.
     public func transaction<T: Sendable>(
         affectingTrays: Bool = true, affectingSessions: Bool = false, viewers: Set<String> = [],
-        _ body: (any SQLDatabase) async throws -> T
+        readBack: Bool = true, _ body: (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let notice = ChangeNotice(node: nodeToken, trays: affectingTrays, sessions: affectingSessions,
                                   viewers: affectingTrays ? [] : viewers)
@@ -170,7 +171,7 @@ public final class Database: Sendable {
         } else {
             result = try await runTransaction(notice: notice.isEmpty ? nil : notice.payload, body)
         }
-        RequestWrites.current?.recordWrite()
+        if readBack { RequestWrites.current?.recordWrite() }
         if affectingTrays { trayCache.invalidateAll() }
         if affectingSessions { sessionCache.invalidateAll() }
         for viewer in viewers where !affectingTrays { trayCache.invalidate(viewer: viewer) }

@@ -17,7 +17,7 @@ public final class SQLRateBuckets: RateBuckets {
         guard !requests.isEmpty else { return nil }
         let keys = requests.map(\.key)
         let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
-        let wait = try await database.transaction(affectingTrays: false) { sql -> Double? in
+        let wait = try await database.transaction(affectingTrays: false, readBack: false) { sql -> Double? in
             var insert: SQLQueryString = "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES "
             for (index, request) in requests.enumerated() {
                 if index > 0 { insert += ", " }
