@@ -253,16 +253,21 @@ struct SQLiteFileSource: ConnectionPoolSource {
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             .flatMap { connection in
-                // WAL + synchronous=NORMAL survives a process kill (DESIGN.md, "Where the time goes").
+                // WAL + synchronous=NORMAL survives a process kill (DESIGN.md, "Where the time goes"). The busy
+                // timeout comes first: switching to WAL takes a lock another connection opening at the same moment
+                // may hold, and without the timeout that is an immediate "database is locked".
                 let pragmas = [
-                    "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 10000",
+                    "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
                     "PRAGMA foreign_keys = ON",
                 ]
                 var future = eventLoop.makeSucceededVoidFuture()
                 for pragma in pragmas {
                     future = future.flatMap { connection.query(pragma).map { _ in } }
                 }
-                return future.map { connection }
+                // A connection that could not be set up is closed, not dropped open.
+                return future.map { connection }.flatMapError { error in
+                    connection.close().flatMapThrowing { throw error }
+                }
             }
     }
 }
