@@ -93,6 +93,26 @@ public struct AppServices: Sendable {
         return try await PostgresKeyring.open(url: url, masterKey: master, logger: logger)
     }
 
+    /// The key that signs this server's ciphertext links (`DATA_DIR/ciphertext-links.key`, made at first start).
+    /// Losing it only invalidates links already handed out; clients fetch the segment again for new ones.
+    static func linkKey(dataDirectory: String) throws -> [UInt8] {
+        let path = (dataDirectory as NSString).appendingPathComponent("ciphertext-links.key")
+        if let data = FileManager.default.contents(atPath: path), data.count == 32 { return [UInt8](data) }
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let temporary = path + ".tmp-" + UUID().uuidString
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw EphemeraError(.internal, "link_key_unwritable", "Cannot write \(path): is the data folder writable?")
+        }
+        // Two processes starting at once: the first link wins (a link never replaces), and both read what it holds.
+        _ = link(temporary, path)
+        try? FileManager.default.removeItem(atPath: temporary)
+        guard let stored = FileManager.default.contents(atPath: path), stored.count == 32 else {
+            throw EphemeraError(.internal, "link_key_unreadable", "Cannot read \(path).")
+        }
+        return [UInt8](stored)
+    }
+
     /// Closes the database pools (the main database, and the keyring's when it has one).
     public func shutdown() async {
         if let keys = keyring as? PostgresKeyring { await keys.shutdown() }
@@ -162,8 +182,10 @@ public struct AppServices: Sendable {
         let profileViews = SQLProfileViewStore(database: database)
         let graph = SQLGraphStore(database: database)
         let interactions = SQLInteractionStore(database: database)
+        let access = MediaAccessIssuer(keyring: keyring, media: media,
+                                       linkKey: try linkKey(dataDirectory: configuration.dataDirectory), clock: clock)
         let reading = Reading(segments: segments, graph: graph, moderation: moderation, accounts: accounts,
-                              interactions: interactions, profileViews: profileViews, clock: clock)
+                              interactions: interactions, profileViews: profileViews, mediaAccess: access, clock: clock)
         // One node on SQLite counts in memory; on PostgreSQL every node counts in the same rows.
         let buckets: any RateBuckets = database.dialect == .postgres ? SQLRateBuckets(database: database) : LocalRateBuckets()
         let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock,

@@ -72,6 +72,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     PostController(services: services).register(on: router)
     ResumableUploadsController(services: services).register(on: router)
     MediaController(services: services).register(on: router)
+    CiphertextController(services: services).register(on: router)
     ModerationController(services: services).register(on: router)
     let web = WebController(services: services, pages: pages)
     web.register(on: router)

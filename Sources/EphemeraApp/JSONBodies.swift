@@ -113,6 +113,10 @@ struct SegmentBody: Encodable {
     var allowComments: Bool
     var failureReason: String?
     var restorableUntil: String?
+    /// For a caller who may see it: the data key (base64url) and the ciphertext URLs (API.md, "Media for clients
+    /// that decrypt"); absent when the segment has no media (yet, or any more).
+    var mediaKey: String?
+    var encryptedMedia: Media?
     /// For the author of a removed segment: why, the appeal, the legal hold.
     var removal: RemovalBody?
 
@@ -252,6 +256,14 @@ func segmentBodies(_ services: AppServices, _ segments: [Segment], viewer: Viewe
 extension SegmentBody {
     init(_ view: SegmentView, viewer: Viewer, publicURL: String) {
         self.init(view.segment, author: view.author, viewer: viewer, seen: view.seen, liked: view.liked, publicURL: publicURL)
+        if let access = view.access {
+            // Links on this site are paths; presigned object-store URLs are absolute already.
+            func link(_ rendition: Rendition) -> String? {
+                access.links[rendition].map { $0.hasPrefix("/") ? publicURL + $0 : $0 }
+            }
+            mediaKey = access.keyText
+            encryptedMedia = Media(poster: link(.poster) ?? link(.photo), video: link(.video), photo: link(.photo))
+        }
     }
 }
 

@@ -24,6 +24,11 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         Instant(milliseconds: lhs.milliseconds - rhs.wholeMilliseconds)
     }
 
+    /// The time from `rhs` to `lhs` (negative when `lhs` is earlier).
+    public static func - (lhs: Instant, rhs: Instant) -> Duration {
+        .milliseconds(lhs.milliseconds - rhs.milliseconds)
+    }
+
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-21T15:04:05.123Z`.
     public var rfc3339: String {
         let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000

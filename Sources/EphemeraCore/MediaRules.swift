@@ -120,6 +120,29 @@ public struct VideoPlan: Sendable, Hashable, Codable {
 
 /// The media rules: which uploads are accepted, and how they become segments. Pure; the probe comes from ffprobe.
 public enum MediaRules {
+    /// The longest a ciphertext link is valid or cached: a presigned object-store URL cannot outlive seven days.
+    public static let longestCiphertextLink: Duration = .seconds(7 * 86400)
+    /// A link to media no longer in the story (the author's archive) is valid this long, and never cached.
+    public static let archiveCiphertextLink: Duration = .seconds(3600)
+
+    /// How long a shared cache may keep a rendition's ciphertext (`Cache-Control: max-age`): never past the
+    /// segment's `expiresAt` (API.md), nor past the link's own validity.
+    public static func ciphertextCacheLifetime(expiresAt: Instant, now: Instant) -> Duration {
+        guard expiresAt > now else { return .zero }
+        return min(expiresAt - now, longestCiphertextLink)
+    }
+
+    /// How long a ciphertext link handed out now stays valid: until the segment leaves the story (at least an hour,
+    /// so a video started just before expiry plays to its end), at most a week.
+    public static func ciphertextLinkLifetime(expiresAt: Instant, now: Instant) -> Duration {
+        min(max(expiresAt > now ? expiresAt - now : .zero, archiveCiphertextLink), longestCiphertextLink)
+    }
+
+    /// The renditions a client that decrypts is given links to (downloads are made on request, watermarked).
+    public static func decryptableRenditions(of kind: SegmentKind) -> [Rendition] {
+        Rendition.renditions(of: kind)
+    }
+
     /// The refusal of an upload larger than the server accepts (`max` bytes), by its declared size or as it streams.
     public static func uploadTooLarge(_ max: Int64) -> EphemeraError {
         EphemeraError(.tooLarge, "upload_too_large",

@@ -146,6 +146,23 @@ public enum ChunkedCipher {
         return plain.subdata(in: from..<(to + 1))
     }
 
+    /// Decrypts a whole blob held in memory (a client that fetched the ciphertext: the CLI, tests), authenticating
+    /// every chunk and the blob's length: a truncated, extended or reordered blob is refused.
+    public static func decrypt(blob: Data, key: SymmetricKey) throws -> Data {
+        let header = try Header(parsing: [UInt8](blob.prefix(headerLength)))
+        let last = sealedSpan(of: header.chunkCount - 1, header: header)
+        guard Int64(blob.count) == last.offset + Int64(last.length) else { throw CipherError.damaged(chunk: header.chunkCount - 1) }
+        var plain = Data(capacity: Int(header.plaintextLength))
+        let whole: ClosedRange<Int64> = 0...max(header.plaintextLength - 1, 0)
+        for index in 0..<header.chunkCount {
+            let span = sealedSpan(of: index, header: header)
+            let start = blob.startIndex + Int(span.offset)
+            plain.append(try open(sealed: blob.subdata(in: start..<(start + span.length)), index: index, header: header,
+                                  range: whole, key: key))
+        }
+        return plain
+    }
+
     /// Reads the header of an encrypted blob.
     public static func header(of handle: FileHandle) throws -> Header {
         try handle.seek(toOffset: 0)

@@ -41,6 +41,10 @@ public struct FileMediaStore: MediaStore, UploadInbox {
 
     public func segmentDirectory(_ segmentID: String) -> String { root + "/media/" + segmentID }
 
+    public func ciphertextSource(segmentID: String, rendition: Rendition, validFor: Duration) -> CiphertextSource {
+        .file(path: path(segmentID: segmentID, rendition: rendition))
+    }
+
     public func path(segmentID: String, rendition: Rendition) -> String {
         segmentDirectory(segmentID) + "/" + rendition.rawValue
     }

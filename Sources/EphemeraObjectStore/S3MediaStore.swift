@@ -140,6 +140,12 @@ public struct S3MediaStore: MediaStore {
         do { try await client.deleteObject(Self.key(segmentID, rendition)) } catch { throw Self.mapped(error) }
     }
 
+    /// A presigned GET (SigV4 allows at most seven days), which the store answers with `Range` support.
+    public func ciphertextSource(segmentID: String, rendition: Rendition, validFor: Duration) -> CiphertextSource {
+        let seconds = Int(min(max(validFor.components.seconds, 1), 7 * 86400))
+        return .presigned(url: client.presignedGET(Self.key(segmentID, rendition), expires: seconds))
+    }
+
     @discardableResult
     public func isReady() async -> Bool {
         (try? await client.bucketExists()) == true

@@ -89,6 +89,19 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
         }
     }
 
+    public func keys(for ids: [String]) async throws -> [String: DataKey] {
+        let ids = Array(Set(ids))
+        guard !ids.isEmpty else { return [:] }
+        return try await database.withConnection { sql in
+            var found: [String: DataKey] = [:]
+            for row in try await sql.raw("SELECT id, wrapped FROM data_keys WHERE id IN (\(binds: ids))").all() {
+                let id = try row.decode(column: "id", as: String.self)
+                found[id] = try unwrap([UInt8](try row.decode(column: "wrapped", as: Data.self)), id: id)
+            }
+            return found
+        }
+    }
+
     @discardableResult
     public func destroyKey(for id: String) async throws -> Bool {
         let removed = try await database.withConnection { sql in

@@ -52,6 +52,9 @@ public enum API {
         public var restorableUntil: String?
         /// Why it was taken down, for its author and moderators.
         public var removal: Removal?
+        /// The data key (base64url) and the ciphertext URLs, for a caller who may see it.
+        public var mediaKey: String?
+        public var encryptedMedia: Media?
     }
 
     /// `201` of `POST /api/v1/stories`.

@@ -7,6 +7,8 @@ public struct SegmentView: Sendable, Hashable {
     public var author: Account
     public var seen: Bool
     public var liked: Bool
+    /// The key and ciphertext links, for a caller who may see it (every view is made for such a caller).
+    public var access: MediaAccess?
 }
 
 /// A profile as one caller sees it.
@@ -29,9 +31,12 @@ public struct Reading: Sendable {
     let profileViews: SQLProfileViewStore
     let clock: any EphemeraClock
 
+    /// Keys and ciphertext links for the segments a caller is shown.
+    public let mediaAccess: MediaAccessIssuer
     public init(segments: SQLSegmentStore, graph: SQLGraphStore, moderation: SQLModerationStore,
                 accounts: SQLAccountStore, interactions: SQLInteractionStore, profileViews: SQLProfileViewStore,
-                clock: any EphemeraClock) {
+                mediaAccess: MediaAccessIssuer, clock: any EphemeraClock) {
+        self.mediaAccess = mediaAccess
         self.profileViews = profileViews
         self.segments = segments
         self.graph = graph
@@ -95,10 +100,12 @@ public struct Reading: Sendable {
         async let authors = accounts.accounts(ids: Set(list.map(\.authorID)))
         async let seen = segments.seen(by: viewer.accountID, among: list.map(\.id))
         async let liked = interactions.liked(by: viewer.accountID, among: list.map(\.id))
-        let (authorsByID, seenIDs, likedIDs) = try await (authors, seen, liked)
+        async let access = mediaAccess.issue(for: list)
+        let (authorsByID, seenIDs, likedIDs, accessByID) = try await (authors, seen, liked, access)
         return list.compactMap { segment in
             authorsByID[segment.authorID].map {
-                SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id))
+                SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id),
+                            access: accessByID[segment.id])
             }
         }
     }

@@ -28,6 +28,11 @@ public struct Purger: Sendable {
         self.logger = logger
     }
 
+    /// What the receipt says of the key: the ciphertext was handed to viewers' browsers and to shared caches
+    /// (API.md, "Media for clients that decrypt"); without the key every such copy is noise.
+    public static let keyDestroyed = "data key destroyed: every copy of the encrypted media, in browsers, shared caches, "
+        + "the object store or backups, is unreadable from now on"
+
     /// The purge's steps, in order. Each may be re-run; each records what it removed.
     public enum Step: String, Sendable, CaseIterable {
         case destroyKey, deleteBlobs, replaceRowAndWriteReceipt
@@ -47,7 +52,7 @@ public struct Purger: Sendable {
             let hadKey = try await keyring.destroyKey(for: segmentID)
             try await deletion.logStep(
                 segmentID: segmentID, step: "1-key", store: .keyring,
-                detail: hadKey ? "data key destroyed" : "no data key was stored", at: clock.now())
+                detail: hadKey ? Self.keyDestroyed : "no data key was stored", at: clock.now())
         case .deleteBlobs:
             // Deleting is idempotent: a re-run after a crash between deleting and logging finds nothing more
             // to remove, and the folder's line still records that the segment's blobs are gone.

@@ -85,6 +85,13 @@ import Testing
                                 "\(endpoint.name) on a \(audience.rawValue) segment by \(relation.rawValue): \(response.text)")
                         #expect(response.errorCode == Self.expectedCode(endpoint, expected),
                                 "\(endpoint.name) on a \(audience.rawValue) segment by \(relation.rawValue): \(response.text)")
+                        // The data key goes exactly to whoever may read the segment (the ciphertext links are
+                        // bearer links: the key, not the link, is what the visibility rule guards).
+                        if endpoint.name == "read", response.status == .ok {
+                            let body = try response.decode(API.Segment.self)
+                            #expect(body.mediaKey != nil && body.encryptedMedia?.photo != nil,
+                                    "a \(audience.rawValue) segment read by \(relation.rawValue) comes with its key")
+                        }
                     }
                 }
             }

@@ -162,4 +162,29 @@ import Testing
             await node.shutdown()
         }
     }
+
+    /// Behind a trusted balancer the address limits count the client `X-Forwarded-For` names; without
+    /// `--trusted-proxies` the header is ignored and every request counts against the peer.
+    @Test func theClientAddressComesFromForwardedForOnlyBehindTrustedProxies() async throws {
+        for trusted in [true, false] {
+            let directory = NSTemporaryDirectory() + "ephemera-proxies-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let server = ServerProcess(dataDirectory: directory, databaseURL: nil,
+                                       extraArguments: trusted ? ["--trusted-proxies", "127.0.0.1/32,::1"] : [])
+            try await server.start()
+            func signUp(_ handle: String, from client: String) async throws -> Int {
+                try await server.request("POST", "/api/v1/accounts", json: ["handle": handle, "password": "correct horse"],
+                                         headers: ["X-Forwarded-For": client]).status
+            }
+            // Sign-up allows a burst of 5 per address.
+            for index in 0..<5 {
+                #expect(try await signUp("user\(index)", from: trusted ? "198.51.100.1" : "198.51.100.\(index + 1)") == 201)
+            }
+            #expect(try await signUp("user5", from: "198.51.100.1") == 429, "the sixth from one address is refused")
+            // Another client behind the balancer has room of its own; without trusted proxies it is the same peer.
+            #expect(try await signUp("user6", from: "198.51.100.77") == (trusted ? 201 : 429))
+            _ = try await server.terminate()
+        }
+    }
 }

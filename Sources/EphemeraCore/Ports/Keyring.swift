@@ -18,6 +18,8 @@ public protocol Keyring: Sendable {
     func createKey(for id: String) async throws -> DataKey
     /// The stored key, or nil when there is none (never made, or destroyed). Never makes one.
     func key(for id: String) async throws -> DataKey?
+    /// The stored keys of those of `ids` that have one (a default implementation asks one at a time).
+    func keys(for ids: [String]) async throws -> [String: DataKey]
     /// Destroys the key durably; returns whether there was one. Idempotent.
     @discardableResult
     func destroyKey(for id: String) async throws -> Bool
@@ -26,4 +28,16 @@ public protocol Keyring: Sendable {
     /// The ids whose keys were made before `instant` (keys a crash left between making a key and committing
     /// the row that names it are found among these).
     func keyIDs(createdBefore instant: Instant) async throws -> [String]
+}
+
+extension Keyring {
+    /// The stored keys of `ids` (those that have one), for a list of segments handed out with their keys. A
+    /// keyring that can fetch many at once (a database) does so in one round trip.
+    public func keys(for ids: [String]) async throws -> [String: DataKey] {
+        var found: [String: DataKey] = [:]
+        for id in Set(ids) {
+            if let key = try await key(for: id) { found[id] = key }
+        }
+        return found
+    }
 }

@@ -80,6 +80,19 @@ public protocol MediaStore: Sendable {
 
     /// Whether the store can be used now (`/readyz`): the media folder writable, or the bucket answering.
     func isReady() async -> Bool
+
+    /// Where a client that decrypts fetches a rendition's ciphertext as plain bytes (API.md, "Media for clients
+    /// that decrypt"): a file this server sends as it is, or a presigned URL of the object store valid for
+    /// `validFor` (the server then sends no media bytes at all).
+    func ciphertextSource(segmentID: String, rendition: Rendition, validFor: Duration) -> CiphertextSource
+}
+
+/// Where the ciphertext of a rendition is fetched from.
+public enum CiphertextSource: Sendable, Hashable {
+    /// A file on this node's disk, served by Ephemera's own static route (`/ciphertext/…`).
+    case file(path: String)
+    /// A presigned URL of the object store.
+    case presigned(url: String)
 }
 
 extension MediaStore {
