@@ -93,6 +93,13 @@ public struct AppConfiguration: Sendable {
             self.accessKeyID = accessKeyID
             self.secretAccessKey = secretAccessKey
         }
+
+        /// The origin browsers fetch presigned ciphertext from (the bucket's host when addressed virtual-hosted).
+        public var browserOrigin: String {
+            guard let scheme = endpoint.scheme, let host = endpoint.host else { return endpoint.absoluteString }
+            let port = endpoint.port.map { ":\($0)" } ?? ""
+            return "\(scheme)://\(pathStyle ? host : "\(bucket).\(host)")\(port)"
+        }
     }
 
     public init() {}

@@ -51,11 +51,13 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
         HealthController(services: services).register(on: router)
         return router
     }
+    router.add(middleware: RequestLogMiddleware(logger: services.logger))
     router.add(middleware: ClientAddressMiddleware(proxies: services.configuration.trustedProxies))
     if let replica = services.database.replica {
         router.add(middleware: ReplicaConsistencyMiddleware(replica: replica))
     }
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(
+        mediaOrigin: services.configuration.mediaStore == .s3 ? services.configuration.s3?.browserOrigin : nil))
     router.add(middleware: ErrorMiddleware(pages: pages))
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)

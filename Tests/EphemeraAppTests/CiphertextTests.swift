@@ -134,6 +134,39 @@ import FoundationNetworking
         }
     }
 
+    /// The service worker that decrypts in the browser: served from the root (its scope is the whole site) and
+    /// always revalidated; not under /static, where a versioned copy would be cached for a year. On an object store
+    /// the page's policy lets it fetch from the bucket's origin. Every response names its request.
+    @Test(arguments: Backend.withStores)
+    func theServiceWorkerIsServedFromTheRootAndMayFetchTheCiphertext(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let worker = try await app.request(.get, "/sw.js")
+            #expect(worker.status == .ok)
+            #expect(worker.headers[.contentType]?.hasPrefix("text/javascript") == true)
+            #expect(worker.headers[.cacheControl] == "no-cache")
+            #expect(worker.text.contains("crypto.subtle.decrypt") && worker.text.contains("/decrypt/"))
+            #expect(try await app.request(.get, "/static/sw.js").status == .notFound)
+            let etag = try #require(worker.headers[.eTag])
+            #expect(try await app.request(.get, "/sw.js", headers: [.ifNoneMatch: etag]).status == .notModified)
+
+            let page = try await app.request(.get, "/")
+            let policy = try #require(page.headers[HTTPField.Name("Content-Security-Policy")!])
+            let connect = try #require(policy.split(separator: ";").first { $0.contains("connect-src") })
+            if backend.media == .s3, let s3 = app.services.configuration.s3 {
+                #expect(connect.contains(s3.browserOrigin) && !s3.browserOrigin.isEmpty)
+            } else {
+                #expect(connect.trimmingCharacters(in: .whitespaces) == "connect-src 'self'")
+            }
+
+            let id = try #require(page.headers[HTTPField.Name("X-Request-Id")!])
+            #expect(id.count == 16)
+            let named = try await app.request(.get, "/sw.js", headers: [HTTPField.Name("X-Request-Id")!: "lb-4711-abc"])
+            #expect(named.headers[HTTPField.Name("X-Request-Id")!] == "lb-4711-abc")
+            let hostile = try await app.request(.get, "/sw.js", headers: [HTTPField.Name("X-Request-Id")!: "a b;c"])
+            #expect(hostile.headers[HTTPField.Name("X-Request-Id")!] != "a b;c")
+        }
+    }
+
     /// README's test vector of the format: a third-party client that decrypts this decrypts Ephemera's media.
     @Test func theFormatsTestVectorDecrypts() throws {
         let key = SymmetricKey(data: (0..<32).map { UInt8($0) })

@@ -541,6 +541,88 @@ class WebAppTest:
         self.find(".empty")
         self.shot("restored")
 
+    def wait_for_service_worker(self):
+        """Until the decrypting service worker controls this page (pages opened after it are controlled from
+        their first request)."""
+        self.driver.set_script_timeout(30)
+        controlled = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            if (!('serviceWorker' in navigator)) return done(false);
+            navigator.serviceWorker.ready.then(() => {
+              if (navigator.serviceWorker.controller) return done(true);
+              navigator.serviceWorker.addEventListener('controllerchange', () => done(true), {once: true});
+            });""")
+        self.assertTrue(controlled, "no service worker controls the page")
+
+    def test_media_are_decrypted_in_the_browser_from_ciphertext_only(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        video_id = SERVER.post(token, MEDIA.video, {"audience": "public"})[0]
+        photo_id = SERVER.post(token, MEDIA.photo, {"audience": "public"})[0]
+        self.open("/")
+        self.wait_for_service_worker()
+        since = SERVER.log_offset()
+        self.open(f"/@{author}/story")
+        video = self.find("[data-media] video")
+        self.assertTrue(video.get_property("src").endswith(f"/decrypt/{video_id}/video"), video.get_property("src"))
+        self.wait.until(lambda d: d.execute_script(
+            "const v = document.querySelector('[data-media] video'); return v && v.currentTime > 0.2"))
+        # Seeking asks the service worker for a range in the middle, which it decrypts from the chunks covering it.
+        seeked = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const v = document.querySelector('[data-media] video');
+            v.addEventListener('seeked', () => done([v.currentTime, v.error && v.error.code]), {once: true});
+            v.currentTime = 2.0;""")
+        self.assertGreaterEqual(seeked[0], 1.9)
+        self.assertIsNone(seeked[1])
+        self.wait.until(lambda d: d.execute_script(
+            "const v = document.querySelector('[data-media] video'); return v && v.currentTime > 2.1"))
+        frames = self.driver.execute_script(
+            "return document.querySelector('[data-media] video').getVideoPlaybackQuality().totalVideoFrames")
+        self.assertGreater(frames, 0)
+        self.shot("decrypted-video")
+        # Then the photo, decrypted whole.
+        self.wait.until(lambda d: d.execute_script(
+            "const i = document.querySelector('[data-media] img'); return !!i && i.complete && i.naturalWidth > 0"))
+        image = self.find("[data-media] img")
+        self.assertTrue(image.get_property("src").endswith(f"/decrypt/{photo_id}/photo"), image.get_property("src"))
+        self.shot("decrypted-photo")
+        # What went over the network for media: ciphertext only. The server saw no request for /media/, and the
+        # page's own media requests all went to the service worker.
+        paths = SERVER.request_paths(since)
+        self.assertEqual([p for p in paths if p.startswith("/media/")], [])
+        for segment_id, rendition in ((video_id, "video.mp4"), (video_id, "poster.jpg"), (photo_id, "photo.jpg")):
+            self.assertTrue(any(p.startswith(f"/ciphertext/{segment_id}/") and p.endswith("/" + rendition) for p in paths),
+                            f"no ciphertext request for {segment_id}/{rendition}: {paths}")
+        page_requests = self.driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+        self.assertEqual([p for p in page_requests if p.startswith(("/media/", "/ciphertext/"))], [])
+        self.assertTrue(any(p.startswith("/decrypt/") for p in page_requests), page_requests)
+
+    def test_a_tampered_chunk_shows_an_error_never_broken_frames(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        video_id = SERVER.post(token, MEDIA.video, {"audience": "public"})[0]
+        with open(SERVER.blob(video_id, "video.mp4"), "r+b") as blob:
+            blob.seek(24 + 1000)  # inside the first chunk, past the 24-byte header
+            byte = blob.read(1)
+            blob.seek(24 + 1000)
+            blob.write(bytes([byte[0] ^ 0x01]))
+        self.open("/")
+        self.wait_for_service_worker()
+        self.open(f"/@{author}/story")
+        notice = self.visible("[data-media-error]")
+        self.assertIn("could not be shown", notice.text)
+        state = self.driver.execute_script("""
+            const v = document.querySelector('[data-media] video');
+            return [v.error && v.error.code, v.getVideoPlaybackQuality().totalVideoFrames];""")
+        self.assertIsNotNone(state[0], "the video element did not fail")
+        self.assertEqual(state[1], 0, "frames were shown from a chunk that failed authentication")
+        self.shot("tampered")
+        # The browser logs the failed media request; that, and nothing else, is expected here.
+        errors = [e for e in self.console_errors() if f"/decrypt/{video_id}/video" not in e]
+        self.assertEqual(errors, [])
+
     def test_every_page_renders_without_errors(self):
         me = self.handle("tourist")
         token = SERVER.sign_up(me)

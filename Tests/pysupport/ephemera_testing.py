@@ -3,6 +3,7 @@ folder, an API helper for setting up what a test is not about, and ffmpeg-made m
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -95,6 +96,25 @@ class Server:
         result = subprocess.run([BINARY, "audit", "--data-dir", os.path.join(self.directory, "data")],
                                 capture_output=True, text=True, env=self.environment)
         return result.returncode, result.stdout + result.stderr
+
+    def log_offset(self):
+        """Where the server's log ends now: pass it to `request_paths` to see only what came after."""
+        self.log.flush()
+        return os.path.getsize(self.log.name)
+
+    def request_paths(self, since=0):
+        """The paths of the requests the server logged (one `request` line each) since a `log_offset()`."""
+        with open(self.log.name, "rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        return [match.group(1) for match in re.finditer(r"\bpath=(\S+)", text)]
+
+    def blob(self, segment_id, rendition):
+        """The file holding a segment's encrypted rendition on the file media store."""
+        for directory, _, files in os.walk(os.path.join(self.directory, "data", "media")):
+            if os.path.basename(directory) == segment_id and rendition in files:
+                return os.path.join(directory, rendition)
+        raise AssertionError(f"no stored {rendition} for {segment_id}")
 
     def promote(self, handle, role="moderator"):
         """`ephemera user promote` on the server's data, as an operator would (beside the running server)."""

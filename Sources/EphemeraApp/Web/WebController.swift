@@ -28,6 +28,8 @@ struct WebController {
         router.get("/@{handle}/story", use: viewer)
         router.get("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
         router.head("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
+        router.get("/sw.js", use: { request, _ in try pages.serviceWorker(request) })
+        router.head("/sw.js", use: { request, _ in try pages.serviceWorker(request) })
         router.get("/favicon.ico", use: { _, _ in WebPages.redirect(to: "/static/icon.svg") })
     }
 

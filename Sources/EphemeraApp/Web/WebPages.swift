@@ -50,6 +50,7 @@ struct WebPages: Sendable {
             ("app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
             ("app.css", PackageResources.app_css, "text/css; charset=utf-8"),
             ("icon.svg", PackageResources.icon_svg, "image/svg+xml"),
+            ("sw.js", PackageResources.sw_js, "text/javascript; charset=utf-8"),
         ]
         var assets: [String: StaticAsset] = [:]
         var digest = SHA256()
@@ -126,14 +127,28 @@ struct WebPages: Sendable {
 
     /// `/static/{file}`: with the current version in the query, cached for a year; otherwise revalidated.
     func asset(_ request: Request, context: AppRequestContext) throws -> Response {
-        guard let name = context.parameters.get("file"), let asset = assets[name] else {
+        guard let name = context.parameters.get("file"), name != "sw.js" else {
+            throw EphemeraError(.notFound, "not_found", "There is nothing at this address.")
+        }
+        let versioned = request.uri.queryParameters["v"].map { String($0) == assetVersion } ?? false
+        return try asset(named: name, request: request,
+                         cacheControl: versioned ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate")
+    }
+
+    /// `/sw.js`, the service worker that decrypts the viewer's media: at the root, so that its scope is the whole
+    /// site, and always revalidated, so that a new version reaches browsers at their next visit.
+    func serviceWorker(_ request: Request) throws -> Response {
+        try asset(named: "sw.js", request: request, cacheControl: "no-cache")
+    }
+
+    private func asset(named name: String, request: Request, cacheControl: String) throws -> Response {
+        guard let asset = assets[name] else {
             throw EphemeraError(.notFound, "not_found", "There is nothing at this address.")
         }
         var headers = HTTPFields()
         headers[.contentType] = asset.contentType
         headers[.eTag] = asset.etag
-        let versioned = request.uri.queryParameters["v"].map { String($0) == assetVersion } ?? false
-        headers[.cacheControl] = versioned ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate"
+        headers[.cacheControl] = cacheControl
         if request.headers[.ifNoneMatch] == asset.etag {
             return Response(status: .notModified, headers: headers)
         }

@@ -217,6 +217,43 @@
       requestAnimationFrame(tick);
     }
 
+    // The keys came with the page; the service worker gets them before it is asked for any media.
+    const decrypter = () => ("serviceWorker" in navigator && navigator.serviceWorker.controller) || null;
+    function handKeys() {
+      const worker = decrypter();
+      if (!worker) return;
+      worker.postMessage({
+        type: "segments",
+        segments: segments.filter((s) => s.mediaKey && s.encryptedMedia)
+          .map((s) => ({ id: s.id, mediaKey: s.mediaKey, encryptedMedia: s.encryptedMedia, media: s.media })),
+      });
+    }
+    handKeys();
+    if ("serviceWorker" in navigator) navigator.serviceWorker.addEventListener("controllerchange", handKeys);
+
+    /** A rendition's URL: decrypted by the service worker when one controls this page, else by the server. */
+    function mediaURL(segment, rendition) {
+      const encrypted = segment.encryptedMedia;
+      if (decrypter() && segment.mediaKey && encrypted && (encrypted[rendition] || (rendition === "poster" && encrypted.photo))) {
+        return `/decrypt/${encodeURIComponent(segment.id)}/${rendition}`;
+      }
+      const path = segment.media[rendition] || (rendition === "poster" ? segment.media.photo : null);
+      return sitePath(path);
+    }
+
+    /** What the viewer shows when a segment's media cannot be fetched or fails authentication. */
+    function mediaError(element) {
+      element.dataset.fallback = "true";
+      element.hidden = true;
+      const notice = document.createElement("p");
+      notice.className = "media-error";
+      notice.dataset.mediaError = "";
+      notice.setAttribute("role", "status");
+      notice.textContent = "This story could not be shown.";
+      mediaBox.appendChild(notice);
+      ready = true;
+    }
+
     function recordView(segment) {
       if (!me || segment.seen) return;
       segment.seen = true;
@@ -240,23 +277,23 @@
         element.playsInline = true;
         element.muted = muted;
         element.preload = "auto";
-        element.poster = sitePath(segment.media.poster) || "";
+        element.poster = mediaURL(segment, "poster") || "";
         element.addEventListener("canplay", () => { ready = true; syncPause(); }, { once: true });
         element.addEventListener("ended", () => { if (segments[index] === segment) next(); });
         element.addEventListener("error", () => {
-          // The bar still moves for the segment's length, and the viewer moves on.
-          element.dataset.fallback = "true";
-          ready = true;
+          // An error state, never broken frames; the bar still moves for the segment's length, and the viewer
+          // moves on.
+          if (segments[index] === segment) mediaError(element);
         });
-        element.src = sitePath(segment.media.video);
+        element.src = mediaURL(segment, "video");
         $('[data-action="mute"]').hidden = false;
       } else {
         element = document.createElement("img");
         element.alt = segment.caption || `Story by ${state.author.handle}`;
         element.decoding = "async";
         element.addEventListener("load", () => { ready = true; });
-        element.addEventListener("error", () => { ready = true; });
-        element.src = sitePath(segment.media.photo || segment.media.poster);
+        element.addEventListener("error", () => { if (segments[index] === segment) mediaError(element); });
+        element.src = mediaURL(segment, segment.media.photo ? "photo" : "poster");
         $('[data-action="mute"]').hidden = true;
       }
       current = element;
@@ -1011,6 +1048,12 @@
       }
     });
   });
+
+  // The service worker that decrypts the viewer's media in the browser (sw.js). Only a secure context (HTTPS, or
+  // this machine) may run one; elsewhere the viewer keeps using the server's decrypting /media/ path.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(() => { /* the /media/ path still works */ });
+  }
 
   const page = document.body.dataset.page;
   if (page === "story") initViewer();

@@ -1,0 +1,52 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// One log line per request — method, path (never the query, which may carry a share code or a cursor), status,
+/// duration — under a request id that the response carries as `X-Request-Id`. A well-formed id sent by the
+/// client (a load balancer's) is kept, so one request can be followed from nginx to the node.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let id = request.headers[.xRequestID].flatMap(Self.acceptable) ?? Self.newID()
+        let started = ContinuousClock.now
+        do {
+            var response = try await next(request, context)
+            response.headers[.xRequestID] = id
+            log(request, status: Int(response.status.code), id: id, since: started)
+            return response
+        } catch {
+            log(request, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500, id: id,
+                since: started)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, status: Int, id: String, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info("request", metadata: [
+            "requestId": "\(id)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+            "status": "\(status)", "ms": "\(String(format: "%.1f", milliseconds))",
+        ])
+    }
+
+    static func acceptable(_ text: String) -> String? {
+        text.count <= 64 && !text.isEmpty && text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+            ? text : nil
+    }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = Self("X-Request-Id")!
+}
