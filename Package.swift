@@ -146,6 +146,7 @@ let package = Package(
             dependencies: [
                 "EphemeraApp",
                 "EphemeraStore",
+                "EphemeraMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -13,6 +13,10 @@ import NIOFoundationCompat
 ///
 /// What is sent is decided by the `Downloading` use case: while the watermarked copy is being made the answer is
 /// **202** with `Retry-After` and the client asks again.
+///
+/// With `?encrypted=true` (the CLI) the answer is JSON instead: the segment's key and a link to the ciphertext of
+/// the same rendition, which the client fetches (resuming with `Range`) and decrypts itself; `&resume=true` when
+/// it continues an interrupted download, which is then not counted again.
 struct DownloadController {
     let services: AppServices
 
@@ -25,9 +29,33 @@ struct DownloadController {
         var retryAfter: Int
     }
 
+    struct EncryptedDownloadBody: Encodable {
+        var mediaKey: String
+        var url: String
+        var filename: String
+        var contentType: String
+    }
+
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let original = try parseFlag(request.uri.queryParameters["original"].map(String.init), name: "original")
+        if try parseFlag(request.uri.queryParameters["encrypted"].map(String.init), name: "encrypted") {
+            let resuming = try parseFlag(request.uri.queryParameters["resume"].map(String.init), name: "resume")
+            switch try await services.downloading.encryptedDownload(segmentID: id, by: context.account, original: original,
+                                                                     resuming: resuming) {
+            case .preparing(let retry):
+                var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
+                response.headers[.retryAfter] = String(retry)
+                return response
+            case .ready(let download):
+                var response = try jsonResponse(EncryptedDownloadBody(
+                    mediaKey: download.access.keyText,
+                    url: download.link.hasPrefix("/") ? services.publicURL + download.link : download.link,
+                    filename: download.filename, contentType: download.rendition.contentType))
+                response.headers[.cacheControl] = "private, no-store"
+                return response
+            }
+        }
         let segment: Segment, author: Account, rendition: Rendition
         switch try await services.downloading.download(segmentID: id, by: context.account, original: original) {
         case .preparing(let retry):
@@ -42,10 +70,9 @@ struct DownloadController {
         }
         let size = blob.plaintextLength
         let etag = "\"\(segment.mediaTag ?? segment.id)-\(rendition.rawValue)\""
-        let ext = segment.kind == .video ? "mp4" : "jpg"
         var headers = HTTPFields()
         headers[.contentType] = rendition.contentType
-        headers[.contentDisposition] = "attachment; filename=\"ephemera-\(author.handle)-\(segment.id).\(ext)\""
+        headers[.contentDisposition] = "attachment; filename=\"\(DownloadRules.filename(of: segment, author: author))\""
         headers[.cacheControl] = "private, no-store"
         headers[.xContentTypeOptions] = "nosniff"
         headers[.acceptRanges] = "bytes"

@@ -52,4 +52,9 @@ public enum DownloadRules {
         let (watermarked, source) = Rendition.download(of: segment.kind)
         return original ? source : watermarked
     }
+
+    /// The name a download is saved under: whose story, which segment, the file type.
+    public static func filename(of segment: Segment, author: Account) -> String {
+        "ephemera-\(author.handle)-\(segment.id).\(segment.kind == .video ? "mp4" : "jpg")"
+    }
 }

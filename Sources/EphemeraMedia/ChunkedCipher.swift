@@ -38,6 +38,11 @@ public enum ChunkedCipher {
             plaintextLength == 0 ? 1 : Int((plaintextLength + Int64(chunkSize) - 1) / Int64(chunkSize))
         }
 
+        /// The length of the whole blob: the header, then every chunk with its tag.
+        public var ciphertextLength: Int64 {
+            Int64(ChunkedCipher.headerLength) + plaintextLength + Int64(chunkCount * ChunkedCipher.tagLength)
+        }
+
         init(chunkSize: Int, plaintextLength: Int64, salt: [UInt8]) {
             self.chunkSize = chunkSize
             self.plaintextLength = plaintextLength

@@ -171,6 +171,14 @@ public enum API {
         public var token: String
     }
 
+    /// `GET /api/v1/stories/{id}/download?encrypted=true`.
+    public struct EncryptedDownload: Decodable, Sendable, Equatable {
+        public var mediaKey: String
+        public var url: String
+        public var filename: String
+        public var contentType: String
+    }
+
     public struct ShareLink: Decodable, Sendable, Equatable {
         public var shareUrl: String
     }

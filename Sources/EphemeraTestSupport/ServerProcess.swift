@@ -12,11 +12,15 @@ public final class ServerProcess: @unchecked Sendable {
     public private(set) var log: String = ""
 
     public let extraArguments: [String]
+    /// Added to the test's own environment (the object store's credentials, which are never flags).
+    public let extraEnvironment: [String: String]
 
-    public init(dataDirectory: String, databaseURL: String?, extraArguments: [String] = []) {
+    public init(dataDirectory: String, databaseURL: String?, extraArguments: [String] = [],
+                extraEnvironment: [String: String] = [:]) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
         self.extraArguments = extraArguments
+        self.extraEnvironment = extraEnvironment
     }
 
     /// The `ephemera` binary built next to the test bundle.
@@ -42,6 +46,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.arguments = arguments + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["EPHEMERA_BCRYPT_COST"] = "4"
+        environment.merge(extraEnvironment) { _, new in new }
         process.environment = environment
         let logFile = dataDirectory + "/server-\(port).log"
         FileManager.default.createFile(atPath: logFile, contents: nil)

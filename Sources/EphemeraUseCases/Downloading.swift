@@ -9,6 +9,20 @@ public enum DownloadAnswer: Sendable {
     case preparing(retryAfterSeconds: Int)
 }
 
+/// A download the client decrypts: the key, where the ciphertext is, and the name to save it under.
+public struct EncryptedDownload: Sendable {
+    public var access: MediaAccess
+    /// A path on this site (`/ciphertext/…`) or a presigned object-store URL.
+    public var link: String
+    public var rendition: Rendition
+    public var filename: String
+}
+
+public enum EncryptedDownloadAnswer: Sendable {
+    case ready(EncryptedDownload)
+    case preparing(retryAfterSeconds: Int)
+}
+
 /// Downloads (API.md, "Stories"): the author's unmarked original, or for anyone who may see the segment a copy
 /// with the `@handle` watermark, made once by a `renderDownload` job in the media lane (one encode at a time
 /// however many first downloads arrive together). A request waits for that job up to `wait`, then answers
@@ -61,6 +75,25 @@ public struct Downloading: Sendable {
                 guard ContinuousClock.now < deadline else { return false }
                 try await Task.sleep(for: .milliseconds(100))
             }
+        }
+    }
+
+    /// A download for a client that decrypts it itself (`?encrypted=true`, the CLI): the same rules and the same
+    /// watermarked copy, but the answer is the segment's key and a link to that copy's ciphertext, so the server
+    /// sends (on an object store: relays) no plaintext. Counted once, unless `resuming` an interrupted one.
+    public func encryptedDownload(segmentID: String, by caller: Account?, original: Bool, resuming: Bool)
+        async throws -> EncryptedDownloadAnswer
+    {
+        switch try await download(segmentID: segmentID, by: caller, original: original) {
+        case .preparing(let seconds):
+            return .preparing(retryAfterSeconds: seconds)
+        case .ready(let segment, let author, let rendition):
+            guard let access = try await reading.mediaAccess.issue(for: segment, rendition: rendition),
+                  let link = access.links[rendition]
+            else { throw EphemeraError.mediaNotFound }
+            if !resuming { try await countDownload(of: segment) }
+            return .ready(EncryptedDownload(access: access, link: link, rendition: rendition,
+                                            filename: DownloadRules.filename(of: segment, author: author)))
         }
     }
 

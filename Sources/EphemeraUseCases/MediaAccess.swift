@@ -39,25 +39,38 @@ public struct MediaAccessIssuer: Sendable {
         let withMedia = segments.filter { $0.state.hasMedia && $0.mediaTag != nil }
         guard !withMedia.isEmpty else { return [:] }
         let keys = try await keyring.keys(for: withMedia.map(\.id))
-        let now = clock.now()
         var access: [String: MediaAccess] = [:]
         for segment in withMedia {
-            guard let key = keys[segment.id], let tag = segment.mediaTag else { continue }
-            let validFor = MediaRules.ciphertextLinkLifetime(expiresAt: segment.expiresAt, now: now)
-            var links: [Rendition: String] = [:]
-            for rendition in MediaRules.decryptableRenditions(of: segment.kind) {
-                switch media.ciphertextSource(segmentID: segment.id, rendition: rendition, validFor: validFor) {
-                case .presigned(let url):
-                    links[rendition] = url
-                case .file:
-                    let link = CiphertextLink(segmentID: segment.id, rendition: rendition, expiresAt: segment.expiresAt,
-                                              validUntil: now + validFor, mediaTag: tag)
-                    links[rendition] = link.path(signature: signature(of: link))
-                }
-            }
-            access[segment.id] = MediaAccess(key: key, links: links)
+            guard let key = keys[segment.id] else { continue }
+            access[segment.id] = MediaAccess(key: key, links: links(of: segment, MediaRules.decryptableRenditions(of: segment.kind)))
         }
         return access
+    }
+
+    /// Access to one rendition of `segment` — a download (the watermarked copy, or the author's original) for a
+    /// client that decrypts it itself; nil when the segment has no media or no key any more.
+    public func issue(for segment: Segment, rendition: Rendition) async throws -> MediaAccess? {
+        guard segment.state.hasMedia, segment.mediaTag != nil,
+              let key = try await keyring.keys(for: [segment.id])[segment.id] else { return nil }
+        return MediaAccess(key: key, links: links(of: segment, [rendition]))
+    }
+
+    func links(of segment: Segment, _ renditions: [Rendition]) -> [Rendition: String] {
+        guard let tag = segment.mediaTag else { return [:] }
+        let now = clock.now()
+        let validFor = MediaRules.ciphertextLinkLifetime(expiresAt: segment.expiresAt, now: now)
+        var links: [Rendition: String] = [:]
+        for rendition in renditions {
+            switch media.ciphertextSource(segmentID: segment.id, rendition: rendition, validFor: validFor) {
+            case .presigned(let url):
+                links[rendition] = url
+            case .file:
+                let link = CiphertextLink(segmentID: segment.id, rendition: rendition, expiresAt: segment.expiresAt,
+                                          validUntil: now + validFor, mediaTag: tag)
+                links[rendition] = link.path(signature: signature(of: link))
+            }
+        }
+        return links
     }
 
     func signature(of link: CiphertextLink) -> String {
@@ -69,7 +82,6 @@ public struct MediaAccessIssuer: Sendable {
     public func verify(segmentID: String, token: String, rendition: String) -> CiphertextLink? {
         guard let rendition = Rendition(rawValue: rendition),
               let (link, signature) = CiphertextLink.parse(segmentID: segmentID, token: token, rendition: rendition),
-              SegmentKind.allCases.contains(where: { MediaRules.decryptableRenditions(of: $0).contains(rendition) }),
               Self.constantTimeEqual(signature, self.signature(of: link)),
               clock.now() < link.validUntil
         else { return nil }

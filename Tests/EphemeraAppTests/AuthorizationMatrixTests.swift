@@ -31,6 +31,8 @@ import Testing
         Endpoint(name: "share", method: .post, path: { "/api/v1/stories/\($0)/shares" }, allowed: .created, needsAccount: true, authorOnly: false),
         // 202: allowed, and the watermarked copy is being made (no worker runs in these tests).
         Endpoint(name: "download", method: .get, path: { "/api/v1/stories/\($0)/download" }, allowed: .accepted, needsAccount: false, authorOnly: false),
+        // The same for a client that decrypts: the key is handed out only where the download is allowed.
+        Endpoint(name: "encrypted download", method: .get, path: { "/api/v1/stories/\($0)/download?encrypted=true" }, allowed: .accepted, needsAccount: false, authorOnly: false),
         Endpoint(name: "viewers", method: .get, path: { "/api/v1/stories/\($0)/viewers" }, allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "receipt", method: .get, path: { "/api/v1/stories/\($0)/deletion-receipt" }, allowed: .conflict, needsAccount: true, authorOnly: true),
     ]

@@ -2,6 +2,9 @@ import EphemeraStore
 import EphemeraTestSupport
 import Foundation
 import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The `ephemera` client commands, run as processes against a live server, each person with their own HOME.
 @Suite struct ClientCommandTests {
@@ -63,20 +66,9 @@ import Testing
         let story = try ServerProcess.runClient(["story", "@alice"], home: bob)
         #expect(story.status == 0 && story.output.contains(id) && story.output.contains("photo"))
 
-        // Download, then resume a partial copy with a Range request: the same bytes either way.
-        let whole = try ServerProcess.runClient(["download", id, "-o", "whole.jpg"], home: bob, in: bob)
-        #expect(whole.status == 0 && whole.output.contains("Saved whole.jpg"), "\(whole.output)")
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: bob + "/whole.jpg"))
-        #expect(bytes.starts(with: [0xFF, 0xD8]))
-        try bytes.prefix(1000).write(to: URL(fileURLWithPath: bob + "/again.jpg.part"))
-        let resumed = try ServerProcess.runClient(["download", server.baseURL + "/@alice/story?segment=\(id)",
-                                                   "-o", "again.jpg"], home: bob, in: bob)
-        #expect(resumed.status == 0 && resumed.output.contains("Resuming at 1 KB"), "\(resumed.output)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/again.jpg")) == bytes)
-        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: try savedToken(bob))
-            .decode(API.Segment.self).counts
-        // The resumed piece finishes the same download: counted once.
-        #expect(counts.downloads == 1)
+        // (Downloads: downloadsAreDecryptedHereAndResume.)
+        let downloaded = try ServerProcess.runClient(["download", id, "-o", "whole.jpg"], home: bob, in: bob)
+        #expect(downloaded.status == 0 && downloaded.output.contains("Saved whole.jpg"), "\(downloaded.output)")
 
         // Someone else's segment cannot be deleted: the server's message, exit 1.
         let notMine = try ServerProcess.runClient(["delete", id], home: bob)
@@ -95,6 +87,85 @@ import Testing
         let out = try ServerProcess.runClient(["logout"], home: alice)
         #expect(out.status == 0)
         #expect(try ServerProcess.runClient(["tray"], home: alice).output.contains("Not logged in"))
+    }
+
+    /// `ephemera download` fetches the ciphertext (from the server's own route, or presigned from the object store)
+    /// and decrypts it here; an interrupted download resumes with a Range request and is counted once; a partial
+    /// file that is not this blob starts over; a damaged one is never decrypted into a file.
+    @Test(arguments: Backend.withStores)
+    func downloadsAreDecryptedHereAndResume(backend: Backend) async throws {
+        let bucket = try await TestBucket.make(for: backend)
+        let (server, directory, _) = try await startServer(backend, bucket: bucket)
+        let alice = try home(directory, "alice"), bob = try home(directory, "bob")
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+            for folder in [alice, bob] { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        for (handle, folder) in [("alice", alice), ("bob", bob)] {
+            #expect(try await server.request("POST", "/api/v1/accounts",
+                json: ["handle": handle, "password": "correct horse"]).status == 201)
+            let login = try ServerProcess.runClient(
+                ["login", "--server", server.baseURL, "--handle", handle, "--password-stdin"], home: folder,
+                input: "correct horse\n")
+            #expect(login.status == 0, "\(login.output)")
+        }
+        let posted = try ServerProcess.runClient(["post", try await MediaFixtures.shared.photo(), "--audience", "public"], home: alice)
+        let line = try #require(posted.output.split(separator: "\n").first { $0.contains("live") }, "\(posted.output)")
+        let id = String(line.split(separator: " ")[0])
+        let bobToken = try savedToken(bob)
+
+        // Bob's copy is the watermarked one, decrypted here into the name the server suggests.
+        let whole = try ServerProcess.runClient(["download", id], home: bob, in: bob)
+        #expect(whole.status == 0 && whole.output.contains("Saved ephemera-alice-\(id).jpg"), "\(whole.output)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bob + "/ephemera-alice-\(id).jpg"))
+        #expect(bytes.starts(with: [0xFF, 0xD8]))
+        #expect(!FileManager.default.fileExists(atPath: bob + "/.ephemera-\(id).part"))
+
+        // What an interrupted download left: the first kilobyte of the ciphertext. It resumes and is not counted again.
+        let given = try await server.request("GET", "/api/v1/stories/\(id)/download?encrypted=true&resume=true", token: bobToken)
+            .decode(API.EncryptedDownload.self)
+        #expect(given.filename == "ephemera-alice-\(id).jpg" && given.contentType == "image/jpeg")
+        if backend.media == .s3 { #expect(given.url.contains("X-Amz-Signature=")) }
+        let (ciphertext, response) = try await URLSession.shared.data(from: try #require(URL(string: given.url)))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200 && ciphertext.starts(with: Array("EPH1".utf8)))
+        try ciphertext.prefix(1000).write(to: URL(fileURLWithPath: bob + "/again.jpg.part"))
+        let resumed = try ServerProcess.runClient(["download", server.baseURL + "/@alice/story?segment=\(id)", "-o", "again.jpg"],
+                                                  home: bob, in: bob)
+        #expect(resumed.status == 0 && resumed.output.contains("Resuming at 1 KB"), "\(resumed.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/again.jpg")) == bytes)
+        // A partial that already holds everything only needs decrypting.
+        try ciphertext.write(to: URL(fileURLWithPath: bob + "/full.jpg.part"))
+        let complete = try ServerProcess.runClient(["download", id, "-o", "full.jpg"], home: bob, in: bob)
+        #expect(complete.status == 0, "\(complete.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/full.jpg")) == bytes)
+        let counts = try await server.request("GET", "/api/v1/stories/\(id)", token: bobToken).decode(API.Segment.self).counts
+        #expect(counts.downloads == 1, "a resumed download finishes the same download")
+
+        // Plaintext an older client left: not this blob, so it starts over (and is a new download).
+        try bytes.prefix(1000).write(to: URL(fileURLWithPath: bob + "/old.jpg.part"))
+        let old = try ServerProcess.runClient(["download", id, "-o", "old.jpg"], home: bob, in: bob)
+        #expect(old.status == 0 && old.output.contains("starting over"), "\(old.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bob + "/old.jpg")) == bytes)
+
+        // A damaged partial: nothing is decrypted into a file, the partial goes, and the message says what to do.
+        var damaged = ciphertext.prefix(2000)
+        damaged[damaged.startIndex + 500] ^= 0x01
+        try Data(damaged).write(to: URL(fileURLWithPath: bob + "/bad.jpg.part"))
+        let bad = try ServerProcess.runClient(["download", id, "-o", "bad.jpg"], home: bob, in: bob)
+        #expect(bad.status == 1 && bad.output.contains("did not decrypt") && bad.output.contains("Run the command again"),
+                "\(bad.output)")
+        for leftover in ["bad.jpg", "bad.jpg.part", "bad.jpg.decrypting"] {
+            #expect(!FileManager.default.fileExists(atPath: bob + "/" + leftover), "\(leftover)")
+        }
+        #expect(try ServerProcess.runClient(["download", id, "-o", "bad.jpg"], home: bob, in: bob).status == 0)
+
+        // Alice's own copy is the unmarked original, and differs from Bob's watermarked one.
+        let original = try ServerProcess.runClient(["download", id, "-o", "mine.jpg"], home: alice, in: alice)
+        #expect(original.status == 0, "\(original.output)")
+        let mine = try Data(contentsOf: URL(fileURLWithPath: alice + "/mine.jpg"))
+        #expect(mine.starts(with: [0xFF, 0xD8]) && mine != bytes)
+        try? await bucket?.remove()
     }
 
     @Test(arguments: Backend.all)

@@ -119,12 +119,18 @@ import Testing
 }
 
 /// A real server on `backend` with its own data and scratch folders.
-func startServer(_ backend: Backend) async throws -> (ServerProcess, String, String?) {
+/// A server process on `backend`'s database; media in `bucket` when one is given.
+func startServer(_ backend: Backend, bucket: TestBucket? = nil) async throws -> (ServerProcess, String, String?) {
     let directory = NSTemporaryDirectory() + "ephemera-server-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let databaseURL = backend == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
-    let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL,
-                               extraArguments: ["--scratch-dir", directory + "-scratch"])
+    let databaseURL = backend.database == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
+    var arguments = ["--scratch-dir", directory + "-scratch"], environment: [String: String] = [:]
+    if let s3 = bucket?.settings {
+        arguments += ["--media-store", "s3", "--s3-endpoint", s3.endpoint.absoluteString, "--s3-bucket", s3.bucket]
+        environment = ["EPHEMERA_S3_ACCESS_KEY_ID": s3.accessKeyID, "EPHEMERA_S3_SECRET_ACCESS_KEY": s3.secretAccessKey]
+    }
+    let server = ServerProcess(dataDirectory: directory, databaseURL: databaseURL, extraArguments: arguments,
+                               extraEnvironment: environment)
     try await server.start()
     return (server, directory, databaseURL)
 }
