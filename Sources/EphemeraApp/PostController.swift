@@ -6,7 +6,6 @@ import EphemeraWorkers
 import Foundation
 import HTTPTypes
 import Hummingbird
-import MultipartKit
 import NIOCore
 
 /// `POST /api/v1/stories`: receives a multipart upload as it streams (the media part straight to disk, the
@@ -100,13 +99,13 @@ struct PostController {
                 try receiver.feed(buffer)
                 try await receiver.writePending(atLeast: FilePart.writeBlock)
             }
+            try await receiver.finish()
         } catch let error as EphemeraError {
             throw error
         } catch {
             throw EphemeraError.badRequest("malformed_multipart",
                 "The multipart body could not be read (\(error)). Send it again as multipart/form-data.")
         }
-        try await receiver.finish()
         return receiver
     }
 }
@@ -118,8 +117,7 @@ final class FilePart: @unchecked Sendable {
     let handle: FileHandle
     var bytes: Int64 = 0
     var received = false
-    /// multipart-kit hands the body over in small slices (it splits at every CR byte); collect them and write
-    /// in large blocks so a 200 MB upload is not a million tiny writes.
+    /// The body arrives in the network's slices (tens of KiB); collect them and write in large blocks.
     var pending = ByteBuffer()
     static let writeBlock = 1 << 20
 
@@ -157,26 +155,22 @@ final class FilePart: @unchecked Sendable {
     }
 }
 
-/// The multipart parser's callbacks: the `media` and `sound` parts go to disk as they arrive, other fields
-/// are kept (at most 64 KiB each).
+/// The multipart parser's events: the `media` and `sound` parts go to disk as they arrive, other fields are
+/// kept (at most 64 KiB each).
 final class MultipartReceiver {
     static let maxFieldBytes = 64 * 1024
 
-    let parser: MultipartParser
+    var parser: MultipartStream
     let media: FilePart
     let sound: FilePart
     var fields: [String: String] = [:]
     var headers: [String: String] = [:]
     var fieldBuffer: [UInt8] = []
-    var failure: EphemeraError?
 
     init(boundary: String, mediaPath: String, soundPath: String) throws {
-        parser = MultipartParser(boundary: boundary)
+        parser = MultipartStream(boundary: boundary)
         media = try FilePart(path: mediaPath)
         sound = try FilePart(path: soundPath)
-        parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
-        parser.onBody = { [unowned self] buffer in body(&buffer) }
-        parser.onPartComplete = { [unowned self] in partComplete() }
     }
 
     var partName: String? { Self.parameter("name", in: headers["content-disposition"] ?? "") }
@@ -189,16 +183,15 @@ final class MultipartReceiver {
         }
     }
 
-    func body(_ buffer: inout ByteBuffer) {
+    func body(_ buffer: inout ByteBuffer) throws {
         if let part = filePart {
             part.append(&buffer)
         } else {
             fieldBuffer += buffer.readableBytesView
             if fieldBuffer.count > Self.maxFieldBytes {
-                failure = .badRequest("field_too_large", "The form field '\(partName ?? "")' is too long.")
+                throw EphemeraError.badRequest("field_too_large", "The form field '\(partName ?? "")' is too long.")
             }
         }
-        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
     }
 
     func partComplete() {
@@ -212,8 +205,13 @@ final class MultipartReceiver {
     }
 
     func feed(_ buffer: ByteBuffer) throws {
-        try parser.execute(buffer)
-        if let failure { throw failure }
+        try parser.feed(buffer) { event in
+            switch event {
+            case .headers(let headers): self.headers = headers
+            case .body(var piece): try body(&piece)
+            case .partEnd: partComplete()
+            }
+        }
     }
 
     /// Writes the file parts' collected bytes once at least `minimum` have collected.
@@ -223,8 +221,8 @@ final class MultipartReceiver {
     }
 
     func finish() async throws {
+        try parser.finish()
         try await writePending(atLeast: 1)
-        if let failure { throw failure }
     }
 
     func close() {

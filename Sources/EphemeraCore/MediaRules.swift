@@ -132,6 +132,12 @@ public enum MediaRules {
         return min(expiresAt - now, longestCiphertextLink)
     }
 
+    /// When in a clip of `seconds` its poster frame is taken: a third of the way in, at most a second in (past
+    /// a fade from black, before the story moves on).
+    public static func posterInstant(seconds: Double) -> Double {
+        max(0, min(1.0, seconds / 3))
+    }
+
     /// How long a ciphertext link handed out now stays valid: until the segment leaves the story (at least an hour,
     /// so a video started just before expiry plays to its end), at most a week.
     public static func ciphertextLinkLifetime(expiresAt: Instant, now: Instant) -> Duration {

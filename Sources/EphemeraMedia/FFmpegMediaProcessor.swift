@@ -27,7 +27,9 @@ public struct FFmpegMediaProcessor: Transcoder {
                              memoryBytes: 3_000_000_000)
     }
 
-    /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload.
+    /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload, in one ffmpeg run: the poster is a
+    /// second output of the same run (a branch of the encode's filter graph, or, when the picture is copied, a
+    /// second reading of the source that seeks to the poster's instant), not a pass over the finished file.
     public func makeVideo(source: String, sound: String? = nil, plan: VideoPlan, piece: ClipRange, videoOut: String,
                           posterOut: String, textFile: String? = nil) async throws -> ProcessedMedia
     {
@@ -38,21 +40,32 @@ public struct FFmpegMediaProcessor: Transcoder {
         if piece.start > 0 { args += ["-ss", String(format: "%.3f", piece.start)] }
         args += ["-t", String(format: "%.3f", piece.length), "-i", "file:" + source]
         let length = String(format: "%.3f", piece.length)
+        // The poster: a frame a third of the way in, at most a second in (past a fade from black).
+        let posterAt = MediaRules.posterInstant(seconds: piece.length)
         if !plan.hasAudio {
             // Every segment gets an AAC track so players behave the same; silence when there was none.
             args += ["-f", "lavfi", "-t", length, "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
         }
         let baseAudio = plan.hasAudio ? "0:a:0" : "1:a:0"
+        let poster: [String]
         if plan.canRemux {
-            // Already compliant: copy the picture (about 0.3 s instead of an encode).
+            // Already compliant: copy the picture (about 0.3 s instead of an encode). The poster comes from the
+            // source read a second time from the keyframe before its instant, and for half a second only
+            // (unbounded, ffmpeg 5 would decode that input to its end).
+            let posterInput = plan.hasAudio ? 1 : 2
+            args += ["-protocol_whitelist", "file", "-f", plan.demuxer,
+                     "-ss", String(format: "%.3f", piece.start + posterAt), "-t", "0.5", "-i", "file:" + source]
             args += ["-map", "0:v:0", "-map", baseAudio, "-c:v", "copy"]
             args += plan.hasAudio ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
+            poster = ["-map", "\(posterInput):v:0", "-vf", Self.frameFilter]
         } else {
             var video = "[0:v:0]" + Self.frameFilter + Self.filterChain(plan.edits?.filter ?? .none)
             if let text = plan.edits?.text, let textFile {
                 video += "," + Self.drawText(text, position: plan.edits?.textPosition ?? .bottom, file: textFile)
             }
-            var graph = video + "[v]"
+            // The encode's frames, split: one branch is encoded, the other gives the poster's one frame and ends.
+            var graph = video + ",split=2[v][pv];[pv]trim=start=\(String(format: "%.3f", posterAt)),setpts=PTS-STARTPTS,"
+                + "trim=end_frame=1[p]"
             var audio = "[\(baseAudio)]aresample=48000"
             if let soundFile = sound, plan.edits?.hasSound == true {
                 let soundInput = plan.hasAudio ? 1 : 2
@@ -69,9 +82,12 @@ public struct FFmpegMediaProcessor: Transcoder {
             args += ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-fpsmax", "60",
                      "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
                      "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000", "-shortest"]
+            poster = ["-map", "[p]"]
         }
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-movflags", "+faststart", "-f", "mp4", "file:" + videoOut]
+        args += poster + ["-frames:v", "1", "-map_metadata", "-1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg",
+                          "file:" + posterOut]
         _ = try await runner.run("ffmpeg", args, limits: Self.limits(seconds: piece.length))
 
         let output = try await prober.probe(path: videoOut)
@@ -79,11 +95,10 @@ public struct FFmpegMediaProcessor: Transcoder {
             throw ProcessRunner.Failure(program: "ffmpeg", status: "no video", summary: "the output has no video stream",
                                         timedOut: false)
         }
-        let posterAt = min(1.0, duration / 3)
-        _ = try await runner.run("ffmpeg", Self.common + [
-            "-protocol_whitelist", "file", "-f", "mov", "-ss", String(format: "%.3f", posterAt), "-i", "file:" + videoOut,
-            "-frames:v", "1", "-map_metadata", "-1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + posterOut,
-        ], limits: Self.limits(seconds: 5))
+        guard let size = try? FileManager.default.attributesOfItem(atPath: posterOut)[.size] as? Int, size > 0 else {
+            throw ProcessRunner.Failure(program: "ffmpeg", status: "no poster", summary: "no poster frame was written",
+                                        timedOut: false)
+        }
         let (width, height) = stream.rotation == 90 || stream.rotation == 270
             ? (stream.height, stream.width) : (stream.width, stream.height)
         return ProcessedMedia(durationMilliseconds: Int64((duration * 1000).rounded()), width: width, height: height)

@@ -199,6 +199,13 @@ import Testing
 
             let notMultipart = try await app.request(.post, "/api/v1/stories", token: alice, json: ["media": "x"])
             #expect(notMultipart.status == .badRequest && notMultipart.errorCode == "expected_multipart")
+            // A body cut off before its closing boundary (a client that died mid-upload): refused, nothing kept.
+            let clip = try Data(contentsOf: URL(fileURLWithPath: try await MediaFixtures.shared.video(seconds: 1)))
+            var cut = ByteBuffer(string: "--cut0ff\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a.mp4\"\r\n\r\n")
+            cut.writeBytes(clip)
+            let truncated = try await app.request(.post, "/api/v1/stories", token: alice, body: cut,
+                                                  headers: [.contentType: "multipart/form-data; boundary=cut0ff"])
+            #expect(truncated.status == .badRequest && truncated.errorCode == "malformed_multipart", "\(truncated.text)")
             let unauthenticated = try await app.post("", file: try await MediaFixtures.shared.video(seconds: 1))
             #expect(unauthenticated.status == .unauthorized)
 
