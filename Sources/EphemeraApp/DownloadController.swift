@@ -36,6 +36,13 @@ struct DownloadController {
         var contentType: String
     }
 
+    /// 202: the watermarked copy is being made; ask again after `Retry-After`.
+    static func preparing(_ retry: Int) throws -> Response {
+        var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
+        response.headers[.retryAfter] = String(retry)
+        return response
+    }
+
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let original = try parseFlag(request.uri.queryParameters["original"].map(String.init), name: "original")
@@ -44,9 +51,7 @@ struct DownloadController {
             switch try await services.downloading.encryptedDownload(segmentID: id, by: context.account, original: original,
                                                                      resuming: resuming) {
             case .preparing(let retry):
-                var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
-                response.headers[.retryAfter] = String(retry)
-                return response
+                return try Self.preparing(retry)
             case .ready(let download):
                 var response = try jsonResponse(EncryptedDownloadBody(
                     mediaKey: download.access.keyText,
@@ -59,9 +64,7 @@ struct DownloadController {
         let segment: Segment, author: Account, rendition: Rendition
         switch try await services.downloading.download(segmentID: id, by: context.account, original: original) {
         case .preparing(let retry):
-            var response = try jsonResponse(PreparingBody(retryAfter: retry), status: .accepted)
-            response.headers[.retryAfter] = String(retry)
-            return response
+            return try Self.preparing(retry)
         case .ready(let ready, let owner, let which):
             (segment, author, rendition) = (ready, owner, which)
         }

@@ -1,5 +1,6 @@
 import Crypto
 import EphemeraCore
+import EphemeraStore
 import Foundation
 
 /// What a caller who may see a segment is given to fetch and decrypt its media without the server decrypting
@@ -11,8 +12,7 @@ public struct MediaAccess: Sendable, Hashable {
 
     /// The key as API.md gives it: base64url without padding.
     public var keyText: String {
-        Data(key.bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        Data(key.bytes).base64URLEncoded
     }
 }
 

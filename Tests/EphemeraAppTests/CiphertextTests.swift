@@ -1,6 +1,7 @@
 import Crypto
 import EphemeraCore
 import EphemeraMedia
+import EphemeraStore
 import EphemeraTestSupport
 import Foundation
 import HTTPTypes
@@ -31,9 +32,7 @@ import FoundationNetworking
     }
 
     static func key(_ text: String) throws -> SymmetricKey {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        let bytes = try #require(Data(base64Encoded: base64))
+        let bytes = try #require(Data(base64URLEncoded: text))
         #expect(bytes.count == 32)
         return SymmetricKey(data: bytes)
     }

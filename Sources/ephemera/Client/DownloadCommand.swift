@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import EphemeraMedia
+import EphemeraStore
 import Foundation
 
 /// `ephemera download URL_OR_ID [-o FILE]`: saves a segment (watermarked; your own unmarked) with a progress
@@ -131,9 +132,7 @@ struct Download: AsyncParsableCommand {
 
     /// The data key from its base64url text.
     static func key(_ text: String) throws -> SymmetricKey {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let bytes = Data(base64Encoded: base64), bytes.count == 32 else {
+        guard let bytes = Data(base64URLEncoded: text), bytes.count == 32 else {
             throw ClientFailure("The server sent a media key that is not 32 bytes of base64url.")
         }
         return SymmetricKey(data: bytes)
