@@ -3,7 +3,8 @@ import EphemeraUseCases
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOPosix
+import EphemeraMedia
+import NIOCore
 
 /// `GET /ciphertext/{segment}/{token}/{rendition}`: a rendition's ciphertext (format `eph1`) as plain immutable bytes,
 /// for clients that decrypt (API.md, "Media for clients that decrypt"). No session, no database, no keyring: the
@@ -13,7 +14,6 @@ import NIOPosix
 /// on an object store the links are presigned URLs of the store itself.
 struct CiphertextController {
     let services: AppServices
-    let files = FileIO(threadPool: .singleton)
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/ciphertext/:id/:token/:rendition", use: ciphertext)
@@ -30,11 +30,6 @@ struct CiphertextController {
                                        rendition: try context.parameters.require("rendition")),
               let path = access.file(of: link)
         else { throw Self.notFound }
-        // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = (attributes[.size] as? NSNumber)?.int64Value
-        else { throw Self.notFound }
-
         let maxAge = MediaRules.ciphertextCacheLifetime(expiresAt: link.expiresAt, now: services.clock.now())
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
@@ -43,18 +38,41 @@ struct CiphertextController {
         headers[.eTag] = link.etag
         headers[.cacheControl] = "public, max-age=\(maxAge.components.seconds), immutable"
         headers[.accessControlAllowOrigin] = "*"
-        if let match = request.headers[.ifNoneMatch],
-           match.split(separator: ",").contains(where: { ["*", link.etag].contains($0.trimmingCharacters(in: .whitespaces)) }) {
-            return Response(status: .notModified, headers: headers)
-        }
+        let notModified = request.headers[.ifNoneMatch].map { match in
+            match.split(separator: ",").contains { ["*", link.etag].contains($0.trimmingCharacters(in: .whitespaces)) }
+        } ?? false
+        // One trip to the read pool opens the file and, for a GET, reads the range (or its first chunk). The
+        // range is chosen there from the file's size by the same rules as below, which then set the headers.
+        let rangeHeader = request.method == .get && !notModified ? request.headers[.range] : nil
+        let ifRange = request.headers[.ifRange]
+        let wantsBody = request.method == .get && !notModified
+        let etag = link.etag
+        // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
+        guard let opened = try await FileRanges.open(path, choose: { size in
+            guard wantsBody else { return nil }
+            return MediaController.chooseRange(rangeHeader, ifRange: ifRange, etag: etag, size: size)
+        }) else { throw Self.notFound }
+
+        if notModified { return Response(status: .notModified, headers: headers) }
+        let size = opened.size
         guard let (status, range) = MediaController.selectRange(request, etag: link.etag, size: size, headers: &headers) else {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
-        if request.method == .head || size == 0 { return Response(status: status, headers: headers) }
-        let body = try await files.loadFile(path: path, range: Int(range.lowerBound)...Int(range.upperBound), context: context)
-        return Response(status: status, headers: headers, body: body)
+        guard wantsBody, size > 0 else { return Response(status: status, headers: headers) }
+        guard opened.range == range else { throw EphemeraError.mediaStoreUnavailable }  // the same pure choice
+        guard let rest = opened.rest else {
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: opened.first))
+        }
+        // A large range: one chunk in memory at a time, the next read once the previous one is written.
+        let first = opened.first
+        return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
+            defer { rest.close() }
+            try await writer.write(first)
+            while let chunk = try await rest.next() { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        })
     }
 }
 

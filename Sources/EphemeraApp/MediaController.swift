@@ -79,19 +79,27 @@ struct MediaController {
     static func selectRange(_ request: Request, etag: String, size: Int64, headers: inout HTTPFields)
         -> (HTTPResponse.Status, ClosedRange<Int64>)?
     {
-        let whole: ClosedRange<Int64> = 0...max(size - 1, 0)
-        guard let header = request.headers[.range], ifRangeAllows(request, etag: etag) else { return (.ok, whole) }
-        guard let range = parseRange(header, size: size) else {
+        let header = request.headers[.range], ifRange = request.headers[.ifRange]
+        guard let range = chooseRange(header, ifRange: ifRange, etag: etag, size: size) else {
             headers[.contentRange] = "bytes */\(size)"
             return nil
         }
+        guard appliesRange(header, ifRange: ifRange, etag: etag) else { return (.ok, range) }
         headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
         return (.partialContent, range)
     }
 
-    /// `If-Range` with a different ETag means "send the whole thing".
-    static func ifRangeAllows(_ request: Request, etag: String) -> Bool {
-        guard let ifRange = request.headers[.ifRange] else { return true }
+    /// The bytes to send for these headers: the whole blob, or the one range asked for; nil when it cannot be
+    /// satisfied. Pure, so that it can also run where the blob's size is first known (`FileRanges.open`).
+    static func chooseRange(_ header: String?, ifRange: String?, etag: String, size: Int64) -> ClosedRange<Int64>? {
+        guard let header, appliesRange(header, ifRange: ifRange, etag: etag) else { return 0...max(size - 1, 0) }
+        return parseRange(header, size: size)
+    }
+
+    /// A `Range` applies unless `If-Range` names a different ETag, which means "send the whole thing".
+    static func appliesRange(_ header: String?, ifRange: String?, etag: String) -> Bool {
+        guard header != nil else { return false }
+        guard let ifRange else { return true }
         return ifRange.trimmingCharacters(in: .whitespaces) == etag
     }
 
