@@ -394,7 +394,7 @@ http {{ access_log off; sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_r
         ratio = ours_mbs / base_mbs
         record(f"media {label}, MB/s (encrypted at rest)", ours_mbs, base_mbs, "MB/s", ">= 0.5 of nginx", ratio >= 0.5,
                f"server decrypts; {ours_rps:,.0f} vs {base_rps:,.0f} requests/s; {size / 1e6:.1f} MB file; "
-               f"16 connections; server CPU {cpu:.1f} s per GB")
+               f"16 connections; server CPU {cpu:.1f} s per GB; server peak RSS so far {server.rss()[1]:.0f} MB")
     size = len(ciphertext)
     cases = [("whole file", [], 0.8), ("1 MiB range", ["Range: bytes=0-1048575"], 0.8),
              ("64 KiB range", [f"Range: bytes={size // 2}-{size // 2 + 65535}"], 0.5)]
@@ -404,7 +404,7 @@ http {{ access_log off; sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_r
         ratio = ours_mbs / base_mbs
         record(f"media ciphertext {label}", ours_mbs, base_mbs, "MB/s", f">= {goal} of nginx", ratio >= goal,
                f"{ours_rps:,.0f} vs {base_rps:,.0f} requests/s; {size / 1e6:.1f} MB ciphertext; 64 connections; "
-               f"server CPU {cpu:.1f} s per GB")
+               f"server CPU {cpu:.1f} s per GB; server peak RSS so far {server.rss()[1]:.0f} MB")
     nginx.terminate()
 
 
