@@ -43,14 +43,11 @@ struct CiphertextController {
         } ?? false
         // One trip to the read pool opens the file and, for a GET, reads the range (or its first chunk). The
         // range is chosen there from the file's size by the same rules as below, which then set the headers.
-        let rangeHeader = request.method == .get && !notModified ? request.headers[.range] : nil
-        let ifRange = request.headers[.ifRange]
         let wantsBody = request.method == .get && !notModified
-        let etag = link.etag
+        let (rangeHeader, ifRange, etag) = (request.headers[.range], request.headers[.ifRange], link.etag)
         // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
         guard let opened = try await FileRanges.open(path, choose: { size in
-            guard wantsBody else { return nil }
-            return MediaController.chooseRange(rangeHeader, ifRange: ifRange, etag: etag, size: size)
+            wantsBody ? MediaController.chooseRange(rangeHeader, ifRange: ifRange, etag: etag, size: size) : nil
         }) else { throw Self.notFound }
 
         if notModified { return Response(status: .notModified, headers: headers) }
