@@ -158,7 +158,10 @@ import FoundationNetworking
             }
 
             let id = try #require(page.headers[HTTPField.Name("X-Request-Id")!])
-            #expect(id.count == 16)
+            #expect(id.count == 16 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+            var ids: Set<String> = [id]
+            for _ in 0..<8 { ids.insert(try #require(try await app.request(.get, "/sw.js").headers[HTTPField.Name("X-Request-Id")!])) }
+            #expect(ids.count == 9 && ids.allSatisfy { $0.count == 16 })
             let named = try await app.request(.get, "/sw.js", headers: [HTTPField.Name("X-Request-Id")!: "lb-4711-abc"])
             #expect(named.headers[HTTPField.Name("X-Request-Id")!] == "lb-4711-abc")
             let hostile = try await app.request(.get, "/sw.js", headers: [HTTPField.Name("X-Request-Id")!: "a b;c"])
