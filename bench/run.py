@@ -14,6 +14,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,8 @@ parser.add_argument("--bin", required=True)
 parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (under 5 minutes)")
 parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry,s3")
 parser.add_argument("--command", default="bench/run")
+parser.add_argument("--profile", metavar="DIR",
+                    help="record the server with perf (cpu-clock, call graphs) during each of its wrk runs, one file per run")
 args = parser.parse_args()
 ONLY = set(filter(None, args.only.split(",")))
 SECONDS = 4 if args.quick else 10
@@ -166,13 +169,24 @@ def post_and_wait(server, token, path, fields=None):
     return time.monotonic() - start, segment_id
 
 
-def wrk(url, headers=(), script=None, connections=64, seconds=SECONDS, threads=2):
+def wrk(url, headers=(), script=None, connections=64, seconds=SECONDS, threads=2, profile=None):
+    """wrk against `url`: requests/s, MB/s and p99 ms. `profile` (a server, a file name) records that server with
+    perf meanwhile when --profile asks for it."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for header in headers:
         cmd += ["-H", header]
     if script:
         cmd += ["-s", script]
+    perf = None
+    if args.profile and profile:
+        os.makedirs(args.profile, exist_ok=True)
+        target = os.path.join(args.profile, re.sub(r"[^A-Za-z0-9.-]+", "-", profile[1]) + ".perf.data")
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-p",
+                                 str(profile[0].process.pid), "-o", target], stderr=subprocess.DEVNULL)
     output = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=60)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", output)
     scale = {"B": 1e-6, "KB": 1.024e-3, "MB": 1.048576, "GB": 1073.741824}[transfer.group(2)]
@@ -341,10 +355,10 @@ def cpu_seconds(process):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk_with_cpu(server, url, headers, connections):
+def wrk_with_cpu(server, url, headers, connections, name):
     """wrk against `url`, and the server's CPU seconds per GB it served meanwhile."""
     before = cpu_seconds(server.process)
-    rps, mbs, p99 = wrk(url, headers, connections=connections)
+    rps, mbs, p99 = wrk(url, headers, connections=connections, profile=(server, name))
     used = cpu_seconds(server.process) - before
     gigabytes = mbs * 1.048576e6 * SECONDS / 1e9
     return rps, mbs, used / gigabytes if gigabytes else float("nan")
@@ -389,7 +403,7 @@ http {{ access_log off; sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_r
              ("64 KiB range", [f"Range: bytes={size // 2}-{size // 2 + 65535}"])]
     for label, headers in cases:
         path = f"/media/{segment_id}/video.mp4"
-        ours_rps, ours_mbs, cpu = wrk_with_cpu(server, server.url + path, headers, 16)
+        ours_rps, ours_mbs, cpu = wrk_with_cpu(server, server.url + path, headers, 16, f"media {label}")
         base_rps, base_mbs, _ = wrk(nginx_url + path, headers, connections=16)
         ratio = ours_mbs / base_mbs
         record(f"media {label}, MB/s (encrypted at rest)", ours_mbs, base_mbs, "MB/s", ">= 0.5 of nginx", ratio >= 0.5,
@@ -399,7 +413,7 @@ http {{ access_log off; sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_r
     cases = [("whole file", [], 0.8), ("1 MiB range", ["Range: bytes=0-1048575"], 0.8),
              ("64 KiB range", [f"Range: bytes={size // 2}-{size // 2 + 65535}"], 0.5)]
     for label, headers, goal in cases:
-        ours_rps, ours_mbs, cpu = wrk_with_cpu(server, link, headers, 64)
+        ours_rps, ours_mbs, cpu = wrk_with_cpu(server, link, headers, 64, f"ciphertext {label}")
         base_rps, base_mbs, _ = wrk(nginx_url + "/ciphertext/video.mp4", headers, connections=64)
         ratio = ours_mbs / base_mbs
         record(f"media ciphertext {label}", ours_mbs, base_mbs, "MB/s", f">= {goal} of nginx", ratio >= goal,
@@ -415,7 +429,8 @@ def bench_tray_and_views(server, viewer_token, viewer_id, label):
     status, tray = call(server, "GET", "/api/v1/tray", viewer_token)
     # The followed authors, and the viewer's own story if the media benchmark posted one.
     assert status == 200 and len(tray["items"]) >= AUTHORS, (status, str(tray)[:200])
-    rps, _, p99 = wrk(server.url + "/api/v1/tray", [f"Authorization: Bearer {viewer_token}"])
+    rps, _, p99 = wrk(server.url + "/api/v1/tray", [f"Authorization: Bearer {viewer_token}"],
+                      profile=(server, f"tray {label}"))
     raw = raw_sql_rate(server, tray_sql(viewer_id, now_ms))
     record(f"tray on {label}, requests/s", rps, raw, "req/s", ">= 0.5 of the same SQL run directly", rps / raw >= 0.5,
            f"p99 {p99:.1f} ms")
@@ -432,7 +447,7 @@ def bench_tray_and_views(server, viewer_token, viewer_id, label):
   return wrk.format("POST", "/api/v1/stories/" .. id .. "/views", {["Authorization"] = "Bearer " .. token}, "")
 end
 """)
-    rps, _, p99 = wrk(server.url + "/", script=script)
+    rps, _, p99 = wrk(server.url + "/", script=script, profile=(server, f"views {label}"))
     record(f"views on {label}, POST/s", rps, None, "req/s", ">= 5,000/s", rps >= 5000, f"p99 {p99:.1f} ms")
 
 
