@@ -33,6 +33,8 @@ parser.add_argument("--command", default="bench/run")
 parser.add_argument("--profile", metavar="DIR",
                     help="record the server with perf (cpu-clock, call graphs) during each of its wrk runs, one file per run")
 args = parser.parse_args()
+if args.profile and not shutil.which("perf"):
+    sys.exit("--profile needs perf: apt-get install linux-perf")
 ONLY = set(filter(None, args.only.split(",")))
 SECONDS = 4 if args.quick else 10
 AUTHORS = 1000
@@ -183,6 +185,7 @@ def wrk(url, headers=(), script=None, connections=64, seconds=SECONDS, threads=2
         target = os.path.join(args.profile, re.sub(r"[^A-Za-z0-9.-]+", "-", profile[1]) + ".perf.data")
         perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-p",
                                  str(profile[0].process.pid), "-o", target], stderr=subprocess.DEVNULL)
+        processes.append(perf)  # stopped at exit too, should wrk fail
     output = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
     if perf:
         perf.send_signal(signal.SIGINT)
