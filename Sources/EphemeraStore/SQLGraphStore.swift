@@ -4,8 +4,26 @@ import SQLKit
 /// Follows, close friends, blocks and hidden-from lists in SQL.
 public struct SQLGraphStore: Sendable {
     public let database: Database
+    /// Relation lookups for recording views that miss the cache, many to a query under load.
+    private let viewLookups: Coalescer<Pair, Relations>
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database) {
+        self.database = database
+        viewLookups = Coalescer(batchLimit: 250) { pairs in
+            do {
+                let found = try await Self.relations(Set(pairs), database: database)
+                return pairs.map { .success(found[$0] ?? .none) }
+            } catch {
+                return pairs.map { _ in .failure(error) }
+            }
+        }
+    }
+
+    /// A viewer and an author.
+    struct Pair: Hashable, Sendable {
+        var viewer: String
+        var author: String
+    }
 
     /// A directed relation kept in one two-column table.
     public enum Edge: Sendable, CaseIterable {
@@ -71,33 +89,53 @@ public struct SQLGraphStore: Sendable {
 
     /// The relations between `viewer` and `author` that visibility depends on.
     /// `relations(viewer:author:)` from `Database.visibilityCache` while no graph write happened on this node
-    /// (at most its `maxAge` old); for recording views only.
+    /// (at most its `maxAge` old), else from one query shared with the concurrent lookups; for recording views
+    /// only.
     public func relationsForView(viewer: String, author: String) async throws -> Relations {
+        guard viewer != author else { return .none }
         let generation = database.trayCache.generation
         if let cached = database.visibilityCache.relations(viewer: viewer, author: author, generation: generation) {
             return cached
         }
-        let relations = try await relations(viewer: viewer, author: author)
+        let relations = try await viewLookups.submit(Pair(viewer: viewer, author: author))
         database.visibilityCache.store(relations, viewer: viewer, author: author, generation: generation)
         return relations
     }
 
     public func relations(viewer: String?, author: String) async throws -> Relations {
         guard let viewer, viewer != author else { return .none }
+        let pair = Pair(viewer: viewer, author: author)
+        return try await Self.relations([pair], database: database)[pair] ?? .none
+    }
+
+    /// The relations of each pair, in one query (`pairs` at most a few hundred: two bound values each).
+    static func relations(_ pairs: Set<Pair>, database: Database) async throws -> [Pair: Relations] {
+        guard !pairs.isEmpty else { return [:] }
+        var query: SQLQueryString = "WITH p (viewer, author) AS (VALUES "
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { query += ", " }
+            query += "(\(bind: pair.viewer), \(bind: pair.author))"
+        }
+        query += """
+            ) SELECT p.viewer AS viewer, p.author AS author,
+              CASE WHEN \(SQLVisibility.blockedEitherWay("p.viewer", "p.author")) THEN 1 ELSE 0 END AS blocked,
+              (SELECT COUNT(*) FROM hidden_from h WHERE h.owner_id = p.author AND h.viewer_id = p.viewer) AS hidden,
+              (SELECT COUNT(*) FROM follows f WHERE f.follower_id = p.viewer AND f.followee_id = p.author) AS follows,
+              (SELECT COUNT(*) FROM close_friends c WHERE c.owner_id = p.author AND c.friend_id = p.viewer) AS close
+            FROM p
+            """
         return try await database.withConnection { sql in
-            let row = try await sql.raw("""
-                SELECT
-                  CASE WHEN \(SQLVisibility.blockedEitherWay("\(bind: viewer)", "\(bind: author)")) THEN 1 ELSE 0 END AS blocked,
-                  (SELECT COUNT(*) FROM hidden_from WHERE owner_id = \(bind: author) AND viewer_id = \(bind: viewer)) AS hidden,
-                  (SELECT COUNT(*) FROM follows WHERE follower_id = \(bind: viewer) AND followee_id = \(bind: author)) AS follows,
-                  (SELECT COUNT(*) FROM close_friends WHERE owner_id = \(bind: author) AND friend_id = \(bind: viewer)) AS close
-                """).first()
-            guard let row else { return .none }
-            return Relations(
-                blocked: try row.decode(column: "blocked", as: Int.self) > 0,
-                hiddenFromViewer: try row.decode(column: "hidden", as: Int.self) > 0,
-                viewerFollowsAuthor: try row.decode(column: "follows", as: Int.self) > 0,
-                viewerIsCloseFriend: try row.decode(column: "close", as: Int.self) > 0)
+            var found: [Pair: Relations] = [:]
+            for row in try await sql.raw(query).all() {
+                let pair = Pair(viewer: try row.decode(column: "viewer", as: String.self),
+                                author: try row.decode(column: "author", as: String.self))
+                found[pair] = Relations(
+                    blocked: try row.decode(column: "blocked", as: Int.self) > 0,
+                    hiddenFromViewer: try row.decode(column: "hidden", as: Int.self) > 0,
+                    viewerFollowsAuthor: try row.decode(column: "follows", as: Int.self) > 0,
+                    viewerIsCloseFriend: try row.decode(column: "close", as: Int.self) > 0)
+            }
+            return found
         }
     }
 

@@ -1,5 +1,4 @@
 import EphemeraCore
-import Synchronization
 
 /// One view to record: who saw which segment when, and whether it counts towards the segment's views
 /// (an author watching their own story does not).
@@ -30,87 +29,56 @@ final class ViewBatcher: Sendable {
         var viewerID: String
     }
 
-    private struct Waiter {
-        var view: ViewRecord
-        var continuation: CheckedContinuation<Bool, any Error>
-    }
+    private let coalescer: Coalescer<ViewRecord, Bool>
 
-    private struct State {
-        var waiting: [Waiter] = []
-        var writing = false
-    }
-
-    private let state = Mutex(State())
-    private let write: Write
-    /// Views per transaction at most (three bound values each, well inside SQLite's limit).
-    let batchLimit: Int
-
+    /// `batchLimit`: views per transaction at most (three bound values each, well inside SQLite's limit).
     init(batchLimit: Int = 500, write: @escaping Write) {
-        self.batchLimit = batchLimit
-        self.write = write
+        coalescer = Coalescer(batchLimit: batchLimit) { views in await Self.write(views, with: write) }
     }
+
+    var batchLimit: Int { coalescer.batchLimit }
 
     /// Records `view`; returns whether it was new (false when this viewer had already seen the segment).
     func record(_ view: ViewRecord) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
-            let lead = state.withLock { state in
-                state.waiting.append(Waiter(view: view, continuation: continuation))
-                guard !state.writing else { return false }
-                state.writing = true
-                return true
-            }
-            if lead { Task { await self.writeWhileWaiting() } }
-        }
+        try await coalescer.submit(view)
     }
 
-    /// Writes batches until nobody waits.
-    private func writeWhileWaiting() async {
-        while true {
-            let batch = state.withLock { state -> [Waiter] in
-                let batch = Array(state.waiting.prefix(batchLimit))
-                state.waiting.removeFirst(batch.count)
-                if batch.isEmpty { state.writing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            // The same view twice in one batch: the first is the new one.
-            var unique: [ViewKey: ViewRecord] = [:]
-            for waiter in batch {
-                let key = ViewKey(segmentID: waiter.view.segmentID, viewerID: waiter.view.viewerID)
-                if unique[key] == nil { unique[key] = waiter.view }
-            }
-            do {
-                var inserted = try await write(Array(unique.values))
-                for waiter in batch {
-                    let key = ViewKey(segmentID: waiter.view.segmentID, viewerID: waiter.view.viewerID)
-                    waiter.continuation.resume(returning: inserted.remove(key) != nil)
+    /// Writes one batch; answers each view in order.
+    private static func write(_ views: [ViewRecord], with write: Write) async -> [Result<Bool, any Error>] {
+        // The same view twice in one batch: the first is the new one.
+        var unique: [ViewKey: ViewRecord] = [:]
+        for view in views {
+            let key = ViewKey(segmentID: view.segmentID, viewerID: view.viewerID)
+            if unique[key] == nil { unique[key] = view }
+        }
+        do {
+            var inserted = try await write(Array(unique.values))
+            return views.map { .success(inserted.remove(ViewKey(segmentID: $0.segmentID, viewerID: $0.viewerID)) != nil) }
+        } catch where unique.count > 1 {
+            // One bad view (its segment purged, its viewer deleted a moment ago) must not fail the others:
+            // write them one by one, so only that one fails.
+            var answered: [ViewKey: Result<Bool, any Error>] = [:]
+            for (key, view) in unique {
+                do {
+                    answered[key] = .success(try await write([view]).contains(key))
+                } catch {
+                    answered[key] = .failure(error)
                 }
-            } catch where unique.count > 1 {
-                // One bad view (its segment purged, its viewer deleted a moment ago) must not fail the others:
-                // write them one by one, so only that one fails.
-                var answered: [ViewKey: Result<Bool, any Error>] = [:]
-                for (key, view) in unique {
-                    do {
-                        answered[key] = .success(try await write([view]).contains(key))
-                    } catch {
-                        answered[key] = .failure(error)
-                    }
-                }
-                for waiter in batch {
-                    let key = ViewKey(segmentID: waiter.view.segmentID, viewerID: waiter.view.viewerID)
-                    switch answered[key] {
-                    case .success(true):
-                        answered[key] = .success(false)  // the first waiter for a key gets the new view
-                        waiter.continuation.resume(returning: true)
-                    case .success(false), nil:
-                        waiter.continuation.resume(returning: false)
-                    case .failure(let error):
-                        waiter.continuation.resume(throwing: error)
-                    }
-                }
-            } catch {
-                for waiter in batch { waiter.continuation.resume(throwing: error) }
             }
+            return views.map { view in
+                let key = ViewKey(segmentID: view.segmentID, viewerID: view.viewerID)
+                switch answered[key] {
+                case .success(true):
+                    answered[key] = .success(false)  // the first waiter for a key gets the new view
+                    return .success(true)
+                case .success(false), nil:
+                    return .success(false)
+                case .failure(let error):
+                    return .failure(error)
+                }
+            }
+        } catch {
+            return views.map { _ in .failure(error) }
         }
     }
 }

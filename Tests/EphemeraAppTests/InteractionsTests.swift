@@ -91,6 +91,44 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func viewsCheckedTogetherEachGetTheirOwnViewersRelations(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let followers = try await app.postLive(alice, file: photo, fields: ["audience": "followers"])[0]
+            let close = try await app.postLive(alice, file: photo, fields: ["audience": "closeFriends"])[0]
+            // Who may see what: a follower the followers' story, a close friend both; a stranger, a follower
+            // who is blocked and a follower it is hidden from neither.
+            var expected: [(token: String, segment: String, status: Int)] = []
+            for (handle, follows) in [("follower", true), ("friend", true), ("stranger", false), ("blocked", true), ("hidden", true)] {
+                let token = try await app.signUp(handle)
+                if follows { try await app.follow(token, "alice") }
+                expected.append((token, followers, ["follower", "friend"].contains(handle) ? 204 : 404))
+                expected.append((token, close, handle == "friend" ? 204 : 404))
+            }
+            #expect(try await app.request(.put, "/api/v1/me/close-friends/friend", token: alice).status == .noContent)
+            #expect(try await app.request(.put, "/api/v1/me/blocked/blocked", token: alice).status == .noContent)
+            #expect(try await app.request(.put, "/api/v1/me/hidden-from/hidden", token: alice).status == .noContent)
+            // All at once, three times over: the relation lookups share queries, and each view is still
+            // judged on its own viewer's relations.
+            let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for _ in 0..<3 {
+                    for (index, view) in expected.enumerated() {
+                        group.addTask {
+                            (index, try await app.request(.post, "/api/v1/stories/\(view.segment)/views", token: view.token).status.code)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [(Int, Int)]()) { $0.append($1) }
+            }
+            #expect(statuses.count == expected.count * 3)
+            for (index, status) in statuses { #expect(status == expected[index].status, "view \(index)") }
+            #expect(try await app.request(.get, "/api/v1/stories/\(followers)", token: alice).decode(API.Segment.self).counts.views == 2)
+            #expect(try await app.request(.get, "/api/v1/stories/\(close)", token: alice).decode(API.Segment.self).counts.views == 1)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func recordingAViewHonoursEveryChangeOfVisibilityAtOnce(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             let alice = try await app.signUp("alice")
