@@ -3,7 +3,8 @@ import Synchronization
 /// Turns many concurrent single requests into few batched ones (group commit for writes, one query for many
 /// lookups). Each caller waits for its own answer; requests arriving while a batch is in flight queue and go
 /// together in the next one, so under load one round trip carries many requests, and an idle server runs a
-/// lone request at once: there is no timer and no added latency.
+/// lone request at once: there is no timer and no added latency. Up to `lanes` batches run at once (one where
+/// the database takes one writer at a time; more where a batch's round trips, not the database, are the limit).
 final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
     /// Runs one batch; answers each input in order (the same count as `inputs`).
     typealias Run = @Sendable (_ inputs: [Input]) async -> [Result<Output, any Error>]
@@ -15,17 +16,20 @@ final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
 
     private struct State {
         var waiting: [Waiter] = []
-        var running = false
+        var running = 0
     }
 
     private let state = Mutex(State())
     private let run: Run
     /// Inputs per batch at most.
     let batchLimit: Int
+    /// Batches in flight at most.
+    let lanes: Int
 
-    init(batchLimit: Int, run: @escaping Run) {
-        precondition(batchLimit > 0)
+    init(batchLimit: Int, lanes: Int = 1, run: @escaping Run) {
+        precondition(batchLimit > 0 && lanes > 0)
         self.batchLimit = batchLimit
+        self.lanes = lanes
         self.run = run
     }
 
@@ -33,8 +37,8 @@ final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let lead = state.withLock { state in
                 state.waiting.append(Waiter(input: input, continuation: continuation))
-                guard !state.running else { return false }
-                state.running = true
+                guard state.running < lanes else { return false }
+                state.running += 1
                 return true
             }
             if lead { Task { await self.runWhileWaiting() } }
@@ -47,7 +51,7 @@ final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
             let batch = state.withLock { state -> [Waiter] in
                 let batch = Array(state.waiting.prefix(batchLimit))
                 state.waiting.removeFirst(batch.count)
-                if batch.isEmpty { state.running = false }
+                if batch.isEmpty { state.running -= 1 }
                 return batch
             }
             if batch.isEmpty { return }

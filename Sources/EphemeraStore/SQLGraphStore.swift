@@ -9,7 +9,7 @@ public struct SQLGraphStore: Sendable {
 
     public init(database: Database) {
         self.database = database
-        viewLookups = Coalescer(batchLimit: 250) { pairs in
+        viewLookups = Coalescer(batchLimit: 250, lanes: 2) { pairs in
             do {
                 let found = try await Self.relations(Set(pairs), database: database)
                 return pairs.map { .success(found[$0] ?? .none) }

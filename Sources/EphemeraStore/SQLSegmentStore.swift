@@ -11,7 +11,11 @@ public struct SQLSegmentStore: Sendable {
 
     public init(database: Database) {
         self.database = database
-        self.viewBatcher = ViewBatcher { try await SQLSegmentStore.insertViews($0, database: database) }
+        // SQLite takes one writer at a time; PostgreSQL commits several transactions at once, so there a batch
+        // need not wait for the previous one's round trips and commit.
+        self.viewBatcher = ViewBatcher(lanes: database.dialect == .postgres ? 4 : 1) {
+            try await SQLSegmentStore.insertViews($0, database: database)
+        }
     }
 
     static let columns: SQLQueryString = """

@@ -31,9 +31,10 @@ final class ViewBatcher: Sendable {
 
     private let coalescer: Coalescer<ViewRecord, Bool>
 
-    /// `batchLimit`: views per transaction at most (three bound values each, well inside SQLite's limit).
-    init(batchLimit: Int = 500, write: @escaping Write) {
-        coalescer = Coalescer(batchLimit: batchLimit) { views in await Self.write(views, with: write) }
+    /// `batchLimit`: views per transaction at most (three bound values each, well inside SQLite's limit);
+    /// `lanes`: transactions in flight at most.
+    init(batchLimit: Int = 500, lanes: Int = 1, write: @escaping Write) {
+        coalescer = Coalescer(batchLimit: batchLimit, lanes: lanes) { views in await Self.write(views, with: write) }
     }
 
     var batchLimit: Int { coalescer.batchLimit }
