@@ -24,13 +24,15 @@ public struct MediaAccess: Sendable, Hashable {
 public struct MediaAccessIssuer: Sendable {
     let keyring: any Keyring
     let media: any MediaStore
-    let linkKey: [UInt8]
+    /// Made once: every ciphertext request checks a link with it. Never mutated after `init`, and only read
+    /// (swift-crypto has not marked `SymmetricKey` Sendable, though its bytes are immutable).
+    nonisolated(unsafe) let linkKey: SymmetricKey
     let clock: any EphemeraClock
 
     public init(keyring: any Keyring, media: any MediaStore, linkKey: [UInt8], clock: any EphemeraClock) {
         self.keyring = keyring
         self.media = media
-        self.linkKey = linkKey
+        self.linkKey = SymmetricKey(data: linkKey)
         self.clock = clock
     }
 
@@ -74,7 +76,8 @@ public struct MediaAccessIssuer: Sendable {
     }
 
     func signature(of link: CiphertextLink) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(link.signedText.utf8), using: SymmetricKey(data: linkKey))
+        var text = link.signedText
+        let mac = text.withUTF8 { HMAC<SHA256>.authenticationCode(for: $0, using: linkKey) }
         return Hex.encode(Array(mac).prefix(16))
     }
 
