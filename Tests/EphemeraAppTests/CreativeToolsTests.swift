@@ -37,6 +37,13 @@ import Testing
             // Text at the top, nothing changed at the bottom.
             #expect(meanDifference(try planes(editedPath, band: (0.05, 0.3)).y, try planes(plainPath, band: (0.05, 0.3)).y) > 6)
             #expect(meanDifference(try planes(editedPath, band: (0.6, 0.95)).y, try planes(plainPath, band: (0.6, 0.95)).y) < 3)
+            // The poster, made from its own reading of the source, shows the same edits.
+            let editedPoster = try await app.plaintext(edited, .poster)
+            let plainPoster = try await app.plaintext(plain, .poster)
+            let poster = try planes(editedPoster)
+            #expect((poster.u + poster.v).allSatisfy { abs(Int($0) - 128) <= 4 })
+            #expect(meanDifference(try planes(editedPoster, band: (0.05, 0.3)).y, try planes(plainPoster, band: (0.05, 0.3)).y) > 6)
+            #expect(meanDifference(try planes(editedPoster, band: (0.6, 0.95)).y, try planes(plainPoster, band: (0.6, 0.95)).y) < 3)
             // The sound track is cut to the video's length.
             let probe = try await probeJSON(editedPath)
             let streams = probe["streams"] as? [[String: Any]] ?? []
