@@ -111,8 +111,8 @@ class WebAppTest:
         return [f"{entry['level']}: {entry['message']}" for entry in self.driver.get_log("browser")
                 if entry["level"] == "SEVERE"]
 
-    def open(self, path, error_page=False):
-        self.driver.get(SERVER.url + path)
+    def open(self, path, error_page=False, server=None):
+        self.driver.get((server or SERVER).url + path)
         self.check_page(error_page)
 
     def check_page(self, error_page=False):
@@ -554,15 +554,13 @@ class WebAppTest:
             });""")
         self.assertTrue(controlled, "no service worker controls the page")
 
-    def test_media_are_decrypted_in_the_browser_from_ciphertext_only(self):
-        author = self.handle("author")
-        token = SERVER.sign_up(author)
-        video_id = SERVER.post(token, MEDIA.video, {"audience": "public"})[0]
-        photo_id = SERVER.post(token, MEDIA.photo, {"audience": "public"})[0]
-        self.open("/")
+    def watch_decrypted(self, server, author, video_id, photo_id):
+        """Opens the author's story on `server` under the decrypting service worker: the video plays and seeks,
+        the photo shows, both from `/decrypt/…`. Returns the paths the server was asked for meanwhile."""
+        self.open("/", server=server)
         self.wait_for_service_worker()
-        since = SERVER.log_offset()
-        self.open(f"/@{author}/story")
+        since = server.log_offset()
+        self.open(f"/@{author}/story", server=server)
         video = self.find("[data-media] video")
         self.assertTrue(video.get_property("src").endswith(f"/decrypt/{video_id}/video"), video.get_property("src"))
         self.wait.until(lambda d: d.execute_script(
@@ -587,17 +585,48 @@ class WebAppTest:
         image = self.find("[data-media] img")
         self.assertTrue(image.get_property("src").endswith(f"/decrypt/{photo_id}/photo"), image.get_property("src"))
         self.shot("decrypted-photo")
-        # What went over the network for media: ciphertext only. The server saw no request for /media/, and the
-        # page's own media requests all went to the service worker.
-        paths = SERVER.request_paths(since)
-        self.assertEqual([p for p in paths if p.startswith("/media/")], [])
-        for segment_id, rendition in ((video_id, "video.mp4"), (video_id, "poster.jpg"), (photo_id, "photo.jpg")):
-            self.assertTrue(any(p.startswith(f"/ciphertext/{segment_id}/") and p.endswith("/" + rendition) for p in paths),
-                            f"no ciphertext request for {segment_id}/{rendition}: {paths}")
+        # The page's own media requests all went to the service worker.
         page_requests = self.driver.execute_script(
             "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
         self.assertEqual([p for p in page_requests if p.startswith(("/media/", "/ciphertext/"))], [])
         self.assertTrue(any(p.startswith("/decrypt/") for p in page_requests), page_requests)
+        paths = server.request_paths(since)
+        self.assertEqual([p for p in paths if p.startswith("/media/")], [])
+        return paths
+
+    def test_media_are_decrypted_in_the_browser_from_ciphertext_only(self):
+        author = self.handle("author")
+        token = SERVER.sign_up(author)
+        video_id = SERVER.post(token, MEDIA.video, {"audience": "public"})[0]
+        photo_id = SERVER.post(token, MEDIA.photo, {"audience": "public"})[0]
+        paths = self.watch_decrypted(SERVER, author, video_id, photo_id)
+        # What went over the network for media: ciphertext only, from this server's own static route.
+        for segment_id, rendition in ((video_id, "video.mp4"), (video_id, "poster.jpg"), (photo_id, "photo.jpg")):
+            self.assertTrue(any(p.startswith(f"/ciphertext/{segment_id}/") and p.endswith("/" + rendition) for p in paths),
+                            f"no ciphertext request for {segment_id}/{rendition}: {paths}")
+
+    def test_media_on_an_object_store_are_decrypted_from_presigned_links(self):
+        """On S3 the service worker fetches the ciphertext from the bucket itself (presigned links, CORS):
+        the server sends no media bytes at all, neither plaintext nor ciphertext."""
+        if self.size == "phone":
+            self.skipTest("the object-store path is the same at every screen size; run once, at desktop size")
+        if not os.environ.get("EPHEMERA_TEST_S3_ENDPOINT"):
+            if os.environ.get("EPHEMERA_REQUIRE_S3"):
+                self.fail("EPHEMERA_REQUIRE_S3 is set but EPHEMERA_TEST_S3_ENDPOINT is not (start one with script/s3)")
+            self.skipTest("no S3 server (script/test starts one; or eval \"$(script/s3 start)\")")
+        server = Server(media_store="s3")
+        try:
+            author = self.handle("author")
+            token = server.sign_up(author)
+            video_id = server.post(token, MEDIA.video, {"audience": "public"})[0]
+            photo_id = server.post(token, MEDIA.photo, {"audience": "public"})[0]
+            _, segment = server.api("GET", f"/api/v1/stories/{video_id}", token)
+            bucket = os.environ["EPHEMERA_TEST_S3_ENDPOINT"]
+            self.assertTrue(segment["encryptedMedia"]["video"].startswith(bucket + "/"), segment["encryptedMedia"])
+            paths = self.watch_decrypted(server, author, video_id, photo_id)
+            self.assertEqual([p for p in paths if p.startswith(("/media/", "/ciphertext/"))], [])
+        finally:
+            server.remove()
 
     def test_a_tampered_chunk_shows_an_error_never_broken_frames(self):
         author = self.handle("author")
