@@ -72,12 +72,16 @@ let package = Package(
             dependencies: [
                 "EphemeraCore",
                 "EphemeraProcess",
+                "CEphemeraIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Two Linux calls Swift cannot make directly (openat2 has no glibc wrapper here): opening and reading a
+        // file only when neither can wait for the disk, so the ciphertext route may do both on an event loop.
+        .target(name: "CEphemeraIO"),
         // Media in an S3-compatible object store: SigV4, the S3 calls we need, and the MediaStore on them.
         .target(
             name: "EphemeraObjectStore",

@@ -1,3 +1,4 @@
+import CEphemeraIO
 import Glibc
 import EphemeraCore
 import NIOCore
@@ -6,9 +7,15 @@ import Synchronization
 /// Reading byte ranges of immutable files for responses (the ciphertext route), at a fixed cost per request and
 /// a bounded memory per connection.
 ///
-/// A small range costs one trip to the read pool: open, `fstat`, `pread`, close. A large one reads `chunk`
-/// bytes a trip, the next only when the caller asks (after the previous one was written to the client), so a
-/// slow reader holds one chunk, never the file. Everything blocking runs on `BlockingIO`'s read pool.
+/// A small range is open, `fstat`, `pread`, close. A large one reads `chunk` bytes at a time, the next only when
+/// the caller asks (after the previous one was written to the client), so a slow reader holds one chunk, never
+/// the file.
+///
+/// Where it cannot wait for the disk, this runs on the caller's thread: the open only resolves a path the
+/// kernel's lookup cache holds (`openat2` with `RESOLVE_CACHED`), and a read takes only what the page cache holds
+/// (`preadv2` with `RWF_NOWAIT`). Whatever would wait — a path or bytes not cached, or a kernel without these —
+/// goes to `BlockingIO`'s read pool instead. The trip to the pool and back was most of a small range's cost
+/// (0.31 of nginx at 64 KiB with every range on the pool, 0.48 with the first chunk read in place).
 public enum FileRanges {
     /// What `open` found: the file's size and the start of the range (`first`); `rest` reads what follows.
     public struct Opened: Sendable {
@@ -25,12 +32,65 @@ public enum FileRanges {
     /// no regular file at `path` (never stored, or purged). The file stays open only when more remains.
     public static func open(_ path: String, chunk: Int = 256 * 1024,
                             choose: @escaping @Sendable (_ size: Int64) -> ClosedRange<Int64>?) async throws -> Opened? {
-        try await BlockingIO.read {
+        switch try openCached(path, chunk: chunk, choose: choose) {
+        case .done(let opened): return opened
+        case .wouldWait: break
+        }
+        return try await BlockingIO.read {
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 if errno == ENOENT || errno == ENOTDIR { return nil }
                 throw EphemeraError.mediaStoreUnavailable
             }
+            return try opened(fd, chunk: chunk, choose: choose, read: readFully)
+        }
+    }
+
+    /// What `openCached` did: all of `open`'s work, or nothing because some of it would have waited.
+    public enum Attempt {
+        case done(Opened?)
+        case wouldWait
+    }
+
+    /// `open` without waiting for the disk, or `.wouldWait` (nothing is left open then).
+    public static func openCached(_ path: String, chunk: Int,
+                           choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?) throws -> Attempt {
+        let fd = ephemera_open_cached(path)
+        guard fd >= 0 else {
+            // The cache knows there is no such file; anything else (not cached, unsupported) goes to the pool.
+            if errno == ENOENT || errno == ENOTDIR { return .done(nil) }
+            return .wouldWait
+        }
+        do {
+            return .done(try opened(fd, chunk: chunk, choose: choose, read: readCached))
+        } catch is WouldWait {
+            return .wouldWait
+        }
+    }
+
+    /// Reads exactly `length` bytes at `offset` from the page cache, or throws `WouldWait` (nothing read counts).
+    static func readCached(_ fd: Int32, offset: Int64, length: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: length)
+        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
+            var done = 0
+            while done < length {
+                let n = ephemera_pread_nowait(fd, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                throw WouldWait()  // not cached (EAGAIN), unsupported, the end of a file that shrank, or an error
+            }
+            return done
+        }
+        return buffer
+    }
+
+    struct WouldWait: Error {}
+
+    /// What `open` returns for the open file `fd` (closed unless more of the range remains), reading with `read`.
+    /// Closes `fd` when it throws.
+    static func opened(_ fd: Int32, chunk: Int, choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?,
+                       read: (Int32, Int64, Int) throws -> ByteBuffer) throws -> Opened? {
+        do {
             var status = stat()
             guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { close(fd); return nil }
             let size = Int64(status.st_size)
@@ -40,14 +100,16 @@ public enum FileRanges {
             }
             let total = range.upperBound - range.lowerBound + 1
             let firstLength = Int(min(total, Int64(chunk)))
-            let first: ByteBuffer
-            do { first = try readFully(fd, offset: range.lowerBound, length: firstLength) } catch { close(fd); throw error }
+            let first = try read(fd, range.lowerBound, firstLength)
             if Int64(firstLength) == total {
                 close(fd)
                 return Opened(size: size, range: range, first: first, rest: nil)
             }
             let rest = RangeReader(fd: fd, next: range.lowerBound + Int64(firstLength), end: range.upperBound, chunk: chunk)
             return Opened(size: size, range: range, first: first, rest: rest)
+        } catch {
+            close(fd)
+            throw error
         }
     }
 
@@ -89,7 +151,13 @@ public final class RangeReader: Sendable {
         let (fd, offset) = state.withLock { ($0.fd, $0.next) }
         guard fd >= 0, offset <= end else { close(); return nil }
         let length = Int(min(Int64(chunk), end - offset + 1))
-        let buffer = try await BlockingIO.read { try FileRanges.readFully(fd, offset: offset, length: length) }
+        // From the page cache in place when it holds the chunk, else on the read pool.
+        let buffer: ByteBuffer
+        do {
+            buffer = try FileRanges.readCached(fd, offset: offset, length: length)
+        } catch is FileRanges.WouldWait {
+            buffer = try await BlockingIO.read { try FileRanges.readFully(fd, offset: offset, length: length) }
+        }
         state.withLock { $0.next = offset + Int64(length) }
         return buffer
     }

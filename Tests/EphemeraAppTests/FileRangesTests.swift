@@ -49,6 +49,31 @@ import Testing
         }
     }
 
+    @Test func bytesTheKernelMustReadFromDiskAreReadOnThePoolAndCachedOnesInPlace() async throws {
+        let content = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        try await Self.withFile(content) { path in
+            // Written back, then dropped from the page cache: reading it now means waiting for the disk.
+            let fd = open(path, O_RDONLY)
+            #expect(fd >= 0)
+            #expect(fsync(fd) == 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0)
+            close(fd)
+            let choose: @Sendable (Int64) -> ClosedRange<Int64>? = { _ in 1_000...270_000 }
+            guard case .wouldWait = try FileRanges.openCached(path, chunk: 64 * 1024, choose: choose) else {
+                Issue.record("bytes not in the page cache were read without waiting")
+                return
+            }
+            // `open` goes to the pool for them, and reads exactly the range.
+            let slow = try #require(try await FileRanges.open(path, chunk: 64 * 1024, choose: choose))
+            #expect(try await Self.readAll(slow).bytes == Array(content[1_000...270_000]))
+            // Cached now: the same range without leaving this thread, just as exact.
+            guard case .done(let cached?) = try FileRanges.openCached(path, chunk: 64 * 1024, choose: choose) else {
+                Issue.record("cached bytes were not read in place")
+                return
+            }
+            #expect(try await Self.readAll(cached).bytes == Array(content[1_000...270_000]))
+        }
+    }
+
     @Test func aMissingFileOrAFolderIsNil() async throws {
         #expect(try await FileRanges.open(NSTemporaryDirectory() + "no-such-\(UUID().uuidString)") { _ in 0...0 } == nil)
         #expect(try await FileRanges.open(NSTemporaryDirectory()) { _ in 0...0 } == nil)
