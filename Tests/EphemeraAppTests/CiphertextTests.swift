@@ -69,6 +69,27 @@ import FoundationNetworking
             // Ranges of the ciphertext, as a client seeking fetches them.
             let part = try await Self.fetch(app, videoLink, headers: [.range: "bytes=24-70000"])
             #expect(part.status == 206 && part.body == whole.body[24...70000])
+            if backend.media == .file {
+                // Every form of a single range, and what is not one.
+                let size = whole.body.count
+                let cases: [(String, ClosedRange<Int>?)] = [
+                    ("bytes=0-0", 0...0), ("bytes=100-", 100...(size - 1)), ("bytes=-500", (size - 500)...(size - 1)),
+                    ("BYTES=5-9", 5...9), ("bytes= 5-9 ", 5...9), ("bytes=5-9, 20-30", 5...9),
+                    ("bytes=10-999999999999", 10...(size - 1)), ("bytes=-999999999", 0...(size - 1)),
+                    ("bytes=\(size)-", nil), ("bytes=9-5", nil), ("bytes=-0", nil), ("bytes=x-5", nil),
+                    ("bytes=+5-9", nil), ("bytes=5", nil), ("bytes=", nil), ("items=0-5", nil),
+                    ("bytes=1234567890123456789-", nil),
+                ]
+                for (header, expected) in cases {
+                    let response = try await Self.fetch(app, videoLink, headers: [.range: header])
+                    if let expected {
+                        #expect(response.status == 206 && response.body == whole.body[expected], "\(header)")
+                        #expect(response.headers[.contentRange] == "bytes \(expected.lowerBound)-\(expected.upperBound)/\(size)")
+                    } else {
+                        #expect(response.status == 416 && response.headers[.contentRange] == "bytes */\(size)", "\(header)")
+                    }
+                }
+            }
 
             if backend.media == .file {
                 // Cacheable until the segment leaves the story, immutable, with a strong validator.
