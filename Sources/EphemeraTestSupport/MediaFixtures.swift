@@ -85,7 +85,8 @@ public actor MediaFixtures {
     /// Plain text with a video's name.
     public func textRenamedMP4() throws -> String {
         let path = directory + "/notes.mp4"
-        try Data("These are my notes, not a video.\n".utf8).write(to: URL(fileURLWithPath: path))
+        // Atomically: tests running at once each write it, and one must never read it half-written (empty).
+        try Data("These are my notes, not a video.\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         return path
     }
 
@@ -94,7 +95,7 @@ public actor MediaFixtures {
         let whole = try await video(seconds: 4)
         let data = try Data(contentsOf: URL(fileURLWithPath: whole))
         let path = directory + "/truncated.mp4"
-        try data.prefix(data.count / 3).write(to: URL(fileURLWithPath: path))
+        try data.prefix(data.count / 3).write(to: URL(fileURLWithPath: path), options: .atomic)  // see textRenamedMP4
         return path
     }
 
@@ -109,7 +110,7 @@ public actor MediaFixtures {
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
             + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", [])
         let path = directory + "/bomb.png"
-        try Data(png).write(to: URL(fileURLWithPath: path))
+        try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)  // see textRenamedMP4
         return path
     }
 
