@@ -27,9 +27,10 @@ public struct FFmpegMediaProcessor: Transcoder {
                              memoryBytes: 3_000_000_000)
     }
 
-    /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload, in one ffmpeg run: the poster is a
-    /// second output of the same run, from a second reading of the source that seeks to the poster's instant
-    /// (through the same frame filters when the picture is encoded), not a pass over the finished file.
+    /// Makes `video.mp4` and `poster.jpg` for one piece of a video upload. The poster comes from a second reading
+    /// of the source that seeks to the poster's instant, not from a pass over the finished file: a second output
+    /// of the encode's run (through the same frame filters, so it shows the edits), or, when the picture is only
+    /// copied, a second ffmpeg run beside the copy.
     public func makeVideo(source: String, sound: String? = nil, plan: VideoPlan, piece: ClipRange, videoOut: String,
                           posterOut: String, textFile: String? = nil) async throws -> ProcessedMedia
     {
@@ -54,8 +55,8 @@ public struct FFmpegMediaProcessor: Transcoder {
         let posterOutput = ["-frames:v", "1", "-map_metadata", "-1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg",
                             "file:" + posterOut]
         let limits = Self.limits(seconds: piece.length)
-        /// The poster's own run, beside the remux (nil: the poster is an output of the encode's run).
-        var separatePoster: [String]?
+        // The poster's own run, beside the remux (nil: the poster is an output of the encode's run).
+        let separatePoster: [String]?
         let poster: [String]
         if plan.canRemux {
             // Already compliant: copy the picture (a tenth of a second instead of an encode). The poster, which
@@ -70,6 +71,7 @@ public struct FFmpegMediaProcessor: Transcoder {
             if let text = plan.edits?.text, let textFile {
                 frames += "," + Self.drawText(text, position: plan.edits?.textPosition ?? .bottom, file: textFile)
             }
+            separatePoster = nil
             var graph = "[0:v:0]" + frames + "[v]"
             var audio = "[\(baseAudio)]aresample=48000"
             var nextInput = plan.hasAudio ? 1 : 2

@@ -54,7 +54,7 @@ public enum FileRanges {
 
     /// `open` without waiting for the disk, or `.wouldWait` (nothing is left open then).
     public static func openCached(_ path: String, chunk: Int,
-                           choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?) throws -> Attempt {
+                                  choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?) throws -> Attempt {
         let fd = ephemera_open_cached(path)
         guard fd >= 0 else {
             // The cache knows there is no such file; anything else (not cached, unsupported) goes to the pool.
