@@ -159,15 +159,32 @@ public final class Database: Sendable {
     /// `ChangeListener`), and a write made for a request is remembered so the request's later reads, and the
     /// author's next ones, see it (`ReadReplica`) — unless `readBack` is false: bookkeeping nobody reads from a
     /// replica (rate-limit buckets) need not wait for it.
+    ///
+    /// `noticeAfterCommit` sends the notice just after the commit instead (views): PostgreSQL holds a cluster-wide
+    /// lock from a notifying transaction's commit until its WAL is flushed, so notifying transactions commit one
+    /// at a time and never share a flush. For what only changes some viewers' rings — which every node also
+    /// forgets within the tray cache's `maxAge` — a crash between commit and notice costs at most that long.
     public func transaction<T: Sendable>(
         affectingTrays: Bool = true, affectingSessions: Bool = false, viewers: Set<String> = [],
-        readBack: Bool = true, _ body: (any SQLDatabase) async throws -> T
+        readBack: Bool = true, noticeAfterCommit: Bool = false, _ body: (any SQLDatabase) async throws -> T
     ) async throws -> T {
         let notice = ChangeNotice(node: nodeToken, trays: affectingTrays, sessions: affectingSessions,
                                   viewers: affectingTrays ? [] : viewers)
         let result: T
         if let writeGate {
             result = try await writeGate.withLock { try await self.runTransaction(notice: nil, body) }
+        } else if noticeAfterCommit {
+            result = try await runTransaction(notice: nil, body)
+            if !notice.isEmpty {
+                do {
+                    try await withConnection { sql in
+                        try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: notice.payload))").run()
+                    }
+                } catch {
+                    // Committed all the same: other nodes drop what they cached within `maxAge`.
+                    logger.warning("Could not notify other nodes of a change", metadata: ["error": "\(error)"])
+                }
+            }
         } else {
             result = try await runTransaction(notice: notice.isEmpty ? nil : notice.payload, body)
         }

@@ -313,7 +313,9 @@ public struct SQLSegmentStore: Sendable {
         // A fixed order, so two nodes writing overlapping batches into PostgreSQL cannot deadlock.
         let views = views.sorted { ($0.segmentID, $0.viewerID) < ($1.segmentID, $1.viewerID) }
         // A view changes only its viewer's rings: drop their cached tray (on every node), not everyone's.
-        return try await database.transaction(affectingTrays: false, viewers: Set(views.map(\.viewerID))) { sql in
+        // The notice follows the commit, so concurrent batches on PostgreSQL share WAL flushes (`transaction`).
+        return try await database.transaction(affectingTrays: false, viewers: Set(views.map(\.viewerID)),
+                                              noticeAfterCommit: true) { sql in
             // One statement decides, so two requests for the same view at once cannot both insert (a check
             // then an insert raced into a duplicate key on PostgreSQL under load).
             var insert: SQLQueryString = "INSERT INTO views (segment_id, viewer_id, viewed_at) VALUES "

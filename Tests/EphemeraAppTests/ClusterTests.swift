@@ -62,10 +62,21 @@ import Testing
             cache.store(viewer: bobID, payload: Data("cached".utf8), stamp: cache.stamp(viewer: bobID), now: app.clock.now(),
                         validUntil: app.clock.now() + .seconds(60))
             #expect(cache.lookup(viewer: bobID, now: app.clock.now()) != nil)
-            _ = try await app.signUp("carol")
+            let carol = try await app.signUp("carol")
+            let story = try await app.postLive(carol, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
             try await app.follow(bob, "carol")
             #expect(try await Self.eventually { cache.lookup(viewer: bobID, now: app.clock.now()) == nil },
                     "the follow reached node B's tray cache")
+
+            // A view on node A (its notice follows its commit) drops that viewer's tray on node B, and only theirs.
+            for viewer in [bobID, "someone-else"] {
+                cache.store(viewer: viewer, payload: Data("cached".utf8), stamp: cache.stamp(viewer: viewer),
+                            now: app.clock.now(), validUntil: app.clock.now() + .seconds(60))
+            }
+            #expect(try await app.request(.post, "/api/v1/stories/\(story)/views", token: bob).status == .noContent)
+            #expect(try await Self.eventually { cache.lookup(viewer: bobID, now: app.clock.now()) == nil },
+                    "the view reached node B's tray cache")
+            #expect(cache.lookup(viewer: "someone-else", now: app.clock.now()) != nil)
 
             // The listening connection is cut: node B empties and bypasses its caches, listens again, caches again.
             let pid = try #require(node.changeListener.backendPID)
