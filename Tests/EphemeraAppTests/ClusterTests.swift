@@ -69,14 +69,20 @@ import Testing
                     "the follow reached node B's tray cache")
 
             // A view on node A (its notice follows its commit) drops that viewer's tray on node B, and only theirs.
-            for viewer in [bobID, "someone-else"] {
-                cache.store(viewer: viewer, payload: Data("cached".utf8), stamp: cache.stamp(viewer: viewer),
-                            now: app.clock.now(), validUntil: app.clock.now() + .seconds(60))
+            // Node A's own background work may empty every tray at any moment (a sweep, a job's tidying), which
+            // proves nothing either way: then the round is tried again.
+            var onlyTheViewersTray = false
+            for _ in 0..<5 where !onlyTheViewersTray {
+                for viewer in [bobID, "someone-else"] {
+                    cache.store(viewer: viewer, payload: Data("cached".utf8), stamp: cache.stamp(viewer: viewer),
+                                now: app.clock.now(), validUntil: app.clock.now() + .seconds(60))
+                }
+                #expect(try await app.request(.post, "/api/v1/stories/\(story)/views", token: bob).status == .noContent)
+                #expect(try await Self.eventually { cache.lookup(viewer: bobID, now: app.clock.now()) == nil },
+                        "the view reached node B's tray cache")
+                onlyTheViewersTray = cache.lookup(viewer: "someone-else", now: app.clock.now()) != nil
             }
-            #expect(try await app.request(.post, "/api/v1/stories/\(story)/views", token: bob).status == .noContent)
-            #expect(try await Self.eventually { cache.lookup(viewer: bobID, now: app.clock.now()) == nil },
-                    "the view reached node B's tray cache")
-            #expect(cache.lookup(viewer: "someone-else", now: app.clock.now()) != nil)
+            #expect(onlyTheViewersTray, "a view's notice dropped only its viewer's tray")
 
             // The listening connection is cut: node B empties and bypasses its caches, listens again, caches again.
             let pid = try #require(node.changeListener.backendPID)
