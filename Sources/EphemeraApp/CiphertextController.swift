@@ -41,8 +41,8 @@ struct CiphertextController {
         let notModified = request.headers[.ifNoneMatch].map { match in
             match.split(separator: ",").contains { ["*", link.etag].contains($0.trimmingCharacters(in: .whitespaces)) }
         } ?? false
-        // One trip to the read pool opens the file and, for a GET, reads the range (or its first chunk). The
-        // range is chosen there from the file's size by the same rules as below, which then set the headers.
+        // Opening the file reads, for a GET, the range (or its first chunk), chosen there from the file's size;
+        // the headers below are set from that same choice.
         let wantsBody = request.method == .get && !notModified
         let (rangeHeader, ifRange, etag) = (request.headers[.range], request.headers[.ifRange], link.etag)
         // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
@@ -52,13 +52,14 @@ struct CiphertextController {
 
         if notModified { return Response(status: .notModified, headers: headers) }
         let size = opened.size
-        guard let (status, range) = MediaController.selectRange(request, etag: link.etag, size: size, headers: &headers) else {
+        // The range read was chosen by the same rules: the headers are not parsed a second time.
+        guard let (status, range) = MediaController.selectRange(request, etag: link.etag, size: size, chosen: opened.range,
+                                                                headers: &headers) else {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
         guard wantsBody, size > 0 else { return Response(status: status, headers: headers) }
-        guard opened.range == range else { throw EphemeraError.mediaStoreUnavailable }  // the same pure choice
         guard let rest = opened.rest else {
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: opened.first))
         }

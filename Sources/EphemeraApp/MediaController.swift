@@ -76,11 +76,12 @@ struct MediaController {
 
     /// What to send for `Range` and `If-Range`: 200 and the whole blob, or 206 and one range with
     /// `Content-Range` set; nil when the range cannot be satisfied (`Content-Range` then tells the size).
-    static func selectRange(_ request: Request, etag: String, size: Int64, headers: inout HTTPFields)
-        -> (HTTPResponse.Status, ClosedRange<Int64>)?
+    /// `chosen`: the range `chooseRange` already picked for these headers and this size, when the caller has it.
+    static func selectRange(_ request: Request, etag: String, size: Int64, chosen: ClosedRange<Int64>? = nil,
+                            headers: inout HTTPFields) -> (HTTPResponse.Status, ClosedRange<Int64>)?
     {
         let header = request.headers[.range], ifRange = request.headers[.ifRange]
-        guard let range = chooseRange(header, ifRange: ifRange, etag: etag, size: size) else {
+        guard let range = chosen ?? chooseRange(header, ifRange: ifRange, etag: etag, size: size) else {
             headers[.contentRange] = "bytes */\(size)"
             return nil
         }

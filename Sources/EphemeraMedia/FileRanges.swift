@@ -70,18 +70,8 @@ public enum FileRanges {
 
     /// Reads exactly `length` bytes at `offset` from the page cache, or throws `WouldWait` (nothing read counts).
     static func readCached(_ fd: Int32, offset: Int64, length: Int) throws -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: length)
-        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
-            var done = 0
-            while done < length {
-                let n = ephemera_pread_nowait(fd, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
-                if n > 0 { done += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                throw WouldWait()  // not cached (EAGAIN), unsupported, the end of a file that shrank, or an error
-            }
-            return done
-        }
-        return buffer
+        // Nothing read without waiting: not cached (EAGAIN), unsupported, the end of a file that shrank, an error.
+        try readExactly(fd, offset: offset, length: length, failure: WouldWait(), with: ephemera_pread_nowait)
     }
 
     struct WouldWait: Error {}
@@ -116,18 +106,25 @@ public enum FileRanges {
     /// Reads exactly `length` bytes at `offset`, or fails with 503 (a file that shrank or cannot be read is never
     /// answered with short content).
     static func readFully(_ fd: Int32, offset: Int64, length: Int) throws -> ByteBuffer {
+        try readExactly(fd, offset: offset, length: length, failure: EphemeraError.mediaStoreUnavailable, with: pread)
+    }
+
+    /// `length` bytes at `offset` by repeated `read` calls (pread's signature), or `failure` at the first call that
+    /// reads nothing or fails other than by an interruption.
+    private static func readExactly(_ fd: Int32, offset: Int64, length: Int, failure: some Error,
+                                    with read: (Int32, UnsafeMutableRawPointer?, Int, off_t) -> Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: length)
-        let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
+        let done = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw -> Int in
             var done = 0
             while done < length {
-                let n = pread(fd, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
+                let n = read(fd, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
                 if n > 0 { done += n; continue }
                 if n < 0 && errno == EINTR { continue }
-                throw EphemeraError.mediaStoreUnavailable
+                throw failure
             }
             return done
         }
-        precondition(read == length)
+        precondition(done == length)
         return buffer
     }
 }

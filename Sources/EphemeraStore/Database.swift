@@ -177,9 +177,7 @@ public final class Database: Sendable {
             result = try await runTransaction(notice: nil, body)
             if !notice.isEmpty {
                 do {
-                    try await withConnection { sql in
-                        try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: notice.payload))").run()
-                    }
+                    try await withConnection { sql in try await Self.notify(notice.payload, on: sql) }
                 } catch {
                     // Committed all the same: other nodes drop what they cached within `maxAge`.
                     logger.warning("Could not notify other nodes of a change", metadata: ["error": "\(error)"])
@@ -203,9 +201,7 @@ public final class Database: Sendable {
                 if let fence = JobFence.current, !(try await SQLJobQueue.isHeld(fence, on: sql)) {
                     throw JobFenceLost(jobID: fence.id, attempt: fence.attempt)
                 }
-                if let notice {
-                    try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: notice))").run()
-                }
+                if let notice { try await Self.notify(notice, on: sql) }
                 try await sql.raw("COMMIT").run()
                 return result
             } catch {
@@ -213,6 +209,11 @@ public final class Database: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Sends a change notice to every node's `ChangeListener`.
+    private static func notify(_ payload: String, on sql: any SQLDatabase) async throws {
+        try await sql.raw("SELECT pg_notify(\(bind: ChangeNotice.channel), \(bind: payload))").run()
     }
 
     /// Whether the database answers a trivial query.
