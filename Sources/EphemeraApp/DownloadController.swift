@@ -87,7 +87,7 @@ struct DownloadController {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         // One download is counted once, not once per resumed piece.
-        if range.lowerBound == 0 { try await services.downloading.countDownload(of: segment) }
+        if range.lowerBound == 0 { try await services.downloading.countDownload(of: segment, by: context.account) }
         headers[.contentLength] = String(size == 0 ? 0 : range.upperBound - range.lowerBound + 1)
         guard size > 0 else {
             blob.close()

@@ -53,6 +53,12 @@ public enum DownloadRules {
         return original ? source : watermarked
     }
 
+    /// Whether a download adds to the segment's download count: one by a moderator of a segment under review
+    /// (reported, or taken down and appealed) is part of the review, not a download by its audience.
+    public static func isCounted(callerRole: Role?, underReview: Bool) -> Bool {
+        !(underReview && callerRole.map(ModerationRules.canModerate) == true)
+    }
+
     /// The name a download is saved under: whose story, which segment, the file type.
     public static func filename(of segment: Segment, author: Account) -> String {
         "ephemera-\(author.handle)-\(segment.id).\(segment.kind == .video ? "mp4" : "jpg")"

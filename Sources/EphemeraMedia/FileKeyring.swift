@@ -12,8 +12,8 @@ public struct FileKeyring: Keyring {
 
     public init(directory: String) throws {
         self.directory = (directory as NSString).standardizingPath
-        try FileManager.default.createDirectory(atPath: self.directory + "/keys", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try PrivateDirectory.ensure(self.directory, tighten: true)
+        try PrivateDirectory.ensure(self.directory + "/keys", tighten: true)
     }
 
     func path(_ id: String) -> String { directory + "/keys/" + id + ".key" }

@@ -24,11 +24,11 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         self.root = (dataDirectory as NSString).standardizingPath
         self.scratch = (scratchDirectory as NSString).standardizingPath
         self.keyring = keyring
+        try PrivateDirectory.ensure(root, tighten: true)
         try FileManager.default.createDirectory(atPath: root + "/media", withIntermediateDirectories: true)
-        for folder in ["incoming", "work"] {
-            try FileManager.default.createDirectory(atPath: scratch + "/" + folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        }
+        // The scratch area holds plaintext: refused when it is not ours alone (`PrivateDirectory`).
+        try PrivateDirectory.ensure(scratch)
+        for folder in ["incoming", "work"] { try PrivateDirectory.ensure(scratch + "/" + folder) }
     }
 
     public var incomingDirectory: String { scratch + "/incoming" }

@@ -21,8 +21,8 @@ public struct S3MediaStore: MediaStore {
         self.keyring = keyring
         self.scratch = (scratchDirectory as NSString).standardizingPath
         self.chunksPerPart = chunksPerPart
-        try FileManager.default.createDirectory(atPath: scratch + "/work", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try PrivateDirectory.ensure(scratch)
+        try PrivateDirectory.ensure(scratch + "/work")
     }
 
     /// Checks at start that the bucket can be used, creating it when it does not exist; a clear error otherwise

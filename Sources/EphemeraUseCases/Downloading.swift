@@ -91,14 +91,17 @@ public struct Downloading: Sendable {
             guard let access = try await reading.mediaAccess.issue(for: segment, rendition: rendition),
                   let link = access.links[rendition]
             else { throw EphemeraError.mediaNotFound }
-            if !resuming { try await countDownload(of: segment) }
+            if !resuming { try await countDownload(of: segment, by: caller) }
             return .ready(EncryptedDownload(access: access, link: link, rendition: rendition,
                                             filename: DownloadRules.filename(of: segment, author: author)))
         }
     }
 
-    /// Counts one download of the segment (a resumed piece of the same download is not counted again).
-    public func countDownload(of segment: Segment) async throws {
+    /// Counts one download of the segment (a resumed piece of the same download is not counted again), unless
+    /// it is a moderator's, of a segment under review (`DownloadRules.isCounted`).
+    public func countDownload(of segment: Segment, by caller: Account?) async throws {
+        let reviewing = try await reading.isUnderReview(segment, by: caller)
+        guard DownloadRules.isCounted(callerRole: caller?.role, underReview: reviewing) else { return }
         try await reading.segments.countDownload(segmentID: segment.id)
     }
 }

@@ -159,17 +159,52 @@ extension TestApp {
     }
 
     @Test(arguments: Backend.all)
+    func openingTheActivityPageReadsNothingItsScriptMarksItRead(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            var jar = try await app.webSignUp("alice")
+            let bob = try await app.signUp("bob")
+            try await app.follow(bob, "alice")
+            var headers = jar.header
+            headers[.accept] = "application/json"
+            func unread() async throws -> Int {
+                try await app.request(.get, "/api/v1/me/activity", headers: headers).decode(API.Activity.self).unreadCount
+            }
+            #expect(try await unread() == 1)
+            for _ in 0..<2 {
+                let page = try await app.page("/activity", jar: &jar)
+                #expect(page.status == .ok && page.text.contains("started following you"))
+                #expect(page.text.contains("data-mark-read") && page.text.contains("activity-item unread"))
+                #expect(page.text.contains("data-unread>1<"), "the badge still counts it")
+            }
+            #expect(try await unread() == 1, "a GET changes nothing")
+            // What the page's script does once it is shown (the browser test runs it for real).
+            headers[.init("X-CSRF-Token")!] = jar.csrf
+            #expect(try await app.request(.post, "/api/v1/me/activity/read", headers: headers).status == .noContent)
+            #expect(try await unread() == 0)
+            let read = try await app.page("/activity", jar: &jar)
+            #expect(!read.text.contains("data-mark-read") && !read.text.contains("activity-item unread"))
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func signInReturnsOnlyToPathsOnThisSite(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
             _ = try await app.signUp("alice")
             for (next, expected) in [("/settings", "/settings"), ("//evil.example/x", "/"),
-                                     ("https://evil.example", "/"), ("/\\evil.example", "/")] {
+                                     ("https://evil.example", "/"), ("/\\evil.example", "/"),
+                                     // Browsers drop tabs and line breaks from a Location: these would be //evil.example.
+                                     ("/\t/evil.example", "/"), ("/\n/evil.example", "/"), ("/\r\n/evil.example", "/"),
+                                     ("/x\\..\\/evil.example", "/"), ("/@alice/story?segment=a", "/@alice/story?segment=a")] {
                 var jar = CookieJar()
                 _ = try await app.page("/login", jar: &jar)
                 let response = try await app.submit(
                     "/login", ["_csrf": jar.csrf, "handle": "alice", "password": "correct horse", "next": next], jar: &jar)
                 #expect(response.headers[.location] == expected, "next=\(next)")
             }
+            // The same from the sign-in page's address: `/%09/evil.example` does not reach the form.
+            var jar = CookieJar()
+            let page = try await app.page("/login?next=/%09/evil.example", jar: &jar)
+            #expect(page.status == .ok && !page.text.contains("evil.example"))
         }
     }
 

@@ -233,3 +233,15 @@ import Testing
         #expect(Hex.encode(all) == all.map { String(format: "%02x", $0) }.joined())
     }
 }
+
+@Suite struct ReturnPathTests {
+    @Test func onlyPathsOnThisSitePass() {
+        for path in ["/", "/settings", "/@alice/story?segment=abc&x=1", "/a%2Fb"] {
+            #expect(ReturnPath.safe(path) == path, "\(path)")
+        }
+        for path in [nil, "", "settings", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+                     "/ /evil.example", "/\u{7F}/evil.example", "/caf\u{E9}", "https://evil.example", "/x\\y"] {
+            #expect(ReturnPath.safe(path) == ReturnPath.home, "\(String(describing: path))")
+        }
+    }
+}

@@ -504,8 +504,13 @@ class WebAppTest:
 
         # The author reads why, and appeals.
         self.sign_in_in_browser(author)
+        self.assertGreater(SERVER.api("GET", "/api/v1/me/activity", author_token)[1]["unreadCount"], 0)
         self.open("/activity")
         self.assertIn("moderators removed your story", self.find(".activity").text)
+        # Loading the page read nothing; its script marks the inbox read once it is shown, and the badge goes.
+        self.find('[data-mark-read][data-read="true"]')
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, ".badge-count[data-unread]"), [])
+        self.assertEqual(SERVER.api("GET", "/api/v1/me/activity", author_token)[1]["unreadCount"], 0)
         self.open("/removed")
         item = self.find(f'.removed-item[data-segment-id="{segment}"]')
         self.assertIn("advertising is not allowed", item.find_element(By.CSS_SELECTOR, "[data-reason]").text)

@@ -342,6 +342,7 @@ struct WebController {
     struct ActivityData: Sendable {
         var items: [ActivityView]
         var empty: Bool
+        var hasUnread: Bool
     }
 
     @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -367,11 +368,11 @@ struct WebController {
                                 when: shortAge(from: item.createdAt, to: now),
                                 unread: !entry.read, href: href)
         }
-        // Opening the page reads everything on it.
-        try await services.inbox.markRead(for: me)
-        return pages.render("activity", title: "Activity", data: ActivityData(items: items, empty: items.isEmpty),
-                            me: MeView(me, unread: 0),
-                            context: context)
+        // A GET changes nothing (API.md): once the page is shown, its script marks the inbox read with
+        // `POST /api/v1/me/activity/read`, so a prefetch or a link preview of /activity reads nothing.
+        return pages.render("activity", title: "Activity",
+                            data: ActivityData(items: items, empty: items.isEmpty, hasUnread: items.contains(where: \.unread)),
+                            me: MeView(me, unread: page.unreadCount), context: context)
     }
 }
 

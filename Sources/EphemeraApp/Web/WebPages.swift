@@ -120,10 +120,7 @@ struct WebPages: Sendable {
     }
 
     /// Only paths on this site, so a crafted `next=` cannot send someone elsewhere after signing in.
-    static func safeReturnPath(_ path: String?) -> String {
-        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.hasPrefix("/\\") else { return "/" }
-        return path
-    }
+    static func safeReturnPath(_ path: String?) -> String { ReturnPath.safe(path) }
 
     /// `/static/{file}`: with the current version in the query, cached for a year; otherwise revalidated.
     func asset(_ request: Request, context: AppRequestContext) throws -> Response {

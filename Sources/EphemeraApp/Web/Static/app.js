@@ -1055,6 +1055,19 @@
     navigator.serviceWorker.register("/sw.js").catch(() => { /* the /media/ path still works */ });
   }
 
+  // The activity page: seeing it reads what it shows. Its GET changes nothing (a prefetch reads nothing); the
+  // page, once shown, marks the inbox read and takes the badge away. The items keep their unread look until
+  // the next visit, so what is new stays visible while it is being read.
+  const unreadList = $("[data-mark-read]");
+  if (unreadList && me) {
+    api("POST", "/api/v1/me/activity/read")
+      .then(() => {
+        $$(".badge-count[data-unread], a[href=\"/activity\"] .dot").forEach((badge) => badge.remove());
+        unreadList.dataset.read = "true";
+      })
+      .catch(() => { /* still unread: the next visit tries again */ });
+  }
+
   const page = document.body.dataset.page;
   if (page === "story") initViewer();
   if (page === "new") initComposer();
