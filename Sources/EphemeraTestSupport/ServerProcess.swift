@@ -200,18 +200,18 @@ extension ServerProcess {
 
     /// Runs `ephemera ARGS` as a client would: with its own environment (HOME for the saved session) and
     /// `input` on standard input.
-    public static func runClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil)
-        throws -> (status: Int32, output: String)
+    public static func runClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil,
+                                 environment: [String: String] = [:]) throws -> (status: Int32, output: String)
     {
-        let process = try launchClient(arguments, home: home, input: input, in: directory)
+        let process = try launchClient(arguments, home: home, input: input, in: directory, environment: environment)
         let data = process.output.fileHandleForReading.readDataToEndOfFile()
         process.process.waitUntilExit()
         return (process.process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Starts `ephemera ARGS` as a client and returns at once (to interrupt it, or its server, midway).
-    public static func launchClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil)
-        throws -> (process: Process, output: Pipe)
+    public static func launchClient(_ arguments: [String], home: String, input: String? = nil, in directory: String? = nil,
+                                    environment extra: [String: String] = [:]) throws -> (process: Process, output: Pipe)
     {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -219,6 +219,8 @@ extension ServerProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home
         environment["XDG_CONFIG_HOME"] = nil
+        environment["EPHEMERA_SERVER"] = nil
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()

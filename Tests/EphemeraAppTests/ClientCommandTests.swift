@@ -263,6 +263,59 @@ import FoundationNetworking
         #expect(post.contains("live"))
     }
 
+    /// Every client command takes `--server` (or `EPHEMERA_SERVER`); a session is kept per server, and the last
+    /// login is the default.
+    @Test(arguments: Backend.all)
+    func everyClientCommandTakesTheServerByFlagOrEnvironment(backend: Backend) async throws {
+        let (first, directory, _) = try await startServer(backend)
+        let (second, secondDirectory, _) = try await startServer(backend)
+        let alice = try home(directory, "alice")
+        defer {
+            first.kill9()
+            second.kill9()
+            removeServerFolders(directory)
+            removeServerFolders(secondDirectory)
+            try? FileManager.default.removeItem(atPath: alice)
+        }
+        for server in [first, second] {
+            #expect(try await server.request("POST", "/api/v1/accounts", json: ["handle": "alice", "password": "correct horse"]).status == 201)
+        }
+        let photo = try await MediaFixtures.shared.photo()
+        for server in [first, second] {
+            let login = try ServerProcess.runClient(["login", "--handle", "alice", "--password-stdin"], home: alice,
+                                                    input: "correct horse\n", environment: ["EPHEMERA_SERVER": server.baseURL])
+            #expect(login.status == 0 && login.output.contains("Logged in to \(server.baseURL)"), "\(login.output)")
+        }
+        // The last login is the default; the first server's session is still there for --server.
+        let onFirst = try ServerProcess.runClient(["post", photo, "--caption", "first", "--server", first.baseURL + "/"], home: alice)
+        #expect(onFirst.status == 0 && onFirst.output.contains(first.baseURL), "\(onFirst.output)")
+        let onDefault = try ServerProcess.runClient(["post", photo, "--caption", "second"], home: alice)
+        #expect(onDefault.status == 0 && onDefault.output.contains(second.baseURL), "\(onDefault.output)")
+        for (server, caption) in [(first, "first"), (second, "second")] {
+            let byFlag = try ServerProcess.runClient(["story", "alice", "--server", server.baseURL], home: alice)
+            let byEnvironment = try ServerProcess.runClient(["story", "@alice"], home: alice, environment: ["EPHEMERA_SERVER": server.baseURL])
+            for result in [byFlag, byEnvironment] {
+                #expect(result.status == 0 && result.output.contains(caption) && result.output.split(separator: "\n").count == 1,
+                        "\(result.output)")
+            }
+            for command in [["tray"], ["recently-deleted"]] {
+                #expect(try ServerProcess.runClient(command + ["--server", server.baseURL], home: alice).status == 0, "\(command)")
+            }
+        }
+        // A flag beats the environment; a server with no session says so and how to log in.
+        let flagWins = try ServerProcess.runClient(["story", "alice", "--server", first.baseURL], home: alice,
+                                                   environment: ["EPHEMERA_SERVER": second.baseURL])
+        #expect(flagWins.output.contains("first") && !flagWins.output.contains("second"))
+        let elsewhere = try ServerProcess.runClient(["tray", "--server", "http://127.0.0.1:9"], home: alice)
+        #expect(elsewhere.status == 1 && elsewhere.output.contains("Not logged in to http://127.0.0.1:9. Run: ephemera login --server http://127.0.0.1:9"),
+                "\(elsewhere.output)")
+        // Logging out of one server leaves the other's session.
+        let out = try ServerProcess.runClient(["logout", "--server", first.baseURL], home: alice)
+        #expect(out.status == 0 && out.output.contains("Logged out of \(first.baseURL)"), "\(out.output)")
+        #expect(try ServerProcess.runClient(["tray", "--server", first.baseURL], home: alice).status == 1)
+        #expect(try ServerProcess.runClient(["tray"], home: alice).status == 0)
+    }
+
     /// The token saved in a client's config.
     func savedToken(_ home: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: home + "/.config/ephemera/config.json"))

@@ -6,8 +6,7 @@ struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign in to an Ephemera server and save the session in ~/.config/ephemera/config.json.")
 
-    @Option(help: "The server's address, e.g. http://127.0.0.1:8080.")
-    var server: String
+    @OptionGroup var options: ClientOptions
 
     @Option(help: "Your handle.")
     var handle: String
@@ -16,11 +15,17 @@ struct Login: AsyncParsableCommand {
     var passwordStdin = false
 
     func run() async throws {
+        guard let server = options.chosenServer else {
+            throw ClientFailure("Which server? Give --server URL (or set EPHEMERA_SERVER), e.g. --server http://127.0.0.1:8080")
+        }
         let password = try passwordStdin ? Self.readStandardInput() : Self.askPassword("Password for @\(handle): ")
         let client = APIClient(server: server, token: nil)
         let reply = try await client.json("POST", "/api/v1/sessions", body: ["handle": handle, "password": password])
         guard let token = reply.json["token"] as? String else { throw ClientFailure("The server sent no session token.") }
-        try ClientConfig(server: client.server, token: token, handle: handle.lowercased()).save()
+        let saved = try ClientConfig.load()
+        let config = saved?.replacingDefault(server: client.server, token: token, handle: handle.lowercased())
+            ?? ClientConfig(server: client.server, token: token, handle: handle.lowercased())
+        try config.save()
         print("Logged in to \(client.server) as @\(handle.lowercased()).")
     }
 
@@ -61,20 +66,21 @@ struct Login: AsyncParsableCommand {
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Sign out and forget the saved session.")
 
+    @OptionGroup var options: ClientOptions
+
     func run() async throws {
-        guard var config = try ClientConfig.load(), config.token != nil else {
-            print("Not logged in.")
+        guard let saved = try ClientConfig.load(), let session = saved.session(on: options.chosenServer), session.token != nil else {
+            print("Not logged in\(options.chosenServer.map { " to \(ClientConfig.normalized($0))" } ?? "").")
             return
         }
         // Forget the token even if the server cannot be told (it may be gone for good).
         do {
-            try await APIClient(config).json("DELETE", "/api/v1/sessions/current")
+            try await APIClient(session).json("DELETE", "/api/v1/sessions/current")
         } catch let failure as ClientFailure {
             FileHandle.standardError.write(Data("warning: \(failure.description)\n".utf8))
         }
-        config.token = nil
-        try config.save()
-        print("Logged out of \(config.server).")
+        try saved.forgetting(server: options.chosenServer).save()
+        print("Logged out of \(session.server).")
     }
 }
 
@@ -82,8 +88,10 @@ struct Logout: AsyncParsableCommand {
 struct Tray: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the stories in your tray, unseen first.")
 
+    @OptionGroup var options: ClientOptions
+
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let items = try await APIClient(config).json("GET", "/api/v1/tray").json["items"] as? [[String: Any]] ?? []
         guard !items.isEmpty else {
             print("Your tray is empty: nobody you follow has a story right now.")
@@ -104,11 +112,13 @@ struct Tray: AsyncParsableCommand {
 struct Story: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show someone's story, oldest segment first.")
 
+    @OptionGroup var options: ClientOptions
+
     @Argument(help: "Whose story (with or without @).")
     var handle: String
 
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let name = handle.hasPrefix("@") ? String(handle.dropFirst()) : handle
         let story = try await APIClient(config).json("GET", "/api/v1/users/\(name)/story").json
         let segments = story["segments"] as? [[String: Any]] ?? []
@@ -126,6 +136,8 @@ struct Story: AsyncParsableCommand {
 struct Delete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete one of your story segments.")
 
+    @OptionGroup var options: ClientOptions
+
     @Argument(help: "The segment id.")
     var id: String
 
@@ -133,7 +145,7 @@ struct Delete: AsyncParsableCommand {
     var permanent = false
 
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let reply = try await APIClient(config).json("DELETE", "/api/v1/stories/\(id)\(permanent ? "?permanent=true" : "")")
         if permanent {
             print("Purging \(id): its media key is destroyed and every copy removed; the receipt follows.")
@@ -147,11 +159,13 @@ struct Delete: AsyncParsableCommand {
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Restore a recently deleted segment.")
 
+    @OptionGroup var options: ClientOptions
+
     @Argument(help: "The segment id.")
     var id: String
 
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let segment = try await APIClient(config).json("POST", "/api/v1/stories/\(id)/restore").json
         let state = segment["state"] as? String ?? "?"
         print("Restored \(id): \(state == "live" ? "back in your story" : "in your archive (it had expired)").")
@@ -163,8 +177,10 @@ struct RecentlyDeleted: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recently-deleted", abstract: "List your deleted segments that can still be restored.")
 
+    @OptionGroup var options: ClientOptions
+
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let items = try await APIClient(config).json("GET", "/api/v1/me/recently-deleted?limit=100").json["items"]
             as? [[String: Any]] ?? []
         guard !items.isEmpty else {

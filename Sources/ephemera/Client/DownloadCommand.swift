@@ -18,8 +18,7 @@ struct Download: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Where to save it (default: the name the server suggests, here).")
     var output: String?
 
-    @Option(help: "The server, for a bare id when not logged in.")
-    var server: String?
+    @OptionGroup var options: ClientOptions
 
     /// The API's answer to `?encrypted=true`.
     struct EncryptedDownload: Decodable {
@@ -34,12 +33,15 @@ struct Download: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = try ClientConfig.load()
-        let base = server ?? Self.origin(of: target) ?? config?.server
+        let saved = try ClientConfig.load()
+        // A full link names its server; --server wins over it, EPHEMERA_SERVER does not.
+        let base = options.server ?? Self.origin(of: target) ?? options.chosenServer ?? saved?.server
         guard let base else {
             throw ClientFailure("Give a full link, --server, or log in first: ephemera login --server URL --handle NAME")
         }
-        let sameServer = config.map { APIClient(server: base, token: nil).server == APIClient($0).server } ?? false
+        // The session on that server, if there is one (a download needs none when the story is public).
+        let config = saved?.session(on: base)
+        let sameServer = config?.token != nil
         let client = APIClient(server: base, token: sameServer ? config?.token : nil)
         let id = try await Self.segmentID(target, client: client)
         var isAuthor = false

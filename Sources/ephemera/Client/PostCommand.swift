@@ -8,6 +8,8 @@ struct Post: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Post photos or videos to your story (resumable: run it again after an interruption).")
 
+    @OptionGroup var options: ClientOptions
+
     @Argument(help: "Photos or videos to post, each one a story segment (or several with --split).")
     var files: [String]
 
@@ -63,7 +65,7 @@ struct Post: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = try ClientConfig.signedIn()
+        let config = try options.signedIn()
         let client = APIClient(config)
         var failed = false
         for file in files {
