@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// One log line per request — method, path (never the query, which may carry a share code or a cursor), status,
-/// duration — under a request id that the response carries as `X-Request-Id`. A well-formed id sent by the
+/// One log line per request — method, route template and path (never the query, which may carry a share code or
+/// a cursor), status, duration — under a request id that the response carries as `X-Request-Id`. A well-formed id sent by the
 /// client (a load balancer's) is kept, so one request can be followed from nginx to the node.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
@@ -18,21 +18,24 @@ struct RequestLogMiddleware: RouterMiddleware {
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = id
-            log(request, status: Int(response.status.code), id: id, since: started)
+            log(request, route: context.endpointPath, status: Int(response.status.code), id: id, since: started)
             return response
         } catch {
-            log(request, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500, id: id,
-                since: started)
+            log(request, route: context.endpointPath, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500,
+                id: id, since: started)
             throw error
         }
     }
 
-    private func log(_ request: Request, status: Int, id: String, since started: ContinuousClock.Instant) {
+    private func log(_ request: Request, route: String?, status: Int, id: String, since started: ContinuousClock.Instant) {
+        guard logger.logLevel <= .info else { return }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        // The route is the template a request matched (`/api/v1/stories/{id}`), "NotFound" when none did.
         logger.info("request", metadata: [
-            "requestId": "\(id)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-            "status": "\(status)", "ms": "\(String(format: "%.1f", milliseconds))",
+            "requestId": "\(id)", "method": "\(request.method.rawValue)", "route": "\(route ?? "NotFound")",
+            "path": "\(request.uri.path)", "status": .stringConvertible(status),
+            "durationMs": .stringConvertible((milliseconds * 10).rounded() / 10),
         ])
     }
 
