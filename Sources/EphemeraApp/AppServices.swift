@@ -144,10 +144,14 @@ public struct AppServices: Sendable {
     public static func open(configuration: AppConfiguration, clock: any EphemeraClock, logger: Logger,
                             sweepResidue: Bool = false, ports: PortOverrides = PortOverrides()) async throws -> AppServices
     {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // Private to this user (0700), as is the SQLite file in it (0600); a folder an older version made 0755 is closed.
+        try PrivateDirectory.ensure(configuration.dataDirectory, tighten: true)
+        // The scratch area is checked before anything is opened: one that is not ours alone stops the start.
+        try PrivateDirectory.ensure(configuration.resolvedScratchDirectory)
         let database = try Database.open(url: configuration.resolvedDatabaseURL, readURL: configuration.databaseReadURL,
                                          logger: logger)
         do {
+            try await database.checkConnection()
             try await Migrator(database: database).migrate(now: clock.now().milliseconds)
         } catch {
             await database.shutdown()
@@ -160,11 +164,12 @@ public struct AppServices: Sendable {
             await database.shutdown()
             throw error
         }
-        let mediaStore = try FileMediaStore(
-            dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
-            keyring: keyring)
+        let mediaStore: FileMediaStore
         let configured: any MediaStore
         do {
+            mediaStore = try FileMediaStore(
+                dataDirectory: configuration.dataDirectory, scratchDirectory: configuration.resolvedScratchDirectory,
+                keyring: keyring)
             configured = try await makeMediaStore(configuration, files: mediaStore, keyring: keyring)
         } catch {
             if let keys = keyring as? PostgresKeyring { await keys.shutdown() }

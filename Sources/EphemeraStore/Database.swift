@@ -1,5 +1,9 @@
 @preconcurrency import AsyncKit
 import EphemeraCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -28,6 +32,8 @@ public final class Database: Sendable {
     public let nodeToken = IDs.make()
     /// The PostgreSQL primary's connection settings, for the listening connection (nil on SQLite).
     let postgresConfiguration: PostgresConnection.Configuration?
+    /// The PostgreSQL URL as parsed (its TLS settings), to explain a failure to connect (nil on SQLite).
+    let postgresURL: PostgresURL?
     /// The streaming replica reads may go to (`--database-read-url`), and whether it is caught up.
     public var replica: ReadReplica? { replicaBox.withLock { $0 } }
     private let replicaBox = Mutex<ReadReplica?>(nil)
@@ -36,15 +42,18 @@ public final class Database: Sendable {
     /// SQLite allows one writer at a time; serialising write transactions in-process avoids busy-waiting
     /// on the file lock. PostgreSQL needs no such gate.
     private let writeGate: AsyncGate?
+    private let inUseCount = Atomic<Int>(0)
+    private let waitingCount = Atomic<Int>(0)
 
     private init(
-        dialect: Dialect, logger: Logger, postgresConfiguration: PostgresConnection.Configuration? = nil,
+        dialect: Dialect, logger: Logger, postgresURL: PostgresURL? = nil,
         acquire: @escaping @Sendable (Logger) async throws -> (any SQLDatabase, @Sendable () -> Void),
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.dialect = dialect
         self.logger = logger
-        self.postgresConfiguration = postgresConfiguration
+        self.postgresConfiguration = postgresURL?.configuration.coreConfiguration
+        self.postgresURL = postgresURL
         self.acquire = acquire
         self.close = close
         self.writeGate = dialect == .sqlite ? AsyncGate() : nil
@@ -66,8 +75,11 @@ public final class Database: Sendable {
         return openSQLite(path: path, logger: logger)
     }
 
+    static let sqliteConnections = 4
+
     public static func openSQLite(path: String, logger: Logger) -> Database {
-        let connections = 4
+        makePrivate(path)
+        let connections = sqliteConnections
         // A thread pool of its own: a connection blocked on the file lock must never starve the thread that
         // would release it.
         let threadPool = NIOThreadPool(numberOfThreads: connections + 1)
@@ -94,14 +106,14 @@ public final class Database: Sendable {
     static let postgresConnectionsPerEventLoop = 8
 
     static func openPostgres(url: String, logger: Logger) throws -> Database {
-        var configuration = try SQLPostgresConfiguration(url: url)
-        configuration.coreConfiguration.tls = .disable
+        let parsed = try PostgresURL(url)
+        let configuration = parsed.configuration
         let shared = SharedPool(EventLoopGroupConnectionPool(
             source: PostgresConnectionSource(sqlConfiguration: configuration),
             maxConnectionsPerEventLoop: postgresConnectionsPerEventLoop, pruneInterval: .seconds(60), logger: logger,
             on: MultiThreadedEventLoopGroup.singleton))
         return Database(
-            dialect: .postgres, logger: logger, postgresConfiguration: configuration.coreConfiguration,
+            dialect: .postgres, logger: logger, postgresURL: parsed,
             acquire: { logger in
                 let connection = try await shared.pool.requestConnection(logger: logger).get()
                 return (connection.sql(queryLogLevel: .trace), { shared.pool.releaseConnection(connection, logger: logger) })
@@ -109,11 +121,43 @@ public final class Database: Sendable {
             close: { try await shared.pool.shutdownAsync() })
     }
 
+    /// Connects once, so that a database that cannot be reached is reported at start in a sentence (where,
+    /// with which TLS settings, and what to check) rather than by the first request.
+    public func checkConnection() async throws {
+        do {
+            try await withConnection { sql in _ = try await sql.raw("SELECT 1 AS one").all() }
+        } catch {
+            guard let postgresURL else { throw error }
+            throw PostgresURL.Problem(description: postgresURL.describe(error))
+        }
+    }
+
     /// Runs `body` with one connection from the pool.
     public func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        let (sql, release) = try await acquire(logger)
-        defer { release() }
-        return try await body(sql)
+        waitingCount.add(1, ordering: .relaxed)
+        let acquired: (any SQLDatabase, @Sendable () -> Void)
+        do {
+            acquired = try await acquire(logger)
+            waitingCount.subtract(1, ordering: .relaxed)
+        } catch {
+            waitingCount.subtract(1, ordering: .relaxed)
+            throw error
+        }
+        inUseCount.add(1, ordering: .relaxed)
+        defer {
+            inUseCount.subtract(1, ordering: .relaxed)
+            acquired.1()
+        }
+        return try await body(acquired.0)
+    }
+
+    /// Connections of the primary's pool in use now, and requests waiting for one (`/metrics`).
+    public var connectionsInUse: Int { inUseCount.load(ordering: .relaxed) }
+    public var connectionsWaiting: Int { waitingCount.load(ordering: .relaxed) }
+    /// The most connections the pool opens (SQLite: its connections; PostgreSQL: per event loop × loops).
+    public var connectionLimit: Int {
+        dialect == .sqlite ? Self.sqliteConnections
+            : Self.postgresConnectionsPerEventLoop * NIOSingletons.groupLoopCountSuggestion
     }
 
     /// Runs `body` with a connection for a read that may be served by the read replica: the replica when one is
@@ -261,6 +305,25 @@ public final class Database: Sendable {
 struct SharedPool<Source: ConnectionPoolSource>: @unchecked Sendable {
     let pool: EventLoopGroupConnectionPool<Source>
     init(_ pool: EventLoopGroupConnectionPool<Source>) { self.pool = pool }
+}
+
+extension Database {
+    /// The SQLite file holds every account, caption and comment: readable by this user only (0600). SQLite gives
+    /// its `-wal` and `-shm` files the database file's mode, so creating the file first, private, covers them;
+    /// a file an older version made 0644 is closed. Nothing happens to a file of another user's (SQLite then
+    /// reports whether it can be opened).
+    static func makePrivate(_ path: String) {
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        defer { Glibc.close(descriptor) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_uid == geteuid(), status.st_mode & 0o077 != 0 {
+            _ = fchmod(descriptor, 0o600)
+        }
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            _ = chmod(path + suffix, 0o600)
+        }
+    }
 }
 
 /// Opens SQLite connections with the settings Ephemera relies on.

@@ -27,6 +27,7 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
         }
         let database = try Database.open(url: url, logger: logger)
         do {
+            try await database.checkConnection()
             try await database.withConnection { sql in
                 try await sql.raw("""
                     CREATE TABLE IF NOT EXISTS data_keys (

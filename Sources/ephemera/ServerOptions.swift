@@ -1,6 +1,7 @@
 import ArgumentParser
 import EphemeraApp
 import EphemeraCore
+import EphemeraStore
 import Foundation
 import Logging
 
@@ -13,7 +14,7 @@ struct ServerOptions: ParsableArguments {
     var port: String?
     @Option(help: "Folder for the SQLite database and media. [EPHEMERA_DATA_DIR, default ./data]")
     var dataDir: String?
-    @Option(help: "postgres://user[:pass]@host:port/db; a SQLite file in the data folder when absent. [EPHEMERA_DATABASE_URL]")
+    @Option(help: "postgres://user[:pass]@host:port/db[?sslmode=disable|require|verify-full&sslrootcert=PATH]; a SQLite file in the data folder when absent. [EPHEMERA_DATABASE_URL]")
     var databaseURL: String?
     @Option(help: "How long a story segment is visible: 90s, 15m, 24h, 7d. [EPHEMERA_STORY_LIFETIME, default 24h]")
     var storyLifetime: String?
@@ -59,16 +60,51 @@ struct ServerOptions: ParsableArguments {
     var trustedProxies: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
+    @Option(help: "text (one readable line per event) or json (one JSON object a line, for log collectors). [EPHEMERA_LOG_FORMAT, default text]")
+    var logFormat: String?
 
     /// The logger for the command, at the configured level.
     func logger() throws -> Logger {
-        var logger = Logger(label: "ephemera")
         let text = logLevel ?? ProcessInfo.processInfo.environment["EPHEMERA_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw ValidationError("--log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
         }
+        let format = (logFormat ?? ProcessInfo.processInfo.environment["EPHEMERA_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text")
+            .lowercased()
+        switch format {
+        case "text":
+            break
+        case "json":
+            // Every logger of the process, the libraries' included, writes JSON lines.
+            Self.bootstrapOnce { label in JSONLogHandler(label: label) }
+        default:
+            throw ValidationError("--log-format: '\(format)' is not text or json")
+        }
+        var logger = Logger(label: "ephemera")
         logger.logLevel = level
         return logger
+    }
+
+    /// What is wrong with a postgres:// URL's TLS settings (`PostgresURL`), or nil (and nil for a SQLite path).
+    static func postgresProblem(_ url: String) -> String? {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { return nil }
+        do {
+            _ = try PostgresURL(url)
+            return nil
+        } catch let problem as PostgresURL.Problem {
+            return problem.description
+        } catch {
+            return "'\(PostgresURL.redacted(url))' is not a valid postgres:// URL (\(error))"
+        }
+    }
+
+    nonisolated(unsafe) private static var bootstrapped = false
+
+    /// `LoggingSystem.bootstrap` may run once a process; a command asks for its logger once, on the main task.
+    private static func bootstrapOnce(_ factory: @escaping @Sendable (String) -> any LogHandler) {
+        guard !bootstrapped else { return }
+        bootstrapped = true
+        LoggingSystem.bootstrap(factory)
     }
 
     /// Resolves flags, environment and defaults into a configuration, or fails listing every bad value.
@@ -88,6 +124,8 @@ struct ServerOptions: ParsableArguments {
         if let (v, key) = value(databaseURL, "EPHEMERA_DATABASE_URL") {
             if v.contains("://") && !(v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") || v.hasPrefix("sqlite://")) {
                 problems.append("\(key): '\(v)' is neither postgres://… nor a SQLite file path")
+            } else if let problem = Self.postgresProblem(v) {
+                problems.append("\(key): \(problem)")
             } else {
                 config.databaseURL = v
             }
@@ -143,7 +181,7 @@ struct ServerOptions: ParsableArguments {
         }
         if let (v, key) = value(keyringURL, "EPHEMERA_KEYRING_URL") {
             if v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") {
-                config.keyringURL = v
+                if let problem = Self.postgresProblem(v) { problems.append("\(key): \(problem)") } else { config.keyringURL = v }
             } else {
                 problems.append("\(key): '\(v)' is not a postgres:// URL")
             }
@@ -212,7 +250,7 @@ struct ServerOptions: ParsableArguments {
         }
         if let (v, key) = value(databaseReadURL, "EPHEMERA_DATABASE_READ_URL") {
             if v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") {
-                config.databaseReadURL = v
+                if let problem = Self.postgresProblem(v) { problems.append("\(key): \(problem)") } else { config.databaseReadURL = v }
             } else {
                 problems.append("\(key): '\(v)' is not a postgres:// URL")
             }

@@ -14,6 +14,107 @@ import Testing
         #expect(again.status == 0 && again.output.contains("up to date"))
     }
 
+    @Test func theDataFolderAndDatabaseArePrivateAndAScratchFolderNotOursAloneIsRefused() throws {
+        let directory = NSTemporaryDirectory() + "ephemera-private-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func mode(_ path: String) throws -> Int {
+            try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        let first = try ServerProcess.runCommand(["migrate", "--data-dir", directory, "--scratch-dir", directory + "-scratch"])
+        defer { try? FileManager.default.removeItem(atPath: directory + "-scratch") }
+        #expect(first.status == 0, "\(first.output)")
+        #expect(try mode(directory) == 0o700)
+        #expect(try mode(directory + "/ephemera.sqlite") == 0o600)
+        #expect(try mode(directory + "/keyring") == 0o700)
+        #expect(try mode(directory + "-scratch") == 0o700)
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasPrefix("ephemera.sqlite") {
+            #expect(try mode(directory + "/" + file) == 0o600, "\(file)")
+        }
+        // What an older version left open (0755 / 0644) is closed at the next start.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/ephemera.sqlite")
+        #expect(try ServerProcess.runCommand(["migrate", "--data-dir", directory, "--scratch-dir", directory + "-scratch"]).status == 0)
+        #expect(try mode(directory) == 0o700 && mode(directory + "/ephemera.sqlite") == 0o600)
+
+        // A scratch folder someone made beforehand, open to others, or a link to elsewhere: refused, not used.
+        let open = directory + "-open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o777])
+        let link = directory + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: directory + "-scratch")
+        defer { for path in [open, link] { try? FileManager.default.removeItem(atPath: path) } }
+        for (scratch, reason) in [(open, "is open to other users (mode 777)"), (link, "is not a folder")] {
+            let refused = try ServerProcess.runCommand(["migrate", "--data-dir", directory, "--scratch-dir", scratch])
+            #expect(refused.status != 0)
+            #expect(refused.output.contains(scratch) && refused.output.contains(reason) && refused.output.contains("0700"),
+                    "\(refused.output)")
+        }
+        #expect(try mode(open) == 0o777, "a refused folder is left as it was")
+        if geteuid() == 0 {
+            // Another user's folder (root can make one here), even if private.
+            let foreign = directory + "-foreign"
+            try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            defer { try? FileManager.default.removeItem(atPath: foreign) }
+            #expect(chown(foreign, 65534, 65534) == 0)
+            let refused = try ServerProcess.runCommand(["migrate", "--data-dir", directory, "--scratch-dir", foreign])
+            #expect(refused.status != 0 && refused.output.contains("belongs to another user (uid 65534)"), "\(refused.output)")
+        }
+    }
+
+    /// A request's line in `--log-format json`.
+    struct RequestLine: Decodable {
+        var time: String
+        var level: String
+        var message: String
+        var requestId: String
+        var method: String
+        var route: String
+        var status: Int
+        var durationMs: Double
+    }
+
+    @Test func jsonLogsHaveOneObjectALineAndEveryResponseItsRequestID() async throws {
+        let directory = NSTemporaryDirectory() + "ephemera-logs-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { removeServerFolders(directory) }
+        let server = ServerProcess(dataDirectory: directory, databaseURL: nil,
+                                   extraArguments: ["--log-format", "json", "--scratch-dir", directory + "-scratch"])
+        try await server.start()
+        defer { server.kill9() }
+        func requestID(_ reply: ServerProcess.Reply) -> String? {
+            reply.headers.first { $0.key.lowercased() == "x-request-id" }?.value
+        }
+        let missing = try await server.request("GET", "/api/v1/stories/nosuchsegment")
+        let nowhere = try await server.request("GET", "/no/such/page")
+        let unauthorized = try await server.request("GET", "/api/v1/me")
+        let kept = try await server.request("GET", "/healthz", headers: ["X-Request-Id": "lb-0123-abcd"])
+        #expect(missing.status == 404 && nowhere.status == 404 && unauthorized.status == 401 && kept.status == 200)
+        for reply in [missing, nowhere, unauthorized] {
+            #expect(requestID(reply).map { $0.count == 16 } == true, "\(reply.headers)")
+        }
+        #expect(requestID(kept) == "lb-0123-abcd", "a load balancer's id is kept")
+
+        let text = try String(contentsOfFile: directory + "/server-\(server.port).log", encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count > 4)
+        for line in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not one JSON object: \(line)")
+        }
+        let requests = lines.compactMap { try? JSONDecoder().decode(RequestLine.self, from: Data($0.utf8)) }
+        let byID = Dictionary(requests.map { ($0.requestId, $0) }, uniquingKeysWith: { first, _ in first })
+        let story = try #require(byID[requestID(missing) ?? ""])
+        #expect(story.route == "/api/v1/stories/{id}" && story.status == 404 && story.method == "GET" && story.level == "info")
+        #expect(story.durationMs >= 0 && story.message == "request" && story.time.hasSuffix("Z"))
+        #expect(byID[requestID(nowhere) ?? ""]?.status == 404)
+        #expect(byID[requestID(unauthorized) ?? ""].map { $0.status == 401 && $0.route == "/api/v1/me" } == true)
+        #expect(byID["lb-0123-abcd"]?.route == "/healthz")
+        #expect(!text.contains("nosuchsegment?"), "no query strings")
+
+        let bad = try ServerProcess.runCommand(["serve", "--log-format", "xml", "--data-dir", directory])
+        #expect(bad.status != 0 && bad.output.contains("--log-format: 'xml' is not text or json"), "\(bad.output)")
+    }
+
     @Test func auditListsResidueAndExitsOne() throws {
         let directory = NSTemporaryDirectory() + "ephemera-audit-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
