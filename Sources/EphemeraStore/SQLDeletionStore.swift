@@ -76,10 +76,12 @@ public struct SQLDeletionStore: Sendable {
 
     /// The sweep's first step: up to `limit` live segments past `expiresAt` become `expired`, in one statement
     /// (`Lifecycle`: live --expire--> expired). Returns how many. Visibility never waited for this: reads
-    /// compare `expiresAt` with the clock.
+    /// compare `expiresAt` with the clock, and no cached tray is served past the earliest `expiresAt` it shows —
+    /// so the state change is invisible to every tray, and the transaction empties no tray cache, here or on
+    /// other nodes (it used to, every sweep, whether or not anything expired).
     public func expireDue(now: Instant, limit: Int) async throws -> Int {
         let next = try Lifecycle.apply(.expire, to: .live, expired: true)
-        return try await database.transaction { sql in
+        return try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("""
                 UPDATE segments SET state = \(bind: next.rawValue) WHERE id IN (
                   SELECT id FROM segments WHERE state = 'live' AND expires_at <= \(bind: now.milliseconds)
@@ -89,11 +91,27 @@ public struct SQLDeletionStore: Sendable {
         }
     }
 
+    /// When the longest-waiting segment that the sweep has yet to move on was due: live past its `expiresAt`, or
+    /// expired and not yet archived or purging (nil when the sweep is up to date). `/metrics`' sweep lag.
+    public func oldestUnswept(now: Instant) async throws -> Instant? {
+        try await database.withConnection { sql in
+            var oldest: Int64?
+            for state in ["live", "expired"] {
+                let row = try await sql.raw("""
+                    SELECT MIN(expires_at) AS oldest FROM segments WHERE state = \(bind: state) AND expires_at <= \(bind: now.milliseconds)
+                    """).first()
+                if let value = try row?.decode(column: "oldest", as: Int64?.self) { oldest = min(oldest ?? value, value) }
+            }
+            return oldest.map(Instant.init(milliseconds:))
+        }
+    }
+
     /// The sweep's second step: up to `limit` expired segments go where `Lifecycle.afterExpiry` sends them —
     /// the archive when the author keeps one, else into purging with a purge job each — set-based, in one
     /// transaction. Returns how many moved.
     public func settleExpired(now: Instant, limit: Int) async throws -> Int {
-        try await database.transaction { sql in
+        // Expired segments are in no tray already: archiving or purging them changes none.
+        try await database.transaction(affectingTrays: false) { sql in
             let due = try await sql.raw("""
                 SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
                 WHERE s.state = 'expired' ORDER BY s.expires_at LIMIT \(literal: limit)
