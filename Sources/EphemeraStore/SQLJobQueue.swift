@@ -115,7 +115,7 @@ public struct SQLJobQueue: JobQueue {
             guard let row = try await sql.raw("""
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = \(bind: leaseUntil),
                 claimed_by = \(bind: nodeID)
-                WHERE id = \(bind: chosen.id) RETURNING id, kind, payload, attempts, max_attempts
+                WHERE id = \(bind: chosen.id) RETURNING id, kind, payload, attempts, max_attempts, run_at
                 """).first() else { return nil }
             let kindName = try row.decode(column: "kind", as: String.self)
             let payloadText = try row.decode(column: "payload", as: String.self)
@@ -131,7 +131,8 @@ public struct SQLJobQueue: JobQueue {
                 return nil
             }
             return ClaimedJob(id: chosen.id, job: job, attempt: try row.decode(column: "attempts", as: Int.self),
-                              maxAttempts: try row.decode(column: "max_attempts", as: Int.self))
+                              maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                              runAt: Instant(milliseconds: try row.decode(column: "run_at", as: Int64.self)))
         }
     }
 
@@ -190,6 +191,23 @@ public struct SQLJobQueue: JobQueue {
     public func releaseAllRunning() async throws {
         try await database.transaction(affectingTrays: false) { sql in
             try await sql.raw("UPDATE jobs SET state = 'queued', lease_until = NULL WHERE state = 'running'").run()
+        }
+    }
+
+    /// The queue's backlog per kind, for `/metrics`: jobs due (queued with `run_at` passed, or running) and
+    /// when the oldest of them was due. Kinds with nothing due are left out.
+    public func backlog(now: Instant) async throws -> [JobKind: (due: Int, oldestDue: Instant)] {
+        try await database.withConnection { sql in
+            var result: [JobKind: (due: Int, oldestDue: Instant)] = [:]
+            for row in try await sql.raw("""
+                SELECT kind, COUNT(*) AS due, MIN(run_at) AS oldest FROM jobs
+                WHERE (state = 'queued' AND run_at <= \(bind: now.milliseconds)) OR state = 'running' GROUP BY kind
+                """).all() {
+                guard let kind = JobKind(rawValue: try row.decode(column: "kind", as: String.self)) else { continue }
+                result[kind] = (try row.decode(column: "due", as: Int.self),
+                                Instant(milliseconds: try row.decode(column: "oldest", as: Int64.self)))
+            }
+            return result
         }
     }
 

@@ -25,6 +25,8 @@ public final class SessionCache: Sendable {
     let bypass = Atomic<Bool>(false)
     public let maxAge: Duration
     public let capacity: Int
+    /// Lookups that found a session, and those that did not.
+    public let statistics = CacheStatistics()
 
     public init(maxAge: Duration = .seconds(5), capacity: Int = 50_000) {
         self.maxAge = maxAge
@@ -33,16 +35,16 @@ public final class SessionCache: Sendable {
 
     /// The cached account of a session, if one is fresh.
     public func lookup(tokenHash: String) -> Account? {
-        if bypass.load(ordering: .acquiring) { return nil }
+        if bypass.load(ordering: .acquiring) { return statistics.counted(nil) }
         let now = ContinuousClock.now
-        return state.withLock { state in
+        return statistics.counted(state.withLock { state in
             guard let entry = state.entries[tokenHash] else { return nil }
             guard now < entry.until else {
                 state.entries[tokenHash] = nil
                 return nil
             }
             return entry.account
-        }
+        })
     }
 
     /// Take before reading the database; `store` keeps the result only if nothing was invalidated meanwhile.

@@ -39,6 +39,8 @@ public final class TrayCache: Sendable {
     private let flights = Mutex<[FlightKey: Task<(Data, Instant), any Error>]>([:])
     public let maxAge: Duration
     public let byteBudget: Int
+    /// Lookups that found a tray, and those that did not.
+    public let statistics = CacheStatistics()
 
     public init(maxAge: Duration = .seconds(5), byteBudget: Int = 32 << 20) {
         self.maxAge = maxAge
@@ -47,12 +49,12 @@ public final class TrayCache: Sendable {
 
     /// The cached tray of `viewer`, if nothing it depends on changed and it has not expired.
     public func lookup(viewer: String, now: Instant) -> Data? {
-        if bypass.load(ordering: .acquiring) { return nil }
-        return state.withLock { state in
+        if bypass.load(ordering: .acquiring) { return statistics.counted(nil) }
+        return statistics.counted(state.withLock { state in
             guard let entry = state.entries[viewer], now < entry.validUntil,
                   entry.stamp == Stamp(global: state.global, viewer: state.viewers[viewer] ?? 0) else { return nil }
             return entry.payload
-        }
+        })
     }
 
     /// Moves on with every write that may change anyone's tray (segment states, the graph): other caches

@@ -26,6 +26,8 @@ public final class VisibilityCache: Sendable {
     let bypass = Atomic<Bool>(false)
     public let maxAge: Duration
     public let capacity: Int
+    /// Lookups (segments and relations) that found a value, and those that did not.
+    public let statistics = CacheStatistics()
 
     public init(maxAge: Duration = .seconds(5), capacity: Int = 50_000) {
         self.maxAge = maxAge
@@ -33,12 +35,12 @@ public final class VisibilityCache: Sendable {
     }
 
     func segment(_ id: String, generation: UInt64) -> Segment? {
-        if bypass.load(ordering: .acquiring) { return nil }
+        if bypass.load(ordering: .acquiring) { return statistics.counted(nil) }
         let now = ContinuousClock.now
-        return state.withLock { state in
+        return statistics.counted(state.withLock { state in
             guard let entry = state.segments[id], entry.generation == generation, now < entry.until else { return nil }
             return entry.value
-        }
+        })
     }
 
     func store(_ segment: Segment, generation: UInt64) {
@@ -51,13 +53,13 @@ public final class VisibilityCache: Sendable {
     }
 
     func relations(viewer: String, author: String, generation: UInt64) -> Relations? {
-        if bypass.load(ordering: .acquiring) { return nil }
+        if bypass.load(ordering: .acquiring) { return statistics.counted(nil) }
         let now = ContinuousClock.now
-        return state.withLock { state in
+        return statistics.counted(state.withLock { state in
             guard let entry = state.relations[viewer + " " + author], entry.generation == generation, now < entry.until
             else { return nil }
             return entry.value
-        }
+        })
     }
 
     func store(_ relations: Relations, viewer: String, author: String, generation: UInt64) {

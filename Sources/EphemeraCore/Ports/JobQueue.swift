@@ -6,12 +6,16 @@ public struct ClaimedJob: Sendable, Hashable {
     /// 1 on the first run.
     public var attempt: Int
     public var maxAttempts: Int
+    /// When the job was due: how long it waited is the queue's lag (a purge's, from due to done, is `/metrics`'
+    /// purge lag).
+    public var runAt: Instant?
 
-    public init(id: String, job: Job, attempt: Int, maxAttempts: Int) {
+    public init(id: String, job: Job, attempt: Int, maxAttempts: Int, runAt: Instant? = nil) {
         self.id = id
         self.job = job
         self.attempt = attempt
         self.maxAttempts = maxAttempts
+        self.runAt = runAt
     }
 }
 
