@@ -32,6 +32,10 @@ let package = Package(
         // requests are signed by our own SigV4 code and sent with async-http-client (NIO-based, streaming bodies,
         // connection pooling, timeouts), the HTTP client of the Swift server ecosystem.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Metrics: swift-metrics is the API the job lanes report through; swift-prometheus keeps each node's
+        // registry and writes the text format of `GET /metrics`.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Logic-less HTML templates for the web app; Hummingbird's own, so no second templating idiom.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
@@ -117,6 +121,7 @@ let package = Package(
                 "EphemeraProcess",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -124,6 +129,7 @@ let package = Package(
         .target(
             name: "EphemeraApp",
             dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "EphemeraCore",
                 "EphemeraStore",
                 "EphemeraMedia",

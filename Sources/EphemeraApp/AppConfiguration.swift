@@ -71,6 +71,8 @@ public struct AppConfiguration: Sendable {
     public var databaseReadURL: String?
     /// Peers whose `X-Forwarded-For` names the client (`--trusted-proxies`); by default nobody's.
     public var trustedProxies = TrustedProxies([])
+    /// Who may read `/metrics` (`--metrics-allow`); this machine by default.
+    public var metricsAccess = MetricsAccess.loopback
 
     public static var defaultNodeID: String {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
@@ -148,7 +150,8 @@ public struct AppConfiguration: Sendable {
             + "keyring=\(keyringURL == nil ? "folder" : "postgres") media-store=\(mediaStore.rawValue)\(s3.map { " s3=\($0.endpoint.absoluteString)/\($0.bucket) region=\($0.region) path-style=\($0.pathStyle)" } ?? "") "
             + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-") "
             + "role=\(role.rawValue) node-id=\(nodeID) read-replica=\(databaseReadURL == nil ? "none" : "yes") "
-            + "trusted-proxies=\(trustedProxies.blocks.isEmpty ? "none" : trustedProxies.blocks.map(\.description).joined(separator: ","))"
+            + "trusted-proxies=\(trustedProxies.blocks.isEmpty ? "none" : trustedProxies.blocks.map(\.description).joined(separator: ",")) "
+            + "metrics-allow=\(metricsAccess.blocks.map(\.description).joined(separator: ","))"
     }
 }
 

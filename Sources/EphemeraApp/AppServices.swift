@@ -75,6 +75,8 @@ public struct AppServices: Sendable {
     public let resumableUploading: ResumableUploading
     /// bcrypt at the configured cost, with a dummy hash of the same cost for unknown handles.
     public let passwords: any PasswordHasher
+    /// This node's metrics (`GET /metrics`).
+    public let metrics: NodeMetrics
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
@@ -220,6 +222,8 @@ public struct AppServices: Sendable {
                                resumableUploads: janitor, clock: clock, signal: signal, logger: logger)
         worker.remoteMedia = configured is S3MediaStore
         worker.lease = configuration.jobLease
+        let metrics = NodeMetrics()
+        worker.metrics = WorkerMetrics(factory: metrics.factory)
         if sweepResidue {
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
             // Partial writes older than any write still in flight on another node were left by a crash.
@@ -268,7 +272,7 @@ public struct AppServices: Sendable {
             resumableUploading: ResumableUploading(uploads: janitor.uploads, spool: spool, inbox: uploadInbox,
                                                    posting: posting, segments: segments,
                                                    maxUploadBytes: configuration.maxUploadBytes, clock: clock),
-            passwords: passwords)
+            passwords: passwords, metrics: metrics)
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

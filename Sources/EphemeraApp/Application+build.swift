@@ -51,7 +51,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
         HealthController(services: services).register(on: router)
         return router
     }
-    router.add(middleware: RequestLogMiddleware(logger: services.logger))
+    router.add(middleware: RequestLogMiddleware(logger: services.logger, metrics: services.metrics))
     router.add(middleware: SecurityHeadersMiddleware(
         mediaOrigin: services.configuration.mediaStore == .s3 ? services.configuration.s3?.browserOrigin : nil))
     router.add(middleware: ErrorMiddleware(pages: pages))
@@ -65,6 +65,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     }
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)
+    MetricsController(services: services).register(on: router)
     AccountsController(services: services).register(on: router)
     GraphController(services: services).register(on: router)
     let stories = StoriesController(services: services)

@@ -9,27 +9,33 @@ import Logging
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
+    let metrics: NodeMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         let id = request.headers[.xRequestID].flatMap(Self.acceptable) ?? Self.newID()
         let started = ContinuousClock.now
+        metrics.inFlight.increment()
+        defer { metrics.inFlight.decrement() }
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = id
-            log(request, route: context.endpointPath, status: Int(response.status.code), id: id, since: started)
+            log(request, route: context.endpointPath, status: Int(response.status.code), id: id, since: started,
+                bytes: response.body.contentLength)
             return response
         } catch {
             log(request, route: context.endpointPath, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500,
-                id: id, since: started)
+                id: id, since: started, bytes: nil)
             throw error
         }
     }
 
-    private func log(_ request: Request, route: String?, status: Int, id: String, since started: ContinuousClock.Instant) {
-        guard logger.logLevel <= .info else { return }
+    private func log(_ request: Request, route: String?, status: Int, id: String, since started: ContinuousClock.Instant,
+                     bytes: Int?) {
         let elapsed = ContinuousClock.now - started
+        metrics.record(route: route ?? "NotFound", method: request.method.rawValue, status: status, duration: elapsed, bytes: bytes)
+        guard logger.logLevel <= .info else { return }
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         // The route is the template a request matched (`/api/v1/stories/{id}`), "NotFound" when none did.
         logger.info("request", metadata: [

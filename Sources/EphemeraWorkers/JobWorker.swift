@@ -48,6 +48,8 @@ public struct JobWorker: Service {
 
     /// Whether blobs live in a remote object store (purges then wait mostly on the network).
     public var remoteMedia = false
+    /// Where job durations, waits and purge lag are reported (nothing by default).
+    public var metrics: WorkerMetrics?
 
     public func run() async throws {
         if queue.database.dialect == .sqlite {
@@ -125,10 +127,13 @@ public struct JobWorker: Service {
             }
         }
         defer { heartbeat.cancel() }
+        let started = ContinuousClock.now
+        metrics?.began(claimed, at: clock.now())
         do {
             switch try await JobFence.$current.withValue(claimed, operation: { try await handle(claimed.job) }) {
             case .done:
                 try await queue.complete(claimed, at: clock.now())
+                metrics?.finished(claimed, duration: ContinuousClock.now - started, at: clock.now())
             case .again(let at, let because):
                 try await queue.fail(claimed, error: because, retryAt: at, at: clock.now())
             }
@@ -136,6 +141,7 @@ public struct JobWorker: Service {
             // Another node holds the job now; what this attempt did was rolled back, and the row is not ours to touch.
             logger.warning("Job taken over by another node", metadata: metadata.merging(["error": "\(lost)"]) { $1 })
         } catch {
+            metrics?.failed(claimed)
             var failed = metadata
             failed["error"] = "\(error)"
             logger.warning("Job failed", metadata: failed)

@@ -58,6 +58,8 @@ struct ServerOptions: ParsableArguments {
     var databaseReadURL: String?
     @Option(help: "CIDR,CIDR…: take the client address from X-Forwarded-For only when the peer is one of these (your load balancers). [EPHEMERA_TRUSTED_PROXIES, default none]")
     var trustedProxies: String?
+    @Option(help: "CIDR,CIDR…: who may read /metrics (Prometheus). [EPHEMERA_METRICS_ALLOW, default 127.0.0.0/8,::1]")
+    var metricsAllow: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
     var logLevel: String?
     @Option(help: "text (one readable line per event) or json (one JSON object a line, for log collectors). [EPHEMERA_LOG_FORMAT, default text]")
@@ -261,6 +263,13 @@ struct ServerOptions: ParsableArguments {
         if let (v, key) = value(trustedProxies, "EPHEMERA_TRUSTED_PROXIES") {
             switch TrustedProxies.parse(v) {
             case .success(let proxies): config.trustedProxies = proxies
+            case .failure(let bad): problems.append("\(key): \(bad.entries.map { "'\($0)'" }.joined(separator: ", ")) not an address block like 10.0.0.0/8 or ::1")
+            }
+        }
+        if let (v, key) = value(metricsAllow, "EPHEMERA_METRICS_ALLOW") {
+            switch TrustedProxies.parse(v) {
+            case .success(let list) where !list.blocks.isEmpty: config.metricsAccess = MetricsAccess(list.blocks)
+            case .success: problems.append("\(key): name at least one address block (the default is 127.0.0.0/8,::1)")
             case .failure(let bad): problems.append("\(key): \(bad.entries.map { "'\($0)'" }.joined(separator: ", ")) not an address block like 10.0.0.0/8 or ::1")
             }
         }
