@@ -8,6 +8,8 @@ import ServiceLifecycle
 public struct EphemeraApplication: Sendable {
     public let application: Application<RouterResponder<AppRequestContext>>
     public let services: AppServices
+    /// Every route the router answers, as `METHOD /path/{parameter}` (checked against the OpenAPI document).
+    public let routes: [String]
 }
 
 /// The composition root: opens the database and media store, and builds the router, the background services
@@ -40,7 +42,8 @@ public func buildApplication(
         services: background,
         logger: logger)
     logger.info("Ephemera configured: \(configuration.summary)")
-    return EphemeraApplication(application: application, services: services)
+    return EphemeraApplication(application: application, services: services,
+                               routes: router.routes.map { "\($0.method.rawValue) \($0.path)" })
 }
 
 func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
@@ -65,6 +68,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     }
     router.add(middleware: AuthMiddleware(accounts: services.accounts))
     HealthController(services: services).register(on: router)
+    OpenAPIController().register(on: router)
     MetricsController(services: services).register(on: router)
     AccountsController(services: services).register(on: router)
     GraphController(services: services).register(on: router)

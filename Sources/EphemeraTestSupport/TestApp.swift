@@ -18,6 +18,8 @@ public struct TestApp: Sendable {
     public let dataDirectory: String
     /// The test's bucket when media live in S3.
     public let bucket: TestBucket?
+    /// Every route the app's router answers (`METHOD /path/{parameter}`).
+    public let routes: [String]
 
     /// Builds the app on `backend` and runs `body` against it; everything is removed afterwards.
     public static func run<T: Sendable>(
@@ -54,7 +56,7 @@ public struct TestApp: Sendable {
         do {
             let result = try await built.application.test(.router) { client in
                 let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory,
-                                                     bucket: bucket))
+                                                     bucket: bucket, routes: built.routes))
                 // Every scenario ends clean: `ephemera audit` finds no residue.
                 let findings = try await built.services.auditor.findings()
                 guard findings.isEmpty else { throw TestFailure("audit found residue: \(findings)") }
