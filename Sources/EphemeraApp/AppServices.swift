@@ -214,7 +214,7 @@ public struct AppServices: Sendable {
         let signal = JobSignal()
         let posting = Posting(segments: segments, keyring: keyring, prober: prober, inbox: uploadInbox,
                               limits: configuration.mediaLimits, lifetime: configuration.storyLifetime, clock: clock,
-                              wakeWorkers: { signal.notify() })
+                              limiter: limiter, wakeWorkers: { signal.notify() })
         let spool: any UploadSpool = try (configured as? S3MediaStore).map { S3UploadSpool(client: $0.client, keyring: keyring) }
             ?? FileUploadSpool(dataDirectory: configuration.dataDirectory, keyring: keyring)
         let janitor = ResumableUploadJanitor(uploads: SQLResumableUploadStore(database: database), spool: spool)

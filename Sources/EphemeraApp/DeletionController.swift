@@ -103,14 +103,14 @@ struct DeletionController {
     @Sendable func deleteAllStories(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let body = try? await decodeJSON(PasswordBody.self, from: request, context: context)
-        let count = try await services.deleting.deleteAllStories(of: me, password: body?.password)
+        let count = try await services.deleting.deleteAllStories(of: me, password: body?.password, address: context.address)
         return try jsonResponse(PurgingBody(state: SegmentState.purging.rawValue, segments: count), status: .accepted)
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
         let body = try? await decodeJSON(PasswordBody.self, from: request, context: context)
-        try await services.deleting.deleteAccount(me, password: body?.password)
+        try await services.deleting.deleteAccount(me, password: body?.password, address: context.address)
         return try jsonResponse(["state": "deleting"], status: .accepted)
     }
 }

@@ -32,6 +32,8 @@ struct PostController {
         if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > limit {
             throw MediaRules.uploadTooLarge(services.configuration.maxUploadBytes)
         }
+        // Before a byte of the file is read: the posting rate limit and the cap on queued media work.
+        try await services.posting.admit(author, address: context.address)
 
         let uploadID = IDs.make()
         let sourcePath = services.mediaStore.incomingPath(uploadID)
@@ -158,7 +160,6 @@ final class FilePart: @unchecked Sendable {
 /// The multipart parser's events: the `media` and `sound` parts go to disk as they arrive, other fields are
 /// kept (at most 64 KiB each).
 final class MultipartReceiver {
-    static let maxFieldBytes = 64 * 1024
 
     var parser: MultipartStream
     let media: FilePart
@@ -166,6 +167,9 @@ final class MultipartReceiver {
     var fields: [String: String] = [:]
     var headers: [String: String] = [:]
     var fieldBuffer: [UInt8] = []
+    /// Fields so far and their bytes (`FormLimits`), counted as they arrive.
+    var fieldCount = 0
+    var fieldBytes = 0
 
     init(boundary: String, mediaPath: String, soundPath: String) throws {
         parser = MultipartStream(boundary: boundary)
@@ -188,9 +192,9 @@ final class MultipartReceiver {
             part.append(&buffer)
         } else {
             fieldBuffer += buffer.readableBytesView
-            if fieldBuffer.count > Self.maxFieldBytes {
-                throw EphemeraError.badRequest("field_too_large", "The form field '\(partName ?? "")' is too long.")
-            }
+            fieldBytes += buffer.readableBytes
+            if fieldBuffer.count > FormLimits.maxFieldBytes { throw FormLimits.fieldTooLarge(partName ?? "") }
+            if fieldBytes > FormLimits.maxTotalFieldBytes { throw FormLimits.fieldsTooLarge }
         }
     }
 
@@ -207,7 +211,12 @@ final class MultipartReceiver {
     func feed(_ buffer: ByteBuffer) throws {
         try parser.feed(buffer) { event in
             switch event {
-            case .headers(let headers): self.headers = headers
+            case .headers(let headers):
+                self.headers = headers
+                if filePart == nil {
+                    fieldCount += 1
+                    if fieldCount > FormLimits.maxFields { throw FormLimits.tooManyFields }
+                }
             case .body(var piece): try body(&piece)
             case .partEnd: partComplete()
             }

@@ -80,7 +80,8 @@ struct ResumableUploadsController {
                                            "Send Upload-Length with the file's size in bytes.")
         }
         let upload = try await services.resumableUploading.create(by: me, length: length,
-                                                                  metadata: request.headers[.uploadMetadata] ?? "")
+                                                                  metadata: request.headers[.uploadMetadata] ?? "",
+                                                                  address: context.address)
         var response: Response
         if request.headers[.contentType]?.lowercased() == Self.offsetContentType {
             // creation-with-upload: the first bytes ride along with the creation request.

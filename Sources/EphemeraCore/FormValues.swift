@@ -7,3 +7,24 @@ public func parseFlag(_ text: String?, name: String) throws -> Bool {
     default: throw EphemeraError.badRequest("invalid_\(name)", "\(name) must be true or false.")
     }
 }
+
+/// What a posting form (`multipart/form-data`) may hold besides its files. The form has about a dozen fields;
+/// anything far past that is a client gone wrong or an attack on memory, refused as soon as it is passed
+/// rather than when the body ends.
+public enum FormLimits {
+    /// Parts that are not files.
+    public static let maxFields = 40
+    /// One field's value.
+    public static let maxFieldBytes = 64 * 1024
+    /// All fields' values together.
+    public static let maxTotalFieldBytes = 256 * 1024
+
+    public static let tooManyFields = EphemeraError(
+        .tooLarge, "form_too_large", "The form has more than \(maxFields) fields; send only the story's fields and its file.")
+    public static let fieldsTooLarge = EphemeraError(
+        .tooLarge, "form_too_large", "The form's fields add up to more than \(maxTotalFieldBytes / 1024) KB; shorten them.")
+
+    public static func fieldTooLarge(_ name: String) -> EphemeraError {
+        EphemeraError(.tooLarge, "field_too_large", "The form field '\(name)' is longer than \(maxFieldBytes / 1024) KB.")
+    }
+}

@@ -296,3 +296,21 @@ extension MediaRules {
         try checkDimensions(width: width, height: height, limits: limits, photo: true)
     }
 }
+
+extension MediaRules {
+    /// How many of one person's segments may wait for processing at once. The media lane runs one encode at a
+    /// time for everyone; past this, one person's posts would hold everyone else's back.
+    public static let maxProcessingPerAccount = 12
+
+    /// Seconds to wait before posting again when refused for queued work (about one encode).
+    public static let processingRetryAfterSeconds = 30
+
+    /// Refuses a new post (or resumable upload) while `processing` of the author's segments wait.
+    public static func admitPost(processing: Int) throws {
+        guard processing < maxProcessingPerAccount else {
+            throw EphemeraError(.rateLimited, "too_much_processing",
+                                "\(processing) of your stories are still being processed; post again once they are live.")
+                .retrying(after: processingRetryAfterSeconds)
+        }
+    }
+}

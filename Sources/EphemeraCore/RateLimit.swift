@@ -3,6 +3,10 @@
 public struct RateLimit: Sendable, Hashable {
     public enum Action: String, Sendable, Hashable, CaseIterable {
         case signUp, signIn, like, comment, share, report
+        /// A post, or the creation of a resumable upload (which becomes one).
+        case post
+        /// A password asked again before wiping data (`DELETE /api/v1/me`, `DELETE /api/v1/me/stories`).
+        case reauthenticate
     }
 
     public var burst: Double
@@ -21,6 +25,10 @@ public struct RateLimit: Sendable, Hashable {
         .comment: (RateLimit(burst: 20, perMinute: 20), RateLimit(burst: 100, perMinute: 100)),
         .share: (RateLimit(burst: 30, perMinute: 30), RateLimit(burst: 150, perMinute: 150)),
         .report: (RateLimit(burst: 10, perMinute: 2), RateLimit(burst: 30, perMinute: 10)),
+        // A busy day is a few dozen stories; a burst of 20, then one every 30 s.
+        .post: (RateLimit(burst: 20, perMinute: 2), RateLimit(burst: 60, perMinute: 6)),
+        // A person mistypes a password a few times; a stolen session must not be a way to guess it.
+        .reauthenticate: (RateLimit(burst: 5, perMinute: 1), RateLimit(burst: 20, perMinute: 5)),
     ]
 }
 

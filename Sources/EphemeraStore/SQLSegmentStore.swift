@@ -396,4 +396,13 @@ public struct SQLSegmentStore: Sendable {
             downloadCount: try row.decode(column: "download_count", as: Int.self),
             discardedAt: try instant("discarded_at"))
     }
+
+    /// How many of the author's segments wait for processing (`MediaRules.admitPost`).
+    public func processingCount(authorID: String) async throws -> Int {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT COUNT(*) AS n FROM segments WHERE author_id = \(bind: authorID) AND state = 'processing'
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
 }

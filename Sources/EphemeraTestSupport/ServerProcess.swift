@@ -149,7 +149,8 @@ extension ServerProcess {
     /// Sends a `Transfer-Encoding: chunked` POST (no Content-Length, so the server cannot refuse up front)
     /// in 64 KiB chunks until the server answers or `maxBytes` are sent. Returns the status code and how many
     /// body bytes had been sent when the answer came.
-    public func streamChunkedPost(path: String, token: String, contentType: String, maxBytes: Int) throws
+    public func streamChunkedPost(path: String, token: String, contentType: String, maxBytes: Int,
+                                  repeating piece: [UInt8] = [UInt8](repeating: 0x41, count: 64 * 1024)) throws
         -> (status: Int, bytesSent: Int)
     {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -178,7 +179,7 @@ extension ServerProcess {
         let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
             + "Content-Type: \(contentType)\r\nTransfer-Encoding: chunked\r\n\r\n"
         _ = send(Array(head.utf8))
-        let chunk = [UInt8](repeating: 0x41, count: 64 * 1024)
+        let chunk = piece
         var sent = 0
         while sent < maxBytes, !readable() {
             guard send(Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + Array("\r\n".utf8)) else { break }

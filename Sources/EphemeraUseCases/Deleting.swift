@@ -76,16 +76,16 @@ public struct Deleting: Sendable {
     }
 
     /// "Delete all my story data", after the password again: every segment begins its purge; returns how many.
-    public func deleteAllStories(of account: Account, password: String?) async throws -> Int {
-        let me = try await identity.reauthenticate(account, password: password)
+    public func deleteAllStories(of account: Account, password: String?, address: String?) async throws -> Int {
+        let me = try await identity.reauthenticate(account, password: password, address: address)
         let count = try await deletion.beginPurgeOfAll(authorID: me.id, now: clock.now())
         wakeWorkers()
         return count
     }
 
     /// Deletes the account, after the password again: hidden with every trace at once, purged by jobs.
-    public func deleteAccount(_ account: Account, password: String?) async throws {
-        let me = try await identity.reauthenticate(account, password: password)
+    public func deleteAccount(_ account: Account, password: String?, address: String?) async throws {
+        let me = try await identity.reauthenticate(account, password: password, address: address)
         try await deletion.beginAccountDeletion(accountID: me.id, now: clock.now())
         wakeWorkers()
     }

@@ -58,8 +58,10 @@ public struct Identity: Sendable {
         try await accounts.updateSettings(accountID: account.id, settings)
     }
 
-    /// The signed-in account, after checking its password again (a stolen session alone cannot wipe data).
-    public func reauthenticate(_ account: Account, password: String?) async throws -> Account {
+    /// The signed-in account, after checking its password again (a stolen session alone cannot wipe data, nor
+    /// guess the password quickly: the checks are rate-limited per account and address).
+    public func reauthenticate(_ account: Account, password: String?, address: String?) async throws -> Account {
+        try await limiter.check(.reauthenticate, account: account.id, address: address)
         let refused = EphemeraError(.forbidden, "reauthentication_required",
                                     "Confirm with your password: send {\"password\": \"…\"} in the request body.")
         guard let password, let (_, hash) = try await accounts.credentials(handle: account.handle),

@@ -87,11 +87,13 @@ public struct Posting: Sendable {
     let limits: MediaLimits
     let lifetime: Duration
     let clock: any EphemeraClock
+    let limiter: RateLimiter
     let wakeWorkers: @Sendable () -> Void
 
     public init(segments: SQLSegmentStore, keyring: any Keyring, prober: any MediaProber, inbox: any UploadInbox,
-                limits: MediaLimits, lifetime: Duration, clock: any EphemeraClock,
+                limits: MediaLimits, lifetime: Duration, clock: any EphemeraClock, limiter: RateLimiter,
                 wakeWorkers: @escaping @Sendable () -> Void) {
+        self.limiter = limiter
         self.segments = segments
         self.keyring = keyring
         self.prober = prober
@@ -100,6 +102,13 @@ public struct Posting: Sendable {
         self.lifetime = lifetime
         self.clock = clock
         self.wakeWorkers = wakeWorkers
+    }
+
+    /// Whether `author` may post now, asked before a byte of the file is read: the posting rate limit (per
+    /// account and address) and the cap on their segments still waiting for processing (`MediaRules`).
+    public func admit(_ author: Account, address: String?) async throws {
+        try await limiter.check(.post, account: author.id, address: address)
+        try MediaRules.admitPost(processing: try await segments.processingCount(authorID: author.id))
     }
 
     /// The demuxer of the sound track received beside upload `uploadID` (`sizeBytes` long), or an error

@@ -35,12 +35,14 @@ public struct ResumableUploading: Sendable {
 
     /// A new upload of `length` bytes; its post's fields (`Upload-Metadata`) are checked now, not after the
     /// whole file has been sent.
-    public func create(by owner: Account, length: Int64, metadata: String) async throws -> ResumableUpload {
+    public func create(by owner: Account, length: Int64, metadata: String, address: String?) async throws -> ResumableUpload {
         guard length <= maxUploadBytes else { throw MediaRules.uploadTooLarge(maxUploadBytes) }
         guard length > 0 else {
             throw EphemeraError.badRequest("empty_media", "The file is empty. Choose the photo or video again.")
         }
         _ = try PostFields(try TusHeaders.metadata(metadata), settings: owner.settings)
+        // An upload is a post to be: counted and capped when it is created, not once its bytes are all here.
+        try await posting.admit(owner, address: address)
         let now = clock.now()
         let upload = ResumableUpload(id: IDs.make(), ownerID: owner.id, length: length, metadata: metadata,
                                      createdAt: now, expiresAt: now + Self.lifetime)

@@ -171,6 +171,18 @@ import Testing
         #expect(result.bytesSent < 8 * 1024 * 1024, "sent \(result.bytesSent) bytes before the answer")
         #expect(try ServerProcess.runCommand(["audit", "--data-dir", directory]).output.contains("no residue"))
         #expect(try await server.request("GET", "/healthz").status == 200)
+
+        // Form fields without end (each 60 KB): refused once they add up to more than FormLimits allows, not
+        // held in memory until the body ends (2,500 of them would be 150 MB).
+        let field = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\n".utf8)
+            + [UInt8](repeating: 0x78, count: 60 * 1024) + Array("\r\n".utf8)
+        let fields = try server.streamChunkedPost(
+            path: "/api/v1/stories", token: token, contentType: "multipart/form-data; boundary=\(boundary)",
+            maxBytes: 2_500 * field.count, repeating: field)
+        #expect(fields.status == 413)
+        // 256 KB of fields, plus what the loopback's socket buffers take before the answer is read: far below 150 MB.
+        #expect(fields.bytesSent < 16 * 1024 * 1024, "sent \(fields.bytesSent) bytes before the answer")
+        #expect(try await server.request("GET", "/healthz").status == 200)
         #expect(try await server.terminate() == 0)
     }
 }

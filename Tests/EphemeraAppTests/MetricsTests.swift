@@ -65,12 +65,16 @@ import Testing
             if Self.value(samples, "ephemera_purge_lag_seconds_count") ?? 0 >= 1 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        // Once more: a scrape reads the queue before it writes the histograms, so the one that first showed the
+        // purge done may have read the queue while the purge was still running.
+        samples = Self.samples(String(decoding: try await server.request("GET", "/metrics").body, as: UTF8.self))
         #expect(Self.value(samples, "ephemera_http_requests_total", ["route": "/api/v1/accounts", "method": "POST", "status": "201"]) == 1)
         #expect(Self.value(samples, "ephemera_http_requests_total", ["route": "/api/v1/stories/{id}", "method": "GET", "status": "404"]) == 1)
         #expect(Self.value(samples, "ephemera_http_requests_total", ["route": "/api/v1/tray", "status": "200"]) == 3)
         #expect(Self.value(samples, "ephemera_http_request_duration_seconds_count", ["route": "/api/v1/tray"]) == 3)
         #expect((Self.value(samples, "ephemera_http_response_bytes_total", ["route": "/api/v1/tray"]) ?? 0) > 0)
         #expect(Self.value(samples, "ephemera_http_requests_in_flight") == 1, "the scrape itself")
+        #expect((Self.value(samples, "ephemera_http_requests_total", ["route": "/metrics", "status": "200"]) ?? 0) >= 1)
         #expect(Self.value(samples, "ephemera_job_duration_seconds_count", ["kind": "process_upload"]) == 1)
         #expect(Self.value(samples, "ephemera_purge_lag_seconds_count") == 1)
         #expect((Self.value(samples, "ephemera_ffmpeg_cpu_seconds_total") ?? 0) > 0)

@@ -2,6 +2,7 @@ import EphemeraCore
 import EphemeraTestSupport
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 @Suite struct RateLimitTests {
@@ -69,5 +70,102 @@ import Testing
         #expect(bucket.take(limit: limit, now: Instant(milliseconds: 0)) == nil)
         #expect(bucket.take(limit: limit, now: Instant(milliseconds: 0)) == 1)
         #expect(bucket.take(limit: limit, now: Instant(milliseconds: 1000)) == nil)
+    }
+}
+
+/// Limits that keep one account from filling what everyone shares: posting, the media lane, password checks,
+/// and the size of a posting form.
+@Suite struct PostingLimitTests {
+    /// A tus creation with the fields of a post.
+    static func createUpload(_ app: TestApp, _ token: String, length: Int) async throws -> TestResponse {
+        try await app.request(.post, "/api/v1/uploads", token: token, headers: [
+            .init("Tus-Resumable")!: "1.0.0", .init("Upload-Length")!: String(length),
+            .init("Upload-Metadata")!: "filename " + Data("photo.jpg".utf8).base64EncodedString(),
+        ])
+    }
+
+    @Test(arguments: Backend.all)
+    func postsAndUploadCreationsShareAPerAccountRateLimit(backend: Backend) async throws {
+        // A tenth of the defaults: a burst of 2 posts, then one every 5 minutes.
+        try await TestApp.run(backend, configure: { $0.rateLimits = true; $0.rateLimitFactor = 0.1 }) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let photo = try await MediaFixtures.shared.photo()
+            #expect(try await app.post(alice, file: photo).status == .created)
+            #expect(try await Self.createUpload(app, alice, length: 1000).status == .created)
+            let refused = try await app.post(alice, file: photo)
+            #expect(refused.status == .tooManyRequests && refused.errorCode == "rate_limited")
+            let retry = try #require(refused.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...300).contains(retry))
+            let upload = try await Self.createUpload(app, alice, length: 1000)
+            #expect(upload.status == .tooManyRequests && upload.headers[.retryAfter] != nil)
+            // bob is not held back by alice's bucket; alice posts again once it has refilled.
+            #expect(try await app.post(bob, file: photo).status == .created)
+            app.clock.advance(by: .seconds(Int64(retry)))
+            #expect(try await app.post(alice, file: photo).status == .created)
+            try await app.processJobs()
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func oneAccountCannotFillTheMediaLane(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let photo = try await MediaFixtures.shared.photo()
+            // No worker runs here: every post waits in the media lane.
+            for _ in 0..<MediaRules.maxProcessingPerAccount {
+                #expect(try await app.post(alice, file: photo).status == .created)
+            }
+            let refused = try await app.post(alice, file: photo)
+            #expect(refused.status == .tooManyRequests && refused.errorCode == "too_much_processing")
+            #expect(refused.headers[.retryAfter] == String(MediaRules.processingRetryAfterSeconds))
+            #expect(refused.errorMessage?.contains("12 of your stories are still being processed") == true)
+            #expect(try await Self.createUpload(app, alice, length: 1000).errorCode == "too_much_processing")
+            #expect(try await app.post(bob, file: photo).status == .created, "others still post")
+            try await app.processJobs()
+            #expect(try await app.post(alice, file: photo).status == .created, "once the lane has caught up")
+            try await app.processJobs()
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func passwordRechecksAreRateLimited(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: { $0.rateLimits = true }) { app in
+            let alice = try await app.signUp("alice")
+            let burst = Int(RateLimit.defaults[.reauthenticate]!.account.burst)
+            var statuses: [HTTPResponse.Status] = []
+            for attempt in 0...burst {
+                let path = attempt.isMultiple(of: 2) ? "/api/v1/me/stories" : "/api/v1/me"
+                statuses.append(try await app.request(.delete, path, token: alice, json: ["password": "guess \(attempt)"]).status)
+            }
+            #expect(statuses.prefix(burst).allSatisfy { $0 == .forbidden } && statuses.last == .tooManyRequests, "\(statuses)")
+            // The right password waits for the bucket too; then works.
+            #expect(try await app.request(.delete, "/api/v1/me/stories", token: alice, json: ["password": "correct horse"]).status
+                    == .tooManyRequests)
+            app.clock.advance(by: .seconds(60))
+            #expect(try await app.request(.delete, "/api/v1/me/stories", token: alice, json: ["password": "correct horse"]).status
+                    == .accepted)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aFormWithTooManyFieldsIsRefused(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.photo()
+            var fields: [String: String] = [:]
+            for index in 0...FormLimits.maxFields { fields["extra\(index)"] = "x" }
+            let crowded = try await app.post(alice, file: photo, fields: fields)
+            #expect(crowded.status == .contentTooLarge && crowded.errorCode == "form_too_large")
+            let long = try await app.post(alice, file: photo, fields: ["caption": String(repeating: "x", count: FormLimits.maxFieldBytes + 1)])
+            #expect(long.status == .contentTooLarge && long.errorCode == "field_too_large")
+            var heavy: [String: String] = [:]
+            for index in 0..<5 { heavy["extra\(index)"] = String(repeating: "y", count: 60 * 1024) }
+            let total = try await app.post(alice, file: photo, fields: heavy)
+            #expect(total.status == .contentTooLarge && total.errorCode == "form_too_large")
+            // Nothing was kept of any of them.
+            #expect(try await app.request(.get, "/api/v1/users/alice/story", token: alice).decode(API.Story.self).segments.isEmpty)
+        }
     }
 }
