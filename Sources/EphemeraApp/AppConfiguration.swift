@@ -71,6 +71,8 @@ public struct AppConfiguration: Sendable {
     public var databaseReadURL: String?
     /// Peers whose `X-Forwarded-For` names the client (`--trusted-proxies`); by default nobody's.
     public var trustedProxies = TrustedProxies([])
+    /// Requests answered at once before more are refused with 503 (`--max-in-flight`, `AdmissionRules`).
+    public var maxInFlight = AdmissionRules.defaultMaxInFlight
     /// Who may read `/metrics` (`--metrics-allow`); this machine by default.
     public var metricsAccess = MetricsAccess.loopback
 
@@ -151,7 +153,7 @@ public struct AppConfiguration: Sendable {
             + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-") "
             + "role=\(role.rawValue) node-id=\(nodeID) read-replica=\(databaseReadURL == nil ? "none" : "yes") "
             + "trusted-proxies=\(trustedProxies.blocks.isEmpty ? "none" : trustedProxies.blocks.map(\.description).joined(separator: ",")) "
-            + "metrics-allow=\(metricsAccess.blocks.map(\.description).joined(separator: ","))"
+            + "metrics-allow=\(metricsAccess.blocks.map(\.description).joined(separator: ",")) max-in-flight=\(maxInFlight)"
     }
 }
 

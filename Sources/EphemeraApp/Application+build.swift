@@ -58,6 +58,8 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     router.add(middleware: SecurityHeadersMiddleware(
         mediaOrigin: services.configuration.mediaStore == .s3 ? services.configuration.s3?.browserOrigin : nil))
     router.add(middleware: ErrorMiddleware(pages: pages))
+    // Past --max-in-flight, a request is refused at once (503 overloaded, Retry-After) rather than queued.
+    router.add(middleware: AdmissionMiddleware(limit: services.configuration.maxInFlight, inFlight: Admission()))
     // Ciphertext links carry their own authority (a signature) and read no database: registered before the
     // middlewares that find the client, the session and the replica's position (Hummingbird applies a
     // middleware only to the routes added after it), so the busiest media route runs only what it needs.

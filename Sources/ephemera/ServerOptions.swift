@@ -58,6 +58,8 @@ struct ServerOptions: ParsableArguments {
     var databaseReadURL: String?
     @Option(help: "CIDR,CIDR…: take the client address from X-Forwarded-For only when the peer is one of these (your load balancers). [EPHEMERA_TRUSTED_PROXIES, default none]")
     var trustedProxies: String?
+    @Option(help: "Requests answered at once; more are refused at once with 503 and Retry-After (health checks never). [EPHEMERA_MAX_IN_FLIGHT, default 256]")
+    var maxInFlight: String?
     @Option(help: "CIDR,CIDR…: who may read /metrics (Prometheus). [EPHEMERA_METRICS_ALLOW, default 127.0.0.0/8,::1]")
     var metricsAllow: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
@@ -265,6 +267,9 @@ struct ServerOptions: ParsableArguments {
             case .success(let proxies): config.trustedProxies = proxies
             case .failure(let bad): problems.append("\(key): \(bad.entries.map { "'\($0)'" }.joined(separator: ", ")) not an address block like 10.0.0.0/8 or ::1")
             }
+        }
+        if let (v, key) = value(maxInFlight, "EPHEMERA_MAX_IN_FLIGHT") {
+            if let n = Int(v), (1...100_000).contains(n) { config.maxInFlight = n } else { problems.append("\(key): '\(v)' is not a number of requests (1-100000)") }
         }
         if let (v, key) = value(metricsAllow, "EPHEMERA_METRICS_ALLOW") {
             switch TrustedProxies.parse(v) {

@@ -169,3 +169,36 @@ import Testing
         }
     }
 }
+
+/// Admission control: past `--max-in-flight`, refused at once with 503 and Retry-After; health checks never.
+@Suite struct AdmissionTests {
+    @Test(arguments: Backend.all)
+    func pastTheLimitRequestsAreRefusedAtOnceAndAdmittedAgainWhenItClears(backend: Backend) async throws {
+        // Two slow requests fill a limit of 2: first downloads wait up to 3 s for a watermarked copy no worker makes.
+        try await TestApp.run(backend, configure: { $0.maxInFlight = 2; $0.downloadWait = .seconds(3) }) { app in
+            let alice = try await app.signUp("alice")
+            let photo = try await MediaFixtures.shared.photo()
+            let ids = [try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0],
+                       try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in ids {
+                    group.addTask { _ = try await app.request(.get, "/api/v1/stories/\(id)/download") }
+                }
+                // Wait until both are in (each has queued its job), then knock.
+                for _ in 0..<100 where try await app.services.jobs.pendingCount() < 2 {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let started = ContinuousClock.now
+                let refused = try await app.request(.get, "/api/v1/tray", token: alice)
+                #expect(ContinuousClock.now - started < .seconds(1), "refused at once, not queued")
+                #expect(refused.status == .serviceUnavailable && refused.errorCode == "overloaded")
+                #expect(refused.headers[.retryAfter] == "1")
+                #expect(try await app.request(.get, "/healthz").status == .ok, "health checks are never refused")
+                #expect(try await app.request(.get, "/readyz").status == .ok)
+                try await group.waitForAll()
+            }
+            #expect(try await app.request(.get, "/api/v1/tray", token: alice).status == .ok, "admitted again")
+            try await app.processJobs()
+        }
+    }
+}
