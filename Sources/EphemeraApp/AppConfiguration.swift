@@ -31,7 +31,13 @@ public struct AppConfiguration: Sendable {
     public var scratchDirectory: String?
     /// How long keyring backups are kept (`--key-backup-retention`, default 7d); a receipt promises no
     /// readable copy of a purged segment after purge time plus this.
-    public var keyBackupRetention: Duration = .seconds(7 * 86400)
+    public var keyBackupRetention: Duration {
+        get { backupRetention.keys }
+        set { backupRetention.keys = newValue }
+    }
+    /// How long database backups are kept (`--backup-retention`, default 30d): `ephemera backup --output-dir`
+    /// deletes older ones, and a receipt promises no readable copy after the longer of this and the above.
+    public var backupRetention = BackupRetention()
     /// Rate limits on sign-up, sign-in, likes, comments and shares (`--rate-limits on|off|FACTOR`): off, or
     /// `RateLimit.defaults` scaled by this factor (2 allows twice as much).
     public var rateLimits = true

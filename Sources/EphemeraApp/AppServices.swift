@@ -201,7 +201,7 @@ public struct AppServices: Sendable {
         let identity = Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
                                 adminHandle: configuration.adminHandle)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,
-                            keyBackupRetention: configuration.keyBackupRetention, logger: logger)
+                            retention: configuration.backupRetention, logger: logger)
         let jobs = SQLJobQueue(database: database, nodeID: configuration.nodeID)
         let interacting = Interacting(reading: reading, segments: segments, interactions: interactions, accounts: accounts,
                                       profileViews: profileViews, limiter: limiter, clock: clock)

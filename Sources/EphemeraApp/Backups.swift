@@ -137,9 +137,32 @@ public enum Backups {
         return (name, deleted.sorted())
     }
 
+    /// A rotating database backup's name: `backup-20261121T120000.000Z.tar`.
+    public static func rotatingName(at now: Instant) -> String {
+        "backup-" + now.rfc3339.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "") + ".tar"
+    }
+
+    /// Deletes the database backups in `directory` taken before `now - retention` (by the time in their names);
+    /// returns their names. Anything else in the folder is left alone.
+    public static func rotate(_ directory: String, retention: Duration, now: Instant) throws -> [String] {
+        var deleted: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory)
+        where file.hasPrefix("backup-") && file.hasSuffix(".tar") {
+            guard let taken = instant(ofStamp: file.dropFirst("backup-".count).dropLast(".tar".count)),
+                  taken < now - retention else { continue }
+            try FileManager.default.removeItem(atPath: directory + "/" + file)
+            deleted.append(file)
+        }
+        return deleted.sorted()
+    }
+
     /// The time in a key backup's name (`keyring-20261121T120000.000Z.tar`).
     static func instant(ofKeyringBackup name: String) -> Instant? {
-        let stamp = name.dropFirst("keyring-".count).dropLast(name.hasSuffix(".dump") ? ".dump".count : ".tar".count)
+        instant(ofStamp: name.dropFirst("keyring-".count).dropLast(name.hasSuffix(".dump") ? ".dump".count : ".tar".count))
+    }
+
+    /// `20261121T120000.000Z` as an instant.
+    static func instant(ofStamp stamp: Substring) -> Instant? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -35,9 +35,11 @@ public enum DeletionRules {
     }
 
     /// After this instant no readable copy of a segment purged at `purgedAt` exists anywhere: the data key is
-    /// destroyed at purge, and the last keyring backup that could hold it is deleted after `keyBackupRetention`.
-    public static func noReadableCopyAfter(purgedAt: Instant, keyBackupRetention: Duration) -> Instant {
-        purgedAt + keyBackupRetention
+    /// destroyed at purge and the last keyring backup that could hold it is deleted after the key-backup
+    /// retention; the last database backup that could hold its caption, comments and reports in clear, after
+    /// the backup retention. The longer of the two.
+    public static func noReadableCopyAfter(purgedAt: Instant, retention: BackupRetention) -> Instant {
+        purgedAt + retention.longest
     }
 }
 
@@ -116,7 +118,7 @@ public struct DeletionReceipt: Sendable, Hashable, Codable {
 
     /// The receipt of a finished purge, made from its log: every line but `started` is an entry.
     public init(segmentID: String, kind: SegmentKind, uploadedAt: Instant, purgedAt: Instant, log: [LogLine],
-                keyBackupRetention: Duration) {
+                retention: BackupRetention) {
         self.init(
             segmentID: segmentID, kind: kind, uploadedAt: uploadedAt,
             purgeStartedAt: log.first { $0.step == LogLine.started }?.at ?? purgedAt, purgedAt: purgedAt,
@@ -124,6 +126,21 @@ public struct DeletionReceipt: Sendable, Hashable, Codable {
                 Entry(store: ReceiptStore(rawValue: $0.store) ?? .database, removed: $0.detail, at: $0.at)
             },
             kept: Self.keptTombstone,
-            noReadableCopyAfter: DeletionRules.noReadableCopyAfter(purgedAt: purgedAt, keyBackupRetention: keyBackupRetention))
+            noReadableCopyAfter: DeletionRules.noReadableCopyAfter(purgedAt: purgedAt, retention: retention))
     }
+}
+
+/// How long backups are kept before their rotation deletes them: keyring backups (`--key-backup-retention`,
+/// default 7 days) and database backups (`--backup-retention`, default 30 days). A purged segment's last
+/// readable copy is gone once the longer has passed (`DeletionRules.noReadableCopyAfter`).
+public struct BackupRetention: Sendable, Hashable {
+    public var keys: Duration
+    public var database: Duration
+
+    public init(keys: Duration = .seconds(7 * 86400), database: Duration = .seconds(30 * 86400)) {
+        self.keys = keys
+        self.database = database
+    }
+
+    public var longest: Duration { max(keys, database) }
 }

@@ -232,7 +232,7 @@ public struct SQLDeletionStore: Sendable {
     /// stopped between the row and the receipt by an older version (the tombstone made, the log kept) is finished
     /// the same way.
     @discardableResult
-    public func finishPurge(segmentID: String, now: Instant, keyBackupRetention: Duration) async throws -> Bool {
+    public func finishPurge(segmentID: String, now: Instant, retention: BackupRetention) async throws -> Bool {
         try await database.transaction(affectingTrays: false) { sql in
             let log = try await sql.raw("""
                 SELECT author_id, step, store, detail, at FROM purge_log WHERE segment_id = \(bind: segmentID) ORDER BY at, step
@@ -266,7 +266,7 @@ public struct SQLDeletionStore: Sendable {
             }
             let receipt = DeletionReceipt(segmentID: segmentID, kind: SegmentKind(rawValue: kind) ?? .photo,
                                           uploadedAt: uploadedAt, purgedAt: purgedAt, log: lines,
-                                          keyBackupRetention: keyBackupRetention)
+                                          retention: retention)
             // Written once; an account deleted meanwhile has no one to give a receipt to.
             try await sql.raw("""
                 INSERT INTO deletion_receipts (segment_id, author_id, receipt, created_at) SELECT \(bind: segmentID), id,

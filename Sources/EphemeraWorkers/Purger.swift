@@ -15,16 +15,16 @@ public struct Purger: Sendable {
     let media: any MediaStore
     let keyring: any Keyring
     let clock: any EphemeraClock
-    let keyBackupRetention: Duration
+    let retention: BackupRetention
     let logger: Logger
 
     public init(deletion: SQLDeletionStore, media: any MediaStore, keyring: any Keyring, clock: any EphemeraClock,
-                keyBackupRetention: Duration, logger: Logger) {
+                retention: BackupRetention, logger: Logger) {
         self.deletion = deletion
         self.media = media
         self.keyring = keyring
         self.clock = clock
-        self.keyBackupRetention = keyBackupRetention
+        self.retention = retention
         self.logger = logger
     }
 
@@ -65,7 +65,7 @@ public struct Purger: Sendable {
                 removed + [.init(step: "2-blobs", store: .media, detail: "\(media.container(of: segmentID)) removed")],
                 at: clock.now())
         case .replaceRowAndWriteReceipt:
-            try await deletion.finishPurge(segmentID: segmentID, now: clock.now(), keyBackupRetention: keyBackupRetention)
+            try await deletion.finishPurge(segmentID: segmentID, now: clock.now(), retention: retention)
         }
     }
 }

@@ -3,26 +3,44 @@ import EphemeraApp
 import EphemeraCore
 import Foundation
 
-/// `ephemera backup --output FILE`: database snapshot + encrypted media, never the keyring.
+/// `ephemera backup --output-dir DIR` (rotating) or `--output FILE`: database snapshot + encrypted media, never
+/// the keyring.
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a backup (database snapshot and encrypted media; never the keyring) to a tar file.")
 
     @OptionGroup var options: ServerOptions
-    @Option(help: "The backup file to write.") var output: String
+    @Option(help: "A folder of backups: writes backup-TIME.tar there and deletes those older than --backup-retention.")
+    var outputDir: String?
+    @Option(help: "One backup file to write (nothing rotates it: its caption and comment text outlive receipts' promises).")
+    var output: String?
+
+    func validate() throws {
+        guard (output == nil) != (outputDir == nil) else {
+            throw ValidationError("Give --output-dir DIR (rotated by --backup-retention) or --output FILE, not both.")
+        }
+    }
 
     func run() async throws {
         var configuration = try options.configuration()
         configuration.runBackgroundServices = false
+        let now = SystemClock().now()
+        let file = outputDir.map { $0 + "/" + Backups.rotatingName(at: now) } ?? output!
+        if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
         let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: try options.logger())
         do {
-            try await Backups.backup(services: services, output: output)
+            try await Backups.backup(services: services, output: file)
         } catch {
             await services.shutdown()
             throw error
         }
         await services.shutdown()
-        print("Backup written to \(output): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
+        print("Backup written to \(file): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
+        if let outputDir {
+            for old in try Backups.rotate(outputDir, retention: configuration.backupRetention.database, now: now) {
+                print("Deleted \(old) (older than --backup-retention).")
+            }
+        }
     }
 }
 

@@ -32,6 +32,8 @@ struct ServerOptions: ParsableArguments {
     var scratchDir: String?
     @Option(help: "How long keyring backups are kept. [EPHEMERA_KEY_BACKUP_RETENTION, default 7d]")
     var keyBackupRetention: String?
+    @Option(help: "How long database backups are kept: ephemera backup --output-dir deletes older ones, and receipts count on it. [EPHEMERA_BACKUP_RETENTION, default 30d]")
+    var backupRetention: String?
     @Option(help: "How long an upheld takedown is kept, hidden, before it is purged. [EPHEMERA_LEGAL_HOLD, default 90d]")
     var legalHold: String?
     @Option(help: "How long a first download waits for its watermarked copy before answering 202 with Retry-After. [EPHEMERA_DOWNLOAD_WAIT, default 20s]")
@@ -157,6 +159,9 @@ struct ServerOptions: ParsableArguments {
         if let (v, _) = value(scratchDir, "EPHEMERA_SCRATCH_DIR") { config.scratchDirectory = v }
         if let (v, key) = value(keyBackupRetention, "EPHEMERA_KEY_BACKUP_RETENTION") {
             if let d = parseDurationSpec(v) { config.keyBackupRetention = d } else { problems.append("\(key): '\(v)' is not a duration like 7d") }
+        }
+        if let (v, key) = value(backupRetention, "EPHEMERA_BACKUP_RETENTION") {
+            if let d = parseDurationSpec(v) { config.backupRetention.database = d } else { problems.append("\(key): '\(v)' is not a duration like 30d") }
         }
         if let (v, key) = value(legalHold, "EPHEMERA_LEGAL_HOLD") {
             if let d = parseDurationSpec(v) { config.legalHold = d } else { problems.append("\(key): '\(v)' is not a duration like 90d") }

@@ -53,4 +53,34 @@ import Testing
             await restored.shutdown()
         }
     }
+
+    /// `ephemera backup --output-dir` writes backup-TIME.tar and deletes the backups older than
+    /// --backup-retention (what a receipt's noReadableCopyAfter counts on); anything else there stays.
+    @Test func backupsInAFolderRotate() throws {
+        let directory = NSTemporaryDirectory() + "ephemera-rotate-" + UUID().uuidString
+        let backups = directory + "-backups"
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: backups)
+        }
+        try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
+        let now = Instant(Date())
+        let old = Backups.rotatingName(at: now - .seconds(31 * 86400))
+        let recent = Backups.rotatingName(at: now - .seconds(29 * 86400))
+        for name in [old, recent, "notes.txt"] {
+            FileManager.default.createFile(atPath: backups + "/" + name, contents: Data("x".utf8))
+        }
+        let result = try ServerProcess.runCommand(["backup", "--data-dir", directory, "--scratch-dir", directory + "-scratch",
+                                                   "--output-dir", backups, "--backup-retention", "30d"])
+        defer { try? FileManager.default.removeItem(atPath: directory + "-scratch") }
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("Deleted \(old) (older than --backup-retention)"), "\(result.output)")
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: backups))
+        #expect(!left.contains(old) && left.contains(recent) && left.contains("notes.txt"))
+        let written = try #require(left.first { $0.hasPrefix("backup-") && $0 != recent })
+        #expect(try ServerProcess.runTool("tar", ["--list", "--file", backups + "/" + written]).contains("manifest.json"))
+        // One of the two, never both.
+        let both = try ServerProcess.runCommand(["backup", "--data-dir", directory, "--output-dir", backups, "--output", "x.tar"])
+        #expect(both.status == 2 && both.output.contains("--output-dir DIR (rotated by --backup-retention) or --output FILE"))
+    }
 }
