@@ -257,7 +257,7 @@ public struct AppServices: Sendable {
             identity: identity,
             posting: posting,
             deleting: Deleting(segments: segments, deletion: deletion, moderation: moderation, identity: identity,
-                               clock: clock, restoreWindow: configuration.restoreWindow, wakeWorkers: { signal.notify() }),
+                               ledger: keyring, clock: clock, restoreWindow: configuration.restoreWindow, wakeWorkers: { signal.notify() }),
             downloading: Downloading(reading: reading, accounts: accounts, media: media, jobs: jobs, clock: clock,
                                      wait: configuration.downloadWait, wakeWorkers: { signal.notify() }),
             reading: reading,

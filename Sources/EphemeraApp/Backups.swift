@@ -55,6 +55,8 @@ public enum Backups {
         /// Segments in the backup whose key no longer exists: purged after the backup was taken. They are
         /// purged again at once, never brought back.
         public var purgedAgain: [String]
+        /// Handles of accounts deleted after the backup was taken (the erasure ledger): deleted again.
+        public var accountsDeletedAgain: [String] = []
     }
 
     /// Unpacks a backup into an empty data directory (and database), then purges every segment whose key is
@@ -94,13 +96,23 @@ public enum Backups {
         do {
             let keys = Set(try await services.keyring.keyIDs())
             let rows = try await services.segments.allSegmentStates()
+            let ledger = try await services.keyring.erasures()
+            let erasedSegments = Set(ledger.filter { $0.kind == .segment }.map(\.id))
             var purged: [String] = []
-            for (id, row) in rows where !keys.contains(id) && row.state != .failed {
+            for (id, row) in rows where (!keys.contains(id) || erasedSegments.contains(id)) && row.state != .failed {
                 if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.append(id) }
+            }
+            // Accounts deleted after the backup was taken are deleted again (sessions, traces, then their
+            // segments' purges), before anyone can use the restored server.
+            var accounts: [String] = []
+            for erasure in ledger where erasure.kind == .account {
+                guard let account = try await services.accounts.account(id: erasure.id) else { continue }
+                try await services.deletion.beginAccountDeletion(accountID: account.id, now: services.clock.now())
+                accounts.append(account.handle)
             }
             try await services.worker.drain()
             await services.shutdown()
-            return RestoreReport(segments: rows.count, purgedAgain: purged.sorted())
+            return RestoreReport(segments: rows.count, purgedAgain: purged.sorted(), accountsDeletedAgain: accounts.sorted())
         } catch {
             await services.shutdown()
             throw error
@@ -121,8 +133,10 @@ public enum Backups {
             try await DatabaseBackup.dumpPostgres(url: url, to: directory + "/" + name + ".partial")
         } else {
             name = "keyring-\(stamp).tar"
+            // The keys, and the erasure ledger kept beside them.
+            let ledger = FileManager.default.fileExists(atPath: configuration.resolvedKeyringDirectory + "/erasures.log")
             try await tar(["--create", "--file", directory + "/" + name + ".partial", "-C",
-                           configuration.resolvedKeyringDirectory, "keys"])
+                           configuration.resolvedKeyringDirectory, "keys"] + (ledger ? ["erasures.log"] : []))
         }
         guard rename(directory + "/" + name + ".partial", directory + "/" + name) == 0 else {
             throw BackupError("cannot write \(directory)/\(name)")

@@ -87,3 +87,40 @@ extension DataKey {
     /// The key for swift-crypto's AES-GCM.
     public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
 }
+
+/// The erasure ledger of the keyring folder: `erasures.log`, one `MILLISECONDS KIND ID` line per erasure, appended
+/// and fsynced before the erasure commits; kept beside the keys (and in keyring backups), never in a database
+/// backup.
+extension FileKeyring {
+    var ledgerPath: String { directory + "/erasures.log" }
+
+    public func recordErasure(_ erasure: Erasure) async throws {
+        let line = "\(erasure.at.milliseconds) \(erasure.kind.rawValue) \(erasure.id)\n"
+        let path = ledgerPath
+        try await BlockingIO.run {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw ChunkedCipher.CipherError.io("cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            let bytes = Array(line.utf8)
+            guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count, fsync(descriptor) == 0 else {
+                throw ChunkedCipher.CipherError.io("cannot append to \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    public func erasures() async throws -> [Erasure] {
+        let path = ledgerPath
+        return try await BlockingIO.run {
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            // A line cut short by a crash (no id) is skipped; its erasure never committed.
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ")
+                guard fields.count == 3, let milliseconds = Int64(fields[0]),
+                      let kind = Erasure.Kind(rawValue: String(fields[1])) else { return nil }
+                return Erasure(kind, id: String(fields[2]), at: Instant(milliseconds: milliseconds))
+            }
+        }
+    }
+}

@@ -85,6 +85,9 @@ public enum DataClassification {
     /// deleted and the table vacuumed — when its segment (or upload, or waiting file) goes.
     public static let keyringSchema: [String: [String: DataClass]] = [
         "data_keys": all(.purgedWithSegment, ["id", "wrapped", "created_at"]),
+        // The erasure ledger: random ids of deleted accounts and purged segments and when; it must outlive them
+        // (a restore replays it), and names no person once the rows it points at are gone.
+        "erasures": all(.keptAnonymised, ["kind", "id", "at"]),
     ]
 
     /// The live schema: table → columns.

@@ -29,6 +29,14 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
         do {
             try await database.checkConnection()
             try await database.withConnection { sql in
+                // The erasure ledger (ids only), beside the keys: never in a database backup.
+                try await sql.raw("""
+                    CREATE TABLE IF NOT EXISTS erasures (
+                        kind TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        at BIGINT NOT NULL,
+                        PRIMARY KEY (kind, id))
+                    """).run()
                 try await sql.raw("""
                     CREATE TABLE IF NOT EXISTS data_keys (
                         id TEXT PRIMARY KEY,
@@ -115,6 +123,25 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
     public func keyIDs() async throws -> [String] {
         try await database.withConnection { sql in
             try await sql.raw("SELECT id FROM data_keys ORDER BY id").all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    public func recordErasure(_ erasure: Erasure) async throws {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                INSERT INTO erasures (kind, id, at) VALUES (\(bind: erasure.kind.rawValue), \(bind: erasure.id),
+                \(bind: erasure.at.milliseconds)) ON CONFLICT (kind, id) DO NOTHING
+                """).run()
+        }
+    }
+
+    public func erasures() async throws -> [Erasure] {
+        try await database.withConnection { sql in
+            try await sql.raw("SELECT kind, id, at FROM erasures ORDER BY at, kind, id").all().compactMap { row in
+                guard let kind = Erasure.Kind(rawValue: try row.decode(column: "kind", as: String.self)) else { return nil }
+                return Erasure(kind, id: try row.decode(column: "id", as: String.self),
+                               at: Instant(milliseconds: try row.decode(column: "at", as: Int64.self)))
+            }
         }
     }
 

@@ -23,8 +23,13 @@ public struct Deleting: Sendable {
     let restoreWindow: Duration
     let wakeWorkers: @Sendable () -> Void
 
+    /// Where erasures are recorded, beside the keys (the erasure ledger).
+    let ledger: any Keyring
+
     public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, moderation: SQLModerationStore, identity: Identity,
-                clock: any EphemeraClock, restoreWindow: Duration, wakeWorkers: @escaping @Sendable () -> Void) {
+                ledger: any Keyring, clock: any EphemeraClock, restoreWindow: Duration,
+                wakeWorkers: @escaping @Sendable () -> Void) {
+        self.ledger = ledger
         self.segments = segments
         self.deletion = deletion
         self.moderation = moderation
@@ -86,6 +91,8 @@ public struct Deleting: Sendable {
     /// Deletes the account, after the password again: hidden with every trace at once, purged by jobs.
     public func deleteAccount(_ account: Account, password: String?, address: String?) async throws {
         let me = try await identity.reauthenticate(account, password: password, address: address)
+        // In the ledger first: a backup restored later erases the account again, sessions and all.
+        try await ledger.recordErasure(Erasure(.account, id: me.id, at: clock.now()))
         try await deletion.beginAccountDeletion(accountID: me.id, now: clock.now())
         wakeWorkers()
     }

@@ -49,6 +49,8 @@ public struct Purger: Sendable {
     public func run(_ step: Step, segmentID: String) async throws {
         switch step {
         case .destroyKey:
+            // In the erasure ledger first, so a database backup restored later purges the segment again.
+            try await keyring.recordErasure(Erasure(.segment, id: segmentID, at: clock.now()))
             let hadKey = try await keyring.destroyKey(for: segmentID)
             try await deletion.logStep(
                 segmentID: segmentID, step: "1-key", store: .keyring,

@@ -57,8 +57,12 @@ struct RestoreBackup: AsyncParsableCommand {
         let report = try await Backups.restore(backup: file, configuration: try options.configuration())
         print("Restored \(report.segments) segments.")
         if !report.purgedAgain.isEmpty {
-            print("\(report.purgedAgain.count) had been purged after the backup (their keys are gone) and were purged again: "
+            print("\(report.purgedAgain.count) had been purged after the backup (the erasure ledger, or their keys gone) and were purged again: "
                   + report.purgedAgain.joined(separator: ", "))
+        }
+        if !report.accountsDeletedAgain.isEmpty {
+            print("\(report.accountsDeletedAgain.count) accounts had been deleted after the backup and were deleted again: "
+                  + report.accountsDeletedAgain.map { "@" + $0 }.joined(separator: ", "))
         }
     }
 }

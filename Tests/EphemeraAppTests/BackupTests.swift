@@ -3,6 +3,9 @@ import EphemeraCore
 import EphemeraMedia
 import EphemeraTestSupport
 import Foundation
+import EphemeraStore
+import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 @Suite struct BackupTests {
@@ -82,5 +85,57 @@ import Testing
         // One of the two, never both.
         let both = try ServerProcess.runCommand(["backup", "--data-dir", directory, "--output-dir", backups, "--output", "x.tar"])
         #expect(both.status == 2 && both.output.contains("--output-dir DIR (rotated by --backup-retention) or --output FILE"))
+    }
+
+    /// Restoring a backup taken before an account was deleted does not bring the account back: the erasure ledger
+    /// (beside the keyring) is replayed before the restored server answers, and the old session is dead.
+    @Test(arguments: Backend.all)
+    func restoringABackupReplaysTheErasureLedger(backend: Backend) async throws {
+        let restoreDirectory = NSTemporaryDirectory() + "ephemera-ledger-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: restoreDirectory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: restoreDirectory)
+            try? FileManager.default.removeItem(atPath: restoreDirectory + "-scratch")
+        }
+        let restoredURL = try await TestDatabase.make(backend, directory: restoreDirectory)
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            let photo = try await MediaFixtures.shared.photo()
+            let bobs = try await app.postLive(bob, file: photo, fields: ["audience": "public"])[0]
+            _ = try await app.request(.post, "/api/v1/stories/\(bobs)/comments", token: alice, json: ["text": "nice"])
+            let backup = app.dataDirectory + "-scratch/backup.tar"
+            try await Backups.backup(services: app.services, output: backup)
+
+            // After the backup: bob deletes his account.
+            #expect(try await app.request(.delete, "/api/v1/me", token: bob, json: ["password": "correct horse"]).status == .accepted)
+            try await app.processJobs()
+            let bobID = try await app.services.keyring.erasures().first { $0.kind == .account }?.id
+            #expect(bobID != nil)
+            #expect(try await app.services.keyring.erasures().contains { $0.kind == .segment && $0.id == bobs })
+
+            var configuration = AppConfiguration()
+            configuration.dataDirectory = restoreDirectory
+            configuration.databaseURL = restoredURL
+            configuration.keyringDirectory = app.services.configuration.resolvedKeyringDirectory
+            configuration.scratchDirectory = restoreDirectory + "-scratch"
+            configuration.publicURL = "http://stories.test"
+            configuration.bcryptCost = 4
+            configuration.runBackgroundServices = false
+            let report = try await Backups.restore(backup: backup, configuration: configuration)
+            #expect(report.accountsDeletedAgain == ["bob"] && report.purgedAgain == [bobs])
+
+            // The restored server, with the old sessions: bob's is dead, alice's works, bob is nowhere.
+            let restored = try await buildApplication(configuration: configuration, clock: app.clock, logger: TestDatabase.quietLogger)
+            try await restored.application.test(.router) { client in
+                let me = try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(bob)"])
+                #expect(me.status == .unauthorized)
+                #expect(try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(alice)"]).status == .ok)
+                #expect(try await client.execute(uri: "/api/v1/users/bob", method: .get).status == .notFound)
+                #expect(try await client.execute(uri: "/api/v1/stories/\(bobs)", method: .get).status == .notFound)
+                #expect(try await restored.services.auditor.findings().isEmpty)
+            }
+            if let keys = restored.services.keyring as? PostgresKeyring { await keys.shutdown() }
+        }
     }
 }

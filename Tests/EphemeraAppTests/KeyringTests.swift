@@ -44,6 +44,22 @@ enum KeyringKind: String, Sendable, CustomStringConvertible {
 }
 
 @Suite struct KeyringTests {
+    /// The erasure ledger kept beside the keys: appended durably, read back in order, each erasure once.
+    @Test(arguments: KeyringKind.all)
+    func theErasureLedgerKeepsWhatWasErased(kind: KeyringKind) async throws {
+        try await kind.with { keyring, _ in
+            #expect(try await keyring.erasures().isEmpty)
+            let first = Erasure(.account, id: "acct-1", at: Instant(milliseconds: 1_000))
+            let second = Erasure(.segment, id: "seg-1", at: Instant(milliseconds: 2_000))
+            try await keyring.recordErasure(first)
+            try await keyring.recordErasure(second)
+            try await keyring.recordErasure(first)  // a retried step records again: harmless
+            let ledger = try await keyring.erasures()
+            #expect(ledger.first == first && ledger.contains(second))
+            #expect(Set(ledger).count == 2)
+        }
+    }
+
     @Test(arguments: KeyringKind.all)
     func keysAreMadeOnceReadBackListedAndDestroyed(kind: KeyringKind) async throws {
         try await kind.with { keyring, _ in

@@ -28,6 +28,28 @@ public protocol Keyring: Sendable {
     /// The ids whose keys were made before `instant` (keys a crash left between making a key and committing
     /// the row that names it are found among these).
     func keyIDs(createdBefore instant: Instant) async throws -> [String]
+    /// Adds to the erasure ledger, durably, before the erasure itself commits (recording one twice is harmless:
+    /// replaying it is idempotent).
+    func recordErasure(_ erasure: Erasure) async throws
+    /// The whole erasure ledger, oldest first.
+    func erasures() async throws -> [Erasure]
+}
+
+/// One line of the erasure ledger (DESIGN.md, "Deletion and backups"): an account deleted or a segment purged,
+/// by id and time, nothing else. It is kept beside the keyring, never in a database backup, so that restoring an
+/// older backup can erase again whatever was erased after it was taken, before the restored server answers.
+public struct Erasure: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case account, segment }
+
+    public var kind: Kind
+    public var id: String
+    public var at: Instant
+
+    public init(_ kind: Kind, id: String, at: Instant) {
+        self.kind = kind
+        self.id = id
+        self.at = at
+    }
 }
 
 extension Keyring {
