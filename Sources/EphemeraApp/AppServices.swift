@@ -238,7 +238,7 @@ public struct AppServices: Sendable {
                 logger.notice("Removed an incoming file no upload names (left by a crash)", metadata: ["file": "\(name)"])
             }
         }
-        return AppServices(
+        let services = AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: accounts, graph: graph,
             segments: segments, deletion: deletion, moderation: moderation,
@@ -273,6 +273,20 @@ public struct AppServices: Sendable {
                                                    posting: posting, segments: segments,
                                                    maxUploadBytes: configuration.maxUploadBytes, clock: clock),
             passwords: passwords, metrics: metrics)
+        if sweepResidue {
+            // A database restored from a backup by hand (not through restore-backup) holds what was erased since
+            // it was taken: the erasure ledger beside the keyring erases it again before the server answers.
+            let replayed = try await services.deleting.replayLedger()
+            for account in replayed.accounts {
+                logger.notice("Deleted again an account the erasure ledger says was deleted (a restored database)",
+                              metadata: ["account": "\(account.id)"])
+            }
+            if !replayed.segments.isEmpty {
+                logger.notice("Purging again segments the erasure ledger says were purged (a restored database)",
+                              metadata: ["count": "\(replayed.segments.count)"])
+            }
+        }
+        return services
     }
 
     public var publicURL: String { configuration.resolvedPublicURL }

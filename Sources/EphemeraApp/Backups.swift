@@ -96,23 +96,18 @@ public enum Backups {
         do {
             let keys = Set(try await services.keyring.keyIDs())
             let rows = try await services.segments.allSegmentStates()
-            let ledger = try await services.keyring.erasures()
-            let erasedSegments = Set(ledger.filter { $0.kind == .segment }.map(\.id))
-            var purged: [String] = []
-            for (id, row) in rows where (!keys.contains(id) || erasedSegments.contains(id)) && row.state != .failed {
-                if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.append(id) }
-            }
-            // Accounts deleted after the backup was taken are deleted again (sessions, traces, then their
-            // segments' purges), before anyone can use the restored server.
-            var accounts: [String] = []
-            for erasure in ledger where erasure.kind == .account {
-                guard let account = try await services.accounts.account(id: erasure.id) else { continue }
-                try await services.deletion.beginAccountDeletion(accountID: account.id, now: services.clock.now())
-                accounts.append(account.handle)
+            // The erasure ledger first: accounts deleted after the backup was taken are deleted again (sessions,
+            // traces, then their segments' purges), and segments purged since are purged again — before anyone
+            // can use the restored server. (`serve` replays it at start too.)
+            let replayed = try await services.deleting.replayLedger()
+            var purged = Set(replayed.segments)
+            for (id, row) in rows where !keys.contains(id) && row.state != .failed {
+                if try await services.deletion.beginPurge(segmentID: id, now: services.clock.now()) { purged.insert(id) }
             }
             try await services.worker.drain()
             await services.shutdown()
-            return RestoreReport(segments: rows.count, purgedAgain: purged.sorted(), accountsDeletedAgain: accounts.sorted())
+            return RestoreReport(segments: rows.count, purgedAgain: purged.sorted(),
+                                 accountsDeletedAgain: replayed.accounts.map(\.handle).sorted())
         } catch {
             await services.shutdown()
             throw error

@@ -151,4 +151,16 @@ public struct SQLAccountStore: Sendable {
                 viewHistory: try row.decode(column: "view_history", as: Bool.self),
                 archiveExpired: try row.decode(column: "archive_expired", as: Bool.self)))
     }
+
+    /// Those of `ids` that name an account not deleted (the erasure ledger's replay).
+    public func liveAccounts(among ids: [String]) async throws -> [Account] {
+        var found: [Account] = []
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            found += try await database.withConnection { sql in
+                try await sql.raw("SELECT \(Self.columns) FROM accounts WHERE id IN (\(binds: chunk)) AND deleted_at IS NULL")
+                    .all().map(Self.account(from:))
+            }
+        }
+        return found
+    }
 }

@@ -405,4 +405,16 @@ public struct SQLSegmentStore: Sendable {
                 """).first()?.decode(column: "n", as: Int.self) ?? 0
         }
     }
+
+    /// Those of `ids` whose segment still has its row and is not being purged (the erasure ledger's replay).
+    public func unpurgedSegmentIDs(among ids: [String]) async throws -> [String] {
+        var found: [String] = []
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            found += try await database.withConnection { sql in
+                try await sql.raw("SELECT id FROM segments WHERE id IN (\(binds: chunk)) AND state <> 'purging'")
+                    .all().map { try $0.decode(column: "id", as: String.self) }
+            }
+        }
+        return found
+    }
 }

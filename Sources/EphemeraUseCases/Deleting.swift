@@ -96,4 +96,21 @@ public struct Deleting: Sendable {
         try await deletion.beginAccountDeletion(accountID: me.id, now: clock.now())
         wakeWorkers()
     }
+
+    /// Erases again whatever the erasure ledger says was erased but the database still holds — a database
+    /// restored from a backup older than the erasure: accounts are deleted again (sessions, traces, purges of
+    /// their segments), segments purged again. Returns what it erased; nothing when the database is up to date.
+    public func replayLedger() async throws -> (accounts: [Account], segments: [String]) {
+        let ledger = try await self.ledger.erasures()
+        let now = clock.now()
+        // Segments first (an account's deletion would otherwise start their purges unreported), then accounts.
+        var purged: [String] = []
+        for id in try await segments.unpurgedSegmentIDs(among: ledger.filter { $0.kind == .segment }.map(\.id)) {
+            if try await deletion.beginPurge(segmentID: id, now: now) { purged.append(id) }
+        }
+        let accounts = try await identity.accounts.liveAccounts(among: ledger.filter { $0.kind == .account }.map(\.id))
+        for account in accounts { try await deletion.beginAccountDeletion(accountID: account.id, now: now) }
+        if !accounts.isEmpty || !purged.isEmpty { wakeWorkers() }
+        return (accounts, purged)
+    }
 }

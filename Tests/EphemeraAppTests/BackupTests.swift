@@ -138,4 +138,35 @@ import Testing
             if let keys = restored.services.keyring as? PostgresKeyring { await keys.shutdown() }
         }
     }
+
+    /// A database put back by hand (not through restore-backup) is caught by `serve` itself: the ledger is
+    /// replayed at start, before the first request.
+    @Test func aDatabasePutBackByHandIsErasedAgainAtStart() async throws {
+        let copyDirectory = NSTemporaryDirectory() + "ephemera-byhand-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: copyDirectory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: copyDirectory)
+            try? FileManager.default.removeItem(atPath: copyDirectory + "-scratch")
+        }
+        try await TestApp.run(.sqlite) { app in
+            let bob = try await app.signUp("bob")
+            let copy = copyDirectory + "/ephemera.sqlite"
+            try await app.services.database.withConnection { sql in try await sql.raw("VACUUM INTO \(bind: copy)").run() }
+            #expect(try await app.request(.delete, "/api/v1/me", token: bob, json: ["password": "correct horse"]).status == .accepted)
+            try await app.processJobs()
+
+            var configuration = app.services.configuration
+            configuration.dataDirectory = copyDirectory
+            configuration.databaseURL = copy
+            configuration.scratchDirectory = copyDirectory + "-scratch"
+            configuration.keyringDirectory = app.services.configuration.resolvedKeyringDirectory
+            let restarted = try await buildApplication(configuration: configuration, clock: app.clock, logger: TestDatabase.quietLogger)
+            try await restarted.application.test(.router) { client in
+                let me = try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(bob)"])
+                #expect(me.status == .unauthorized)
+                let profile = try await client.execute(uri: "/api/v1/users/bob", method: .get)
+                #expect(profile.status == .notFound)
+            }
+        }
+    }
 }
