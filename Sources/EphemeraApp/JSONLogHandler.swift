@@ -34,7 +34,7 @@ public struct JSONLogHandler: LogHandler {
         Self.appendString(label, to: &line)
         line += ",\"message\":"
         Self.appendString(event.message.description, to: &line)
-        for key in fields.keys.sorted() where !["time", "level", "label", "message"].contains(key) {
+        for key in fields.keys.sorted() where !Self.reservedKeys.contains(key) {
             line += ","
             Self.appendString(key, to: &line)
             line += ":"
@@ -47,6 +47,9 @@ public struct JSONLogHandler: LogHandler {
         line += "}\n"
         output(line)
     }
+
+    /// The fields every line has; metadata of the same name is left out.
+    static let reservedKeys: Set<String> = ["time", "level", "label", "message"]
 
     /// Writes whole lines, one at a time, so lines from several threads never interleave.
     public static let standardOutput: @Sendable (String) -> Void = { line in

@@ -137,10 +137,7 @@ public struct TrustedProxies: Sendable, Hashable {
         return bad.isEmpty ? .success(TrustedProxies(blocks)) : .failure(Unparsable(entries: bad))
     }
 
-    public func trusts(_ address: String) -> Bool {
-        guard let bytes = IPAddress.bytes(address) else { return false }
-        return blocks.contains { $0.contains(bytes) }
-    }
+    public func trusts(_ address: String) -> Bool { blocks.containsAddress(address) }
 
     /// The address rate limits count against: the peer itself unless the peer is a trusted proxy; then the
     /// rightmost `X-Forwarded-For` entry that is not a trusted proxy (entries left of it were written by the
@@ -156,5 +153,13 @@ public struct TrustedProxies: Sendable, Hashable {
             if !blocks.contains(where: { $0.contains(bytes) }) { break }
         }
         return client
+    }
+}
+
+extension Array where Element == AddressBlock {
+    /// Whether `address` (text) lies in one of the blocks; nil or unparsable text lies in none.
+    public func containsAddress(_ address: String?) -> Bool {
+        guard let address, let bytes = IPAddress.bytes(address) else { return false }
+        return contains { $0.contains(bytes) }
     }
 }

@@ -9,8 +9,5 @@ public struct MetricsAccess: Sendable, Hashable {
     /// 127.0.0.0/8 and ::1.
     public static let loopback = MetricsAccess([AddressBlock("127.0.0.0/8")!, AddressBlock("::1/128")!])
 
-    public func allows(_ address: String?) -> Bool {
-        guard let address, let bytes = IPAddress.bytes(address) else { return false }
-        return blocks.contains { $0.contains(bytes) }
-    }
+    public func allows(_ address: String?) -> Bool { blocks.containsAddress(address) }
 }

@@ -99,4 +99,22 @@ import Testing
             }
         }
     }
+
+    /// The operational endpoints take no segment: their answer does not depend on who asks. The OpenAPI document
+    /// is everyone's; metrics go by address only (`--metrics-allow`), and a request without a peer address —
+    /// as here — is refused whatever its session, an admin's included.
+    @Test(arguments: Backend.all)
+    func operationalEndpointsIgnoreTheSession(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let member = try await app.signUp("member")
+            let admin = try await app.signUp("admin")
+            #expect(try await app.services.accounts.setRole(handle: "admin", role: .admin))
+            for token in [nil, member, admin] {
+                #expect(try await app.request(.get, "/api/v1/openapi.json", token: token).status == .ok)
+                let metrics = try await app.request(.get, "/metrics", token: token)
+                #expect(metrics.status == .forbidden && metrics.errorCode == "metrics_forbidden")
+                #expect(try await app.request(.get, "/healthz", token: token).status == .ok)
+            }
+        }
+    }
 }

@@ -75,13 +75,11 @@ import Testing
     }
 
     @Test func jsonLogsHaveOneObjectALineAndEveryResponseItsRequestID() async throws {
-        let directory = NSTemporaryDirectory() + "ephemera-logs-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { removeServerFolders(directory) }
-        let server = ServerProcess(dataDirectory: directory, databaseURL: nil,
-                                   extraArguments: ["--log-format", "json", "--scratch-dir", directory + "-scratch"])
-        try await server.start()
-        defer { server.kill9() }
+        let (server, directory, _) = try await startServer(.sqlite, arguments: ["--log-format", "json"])
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+        }
         func requestID(_ reply: ServerProcess.Reply) -> String? {
             reply.headers.first { $0.key.lowercased() == "x-request-id" }?.value
         }

@@ -120,11 +120,13 @@ import Testing
 
 /// A real server on `backend` with its own data and scratch folders.
 /// A server process on `backend`'s database; media in `bucket` when one is given.
-func startServer(_ backend: Backend, bucket: TestBucket? = nil) async throws -> (ServerProcess, String, String?) {
+func startServer(_ backend: Backend, bucket: TestBucket? = nil, arguments extra: [String] = []) async throws
+    -> (ServerProcess, String, String?)
+{
     let directory = NSTemporaryDirectory() + "ephemera-server-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let databaseURL = backend.database == .postgres ? try await TestDatabase.make(.postgres, directory: directory) : nil
-    var arguments = ["--scratch-dir", directory + "-scratch"], environment: [String: String] = [:]
+    var arguments = ["--scratch-dir", directory + "-scratch"] + extra, environment: [String: String] = [:]
     if let s3 = bucket?.settings {
         arguments += ["--media-store", "s3", "--s3-endpoint", s3.endpoint.absoluteString, "--s3-bucket", s3.bucket]
         environment = ["EPHEMERA_S3_ACCESS_KEY_ID": s3.accessKeyID, "EPHEMERA_S3_SECRET_ACCESS_KEY": s3.secretAccessKey]

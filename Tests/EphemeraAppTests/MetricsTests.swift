@@ -90,13 +90,11 @@ import Testing
 
     /// Anyone not in `--metrics-allow` gets 403 with the error shape, naming the flag.
     @Test func onlyTheAllowedAddressesMayScrape() async throws {
-        let directory = NSTemporaryDirectory() + "ephemera-metrics-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { removeServerFolders(directory) }
-        let server = ServerProcess(dataDirectory: directory, databaseURL: nil,
-                                   extraArguments: ["--metrics-allow", "10.0.0.0/8", "--scratch-dir", directory + "-scratch"])
-        try await server.start()
-        defer { server.kill9() }
+        let (server, directory, _) = try await startServer(.sqlite, arguments: ["--metrics-allow", "10.0.0.0/8"])
+        defer {
+            server.kill9()
+            removeServerFolders(directory)
+        }
         let refused = try await server.request("GET", "/metrics")
         #expect(refused.status == 403)
         // A session changes nothing: metrics are the operator's, granted by address only (admins included).
