@@ -79,6 +79,8 @@ public struct AppConfiguration: Sendable {
     public var trustedProxies = TrustedProxies([])
     /// Requests answered at once before more are refused with 503 (`--max-in-flight`, `AdmissionRules`).
     public var maxInFlight = AdmissionRules.defaultMaxInFlight
+    /// The longest a password check may expect to wait for a hashing thread before it is refused with 503.
+    public var passwordWaitSeconds = AdmissionRules.passwordLaneMaxWaitSeconds
     /// Who may read `/metrics` (`--metrics-allow`); this machine by default.
     public var metricsAccess = MetricsAccess.loopback
 

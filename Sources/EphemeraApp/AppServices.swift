@@ -197,7 +197,7 @@ public struct AppServices: Sendable {
         let buckets: any RateBuckets = database.dialect == .postgres ? SQLRateBuckets(database: database) : LocalRateBuckets()
         let limiter = RateLimiter(enabled: configuration.rateLimits, factor: configuration.rateLimitFactor, clock: clock,
                                   buckets: buckets)
-        let passwords = BcryptPasswordHasher(cost: configuration.bcryptCost)
+        let passwords = BcryptPasswordHasher(cost: configuration.bcryptCost, maxWaitSeconds: configuration.passwordWaitSeconds)
         let identity = Identity(accounts: accounts, passwords: passwords, limiter: limiter, clock: clock,
                                 adminHandle: configuration.adminHandle)
         let purger = Purger(deletion: deletion, media: media, keyring: keyring, clock: clock,

@@ -112,6 +112,17 @@ public final class NodeMetrics: Sendable {
             .set(Double(database.connectionsWaiting))
         registry.makeGauge(name: "ephemera_db_connections_max", help: "The most connections the pool opens.")
             .set(Double(database.connectionLimit))
+        if let lane = (services.passwords as? BcryptPasswordHasher)?.lane.statistics {
+            registry.makeGauge(name: "ephemera_password_checks_waiting",
+                               help: "Password checks (sign-in, sign-up, re-authentication) waiting for a hashing thread now.")
+                .set(Double(lane.waiting))
+            registry.makeGauge(name: "ephemera_password_check_seconds",
+                               help: "The recent time of one password hash (the lane's pace).")
+                .set(lane.secondsPerItem)
+            grow(registry.makeCounter(name: "ephemera_password_checks_refused_total",
+                                      help: "Password checks refused with 503 overloaded: they would have waited too long."),
+                 key: "password-refused", to: Double(lane.refused))
+        }
         // ffmpeg and ffprobe are this process's only children but for pg_dump in a backup: their CPU time.
         grow(registry.makeCounter(name: "ephemera_ffmpeg_cpu_seconds_total",
                                   help: "CPU seconds (user and system) of the helper processes this node ran and waited for: ffmpeg and ffprobe."),

@@ -202,3 +202,43 @@ import Testing
         }
     }
 }
+
+/// The password lane: a flood of sign-ins past what the hashing threads can check in time is refused at once
+/// (503 `overloaded`, Retry-After) instead of queueing for half a minute; those admitted are answered.
+@Suite struct PasswordLaneTests {
+    @Test(arguments: Backend.all)
+    func aFloodOfSignInsIsAnsweredOrRefusedAtOnce(backend: Backend) async throws {
+        try await TestApp.run(backend, configure: {
+            $0.bcryptCost = 8
+            $0.passwordWaitSeconds = 0.2
+            $0.rateLimits = false
+        }) { app in
+            _ = try await app.signUp("alice")
+            let flood = 120
+            let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?, Duration).self) { group in
+                for _ in 0..<flood {
+                    group.addTask {
+                        let started = ContinuousClock.now
+                        let response = try await app.request(.post, "/api/v1/sessions",
+                                                             json: ["handle": "alice", "password": "correct horse"])
+                        return (response.status, response.headers[.retryAfter], ContinuousClock.now - started)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let signedIn = answers.filter { $0.0 == .created }
+            let refused = answers.filter { $0.0 == .serviceUnavailable }
+            #expect(signedIn.count + refused.count == flood, "only 201 or 503: \(Set(answers.map(\.0.code)))")
+            #expect(signedIn.count >= 2, "the hashing threads kept working")
+            #expect(!refused.isEmpty, "\(flood) sign-ins at once are more than 0.2 s of hashing")
+            #expect(refused.allSatisfy { $0.1 == "1" }, "every refusal says when to come back")
+
+            let samples = MetricsTests.samples(try await app.services.metrics.scrape(app.services))
+            #expect(MetricsTests.value(samples, "ephemera_password_checks_refused_total") == Double(refused.count))
+            #expect(MetricsTests.value(samples, "ephemera_password_checks_waiting") == 0)
+            // The lane is empty again: the next sign-in is admitted.
+            #expect(try await app.request(.post, "/api/v1/sessions",
+                                          json: ["handle": "alice", "password": "correct horse"]).status == .created)
+        }
+    }
+}

@@ -245,3 +245,28 @@ import Testing
         }
     }
 }
+
+@Suite struct LaneLoadTests {
+    @Test func aFreeWorkerMeansNoWait() {
+        #expect(LaneLoad(running: 1, waiting: 0, workers: 2, secondsPerItem: 0.3).expectedWaitSeconds == 0)
+    }
+
+    @Test func theWaitIsTheTurnsAheadAtTheRecentPace() {
+        // Two workers busy, three waiting: the fourth caller waits two turns (callers 1–2, then 3–4).
+        let load = LaneLoad(running: 2, waiting: 3, workers: 2, secondsPerItem: 0.25)
+        #expect(load.expectedWaitSeconds == 0.5)
+        #expect(load.admits(maxWaitSeconds: 0.5))
+        #expect(!load.admits(maxWaitSeconds: 0.49))
+        // The fifth waits three turns.
+        #expect(LaneLoad(running: 2, waiting: 4, workers: 2, secondsPerItem: 0.25).expectedWaitSeconds == 0.75)
+    }
+
+    @Test func thePaceFollowsTheLoadButNotOneOutlier() {
+        #expect(LaneLoad.pace(previous: 0, observed: 0.3) == 0.3)
+        let after = LaneLoad.pace(previous: 0.3, observed: 3)
+        #expect(after > 0.3 && after < 1, "one slow hash moves the pace, a little")
+        var pace = 0.3
+        for _ in 0..<20 { pace = LaneLoad.pace(previous: pace, observed: 0.6) }
+        #expect(abs(pace - 0.6) < 0.01, "a lasting change is followed")
+    }
+}
