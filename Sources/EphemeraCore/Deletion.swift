@@ -143,4 +143,10 @@ public struct BackupRetention: Sendable, Hashable {
     }
 
     public var longest: Duration { max(keys, database) }
+
+    /// What the erasure ledger must still hold at `now`: the erasures that some kept backup could still bring
+    /// back. No database backup older than the retention is kept (rotation deletes them; receipts promise as
+    /// much), so an erasure older than that has nothing left to undo — less a day's margin, for a backup taken
+    /// while an erasure was being committed (it is recorded first).
+    public func ledgerHorizon(now: Instant) -> Instant { now - database - .seconds(86400) }
 }

@@ -98,6 +98,9 @@ extension FileKeyring {
         let line = "\(erasure.at.milliseconds) \(erasure.kind.rawValue) \(erasure.id)\n"
         let path = ledgerPath
         try await BlockingIO.run {
+            // Appends and a prune's rewrite (another process: `ephemera backup` beside the server) take turns.
+            let lock = try lockLedger()
+            defer { close(lock) }
             let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
                 throw ChunkedCipher.CipherError.io("cannot open \(path): \(String(cString: strerror(errno)))")
@@ -112,15 +115,62 @@ extension FileKeyring {
 
     public func erasures() async throws -> [Erasure] {
         let path = ledgerPath
+        return try await BlockingIO.run { Self.parseLedger(FileManager.default.contents(atPath: path)) }
+    }
+
+    /// Rewrites the ledger without the erasures made before `instant`: a new file, fsynced, renamed over the old
+    /// one, under the ledger's lock.
+    public func pruneErasures(before instant: Instant) async throws -> Int {
+        let path = ledgerPath
+        let folder = directory
         return try await BlockingIO.run {
-            guard let data = FileManager.default.contents(atPath: path) else { return [] }
-            // A line cut short by a crash (no id) is skipped; its erasure never committed.
-            return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-                let fields = line.split(separator: " ")
-                guard fields.count == 3, let milliseconds = Int64(fields[0]),
-                      let kind = Erasure.Kind(rawValue: String(fields[1])) else { return nil }
-                return Erasure(kind, id: String(fields[2]), at: Instant(milliseconds: milliseconds))
+            let lock = try lockLedger()
+            defer { close(lock) }
+            // Each erasure once (a retried step may have appended one twice), in the order recorded.
+            var seen = Set<Erasure>()
+            let all = Self.parseLedger(FileManager.default.contents(atPath: path)).filter { seen.insert($0).inserted }
+            let kept = all.filter { $0.at >= instant }
+            guard kept.count < all.count else { return 0 }
+            let text = kept.map { "\($0.at.milliseconds) \($0.kind.rawValue) \($0.id)\n" }.joined()
+            let temporary = path + ".tmp-" + UUID().uuidString
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw ChunkedCipher.CipherError.io("cannot write \(temporary)")
             }
+            do {
+                try FileMediaStore.fsync(path: temporary)
+                guard rename(temporary, path) == 0 else { throw FileMediaStore.posixError("rename", path) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
+            try FileMediaStore.fsync(path: folder)
+            return all.count - kept.count
+        }
+    }
+
+    /// An exclusive lock on `erasures.lock`, held until the descriptor is closed.
+    private func lockLedger() throws -> Int32 {
+        let lockPath = directory + "/erasures.lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ChunkedCipher.CipherError.io("cannot open \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX) == 0 else {
+            close(descriptor)
+            throw ChunkedCipher.CipherError.io("cannot lock \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        return descriptor
+    }
+
+    /// A line cut short by a crash (no id) is skipped; its erasure never committed.
+    static func parseLedger(_ data: Data?) -> [Erasure] {
+        guard let data else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let milliseconds = Int64(fields[0]),
+                  let kind = Erasure.Kind(rawValue: String(fields[1])) else { return nil }
+            return Erasure(kind, id: String(fields[2]), at: Instant(milliseconds: milliseconds))
         }
     }
 }

@@ -145,6 +145,12 @@ public final class PostgresKeyring: Keyring, @unchecked Sendable {
         }
     }
 
+    public func pruneErasures(before instant: Instant) async throws -> Int {
+        try await database.withConnection { sql in
+            try await sql.raw("DELETE FROM erasures WHERE at < \(bind: instant.milliseconds) RETURNING id").all().count
+        }
+    }
+
     public func keyIDs(createdBefore instant: Instant) async throws -> [String] {
         try await database.withConnection { sql in
             try await sql.raw("SELECT id FROM data_keys WHERE created_at < \(bind: instant.milliseconds) ORDER BY id")

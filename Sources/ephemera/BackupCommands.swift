@@ -30,17 +30,22 @@ struct Backup: AsyncParsableCommand {
         let services = try await AppServices.open(configuration: configuration, clock: SystemClock(), logger: try options.logger())
         do {
             try await Backups.backup(services: services, output: file)
+            print("Backup written to \(file): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
+            if let outputDir {
+                for old in try Backups.rotate(outputDir, retention: configuration.backupRetention.database, now: now) {
+                    print("Deleted \(old) (older than --backup-retention).")
+                }
+                // With backups rotating, no kept backup holds what was erased before the retention: the ledger
+                // lets go of those erasures (it would otherwise grow for ever).
+                let pruned = try await services.keyring.pruneErasures(
+                    before: configuration.backupRetention.ledgerHorizon(now: now))
+                if pruned > 0 { print("Pruned \(pruned) erasures older than --backup-retention from the erasure ledger.") }
+            }
         } catch {
             await services.shutdown()
             throw error
         }
         await services.shutdown()
-        print("Backup written to \(file): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
-        if let outputDir {
-            for old in try Backups.rotate(outputDir, retention: configuration.backupRetention.database, now: now) {
-                print("Deleted \(old) (older than --backup-retention).")
-            }
-        }
     }
 }
 

@@ -59,7 +59,7 @@ import Testing
 
     /// `ephemera backup --output-dir` writes backup-TIME.tar and deletes the backups older than
     /// --backup-retention (what a receipt's noReadableCopyAfter counts on); anything else there stays.
-    @Test func backupsInAFolderRotate() throws {
+    @Test func backupsInAFolderRotate() async throws {
         let directory = NSTemporaryDirectory() + "ephemera-rotate-" + UUID().uuidString
         let backups = directory + "-backups"
         defer {
@@ -73,6 +73,11 @@ import Testing
         for name in [old, recent, "notes.txt"] {
             FileManager.default.createFile(atPath: backups + "/" + name, contents: Data("x".utf8))
         }
+        // The erasure ledger lets go of what no kept backup can bring back (older than the retention and a day).
+        let keyring = try FileKeyring(directory: directory + "/keyring")
+        let forgotten = Erasure(.segment, id: "seg_forgotten", at: now - .seconds(32 * 86400))
+        let kept = Erasure(.account, id: "acct_kept", at: now - .seconds(30 * 86400))
+        for erasure in [forgotten, kept] { try await keyring.recordErasure(erasure) }
         let result = try ServerProcess.runCommand(["backup", "--data-dir", directory, "--scratch-dir", directory + "-scratch",
                                                    "--output-dir", backups, "--backup-retention", "30d"])
         defer { try? FileManager.default.removeItem(atPath: directory + "-scratch") }
@@ -80,6 +85,8 @@ import Testing
         #expect(result.output.contains("Deleted \(old) (older than --backup-retention)"), "\(result.output)")
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: backups))
         #expect(!left.contains(old) && left.contains(recent) && left.contains("notes.txt"))
+        #expect(result.output.contains("Pruned 1 erasures older than --backup-retention"), "\(result.output)")
+        #expect(try await keyring.erasures() == [kept])
         let written = try #require(left.first { $0.hasPrefix("backup-") && $0 != recent })
         #expect(try ServerProcess.runTool("tar", ["--list", "--file", backups + "/" + written]).contains("manifest.json"))
         // One of the two, never both.

@@ -57,6 +57,13 @@ enum KeyringKind: String, Sendable, CustomStringConvertible {
             let ledger = try await keyring.erasures()
             #expect(ledger.first == first && ledger.contains(second))
             #expect(Set(ledger).count == 2)
+            // Pruning forgets what came before the horizon, keeps the rest, and is idempotent.
+            #expect(try await keyring.pruneErasures(before: Instant(milliseconds: 1_500)) == 1)
+            #expect(try await keyring.pruneErasures(before: Instant(milliseconds: 1_500)) == 0)
+            #expect(try await keyring.erasures() == [second])
+            let third = Erasure(.segment, id: "seg-2", at: Instant(milliseconds: 3_000))
+            try await keyring.recordErasure(third)
+            #expect(try await keyring.erasures() == [second, third], "appends go on after a prune")
         }
     }
 

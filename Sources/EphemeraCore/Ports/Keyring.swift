@@ -33,6 +33,8 @@ public protocol Keyring: Sendable {
     func recordErasure(_ erasure: Erasure) async throws
     /// The whole erasure ledger, oldest first.
     func erasures() async throws -> [Erasure]
+    /// Forgets the erasures made before `instant` (`BackupRetention.ledgerHorizon`); returns how many.
+    func pruneErasures(before instant: Instant) async throws -> Int
 }
 
 /// One line of the erasure ledger (DESIGN.md, "Deletion and backups"): an account deleted or a segment purged,
