@@ -28,7 +28,7 @@ ROOT = os.path.dirname(HERE)
 parser = argparse.ArgumentParser()
 parser.add_argument("--bin", required=True)
 parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (under 5 minutes)")
-parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry,s3")
+parser.add_argument("--only", default="", help="comma-separated: media,tray,views,posting,expiry,s3,overload")
 parser.add_argument("--command", default="bench/run")
 parser.add_argument("--profile", metavar="DIR",
                     help="record the server with perf (cpu-clock, call graphs) during each of its wrk runs, one file per run")
@@ -83,10 +83,11 @@ class Server:
         self.process = None
         self.env = {}
 
-    def start(self, extra=()):
-        env = dict(os.environ, EPHEMERA_BCRYPT_COST="4", **self.env)
+    def start(self, extra=(), rate_limits=False):
+        env = dict(os.environ, EPHEMERA_BCRYPT_COST="4")
+        env.update(self.env)
         cmd = [args.bin, "serve", "--port", str(self.port), "--data-dir", self.data, "--scratch-dir",
-               self.data + "-scratch", "--rate-limits", "off", "--log-level", "warning", *extra]
+               self.data + "-scratch", "--rate-limits", "on" if rate_limits else "off", "--log-level", "warning", *extra]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         self.process = subprocess.Popen(cmd, stdout=open(self.data + ".log", "ab"), stderr=subprocess.STDOUT, env=env)
@@ -640,6 +641,173 @@ def bench_s3(disk_server, disk_token, purge_database_url):
         s3.stop()
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Overload (issue 17): twice the node's capacity, open loop
+
+async def timed_request(port, method, path, headers=None, body=None, timeout=10.0):
+    """One request on a connection of its own: (status, Retry-After or None, seconds); status 0 is a timeout or a
+    connection error. Open loop: nothing waits for an earlier answer before sending."""
+    import asyncio
+    start = time.monotonic()
+    writer = None
+    try:
+        async def exchange():
+            nonlocal writer
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            payload = b"" if body is None else json.dumps(body).encode()
+            head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+                    f"Content-Length: {len(payload)}"]
+            if body is not None:
+                head.append("Content-Type: application/json")
+            head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+            await writer.drain()
+            response = await reader.read()
+            status_line, _, rest = response.partition(b"\r\n")
+            status = int(status_line.split()[1])
+            retry = re.search(rb"(?im)^retry-after:\s*(\S+)", rest.partition(b"\r\n\r\n")[0])
+            return status, retry.group(1).decode() if retry else None
+        status, retry = await asyncio.wait_for(exchange(), timeout)
+        return status, retry, time.monotonic() - start
+    except (asyncio.TimeoutError, OSError, IndexError, ValueError):
+        return 0, None, time.monotonic() - start
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def bench_overload():
+    """Sign-ins (bcrypt, cost 12: the dearest thing a request does) at twice the node's measured capacity for a
+    minute, open loop, from many addresses behind a trusted proxy, with light tray traffic and health probes
+    beside them. Every answer must be 2xx, 429 or 503 with Retry-After; refusals must be quick, health checks
+    unaffected, and when the flood stops the node must be itself again within 10 s."""
+    import asyncio
+    log("8. Overload: sign-ins at twice the measured capacity, open loop")
+    server = Server("overload")
+    server.env = {"EPHEMERA_BCRYPT_COST": "12"}
+    server.start(["--trusted-proxies", "127.0.0.1/32"], rate_limits=True)
+    viewer_token, _ = sign_up(server, "overloadviewer")
+    # Accounts to sign in as (a few sign-ins each, well inside the per-account limit), sharing one real hash.
+    accounts = 600
+    now_ms = int(time.time() * 1000)
+    script = os.path.join(WORK, "overload.sql")
+    stored = server.query("SELECT password_hash FROM accounts WHERE handle = 'overloadviewer'")
+    with open(script, "w") as f:
+        f.write("BEGIN;\n" + "\n".join(account_sql(f"load{n:04d}", f"load{n}", now_ms) for n in range(accounts))
+                + f"\nUPDATE accounts SET password_hash = '{stored}' WHERE handle LIKE 'load%';\nCOMMIT;\n")
+    server.sql(script)
+    counter = iter(range(10**9))
+
+    def sign_in():
+        n = next(counter)
+        address = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+        return timed_request(server.port, "POST", "/api/v1/sessions", {"X-Forwarded-For": address},
+                             {"handle": f"load{n % accounts:04d}", "password": "bench password"})
+
+    async def capacity(seconds):
+        """Closed loop, 2 callers a core: sign-ins completed per second."""
+        done = []
+        deadline = time.monotonic() + seconds
+
+        async def caller():
+            while time.monotonic() < deadline:
+                done.append(await sign_in())
+        await asyncio.gather(*(caller() for _ in range(2 * (os.cpu_count() or 2))))
+        ok = [d for d in done if 200 <= d[0] < 300]
+        return len(ok) / seconds, statistics.median(d[2] for d in ok)
+
+    async def open_loop(rate, seconds, make, into):
+        """Starts `make()` `rate` times a second for `seconds`, whatever became of the earlier ones."""
+        tasks = []
+        start = time.monotonic()
+        n = 0
+        while True:
+            due = start + n / rate
+            if due - start >= seconds:
+                break
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent = time.monotonic()
+            tasks.append(asyncio.ensure_future(make()))
+            tasks[-1].add_done_callback(lambda t, sent=sent: into.append((sent,) + t.result()))
+            n += 1
+        return tasks
+
+    async def run():
+        single = [await sign_in() for _ in range(3)]
+        unloaded = statistics.median(d[2] for d in single)
+        measured, loaded_latency = await capacity(SECONDS)
+        rate = 2 * measured
+        seconds = 20 if args.quick else 60
+        log(f"  capacity {measured:.1f} sign-ins/s (median {loaded_latency * 1000:.0f} ms at capacity, "
+            f"{unloaded * 1000:.0f} ms alone); offering {rate:.1f}/s for {seconds} s")
+        flood, trays, health = [], [], []
+        tray = lambda: timed_request(server.port, "GET", "/api/v1/tray",  # noqa: E731
+                                     {"Authorization": "Bearer " + viewer_token})
+        healthz = lambda: timed_request(server.port, "GET", "/healthz")  # noqa: E731
+        sent = await asyncio.gather(open_loop(rate, seconds, sign_in, flood), open_loop(20, seconds, tray, trays),
+                                    open_loop(10, seconds, healthz, health))
+        # The load goes now: nothing more is sent, whatever is still being answered.
+        ended = time.monotonic()
+        answered = asyncio.gather(*(task for tasks in sent for task in tasks))
+        # Recovery: one sign-in at a time from the moment the flood stops; recovered at the first of three in a
+        # row that succeed about as fast as one does alone.
+        probes = []
+        streak = 0
+        recovered = None
+        while time.monotonic() - ended < 30 and streak < 3:
+            probe = await sign_in()
+            probes.append(probe)
+            good = 200 <= probe[0] < 300 and probe[2] <= max(2 * unloaded, unloaded + 0.2)
+            streak = streak + 1 if good else 0
+            if good and streak == 1:
+                recovered = time.monotonic() - probe[2] - ended
+            await asyncio.sleep(0.1)
+        await answered
+        return measured, rate, seconds, unloaded, flood, trays, health, (recovered if streak >= 3 else None)
+
+    try:
+        measured, rate, seconds, unloaded, flood, trays, health, recovered = asyncio.run(run())
+    finally:
+        server.stop()
+    everything = flood + trays + health
+    statuses = {}
+    for d in everything:
+        statuses[d[1]] = statuses.get(d[1], 0) + 1
+    allowed = lambda d: 200 <= d[1] < 300 or d[1] == 429 or (d[1] == 503 and d[2] is not None)  # noqa: E731
+    wrong = [d for d in everything if not allowed(d)]
+    admitted = [d[3] for d in flood if 200 <= d[1] < 300]
+    refused = [d[3] for d in flood if d[1] in (429, 503)]
+    summary = ", ".join(f"{'timeout/error' if k == 0 else k}: {v:,}" for k, v in sorted(statuses.items()))
+    record("overload: sign-in capacity (bcrypt cost 12)", measured, None, "sign-ins/s", "report", True,
+           f"{unloaded * 1000:.0f} ms for one alone; {os.cpu_count()} cores")
+    record(f"overload: answers other than 2xx, 429 or 503 with Retry-After, at 2x capacity for {seconds} s",
+           len(wrong), None, "answers", "0 (timeouts count)", not wrong,
+           f"{rate:.1f} sign-ins/s offered, 20 tray reads/s and 10 health checks/s beside them; {summary}")
+    record("overload: refusals (503/429), p99 latency", percentile(refused, 0.99) * 1000, None, "ms", "<= 100 ms",
+           bool(refused) and percentile(refused, 0.99) <= 0.1, f"{len(refused):,} refused of {len(flood):,} sign-ins")
+    record("overload: admitted sign-ins, p99 latency", percentile(admitted, 0.99) * 1000, None, "ms",
+           "<= 2 s wait + a hash", bool(admitted) and percentile(admitted, 0.99) <= 2 + 2 * unloaded,
+           f"{len(admitted):,} admitted ({len(admitted) / seconds:.1f}/s); median {percentile(admitted, 0.5) * 1000:.0f} ms")
+    health_ok = [d[3] for d in health if d[1] == 200]
+    record("overload: /healthz p99 latency during the flood", percentile(health_ok, 0.99) * 1000, None, "ms",
+           "<= 100 ms, all 200", len(health_ok) == len(health) and percentile(health_ok, 0.99) <= 0.1,
+           f"{len(health_ok)} of {len(health)} answered 200")
+    tray_ok = [d[3] for d in trays if d[1] == 200]
+    record("overload: tray reads p99 latency during the flood", percentile(tray_ok, 0.99) * 1000, None, "ms",
+           "report", True, f"{len(tray_ok)} of {len(trays)} answered 200")
+    record("overload: recovery after the flood", recovered if recovered is not None else 30, None, "s", "<= 10 s",
+           recovered is not None and recovered <= 10,
+           "from the last request of the flood sent until sign-ins are answered about as fast as alone (3 in a row)")
+
+
+
 def main():
     log(f"Ephemera benchmarks ({'quick' if args.quick else 'full'}) in {WORK}")
     pg_env = subprocess.run([os.path.join(ROOT, "script", "postgres"), "start"], check=True, capture_output=True,
@@ -670,6 +838,8 @@ def main():
             bench_posting(sqlite, viewer_token)
         if wanted("s3"):
             bench_s3(sqlite, viewer_token, pg_url("purge"))
+        if wanted("overload"):
+            bench_overload()
         sqlite.stop()
         postgres.stop()
         if wanted("expiry"):
