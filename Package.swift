@@ -189,6 +189,7 @@ let package = Package(
             dependencies: [
                 "EphemeraApp",
                 "EphemeraMedia",
+                "EphemeraProcess",
                 "EphemeraWorkers",
                 "EphemeraTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -79,6 +79,9 @@ public struct AppConfiguration: Sendable {
     public var trustedProxies = TrustedProxies([])
     /// Requests answered at once before more are refused with 503 (`--max-in-flight`, `AdmissionRules`).
     public var maxInFlight = AdmissionRules.defaultMaxInFlight
+    /// ffmpeg and ffprobe in a network namespace of their own, where nothing is reachable (`--ffmpeg-network
+    /// isolated`, the default), or sharing the server's (`shared`: the protocol whitelist alone stops them).
+    public var isolateFFmpegNetwork = true
     /// The longest a password check may expect to wait for a hashing thread before it is refused with 503.
     public var passwordWaitSeconds = AdmissionRules.passwordLaneMaxWaitSeconds
     /// Who may read `/metrics` (`--metrics-allow`); this machine by default.
@@ -161,7 +164,8 @@ public struct AppConfiguration: Sendable {
             + "legal-hold=\(legalHold.seconds)s download-wait=\(downloadWait.seconds)s admin=\(adminHandle ?? "-") "
             + "role=\(role.rawValue) node-id=\(nodeID) read-replica=\(databaseReadURL == nil ? "none" : "yes") "
             + "trusted-proxies=\(trustedProxies.blocks.isEmpty ? "none" : trustedProxies.blocks.map(\.description).joined(separator: ",")) "
-            + "metrics-allow=\(metricsAccess.blocks.map(\.description).joined(separator: ",")) max-in-flight=\(maxInFlight)"
+            + "metrics-allow=\(metricsAccess.blocks.map(\.description).joined(separator: ",")) max-in-flight=\(maxInFlight) "
+            + "ffmpeg-network=\(isolateFFmpegNetwork ? "isolated" : "shared")"
     }
 }
 

@@ -179,7 +179,15 @@ public struct AppServices: Sendable {
             throw error
         }
         let media: any MediaStore = ports.media?(configured) ?? configured
-        let runner = ProcessRunner(logger: logger)
+        // ffmpeg and ffprobe run in a network namespace of their own unless the operator said otherwise.
+        let network: NetworkIsolation
+        switch configuration.isolateFFmpegNetwork ? NetworkIsolation.detected : .success(.shared) {
+        case .success(let isolation): network = isolation
+        case .failure(let unavailable):
+            await database.shutdown()
+            throw EphemeraError(.internal, "ffmpeg_network_unavailable", unavailable.description + ".")
+        }
+        let runner = ProcessRunner(logger: logger, network: network)
         let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)
         let prober = FFprobeMediaProber(runner: runner)
         let accounts = SQLAccountStore(database: database)

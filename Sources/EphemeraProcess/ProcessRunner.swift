@@ -10,7 +10,8 @@ import SystemPackage
 
 /// Runs every helper program Ephemera starts (ffmpeg, ffprobe, pg_dump, pg_restore, tar), the one way: an
 /// argument array and never a shell, a wall-clock time limit, CPU-time and memory limits where given (through
-/// util-linux `prlimit` when present), and stderr captured and summarised into the error.
+/// util-linux `prlimit` when present), no network where asked (`NetworkIsolation`), and stderr captured and
+/// summarised into the error.
 public struct ProcessRunner: Sendable {
     public struct Limits: Sendable, Hashable {
         public var wallSeconds: Double
@@ -51,9 +52,12 @@ public struct ProcessRunner: Sendable {
 
     let prlimit: String?
     public let logger: Logger
+    /// Where its helpers run: ffmpeg's and ffprobe's runner has them in a network namespace of their own.
+    public let network: NetworkIsolation
 
-    public init(logger: Logger) {
+    public init(logger: Logger, network: NetworkIsolation = .shared) {
         self.logger = logger
+        self.network = network
         self.prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
@@ -69,9 +73,10 @@ public struct ProcessRunner: Sendable {
             executable = prlimit
             args = limitArguments + ["--", program] + arguments
         }
+        let isolated = network.command(executable, args)
         let started = ContinuousClock.now
-        let command: Executable = limited ? .path(FilePath(executable)) : .name(executable)
-        let commandArguments = Arguments(args)
+        let command: Executable = limited || isolated.program != executable ? .path(FilePath(isolated.program)) : .name(executable)
+        let commandArguments = Arguments(isolated.arguments)
         let result = try await withThrowingTaskGroup(of: Output?.self) { group in
             group.addTask {
                 let result = try await Subprocess.run(

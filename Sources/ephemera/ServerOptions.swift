@@ -62,6 +62,8 @@ struct ServerOptions: ParsableArguments {
     var trustedProxies: String?
     @Option(help: "Requests answered at once; more are refused at once with 503 and Retry-After (health checks never). [EPHEMERA_MAX_IN_FLIGHT, default 256]")
     var maxInFlight: String?
+    @Option(help: "isolated (ffmpeg and ffprobe in a network namespace of their own, where nothing can be reached) or shared (the protocol whitelist alone). [EPHEMERA_FFMPEG_NETWORK, default isolated]")
+    var ffmpegNetwork: String?
     @Option(help: "CIDR,CIDR…: who may read /metrics (Prometheus). [EPHEMERA_METRICS_ALLOW, default 127.0.0.0/8,::1]")
     var metricsAllow: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EPHEMERA_LOG_LEVEL, default info]")
@@ -275,6 +277,13 @@ struct ServerOptions: ParsableArguments {
         }
         if let (v, key) = value(maxInFlight, "EPHEMERA_MAX_IN_FLIGHT") {
             if let n = Int(v), (1...100_000).contains(n) { config.maxInFlight = n } else { problems.append("\(key): '\(v)' is not a number of requests (1-100000)") }
+        }
+        if let (v, key) = value(ffmpegNetwork, "EPHEMERA_FFMPEG_NETWORK") {
+            switch v {
+            case "isolated": config.isolateFFmpegNetwork = true
+            case "shared": config.isolateFFmpegNetwork = false
+            default: problems.append("\(key): '\(v)' is not isolated or shared")
+            }
         }
         if let (v, key) = value(metricsAllow, "EPHEMERA_METRICS_ALLOW") {
             switch TrustedProxies.parse(v) {
