@@ -16,6 +16,11 @@ public struct FFmpegMediaProcessor: Transcoder {
         self.prober = FFprobeMediaProber(runner: runner)
     }
 
+    /// Whether ffmpeg wrote something at `path`.
+    static func wrote(_ path: String) -> Bool {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
+    }
+
     /// Fit inside 1080×1920 without upscaling, even dimensions, square pixels.
     static let frameFilter =
         "scale=w='min(1080,iw)':h='min(1920,ih)':force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1"
@@ -116,7 +121,21 @@ public struct FFmpegMediaProcessor: Transcoder {
             throw ProcessRunner.Failure(program: "ffmpeg", status: "no video", summary: "the output has no video stream",
                                         timedOut: false)
         }
-        guard let size = try? FileManager.default.attributesOfItem(atPath: posterOut)[.size] as? Int, size > 0 else {
+        if !Self.wrote(posterOut) {
+            // The poster's instant was past the picture's end: a video track shorter than the file (its sound goes
+            // on). The first frame of the piece, through the same frame filters, instead.
+            var frames = Self.frameFilter
+            if !plan.canRemux {
+                frames += Self.filterChain(plan.edits?.filter ?? .none)
+                if let text = plan.edits?.text, let textFile {
+                    frames += "," + Self.drawText(text, position: plan.edits?.textPosition ?? .bottom, file: textFile)
+                }
+            }
+            let first = ["-protocol_whitelist", "file", "-f", plan.demuxer, "-ss", String(format: "%.3f", piece.start),
+                         "-t", length, "-i", "file:" + source]
+            _ = try await runner.run("ffmpeg", Self.common + first + ["-map", "0:v:0", "-vf", frames] + posterOutput, limits: limits)
+        }
+        guard Self.wrote(posterOut) else {
             throw ProcessRunner.Failure(program: "ffmpeg", status: "no poster", summary: "no poster frame was written",
                                         timedOut: false)
         }

@@ -241,3 +241,24 @@ import Testing
         }
     }
 }
+
+/// Found by the hostile corpus (issue 18): a video whose picture ends before its sound (0.24 s of frames in a
+/// 1 s file) had its poster asked for past the last frame and failed; it now takes the first frame instead.
+@Suite struct ShortPictureTests {
+    @Test(arguments: Backend.all)
+    func aPictureShorterThanItsSoundStillGetsAPoster(backend: Backend) async throws {
+        let path = NSTemporaryDirectory() + "short-picture-\(UUID().uuidString).mkv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try ServerProcess.runTool("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                                                 "testsrc2=size=320x240:rate=25:duration=0.24", "-f", "lavfi", "-i",
+                                                 "sine=duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt",
+                                                 "yuv420p", "-c:a", "aac", path])
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let ids = try await app.postLive(alice, file: path)
+            let segment = try await app.request(.get, "/api/v1/stories/\(ids[0])", token: alice).decode(API.Segment.self)
+            #expect(segment.state == "live")
+            #expect(try await app.request(.get, "/media/\(ids[0])/poster.jpg", token: alice).status == .ok)
+        }
+    }
+}
