@@ -5,6 +5,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The parsers `script/fuzz` fuzzes, one target each (Sources/Fuzz/NAME, Tests/fuzz/corpus/NAME.txt).
+let fuzzTargets = ["ImageHeader", "Range", "TusHeaders", "Multipart", "DurationSpec", "Cursor", "FormFields"]
+
 let package = Package(
     name: "ephemera",
     platforms: [.macOS(.v15)],
@@ -125,12 +128,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The streaming multipart/form-data parser of posting: apart from the app so that it can be fuzzed
+        // without building the app.
+        .target(
+            name: "EphemeraMultipart",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: the composition root, request context, controllers, web pages.
         .target(
             name: "EphemeraApp",
             dependencies: [
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "EphemeraCore",
+                "EphemeraMultipart",
                 "EphemeraStore",
                 "EphemeraMedia",
                 "EphemeraObjectStore",
@@ -162,6 +173,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What each fuzz target does with its input (issue 18): the parsers of what arrives from the network, with
+        // the properties their results must have. The fuzz executables below call it; so do the regression tests,
+        // on the kept corpus.
+        .target(
+            name: "EphemeraFuzzing",
+            dependencies: ["EphemeraCore", "EphemeraMultipart", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+    ] + fuzzTargets.map { name in
+        // One libFuzzer target per parser (`script/fuzz` builds them with --sanitize=fuzzer); in a plain build
+        // each is an executable that does nothing.
+        .executableTarget(name: "Fuzz" + name, dependencies: ["EphemeraFuzzing"], path: "Sources/Fuzz/" + name,
+                          swiftSettings: swiftSettings)
+    } + [
         // Test clock, temporary databases, media fixtures made with ffmpeg, API client helpers.
         .target(
             name: "EphemeraTestSupport",
@@ -188,7 +213,9 @@ let package = Package(
             name: "EphemeraAppTests",
             dependencies: [
                 "EphemeraApp",
+                "EphemeraFuzzing",
                 "EphemeraMedia",
+                "EphemeraMultipart",
                 "EphemeraProcess",
                 "EphemeraWorkers",
                 "EphemeraTestSupport",

@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraMultipart
 import EphemeraUseCases
 import EphemeraMedia
 import EphemeraStore

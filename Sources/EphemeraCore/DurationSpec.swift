@@ -14,8 +14,12 @@ public func parseDurationSpec(_ text: String) -> Duration? {
     case "d": multiplier = 86400; number = number.dropLast()
     default: multiplier = 1
     }
+    // At most a thousand years, and at least a millisecond: past Int64's milliseconds a conversion would trap
+    // (`1e300d` did, found by script/fuzz), and no setting means either.
     guard let value = Double(number), value.isFinite, value > 0 else { return nil }
-    return .milliseconds(Int64((value * multiplier * 1000).rounded()))
+    let milliseconds = (value * multiplier * 1000).rounded()
+    guard milliseconds >= 1, milliseconds <= 1000 * 365.25 * 86400 * 1000 else { return nil }
+    return .milliseconds(Int64(milliseconds))
 }
 
 /// Parses a byte size: a number with an optional `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB` suffix.
@@ -28,7 +32,8 @@ public func parseByteSize(_ text: String) -> Int64? {
     ]
     for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
         let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
-        guard let value = Double(number), value > 0 else { return nil }
+        // Up to a petabyte, and at least a byte: past Int64 a conversion would trap.
+        guard let value = Double(number), value.isFinite, value * factor >= 1, value * factor <= 1e15 else { return nil }
         return Int64(value * factor)
     }
     guard let value = Int64(trimmed), value > 0 else { return nil }

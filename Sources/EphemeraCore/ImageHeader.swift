@@ -4,8 +4,15 @@ public enum ImageHeader {
     /// How many leading bytes `dimensions(in:)` needs at most (JPEG's size can follow 64 KiB of EXIF).
     public static let prefixLength = 256 * 1024
 
-    /// The declared (width, height), or nil when `bytes` is not the start of an image this reader knows.
+    /// The declared (width, height), or nil when `bytes` is not the start of an image this reader knows, or it
+    /// declares a side of 0 (JPEG may give its height later, in a DNL marker; script/fuzz found one that said
+    /// 700×0): then the probe's dimensions are the check.
     public static func dimensions(in bytes: [UInt8]) -> (width: Int, height: Int)? {
+        guard let found = declared(in: bytes), found.width > 0, found.height > 0 else { return nil }
+        return found
+    }
+
+    static func declared(in bytes: [UInt8]) -> (width: Int, height: Int)? {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), bytes.count >= 24 {
             return (bigEndian(bytes, 16, 4), bigEndian(bytes, 20, 4))
         }

@@ -18,6 +18,31 @@ public enum TusHeaders {
         return fields
     }
 
+    /// The algorithms `Upload-Checksum` may name (the tus checksum extension).
+    public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
+        case sha1, sha256
+
+        /// The digest's length in bytes.
+        public var digestLength: Int { self == .sha1 ? 20 : 32 }
+    }
+
+    /// `Upload-Checksum`: `<algorithm> <base64 digest>`, the digest as long as the algorithm's.
+    public static func checksum(_ header: String) throws -> (algorithm: ChecksumAlgorithm, digest: [UInt8]) {
+        let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let digest = Data(base64Encoded: parts[1]) else {
+            throw EphemeraError.badRequest("invalid_checksum", "Upload-Checksum must be '<algorithm> <base64 digest>'.")
+        }
+        guard let algorithm = ChecksumAlgorithm(rawValue: parts[0].lowercased()) else {
+            throw EphemeraError.badRequest("checksum_algorithm_unsupported",
+                "Upload-Checksum algorithm '\(parts[0].prefix(40))' is not supported; use sha1 or sha256.")
+        }
+        guard digest.count == algorithm.digestLength else {
+            throw EphemeraError.badRequest("invalid_checksum",
+                "An Upload-Checksum \(algorithm.rawValue) digest is \(algorithm.digestLength) bytes; this one is \(digest.count).")
+        }
+        return (algorithm, [UInt8](digest))
+    }
+
     /// `Upload-Offset` (and `Upload-Length`): a non-negative decimal number of bytes, nothing else.
     public static func byteCount(_ header: String?) -> Int64? {
         guard let header, !header.isEmpty, header.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }

@@ -1,3 +1,4 @@
+import EphemeraCore
 import SQLKit
 
 /// Keyset pagination over `(instant column, id column)`: the clause that continues after a cursor, the

@@ -229,18 +229,12 @@ public struct UploadChecksum: Sendable {
     public static let algorithms = "sha1,sha256"
 
     public init(_ header: String) throws {
-        let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let expected = Data(base64Encoded: parts[1]) else {
-            throw EphemeraError.badRequest("invalid_checksum", "Upload-Checksum must be '<algorithm> <base64 digest>'.")
+        let (algorithm, digest) = try TusHeaders.checksum(header)
+        switch algorithm {
+        case .sha1: hasher = .sha1(Insecure.SHA1())
+        case .sha256: hasher = .sha256(SHA256())
         }
-        switch parts[0].lowercased() {
-        case "sha1": hasher = .sha1(Insecure.SHA1())
-        case "sha256": hasher = .sha256(SHA256())
-        default:
-            throw EphemeraError.badRequest("checksum_algorithm_unsupported",
-                "Upload-Checksum algorithm '\(parts[0])' is not supported; use sha1 or sha256.")
-        }
-        self.expected = expected
+        self.expected = Data(digest)
     }
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {

@@ -1,4 +1,5 @@
 import EphemeraApp
+import EphemeraMultipart
 import Foundation
 import NIOCore
 import Testing

@@ -1,0 +1,77 @@
+import Foundation
+
+// The posting form's fields (multipart posts and tus `Upload-Metadata` alike): text from strangers, parsed into
+// what the use case is asked to post (and fuzzed: `script/fuzz`).
+
+/// What a person asks to post, its form fields checked.
+public struct PostRequest: Sendable {
+    public var audience: Audience
+    public var caption: String?
+    public var edits: PostEdits
+    public var creative: CreativeEdits
+
+    public init(audience: Audience, caption: String?, edits: PostEdits, creative: CreativeEdits) {
+        self.audience = audience
+        self.caption = caption
+        self.edits = edits
+        self.creative = creative
+    }
+}
+
+/// The post's form fields, checked.
+public struct PostFields {
+    var audience: Audience
+    var caption: String?
+    var edits: PostEdits
+    var creative: CreativeEdits
+
+    /// What the use case is asked to post.
+    public var request: PostRequest { PostRequest(audience: audience, caption: caption, edits: edits, creative: creative) }
+
+    public init(_ fields: [String: String], settings: AccountSettings) throws {
+        audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience
+        let caption = fields["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let caption { try AccountRules.validateCaption(caption) }
+        self.caption = caption?.isEmpty == false ? caption : nil
+        var creative = CreativeEdits()
+        if let filter = fields["filter"], !filter.isEmpty {
+            guard let value = CreativeEdits.Filter(rawValue: filter) else {
+                throw EphemeraError.invalidValue(field: "filter", value: filter, accepted: CreativeEdits.Filter.allCases.map(\.rawValue))
+            }
+            creative.filter = value
+        }
+        if let position = fields["textPosition"], !position.isEmpty {
+            guard let value = CreativeEdits.TextPosition(rawValue: position) else {
+                throw EphemeraError.invalidValue(field: "textPosition", value: position,
+                                                 accepted: CreativeEdits.TextPosition.allCases.map(\.rawValue))
+            }
+            creative.textPosition = value
+        }
+        if let mode = fields["soundMode"], !mode.isEmpty {
+            guard let value = CreativeEdits.SoundMode(rawValue: mode) else {
+                throw EphemeraError.invalidValue(field: "soundMode", value: mode, accepted: CreativeEdits.SoundMode.allCases.map(\.rawValue))
+            }
+            creative.soundMode = value
+        }
+        if let text = fields["text"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            guard text.count <= CreativeEdits.maxTextLength else {
+                throw EphemeraError.badRequest("text_too_long",
+                    "Overlay text may be at most \(CreativeEdits.maxTextLength) characters; this has \(text.count).")
+            }
+            creative.text = text
+        }
+        self.creative = creative
+        edits = PostEdits(
+            trimStart: try Self.seconds(fields["trimStart"], "trimStart"),
+            trimEnd: try Self.seconds(fields["trimEnd"], "trimEnd"),
+            split: try parseFlag(fields["split"], name: "split"))
+    }
+
+    static func seconds(_ text: String?, _ name: String) throws -> Double? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw EphemeraError.badRequest("invalid_trim", "\(name) must be a number of seconds, 0 or more.")
+        }
+        return value
+    }
+}
