@@ -239,7 +239,8 @@ public struct AppServices: Sendable {
             if abandoned > 0 { logger.notice("Removed partial media writes left by a crash", metadata: ["count": "\(abandoned)"]) }
             let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: uploadInbox, keyring: keyring,
                                   resumableUploads: janitor)
-            for id in try await auditor.removeStrayKeys(madeBefore: clock.now() - .seconds(600)) {
+            let cutoff = StrayKeys.cutoff(now: clock.now(), startingSingleNode: database.dialect == .sqlite)
+            for id in try await auditor.removeStrayKeys(madeBefore: cutoff) {
                 logger.notice("Removed a data key no segment or upload names (left by a crash)", metadata: ["key": "\(id)"])
             }
             for name in try await auditor.removeStrayIncoming() {
@@ -257,7 +258,7 @@ public struct AppServices: Sendable {
             worker: worker,
             sweeper: ExpirySweeper(segments: segments, deletion: deletion, moderation: moderation,
                                    profileViews: profileViews, resumableUploads: janitor, media: media, inbox: uploadInbox,
-                                   signal: signal, clock: clock, logger: logger,
+                                   keyring: keyring, signal: signal, clock: clock, logger: logger,
                                    interval: configuration.sweepInterval),
             jobSignal: signal,
             changeListener: ChangeListener(database: database, nodeID: configuration.nodeID, logger: logger, onJobQueued: { signal.notify() }),

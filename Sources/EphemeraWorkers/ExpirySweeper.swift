@@ -16,6 +16,8 @@ public struct ExpirySweeper: Service {
     let media: any MediaStore
     /// Its local copies of uploads another node processed are removed after `AbandonedWrites.age`.
     let inbox: any UploadInbox
+    /// Keys a crash left naming nothing are removed every `StrayKeys.sweepInterval`.
+    let keyring: any Keyring
     let signal: JobSignal
     let clock: any EphemeraClock
     let logger: Logger
@@ -23,7 +25,8 @@ public struct ExpirySweeper: Service {
 
     public init(segments: SQLSegmentStore, deletion: SQLDeletionStore, moderation: SQLModerationStore,
                 profileViews: SQLProfileViewStore,
-                resumableUploads: ResumableUploadJanitor, media: any MediaStore, inbox: any UploadInbox, signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
+                resumableUploads: ResumableUploadJanitor, media: any MediaStore, inbox: any UploadInbox, keyring: any Keyring,
+                signal: JobSignal, clock: any EphemeraClock, logger: Logger, interval: Duration = .seconds(30)) {
         self.segments = segments
         self.deletion = deletion
         self.moderation = moderation
@@ -31,6 +34,7 @@ public struct ExpirySweeper: Service {
         self.resumableUploads = resumableUploads
         self.media = media
         self.inbox = inbox
+        self.keyring = keyring
         self.signal = signal
         self.clock = clock
         self.logger = logger
@@ -42,14 +46,41 @@ public struct ExpirySweeper: Service {
     static let batchSize = 2000
 
     public func run() async throws {
+        var residueSwept: ContinuousClock.Instant?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await sweep()
             } catch {
                 logger.error("Expiry sweep failed: \(error)")
             }
+            if residueSwept.map({ ContinuousClock.now - $0 >= StrayKeys.sweepInterval }) ?? true {
+                residueSwept = .now
+                do {
+                    try await sweepResidue()
+                } catch {
+                    logger.error("Residue sweep failed: \(error)")
+                }
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+
+    /// Removes the keys and incoming files a crash left naming nothing, once they are older than any post still
+    /// in flight (`StrayKeys`); at start the server does it too. Returns what it removed.
+    @discardableResult
+    public func sweepResidue() async throws -> [String] {
+        let auditor = Auditor(segments: segments, deletion: deletion, media: media, inbox: inbox, keyring: keyring,
+                              resumableUploads: resumableUploads)
+        var removed: [String] = []
+        for id in try await auditor.removeStrayKeys(madeBefore: StrayKeys.cutoff(now: clock.now(), startingSingleNode: false)) {
+            logger.notice("Removed a data key no segment or upload names (left by a crash)", metadata: ["key": "\(id)"])
+            removed.append(id)
+        }
+        for name in try await auditor.removeStrayIncoming() {
+            logger.notice("Removed an incoming file no upload names (left by a crash)", metadata: ["file": "\(name)"])
+            removed.append(name)
+        }
+        return removed
     }
 
     /// The advisory lock that makes one node at a time the sweeper of a cluster.

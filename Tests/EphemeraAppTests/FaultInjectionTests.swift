@@ -76,6 +76,15 @@ import Testing
             #expect(try await app.services.auditor.removeStrayKeys(madeBefore: app.clock.now() - .seconds(7200)).isEmpty)
             #expect(try await app.services.auditor.removeStrayKeys(madeBefore: app.clock.now() - .seconds(600)) == ["stray"])
             #expect(try await app.services.keyring.key(for: id) != nil)
+            // A running node's sweeper finds them too (every StrayKeys.sweepInterval), not only the next start;
+            // a young one may be a post in flight and stays.
+            _ = try await app.services.keyring.createKey(for: "stray-old")
+            _ = try await app.services.keyring.createKey(for: "stray-young")
+            try FileManager.default.setAttributes([.modificationDate: (app.clock.now() - .seconds(3600)).date],
+                                                  ofItemAtPath: folder + "stray-old.key")
+            #expect(try await app.services.sweeper.sweepResidue() == ["stray-old"])
+            #expect(try await app.audit() == ["data key stray-young belongs to no segment"])
+            try await app.services.keyring.destroyKey(for: "stray-young")
         }
     }
 }

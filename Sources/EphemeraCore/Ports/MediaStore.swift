@@ -113,6 +113,22 @@ public enum AbandonedWrites {
     public static let age: Duration = .seconds(3600)
 }
 
+/// Data keys no segment or upload names: a segment's key is made just before the row that names it commits, so a
+/// crash in between leaves one (`ephemera audit` finds it; chaos tests made them). Which of them are a crash's
+/// leftovers rather than a post still in flight.
+public enum StrayKeys {
+    /// A post in flight names its keys within this; an unnamed key older than it is left over.
+    public static let inFlightAge: Duration = .seconds(600)
+    /// How often a running node looks for leftovers (they are few, and only after a crash).
+    public static let sweepInterval: Duration = .seconds(600)
+
+    /// Unnamed keys made before this are removed. At the start of a single node (SQLite) nothing else can be
+    /// posting, so every one is a leftover, however young; elsewhere a post may be in flight on another node.
+    public static func cutoff(now: Instant, startingSingleNode: Bool) -> Instant {
+        startingSingleNode ? now : now - inFlightAge
+    }
+}
+
 /// The media store could not be reached, timed out or failed: the request that needed it answers 503
 /// `media_store_unavailable` and nothing is recorded as stored; a job retries later.
 public struct MediaStoreUnavailable: Error, Sendable, CustomStringConvertible {
