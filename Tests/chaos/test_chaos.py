@@ -39,9 +39,12 @@ def stream_hashes(path):
 class Upload:
     def __init__(self, server, token, path):
         self.server, self.token, self.path = server, token, path
-        self.data = open(path, "rb").read()
+        with open(path, "rb") as f:
+            self.data = f.read()
         self.acknowledged = 0  # the highest offset the server has acknowledged
-        self.lost = []  # (acknowledged, then reported) whenever the server reported less than it had acknowledged
+        # (acknowledged, then reported) whenever the server reported less than it had acknowledged; ("refused",
+        # status) when the upload was refused for good
+        self.lost = []
         self.retries = 0
         self.location = None
         self.segments = []
@@ -98,6 +101,10 @@ class Upload:
                     self.segments = headers["ephemera-segments"].split(",")
                 time.sleep(pace)
                 continue
+            if status is not None and 400 <= status < 500 and status not in (409, 429, 460):
+                # Refused for good (the upload failed): a lost upload, reported, not retried for ever.
+                self.lost.append(("refused", status))
+                return self
             # A failure (the server gone, 409, 503…): ask where the server is, and go on from there.
             self.retries += 1
 
