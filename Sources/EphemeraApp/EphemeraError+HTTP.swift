@@ -1,4 +1,5 @@
 import EphemeraCore
+import EphemeraStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -31,6 +32,13 @@ struct ErrorMiddleware: RouterMiddleware {
             error = Self.translate(caught)
         } catch is DecodingError {
             error = .badRequest("malformed_json", "The request body is not the JSON this endpoint expects.")
+        } catch let down where Database.isUnavailable(down) {
+            context.logger.warning("Database unavailable", metadata: ["error": "\(String(reflecting: down))"])
+            error = .databaseUnavailable
+        } catch let full where Self.isOutOfSpace(full) {
+            // A full disk anywhere a request writes (a tus part, the database, a key): 507, never a 500.
+            context.logger.error("Out of disk space", metadata: ["error": "\(String(reflecting: full))"])
+            error = StorageRules.storageFull
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Self.response(for: EphemeraError(
@@ -43,6 +51,14 @@ struct ErrorMiddleware: RouterMiddleware {
             return response
         }
         return Self.response(for: error)
+    }
+
+    /// Whether `error` says the disk is full, however it was wrapped on the way (the system's ENOSPC and EDQUOT
+    /// sentences, SQLite's SQLITE_FULL).
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        if let posix = error as? POSIXError, posix.code == .ENOSPC || posix.code == .EDQUOT { return true }
+        let text = String(reflecting: error)
+        return ["No space left on device", "Disk quota exceeded", "database or disk is full"].contains { text.contains($0) }
     }
 
     /// A browser navigating to a page (not the API, media or a script's fetch).
@@ -69,6 +85,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .internal: .internalServerError
         case .preconditionFailed: .preconditionFailed
         case .checksumMismatch: HTTPResponse.Status(code: 460, reasonPhrase: "Checksum Mismatch")
+        case .insufficientStorage: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         }
     }
 

@@ -127,6 +127,7 @@ final class FilePart: @unchecked Sendable {
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let handle = FileHandle(forWritingAtPath: path) else {
+            if errno == ENOSPC || errno == EDQUOT { throw StorageRules.storageFull }
             throw EphemeraError(.internal, "storage_unavailable", "The server cannot store uploads right now.")
         }
         self.path = path
@@ -150,6 +151,8 @@ final class FilePart: @unchecked Sendable {
             let written = pending.withUnsafeReadableBytes { Glibc.write(handle.fileDescriptor, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
+                // The scratch folder filled up while the body streamed in: 507, and the partial file goes.
+                if errno == ENOSPC || errno == EDQUOT { throw StorageRules.storageFull }
                 throw EphemeraError(.internal, "storage_unavailable", "The server could not store the upload.")
             }
             pending.moveReaderIndex(forwardBy: written)

@@ -9,6 +9,8 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
         case preconditionFailed
         /// Bytes that do not match the checksum sent with them (tus's checksum extension).
         case checksumMismatch
+        /// The server's disk is full (507): nothing was kept; it works again once space returns.
+        case insufficientStorage
     }
 
     public var kind: Kind
@@ -49,6 +51,10 @@ extension EphemeraError {
     public static let mediaStoreUnavailable = EphemeraError(
         .unavailable, "media_store_unavailable",
         "Media storage cannot be reached right now; nothing was saved. Try again in a minute.").retrying(after: 30)
+    /// The database cannot be reached right now (down, restarting): 503, retried in a few seconds.
+    public static let databaseUnavailable = EphemeraError(
+        .unavailable, "database_unavailable", "The database cannot be reached right now. Try again in a few seconds.")
+        .retrying(after: 5)
     public static let mediaNotFound = EphemeraError(
         .notFound, "media_not_found", "There is no such media, or you cannot see it.")
     public static let notTheAuthor = EphemeraError(

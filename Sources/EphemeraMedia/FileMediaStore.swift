@@ -196,6 +196,13 @@ public struct FileMediaStore: MediaStore, UploadInbox {
         }
     }
 
+    /// The data folder's free bytes (what an unprivileged writer may use), where renditions are kept.
+    public func freeBytes() async -> Int64? {
+        var stats = statvfs()
+        guard statvfs(root, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+    }
+
     /// fsyncs an incoming file and its folder before the row that points to it is committed.
     public func makeDurable(incoming name: String) async throws {
         let (file, folder) = (incomingPath(name), incomingDirectory)

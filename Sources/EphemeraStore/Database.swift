@@ -388,3 +388,22 @@ final class AsyncGate: Sendable {
         next?.resume()
     }
 }
+
+extension Database {
+    /// Whether `error` means the database cannot be reached now — down, restarting, or the connection lost —
+    /// rather than a fault in what was asked: the request answers 503 `database_unavailable` and may be retried
+    /// (issue 18: PostgreSQL restarted under load gave 500s).
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // Class 08 (connection exceptions) and 57P (shutting down, crashed, not yet accepting connections).
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        default:
+            return false
+        }
+    }
+}

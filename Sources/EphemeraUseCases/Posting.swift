@@ -60,6 +60,8 @@ public struct Posting: Sendable {
             prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
         let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
         let plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
+        // Before anything of it is kept: room for what it will make (507 storage_full otherwise).
+        try StorageRules.admitPost(freeBytes: await inbox.freeBytes(), uploadBytes: probe.sizeBytes)
         let now = clock.now()
         let pieces: Int
         switch plan {

@@ -270,3 +270,15 @@ import Testing
         #expect(abs(pace - 0.6) < 0.01, "a lasting change is followed")
     }
 }
+
+@Suite struct StorageRulesTests {
+    @Test func aPostNeedsRoomForItsRenditionsAndTheReserve() throws {
+        let upload: Int64 = 10 << 20
+        try StorageRules.admitPost(freeBytes: nil, uploadBytes: upload)  // an object store: no limit known
+        try StorageRules.admitPost(freeBytes: StorageRules.neededForPost(uploadBytes: upload), uploadBytes: upload)
+        #expect(throws: StorageRules.storageFull) {
+            try StorageRules.admitPost(freeBytes: StorageRules.neededForPost(uploadBytes: upload) - 1, uploadBytes: upload)
+        }
+        #expect(StorageRules.storageFull.kind == .insufficientStorage && StorageRules.storageFull.retryAfterSeconds == 60)
+    }
+}

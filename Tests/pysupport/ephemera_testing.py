@@ -32,8 +32,10 @@ def ffmpeg(*args):
 class Server:
     """A real `ephemera serve`. `restart()` starts it again on the same port and data folder."""
 
-    def __init__(self, extra_arguments=(), media_store="file"):
+    def __init__(self, extra_arguments=(), media_store="file", data_directory=None, scratch_directory=None):
         self.directory = tempfile.mkdtemp(prefix="ephemera-pytest-")
+        self.data_directory = data_directory or os.path.join(self.directory, "data")
+        self.scratch_directory = scratch_directory or os.path.join(self.directory, "scratch")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_arguments = list(extra_arguments)
@@ -53,8 +55,8 @@ class Server:
 
     def start(self):
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(self.port), "--data-dir", os.path.join(self.directory, "data"),
-             "--scratch-dir", os.path.join(self.directory, "scratch"), "--rate-limits", "off",
+            [BINARY, "serve", "--port", str(self.port), "--data-dir", self.data_directory,
+             "--scratch-dir", self.scratch_directory, "--rate-limits", "off",
              "--public-url", self.url, *self.extra_arguments],
             stdout=self.log, stderr=subprocess.STDOUT, env=self.environment)
         deadline = time.time() + 60
@@ -93,7 +95,7 @@ class Server:
 
     def audit(self):
         """`ephemera audit` on the server's data: (exit status, output)."""
-        result = subprocess.run([BINARY, "audit", "--data-dir", os.path.join(self.directory, "data")],
+        result = subprocess.run([BINARY, "audit", "--data-dir", self.data_directory],
                                 capture_output=True, text=True, env=self.environment)
         return result.returncode, result.stdout + result.stderr
 
@@ -111,14 +113,14 @@ class Server:
 
     def blob(self, segment_id, rendition):
         """The file holding a segment's encrypted rendition on the file media store."""
-        for directory, _, files in os.walk(os.path.join(self.directory, "data", "media")):
+        for directory, _, files in os.walk(os.path.join(self.data_directory, "media")):
             if os.path.basename(directory) == segment_id and rendition in files:
                 return os.path.join(directory, rendition)
         raise AssertionError(f"no stored {rendition} for {segment_id}")
 
     def promote(self, handle, role="moderator"):
         """`ephemera user promote` on the server's data, as an operator would (beside the running server)."""
-        subprocess.run([BINARY, "user", "promote", handle, "--role", role, "--data-dir", os.path.join(self.directory, "data")],
+        subprocess.run([BINARY, "user", "promote", handle, "--role", role, "--data-dir", self.data_directory],
                        check=True, capture_output=True, env=self.environment)
 
     # The API, for setting up what a test is not about (accounts, extra segments) and for checking results.
@@ -160,6 +162,28 @@ class Server:
         for segment_id in ids:
             self.wait_live(token, segment_id)
         return ids
+
+    def post_raw(self, token, path, fields=None):
+        """`POST /api/v1/stories` with `path` as the media part: (status, JSON body), whatever the answer."""
+        boundary = "ephemera-" + uuid.uuid4().hex
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                 for k, v in (fields or {}).items()]
+        with open(path, "rb") as f:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="upload"\r\n'
+                         f'Content-Type: application/octet-stream\r\n\r\n'.encode() + f.read() + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        request = urllib.request.Request(self.url + "/api/v1/stories", data=b"".join(parts), method="POST")
+        request.add_header("Authorization", "Bearer " + token)
+        request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw)
+            except ValueError:
+                return error.code, {"unparsed": raw[:300].decode(errors="replace")}
 
     def wait_live(self, token, segment_id, timeout=90):
         deadline = time.time() + timeout

@@ -6,6 +6,9 @@ public protocol MediaProber: Sendable {
 /// Where a received upload, and the sound track sent with it, wait in this node's private scratch area until
 /// processing has made their segments. Names are upload ids (a sound track: `UploadInboxNames.sound`).
 public protocol UploadInbox: Sendable {
+    /// Bytes free where received files and their media are kept (the data folder), or nil where no limit is
+    /// known (an object store).
+    func freeBytes() async -> Int64?
     /// The local path where this node receives an incoming file (its private scratch area).
     func incomingPath(_ name: String) -> String
     /// Makes a received file durable where the worker that processes it will find it, before the row that
@@ -45,4 +48,28 @@ public enum UploadInboxNames {
     public static func upload(ofIncoming name: String) -> String {
         name.hasSuffix(soundSuffix) ? String(name.dropLast(soundSuffix.count)) : name
     }
+}
+
+extension UploadInbox {
+    public func freeBytes() async -> Int64? { nil }
+}
+
+/// A full disk (issue 18): a post is refused with 507 `storage_full`, before anything of it is kept, when the data
+/// folder lacks room for what it will make, and when the scratch folder fills while the body streams in.
+public enum StorageRules {
+    /// Kept free on the data folder beyond any post's needs: the database and the keys must still be writable.
+    public static let reserveBytes: Int64 = 8 << 20
+
+    /// What a post of `uploadBytes` may need on the data folder: its renditions (a re-encode is rarely larger
+    /// than the upload; a poster besides) and the reserve.
+    public static func neededForPost(uploadBytes: Int64) -> Int64 { uploadBytes * 2 + reserveBytes }
+
+    /// Refuses a post the data folder has no room for (`freeBytes` nil: no limit known).
+    public static func admitPost(freeBytes: Int64?, uploadBytes: Int64) throws {
+        if let freeBytes, freeBytes < neededForPost(uploadBytes: uploadBytes) { throw storageFull }
+    }
+
+    public static let storageFull = EphemeraError(
+        .insufficientStorage, "storage_full",
+        "The server has run out of disk space for new stories; nothing was kept. Try again later.").retrying(after: 60)
 }
