@@ -48,6 +48,45 @@ import Testing
         }
     }
 
+    /// The clock jumping forward and back (issue 18's chaos): whatever order the jumps and the sweeps come in, no
+    /// read at or after `expiresAt` shows the segment; before it, the segment shows unless a sweep past its expiry
+    /// has already archived it (a clock set back does not bring an archived story back).
+    @Test(arguments: Backend.all)
+    func aClockThatJumpsNeverShowsASegmentAtOrAfterItsExpiry(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let alice = try await app.signUp("alice")
+            let bob = try await app.signUp("bob")
+            try await app.follow(bob, "alice")
+            let id = try await app.postLive(alice, file: try await MediaFixtures.shared.photo(), fields: ["audience": "public"])[0]
+            let expiresAt = try #require(try await app.services.segments.segment(id: id)).expiresAt
+            // (offset from expiresAt, sweep after the jump)
+            let jumps: [(Duration, Bool)] = [
+                (.milliseconds(-1), false), (.zero, false), (.milliseconds(-1), true), (.seconds(3600), false),
+                (.seconds(-7200), false), (.milliseconds(1), false), (.seconds(-30), true), (.seconds(3 * 86400), false),
+                (.seconds(-60), false), (.milliseconds(-1), false), (.zero, true), (.milliseconds(-1), false),
+                (.seconds(-86000), false), (.seconds(90 * 86400), true), (.seconds(-1), false),
+            ]
+            var archived = false
+            for (offset, sweep) in jumps {
+                app.clock.set(expiresAt + offset)
+                if sweep {
+                    try await app.services.sweeper.sweep()
+                    if offset >= .zero { archived = true }
+                }
+                let segment = try await app.request(.get, "/api/v1/stories/\(id)", token: bob).status == .ok
+                let media = try await app.request(.get, "/media/\(id)/photo.jpg", token: bob).status == .ok
+                let tray = try await app.request(.get, "/api/v1/tray", token: bob).decode(API.Tray.self).items
+                    .contains { $0.author.handle == "alice" }
+                let expected = offset < .zero && !archived
+                // The segment and its media exactly; the tray never shows it when it must not, but a tray worked
+                // out at a later instant (cached) may keep leaving it out after the clock is set back.
+                #expect(segment == expected && media == expected && (expected || !tray),
+                        "at expiresAt\(offset) after \(archived ? "a sweep past expiry" : "no sweep past expiry"): segment \(segment), media \(media), tray \(tray)")
+            }
+            #expect(archived)
+        }
+    }
+
     @Test(arguments: Backend.all)
     func sweeperArchivesExpiredSegmentsForAuthorsWhoKeepAnArchive(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
