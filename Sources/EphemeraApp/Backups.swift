@@ -146,6 +146,9 @@ public enum Backups {
         return (name, deleted.sorted())
     }
 
+    /// No backup runs this long (tar's own limit): a partial one older than this was interrupted.
+    static let interruptedAge: Duration = .seconds(6 * 3600)
+
     /// A rotating database backup's name: `backup-20261121T120000.000Z.tar`.
     public static func rotatingName(at now: Instant) -> String {
         "backup-" + now.rfc3339.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "") + ".tar"
@@ -155,6 +158,16 @@ public enum Backups {
     /// returns their names. Anything else in the folder is left alone.
     public static func rotate(_ directory: String, retention: Duration, now: Instant) throws -> [String] {
         var deleted: [String] = []
+        // What a backup killed midway left (its `.partial` tar, and the staging folder holding a plaintext
+        // database snapshot): removed once older than any backup still running could be.
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory)
+        where file.hasPrefix("backup-") && (file.hasSuffix(".tar.partial") || file.contains(".tar.staging-")) {
+            let path = directory + "/" + file
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+            guard let modified, Instant(modified) < now - interruptedAge else { continue }
+            try FileManager.default.removeItem(atPath: path)
+            deleted.append(file)
+        }
         for file in try FileManager.default.contentsOfDirectory(atPath: directory)
         where file.hasPrefix("backup-") && file.hasSuffix(".tar") {
             guard let taken = instant(ofStamp: file.dropFirst("backup-".count).dropLast(".tar".count)),

@@ -33,7 +33,7 @@ struct Backup: AsyncParsableCommand {
             print("Backup written to \(file): \(Backups.contents(of: configuration)). Back the keyring up with ephemera keyring-backup.")
             if let outputDir {
                 for old in try Backups.rotate(outputDir, retention: configuration.backupRetention.database, now: now) {
-                    print("Deleted \(old) (older than --backup-retention).")
+                    print("Deleted \(old) (\(old.hasSuffix(".tar") ? "older than --backup-retention" : "left by an interrupted backup")).")
                 }
                 // With backups rotating, no kept backup holds what was erased before the retention: the ledger
                 // lets go of those erasures (it would otherwise grow for ever).

@@ -73,6 +73,18 @@ import Testing
         for name in [old, recent, "notes.txt"] {
             FileManager.default.createFile(atPath: backups + "/" + name, contents: Data("x".utf8))
         }
+        // What a backup killed with SIGKILL leaves (a partial tar, a staging folder with a plaintext snapshot)
+        // goes once older than a backup could run; a young one may be a backup running now, and stays.
+        let killedTar = Backups.rotatingName(at: now - .seconds(86400)) + ".partial"
+        let killedStaging = Backups.rotatingName(at: now - .seconds(86400)) + ".staging-\(UUID().uuidString)"
+        let running = Backups.rotatingName(at: now) + ".partial"
+        FileManager.default.createFile(atPath: backups + "/" + killedTar, contents: Data("x".utf8))
+        try FileManager.default.createDirectory(atPath: backups + "/" + killedStaging, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: backups + "/" + killedStaging + "/ephemera.sqlite", contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: backups + "/" + running, contents: Data("x".utf8))
+        for name in [killedTar, killedStaging] {
+            try FileManager.default.setAttributes([.modificationDate: (now - .seconds(86400)).date], ofItemAtPath: backups + "/" + name)
+        }
         // The erasure ledger lets go of what no kept backup can bring back (older than the retention and a day).
         let keyring = try FileKeyring(directory: directory + "/keyring")
         let forgotten = Erasure(.segment, id: "seg_forgotten", at: now - .seconds(32 * 86400))
@@ -85,9 +97,10 @@ import Testing
         #expect(result.output.contains("Deleted \(old) (older than --backup-retention)"), "\(result.output)")
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: backups))
         #expect(!left.contains(old) && left.contains(recent) && left.contains("notes.txt"))
+        #expect(!left.contains(killedTar) && !left.contains(killedStaging) && left.contains(running), "\(left)")
         #expect(result.output.contains("Pruned 1 erasures older than --backup-retention"), "\(result.output)")
         #expect(try await keyring.erasures() == [kept])
-        let written = try #require(left.first { $0.hasPrefix("backup-") && $0 != recent })
+        let written = try #require(left.first { $0.hasPrefix("backup-") && $0.hasSuffix(".tar") && $0 != recent })
         #expect(try ServerProcess.runTool("tar", ["--list", "--file", backups + "/" + written]).contains("manifest.json"))
         // One of the two, never both.
         let both = try ServerProcess.runCommand(["backup", "--data-dir", directory, "--output-dir", backups, "--output", "x.tar"])
