@@ -35,6 +35,9 @@ final class WorkLane: Sendable {
         state.withLock { $0.statistics.secondsPerItem = secondsPerItem }
     }
 
+    /// The threads go with the lane (tests open many services, one lane each).
+    deinit { pool.shutdownGracefully { _ in } }
+
     var statistics: Statistics { state.withLock { $0.statistics } }
 
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
