@@ -71,27 +71,7 @@ class Listener:
 
 
 def post(server, token, entry):
-    boundary = "corpus-" + uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in entry.fields.items()]
-    for field, path in (("media", entry.path), ("sound", entry.sound)):
-        if path:
-            with open(path, "rb") as f:
-                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="upload"\r\n'
-                             f"Content-Type: application/octet-stream\r\n\r\n".encode() + f.read() + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    request = urllib.request.Request(server.url + "/api/v1/stories", data=b"".join(parts), method="POST")
-    request.add_header("Authorization", "Bearer " + token)
-    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-    try:
-        with urllib.request.urlopen(request, timeout=SEGMENT_TIMEOUT) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, {"unparsed": raw[:200].decode(errors="replace")}
+    return server.post_raw(token, entry.path, entry.fields, sound=entry.sound)
 
 
 def fetch(server, token, url):

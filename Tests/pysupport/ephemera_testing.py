@@ -163,14 +163,17 @@ class Server:
             self.wait_live(token, segment_id)
         return ids
 
-    def post_raw(self, token, path, fields=None):
-        """`POST /api/v1/stories` with `path` as the media part: (status, JSON body), whatever the answer."""
+    def post_raw(self, token, path, fields=None, sound=None):
+        """`POST /api/v1/stories` with `path` as the media part (and `sound`, a sound part): (status, JSON body),
+        whatever the answer."""
         boundary = "ephemera-" + uuid.uuid4().hex
         parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                  for k, v in (fields or {}).items()]
-        with open(path, "rb") as f:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="upload"\r\n'
-                         f'Content-Type: application/octet-stream\r\n\r\n'.encode() + f.read() + b"\r\n")
+        for field, file in (("media", path), ("sound", sound)):
+            if file:
+                with open(file, "rb") as f:
+                    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="upload"\r\n'
+                                 f'Content-Type: application/octet-stream\r\n\r\n'.encode() + f.read() + b"\r\n")
         parts.append(f"--{boundary}--\r\n".encode())
         request = urllib.request.Request(self.url + "/api/v1/stories", data=b"".join(parts), method="POST")
         request.add_header("Authorization", "Bearer " + token)
