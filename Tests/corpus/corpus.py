@@ -174,12 +174,16 @@ def build(directory, port):
                                              f'bandwidth="1000" codecs="avc1.42c00d" mimeType="video/mp4"><BaseURL>{url}/g.mp4</BaseURL>'
                                              f"</Representation></AdaptationSet></Period></MPD>").encode(),
         "AVI header with an HLS payload": avi_with_playlist(playlist([f"{url}/h.ts", "file:///etc/passwd"])),
+        "AVI whose GAB2 subtitle packet holds an HLS playlist (the 2017 exploit)":
+            avi_gab2(playlist([f"{url}/h2.ts", "file:///etc/passwd"])),
         "MOV with a reference atom to the listener": mov_reference(f"{url}/i.mov"),
         "MOV with a reference atom to a local file": mov_reference("file:///etc/passwd"),
     }
     for number, (name, data) in enumerate(references.items()):
         add("reference", name, write(f"reference-{number}.bin", data), "refused")
     add("reference", "MP4 whose data reference says the media is elsewhere", write("dref.mp4", mp4_external_dref(mp4, url)))
+    add("reference", "MP4 whose data reference is a Mac alias to /etc/passwd",
+        write("alis.mp4", mov_alias_reference(mp4, "/etc/passwd")))
     # The same through the sound part of a valid video.
     for name, data in [("HLS playlist as the sound part", playlist([f"{url}/k.aac"])),
                        ("ffconcat as the sound part", b"ffconcat version 1.0\nfile /etc/passwd\n"),
@@ -326,6 +330,51 @@ def avi_with_playlist(playlist):
     """An AVI header whose first chunk is an HLS playlist (the shape of the 2017 exploit)."""
     body = b"AVI LIST" + struct.pack("<I", 4 + len(playlist)) + b"hdrl" + playlist
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def avi_gab2(payload):
+    """An AVI of one subtitle stream whose first packet is a GAB2 subtitle holding `payload` (the 2017 exploit's shape)."""
+    def chunk(fourcc, data):
+        return fourcc + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+    def lst(kind, data):
+        return chunk(b"LIST", kind + data)
+    avih = struct.pack("<IIIIIIIIII", 40000, 0, 0, 0x10, 1, 0, 1, 0, 0, 0) + b"\x00" * 16
+    strh = b"txts" + b"\x00\x00\x00\x00" + struct.pack("<IHHIIIIIIIIhhhh", 0, 0, 0, 0, 1, 25, 0, 1, 0, 0xFFFFFFFF, 0, 0, 0, 0, 0)
+    name = "x".encode("utf-16-le") + b"\x00\x00"
+    gab2 = b"GAB2\x00" + struct.pack("<H", 2) + struct.pack("<I", len(name)) + name + struct.pack("<H", 4) + struct.pack("<I", len(payload)) + payload
+    movi = lst(b"movi", chunk(b"00tx", gab2))
+    idx = chunk(b"idx1", b"00tx" + struct.pack("<III", 0x10, 4, len(gab2)))
+    hdrl = lst(b"hdrl", chunk(b"avih", avih) + lst(b"strl", chunk(b"strh", strh) + chunk(b"strf", b"")))
+    body = b"AVI " + hdrl + movi + idx
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def mov_alias_reference(mp4, path):
+    """The MP4 with its data reference replaced by a Mac alias record ('alis') whose absolute path is `path`: the shape
+    that makes a demuxer open another file for the track's samples (ffmpeg does so only with enable_drefs)."""
+    record = b"\x00" * 10 + bytes([7]) + b"Volume1".ljust(27, b"\x00") + b"\x00" * 12 + bytes([6]) + b"passwd".ljust(63, b"\x00")
+    record += b"\x00" * 16 + struct.pack(">hh", -1, -1) + b"\x00" * 16
+    absolute = ("Volume1" + path.replace("/", ":")).encode()
+    record += struct.pack(">hH", 2, len(absolute)) + absolute + (b"\x00" if len(absolute) % 2 else b"") + struct.pack(">hH", -1, 0)
+    alis = struct.pack(">I", 12 + len(record)) + b"alis" + b"\x00\x00\x00\x00" + record
+    dref = b"\x00\x00\x00\x00" + struct.pack(">I", 1) + alis
+    containers = {b"moov", b"trak", b"mdia", b"minf", b"dinf"}
+
+    def rewrite(data):
+        out, offset = b"", 0
+        while offset + 8 <= len(data):
+            size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+            if size < 8 or offset + size > len(data):
+                return out + data[offset:]
+            payload = data[offset + 8:offset + size]
+            if kind in containers:
+                payload = rewrite(payload)
+            elif kind == b"dref":
+                payload = dref
+            out += struct.pack(">I", 8 + len(payload)) + kind + payload
+            offset += size
+        return out + data[offset:]
+    return rewrite(mp4)
 
 
 def mov_reference(target):

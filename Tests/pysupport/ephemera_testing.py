@@ -32,7 +32,8 @@ def ffmpeg(*args):
 class Server:
     """A real `ephemera serve`. `restart()` starts it again on the same port and data folder."""
 
-    def __init__(self, extra_arguments=(), media_store="file", data_directory=None, scratch_directory=None):
+    def __init__(self, extra_arguments=(), media_store="file", data_directory=None, scratch_directory=None,
+                 environment=None):
         self.directory = tempfile.mkdtemp(prefix="ephemera-pytest-")
         self.data_directory = data_directory or os.path.join(self.directory, "data")
         self.scratch_directory = scratch_directory or os.path.join(self.directory, "scratch")
@@ -49,6 +50,7 @@ class Server:
                 "EPHEMERA_S3_ACCESS_KEY_ID": os.environ["EPHEMERA_TEST_S3_ACCESS_KEY_ID"],
                 "EPHEMERA_S3_SECRET_ACCESS_KEY": os.environ["EPHEMERA_TEST_S3_SECRET_ACCESS_KEY"],
             })
+        self.environment.update(environment or {})
         self.log = open(os.path.join(self.directory, "server.log"), "ab")
         self.process = None
         self.start()
@@ -142,6 +144,11 @@ class Server:
 
     def sign_up(self, handle):
         status, body = self.api("POST", "/api/v1/accounts", body={"handle": handle, "password": PASSWORD})
+        assert status == 201, body
+        return body["token"]
+
+    def sign_in(self, handle):
+        status, body = self.api("POST", "/api/v1/sessions", body={"handle": handle, "password": PASSWORD})
         assert status == 201, body
         return body["token"]
 
