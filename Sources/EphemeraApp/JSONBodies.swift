@@ -104,6 +104,8 @@ struct SegmentBody: Encodable {
     var width: Int
     var height: Int
     var caption: String?
+    /// What the picture shows, for screen readers.
+    var altText: String?
     var audience: String
     var media: Media
     var counts: Counts
@@ -133,14 +135,15 @@ struct SegmentBody: Encodable {
         width = s.width
         height = s.height
         caption = s.caption
+        altText = s.altText
         audience = s.audience.rawValue
         media = Media(poster: url(.poster) ?? url(.photo), video: url(.video), photo: url(.photo))
         counts = Counts(views: isAuthor ? s.viewCount : nil, likes: s.likeCount, comments: s.commentCount,
                         shares: s.shareCount, downloads: s.downloadCount)
         likedByMe = liked
         self.seen = seen
-        allowDownloads = author.settings.allowDownloads
-        allowComments = author.settings.allowComments
+        allowDownloads = s.downloadsAllowed(author: author)
+        allowComments = s.commentsAllowed(author: author)
         failureReason = isAuthor ? s.failureReason : nil
         restorableUntil = isAuthor ? s.restorableUntil?.rfc3339 : nil
     }

@@ -48,12 +48,17 @@ struct ShareController {
             if let poster = body.media.poster {
                 meta += "\n<meta property=\"og:image\" content=\"\(escape(poster))\">"
             }
+            // What screen readers say: the author's alt text, else the caption or whose story it is.
+            let spoken = body.altText ?? description
+            if let altText = body.altText {
+                meta += "\n<meta property=\"og:image:alt\" content=\"\(escape(altText))\">"
+            }
             var player = ""
             if let video = body.media.video {
                 meta += "\n<meta property=\"og:video\" content=\"\(escape(video))\">"
-                player = "<video src=\"\(escape(video))\" poster=\"\(escape(body.media.poster ?? ""))\" controls playsinline muted autoplay></video>"
+                player = "<video src=\"\(escape(video))\" poster=\"\(escape(body.media.poster ?? ""))\" aria-label=\"\(escape(spoken))\" controls playsinline muted autoplay></video>"
             } else if let photo = body.media.photo {
-                player = "<img src=\"\(escape(photo))\" alt=\"\(escape(description))\">"
+                player = "<img src=\"\(escape(photo))\" alt=\"\(escape(spoken))\">"
             }
             if embed {
                 return html(.ok, title: title, body: player, cacheable: segment.audience == .public)

@@ -10,6 +10,7 @@ struct StoriesController {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/api/v1/stories/:id", use: segment)
+        router.patch("/api/v1/stories/:id", use: edit)
         router.get("/api/v1/users/:handle/story", use: story)
         router.get("/api/v1/tray", use: tray)
         router.get("/api/v1/feed/for-you", use: forYou)
@@ -24,6 +25,24 @@ struct StoriesController {
             body.removal = RemovalBody(takedown: removal.takedown, appeal: removal.appeal)
         }
         return try jsonResponse(body)
+    }
+
+    /// `PATCH /api/v1/stories/{id}`: any of these; an empty caption or alt text removes it.
+    struct EditBody: Decodable {
+        var caption: String?
+        var altText: String?
+        var audience: String?
+        var allowComments: Bool?
+        var allowDownloads: Bool?
+    }
+
+    @Sendable func edit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let body = try await decodeJSON(EditBody.self, from: request, context: context)
+        let edit = try SegmentEdit(caption: body.caption, altText: body.altText, audience: body.audience,
+                                   allowComments: body.allowComments, allowDownloads: body.allowDownloads)
+        let segment = try await services.posting.edit(segmentID: try context.parameters.require("id"), by: me, edit)
+        return try jsonResponse(try await segmentBodies(services, [segment], viewer: context.viewer)[0])
     }
 
     struct StoryBody: Encodable {

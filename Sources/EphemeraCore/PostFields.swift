@@ -7,12 +7,21 @@ import Foundation
 public struct PostRequest: Sendable {
     public var audience: Audience
     public var caption: String?
+    /// What the picture shows, for screen readers.
+    public var altText: String?
+    /// Comments and downloads for this post alone; nil follows the account's settings.
+    public var allowComments: Bool?
+    public var allowDownloads: Bool?
     public var edits: PostEdits
     public var creative: CreativeEdits
 
-    public init(audience: Audience, caption: String?, edits: PostEdits, creative: CreativeEdits) {
+    public init(audience: Audience, caption: String?, altText: String? = nil, allowComments: Bool? = nil,
+                allowDownloads: Bool? = nil, edits: PostEdits, creative: CreativeEdits) {
         self.audience = audience
         self.caption = caption
+        self.altText = altText
+        self.allowComments = allowComments
+        self.allowDownloads = allowDownloads
         self.edits = edits
         self.creative = creative
     }
@@ -22,17 +31,27 @@ public struct PostRequest: Sendable {
 public struct PostFields {
     var audience: Audience
     var caption: String?
+    var altText: String?
+    var allowComments: Bool?
+    var allowDownloads: Bool?
     var edits: PostEdits
     var creative: CreativeEdits
 
     /// What the use case is asked to post.
-    public var request: PostRequest { PostRequest(audience: audience, caption: caption, edits: edits, creative: creative) }
+    public var request: PostRequest {
+        PostRequest(audience: audience, caption: caption, altText: altText, allowComments: allowComments,
+                    allowDownloads: allowDownloads, edits: edits, creative: creative)
+    }
 
     public init(_ fields: [String: String], settings: AccountSettings) throws {
         audience = try fields["audience"].map { try Audience.parse($0) } ?? settings.defaultAudience
         let caption = fields["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let caption { try AccountRules.validateCaption(caption) }
         self.caption = caption?.isEmpty == false ? caption : nil
+        let altText = try fields["altText"].map(SegmentEdit.validatedAltText)
+        self.altText = altText?.isEmpty == false ? altText : nil
+        allowComments = try fields["allowComments"].flatMap { $0.isEmpty ? nil : try parseFlag($0, name: "allowComments") }
+        allowDownloads = try fields["allowDownloads"].flatMap { $0.isEmpty ? nil : try parseFlag($0, name: "allowDownloads") }
         var creative = CreativeEdits()
         if let filter = fields["filter"], !filter.isEmpty {
             guard let value = CreativeEdits.Filter(rawValue: filter) else {

@@ -46,8 +46,8 @@ public enum DownloadRules {
             throw EphemeraError.conflict("not_downloadable", "Only a live or archived segment can be downloaded.")
         }
         if original && !isAuthor { throw EphemeraError.notTheAuthor }
-        if !isAuthor && !author.settings.allowDownloads {
-            throw EphemeraError(.forbidden, "downloads_disabled", "@\(author.handle) does not allow downloads of their stories.")
+        if !isAuthor && !segment.downloadsAllowed(author: author) {
+            throw EphemeraError(.forbidden, "downloads_disabled", "@\(author.handle) does not allow downloads of this story.")
         }
         let (watermarked, source) = Rendition.download(of: segment.kind)
         return original ? source : watermarked

@@ -28,6 +28,12 @@ public struct Segment: Sendable, Hashable {
     /// When the author deleted it while a legal hold kept it: from then on it is gone from their reads too,
     /// though it is kept (hidden from everyone) until the hold ends.
     public var discardedAt: Instant?
+    /// What the picture shows, for screen readers (`alt`, `aria-label`); set at posting or by editing.
+    public var altText: String?
+    /// The author's choice for this segment alone; nil follows their account setting (`commentsAllowed`).
+    public var allowComments: Bool?
+    /// The author's choice for this segment alone; nil follows their account setting (`downloadsAllowed`).
+    public var allowDownloads: Bool?
 
     public init(
         id: String, authorID: String, kind: SegmentKind, state: SegmentState, audience: Audience,
@@ -35,7 +41,7 @@ public struct Segment: Sendable, Hashable {
         width: Int = 0, height: Int = 0, failureReason: String? = nil, deletedAt: Instant? = nil,
         restorableUntil: Instant? = nil, mediaTag: String? = nil, uploadID: String, position: Int = 0,
         viewCount: Int = 0, likeCount: Int = 0, commentCount: Int = 0, shareCount: Int = 0, downloadCount: Int = 0,
-        discardedAt: Instant? = nil
+        discardedAt: Instant? = nil, altText: String? = nil, allowComments: Bool? = nil, allowDownloads: Bool? = nil
     ) {
         self.id = id
         self.authorID = authorID
@@ -60,7 +66,16 @@ public struct Segment: Sendable, Hashable {
         self.shareCount = shareCount
         self.downloadCount = downloadCount
         self.discardedAt = discardedAt
+        self.altText = altText
+        self.allowComments = allowComments
+        self.allowDownloads = allowDownloads
     }
+
+    /// Whether others may comment: the segment's own choice, else its author's setting.
+    public func commentsAllowed(author: Account) -> Bool { allowComments ?? author.settings.allowComments }
+
+    /// Whether others may download it: the segment's own choice, else its author's setting.
+    public func downloadsAllowed(author: Account) -> Bool { allowDownloads ?? author.settings.allowDownloads }
 
     /// When a segment posted at `postedAt` leaves every read: its lifetime (`--story-lifetime`) later.
     public static func expiry(postedAt: Instant, lifetime: Duration) -> Instant { postedAt + lifetime }

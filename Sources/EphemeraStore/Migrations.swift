@@ -18,6 +18,7 @@ public enum Migrations {
         M0015_SharedSegmentWasPublic,
         M0016_SpoolParts,
         M0017_Cluster,
+        M0018_SegmentEdits,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -393,5 +394,13 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX rate_buckets_updated ON rate_buckets (updated_at)",
+    ])
+
+    /// Segments are edited after posting: alt text for screen readers, and comments and downloads turned on or
+    /// off for one segment (NULL: the author's account setting decides).
+    static let M0018_SegmentEdits = Migration("M0018_SegmentEdits", [
+        "ALTER TABLE segments ADD COLUMN alt_text TEXT",
+        "ALTER TABLE segments ADD COLUMN allow_comments BOOLEAN",
+        "ALTER TABLE segments ADD COLUMN allow_downloads BOOLEAN",
     ])
 }

@@ -23,7 +23,8 @@ public struct SQLSegmentStore: Sendable {
     static let columns: SQLQueryString = """
         s.id, s.author_id, s.upload_id, s.position, s.kind, s.state, s.audience, s.caption, s.created_at, \
         s.expires_at, s.duration_ms, s.width, s.height, s.failure_reason, s.deleted_at, s.restorable_until, \
-        s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count, s.discarded_at
+        s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count, s.discarded_at, \
+        s.alt_text, s.allow_comments, s.allow_downloads
         """
 
     // MARK: Writing
@@ -50,10 +51,11 @@ public struct SQLSegmentStore: Sendable {
             for s in segments {
                 try await sql.raw("""
                     INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption,
-                    created_at, expires_at, duration_ms, width, height) VALUES (\(bind: s.id), \(bind: s.authorID),
+                    created_at, expires_at, duration_ms, width, height, alt_text, allow_comments, allow_downloads) VALUES (\(bind: s.id), \(bind: s.authorID),
                     \(bind: s.uploadID), \(bind: s.position), \(bind: s.kind.rawValue), \(bind: s.state.rawValue),
                     \(bind: s.audience.rawValue), \(bind: s.caption), \(bind: s.createdAt.milliseconds),
-                    \(bind: s.expiresAt.milliseconds), \(bind: s.durationMilliseconds), \(bind: s.width), \(bind: s.height))
+                    \(bind: s.expiresAt.milliseconds), \(bind: s.durationMilliseconds), \(bind: s.width), \(bind: s.height),
+                    \(bind: s.altText), \(bind: s.allowComments), \(bind: s.allowDownloads))
                     """).run()
             }
             try await SQLJobQueue.insert(.processUpload(uploadID: upload.id), runAt: upload.createdAt, on: sql)
@@ -145,6 +147,32 @@ public struct SQLSegmentStore: Sendable {
     }
 
     // MARK: Reading
+
+    /// Writes an author's edit of a segment that is still editable (`SegmentEdit.isEditable`) and returns it as
+    /// stored; nil when it is not (any more). A tray-affecting transaction: an audience change reaches every
+    /// cached tray and visibility check at once (`Database.transaction`).
+    public func edit(id: String, authorID: String, _ edit: SegmentEdit) async throws -> Segment? {
+        // Only the fields the edit names are written, so two edits of different fields at once both land.
+        var assignments: [SQLQueryString] = []
+        if let caption = edit.caption { assignments.append("caption = \(bind: caption.isEmpty ? nil : caption)") }
+        if let altText = edit.altText { assignments.append("alt_text = \(bind: altText.isEmpty ? nil : altText)") }
+        if let audience = edit.audience { assignments.append("audience = \(bind: audience.rawValue)") }
+        if let allow = edit.allowComments { assignments.append("allow_comments = \(bind: allow)") }
+        if let allow = edit.allowDownloads { assignments.append("allow_downloads = \(bind: allow)") }
+        let editable = SegmentState.allCases.filter(SegmentEdit.isEditable).map(\.rawValue)
+        return try await database.transaction { sql in
+            if !assignments.isEmpty {
+                let updated = try await sql.raw("""
+                    UPDATE segments SET \(assignments.joined(separator: ", "))
+                    WHERE id = \(bind: id) AND author_id = \(bind: authorID) AND state IN (\(binds: editable)) RETURNING id
+                    """).all()
+                guard !updated.isEmpty else { return nil }
+            }
+            guard let segment = try await Self.segment(id: id, on: sql), segment.authorID == authorID,
+                  SegmentEdit.isEditable(segment.state) else { return nil }
+            return segment
+        }
+    }
 
     public func segment(id: String) async throws -> Segment? {
         try await database.withConnection { sql in try await Self.segment(id: id, on: sql) }
@@ -394,7 +422,10 @@ public struct SQLSegmentStore: Sendable {
             commentCount: try row.decode(column: "comment_count", as: Int.self),
             shareCount: try row.decode(column: "share_count", as: Int.self),
             downloadCount: try row.decode(column: "download_count", as: Int.self),
-            discardedAt: try instant("discarded_at"))
+            discardedAt: try instant("discarded_at"),
+            altText: try row.decode(column: "alt_text", as: String?.self),
+            allowComments: try row.decode(column: "allow_comments", as: Bool?.self),
+            allowDownloads: try row.decode(column: "allow_downloads", as: Bool?.self))
     }
 
     /// How many of the author's segments wait for processing (`MediaRules.admitPost`).

@@ -41,6 +41,7 @@ public enum API {
         public var width: Int
         public var height: Int
         public var caption: String?
+        public var altText: String?
         public var audience: String
         public var media: Media
         public var counts: Counts

@@ -89,8 +89,8 @@ public struct Interacting: Sendable {
         try await limiter.check(.comment, account: me.id, address: address)
         let segment = try await reading.visibleSegment(segmentID, by: me)
         guard let author = try await accounts.account(id: segment.authorID) else { throw EphemeraError.storyNotFound }
-        guard author.settings.allowComments else {
-            throw EphemeraError(.forbidden, "comments_disabled", "@\(author.handle) has turned comments off.")
+        guard segment.commentsAllowed(author: author) else {
+            throw EphemeraError(.forbidden, "comments_disabled", "@\(author.handle) has turned comments off for this story.")
         }
         let comment = Comment(id: IDs.make(), segmentID: segment.id, authorID: me.id,
                               text: try Comment.validatedText(text), createdAt: clock.now())

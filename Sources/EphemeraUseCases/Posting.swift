@@ -72,7 +72,8 @@ public struct Posting: Sendable {
             Segment(
                 id: IDs.make(), authorID: author.id, kind: plan.kind, state: .processing, audience: request.audience,
                 caption: request.caption, createdAt: now, expiresAt: Segment.expiry(postedAt: now, lifetime: lifetime),
-                uploadID: uploadID, position: position)
+                uploadID: uploadID, position: position, altText: request.altText,
+                allowComments: request.allowComments, allowDownloads: request.allowDownloads)
         }
         try await inbox.makeDurable(incoming: uploadID)
         if request.creative.hasSound {
@@ -99,5 +100,18 @@ public struct Posting: Sendable {
         }
         wakeWorkers()
         return made
+    }
+
+    /// The author's edit of their segment (`SegmentEdit`): caption, alt text, audience, comments and downloads.
+    /// Anyone else learns nothing (`story_not_found`, as for a segment that does not exist); the author of one
+    /// that can no longer be edited learns why.
+    public func edit(segmentID: String, by author: Account, _ edit: SegmentEdit) async throws -> Segment {
+        guard let segment = try await segments.segment(id: segmentID),
+              isReadableByAuthor(segment, viewer: Viewer(accountID: author.id)) else { throw EphemeraError.storyNotFound }
+        guard SegmentEdit.isEditable(segment.state),
+              let edited = try await segments.edit(id: segment.id, authorID: author.id, edit) else {
+            throw SegmentEdit.notEditable
+        }
+        return edited
     }
 }

@@ -34,6 +34,7 @@ import Testing
         // The same for a client that decrypts: the key is handed out only where the download is allowed.
         Endpoint(name: "encrypted download", method: .get, path: { "/api/v1/stories/\($0)/download?encrypted=true" }, allowed: .accepted, needsAccount: false, authorOnly: false),
         Endpoint(name: "viewers", method: .get, path: { "/api/v1/stories/\($0)/viewers" }, allowed: .ok, needsAccount: true, authorOnly: true),
+        Endpoint(name: "edit", method: .patch, path: { "/api/v1/stories/\($0)" }, json: ["altText": "a photo"], allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "receipt", method: .get, path: { "/api/v1/stories/\($0)/deletion-receipt" }, allowed: .conflict, needsAccount: true, authorOnly: true),
     ]
 

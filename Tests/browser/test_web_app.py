@@ -24,7 +24,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "pysupport"))
@@ -200,6 +200,7 @@ class WebAppTest:
         self.click('label.chip:has(input[value="mono"])')
         self.find('input[name="text"]').send_keys("Hello from the browser — 'quotes' & %{pts}")
         self.click('label.chip:has(input[value="top"])')
+        self.find("[data-alt-input]").send_keys("A grey test card with coloured bars")
         self.assertIn("filter-mono", self.find("[data-preview-media]").get_attribute("class"))
         self.assertEqual(self.find("[data-preview-text]").get_attribute("data-position"), "top")
         self.shot("composer")
@@ -213,6 +214,7 @@ class WebAppTest:
         token = self.token_for(me)
         status, segment = SERVER.api("GET", f"/api/v1/stories/{segment_id}", token)
         self.assertEqual((status, segment["state"], segment["kind"]), (200, "live", "photo"))
+        self.assertEqual(segment.get("altText"), "A grey test card with coloured bars")
         status, jpeg = SERVER.api("GET", f"/media/{segment_id}/photo.jpg", token)
         self.assertEqual(status, 200)
         path = os.path.join(self.downloads, "posted.jpg")
@@ -222,7 +224,7 @@ class WebAppTest:
 
         self.click('[data-action="view-story"]')
         self.find(f'.bar[data-segment-id="{segment_id}"]')
-        self.visible("[data-media] img")
+        self.assertEqual(self.visible("[data-media] img").get_attribute("alt"), "A grey test card with coloured bars")
         self.shot("own-story")
         self.check_page()
 
@@ -430,6 +432,38 @@ class WebAppTest:
         self.open("/")
         self.assertNotEqual(self.find(f'.tray-item[data-handle="{me}"]').get_attribute("data-ring"), "none")
         self.shot("restored")
+
+    def test_edit_caption_alt_text_audience_and_comments(self):
+        me = self.handle("editor")
+        token = SERVER.sign_up(me)
+        ids = SERVER.post(token, MEDIA.photo, {"caption": "First try", "audience": "followers"})
+        follower = SERVER.sign_up(self.handle("follower"))
+        self.assertEqual(SERVER.api("PUT", f"/api/v1/me/following/{me}", follower)[0], 204)
+        self.sign_in_in_browser(me)
+        self.open(f"/@{me}/story")
+        self.find(f'.bar[data-segment-id="{ids[0]}"]')
+        self.click('.viewer-actions [data-action="edit"]')
+        form = self.visible("[data-edit-form]")
+        self.assertEqual(form.find_element(By.NAME, "caption").get_attribute("value"), "First try")
+        self.assertTrue(form.find_element(By.NAME, "allowComments").is_selected())
+        caption = form.find_element(By.NAME, "caption")
+        caption.clear()
+        caption.send_keys("Second try")
+        form.find_element(By.NAME, "altText").send_keys("A test card: colour bars and a circle")
+        Select(form.find_element(By.NAME, "audience")).select_by_value("closeFriends")
+        form.find_element(By.NAME, "allowComments").click()
+        self.shot("edit-sheet")
+        self.click('[data-action="save-edit"]')
+        self.wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-sheet="edit"]').is_displayed())
+        self.assertEqual(self.find("[data-caption]").text, "Second try")
+        self.assertEqual(self.find("[data-media] img").get_attribute("alt"), "A test card: colour bars and a circle")
+        status, segment = SERVER.api("GET", f"/api/v1/stories/{ids[0]}", token)
+        self.assertEqual((segment["caption"], segment["altText"], segment["audience"], segment["allowComments"]),
+                         ("Second try", "A test card: colour bars and a circle", "closeFriends", False))
+        # The follower is not a close friend: the story is gone for them at once.
+        self.assertEqual(SERVER.api("GET", f"/api/v1/stories/{ids[0]}", follower)[0], 404)
+        self.shot("edited")
+        self.check_page()
 
     def test_record_in_the_browser_and_post_it(self):
         me = self.handle("recorder")

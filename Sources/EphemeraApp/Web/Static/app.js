@@ -135,7 +135,7 @@
     }
 
     document.addEventListener("keydown", (event) => {
-      if (event.target.closest && event.target.closest("input, textarea")) {
+      if (event.target.closest && event.target.closest("input, textarea, select")) {
         if (event.key === "Escape") closeSheets();
         return;
       }
@@ -280,6 +280,7 @@
         element.poster = mediaURL(segment, "poster") || "";
         element.addEventListener("canplay", () => { ready = true; syncPause(); }, { once: true });
         element.addEventListener("ended", () => { if (segments[index] === segment) next(); });
+        element.setAttribute("aria-label", segment.altText || segment.caption || `Video story by ${state.author.handle}`);
         element.addEventListener("error", () => {
           // An error state, never broken frames; the bar still moves for the segment's length, and the viewer
           // moves on.
@@ -289,7 +290,7 @@
         $('[data-action="mute"]').hidden = false;
       } else {
         element = document.createElement("img");
-        element.alt = segment.caption || `Story by ${state.author.handle}`;
+        element.alt = segment.altText || segment.caption || `Story by ${state.author.handle}`;
         element.decoding = "async";
         element.addEventListener("load", () => { ready = true; });
         element.addEventListener("error", () => { if (segments[index] === segment) mediaError(element); });
@@ -523,6 +524,52 @@
         userPaused = false;
         syncPause();
         toast(error.message);
+      }
+    });
+
+    // The author's edit sheet: caption, alt text, audience, comments and downloads (PATCH).
+    const editForm = $("[data-edit-form]");
+    button("edit").addEventListener("click", () => {
+      const segment = currentSegment();
+      editForm.elements.caption.value = segment.caption || "";
+      editForm.elements.altText.value = segment.altText || "";
+      editForm.elements.audience.value = segment.audience;
+      editForm.elements.allowComments.checked = segment.allowComments;
+      editForm.elements.allowDownloads.checked = segment.allowDownloads;
+      $('[data-sheet="edit"]').hidden = false;
+      syncPause();
+      editForm.elements.caption.focus();
+    });
+    editForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const segment = currentSegment();
+      const save = editForm.querySelector('[data-action="save-edit"]');
+      save.disabled = true;
+      try {
+        const edited = await api("PATCH", `/api/v1/stories/${segment.id}`, {
+          caption: editForm.elements.caption.value,
+          altText: editForm.elements.altText.value,
+          audience: editForm.elements.audience.value,
+          allowComments: editForm.elements.allowComments.checked,
+          allowDownloads: editForm.elements.allowDownloads.checked,
+        });
+        Object.assign(segment, {
+          caption: edited.caption, altText: edited.altText, audience: edited.audience,
+          allowComments: edited.allowComments, allowDownloads: edited.allowDownloads,
+        });
+        caption.textContent = segment.caption || "";
+        caption.hidden = !segment.caption;
+        if (current) {
+          const spoken = segment.altText || segment.caption || `Story by ${state.author.handle}`;
+          if (current.tagName === "IMG") current.alt = spoken; else current.setAttribute("aria-label", spoken);
+        }
+        renderActions(segment);
+        closeSheets();
+        toast("Saved");
+      } catch (error) {
+        toast(error.message);
+      } finally {
+        save.disabled = false;
       }
     });
 
@@ -862,7 +909,7 @@
       showError("");
       const data = new FormData();
       data.append("media", file, file.name || "upload");
-      for (const name of ["caption", "audience", "filter", "text", "trimStart", "trimEnd"]) {
+      for (const name of ["caption", "altText", "audience", "filter", "text", "trimStart", "trimEnd"]) {
         const field = form.elements[name];
         const value = field && (field.value !== undefined ? field.value : "");
         if (value && String(value).trim()) data.append(name, String(value).trim());
