@@ -3,13 +3,14 @@ import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
-/// Following, close friends, blocks and hidden-from (`PUT`/`DELETE`, idempotent), and follower lists.
+/// Following, close friends, blocks, hidden-from and muted (`PUT`/`DELETE`, idempotent), and follower lists.
 struct GraphController {
     let services: AppServices
 
     func register(on router: Router<AppRequestContext>) {
         let edges: [(String, SQLGraphStore.Edge)] = [
             ("following", .follow), ("close-friends", .closeFriend), ("blocked", .block), ("hidden-from", .hiddenFrom),
+            ("muted", .mute),
         ]
         for (path, edge) in edges {
             router.put("/api/v1/me/\(path)/:handle") { request, context in

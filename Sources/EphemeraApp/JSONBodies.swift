@@ -58,6 +58,8 @@ struct ProfileBody: Encodable {
     var storyRing: String
     /// Whether the caller follows this account.
     var followedByMe: Bool
+    /// Whether the caller muted this account.
+    var mutedByMe: Bool
 
     init(_ profile: Profile) {
         handle = profile.account.handle
@@ -66,6 +68,7 @@ struct ProfileBody: Encodable {
         followingCount = profile.followingCount
         storyRing = profile.ring.rawValue
         followedByMe = profile.followedByCaller
+        mutedByMe = profile.mutedByCaller
     }
 }
 

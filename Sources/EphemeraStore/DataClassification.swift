@@ -35,6 +35,7 @@ public enum DataClassification {
         "close_friends": all(.purgedWithAccount, ["owner_id", "friend_id", "created_at"]),
         "blocks": all(.purgedWithAccount, ["blocker_id", "blocked_id", "created_at"]),
         "hidden_from": all(.purgedWithAccount, ["owner_id", "viewer_id", "created_at"]),
+        "mutes": all(.purgedWithAccount, ["owner_id", "muted_id", "created_at"]),
         "uploads": all(.purgedWithSegment, ["id", "author_id", "source_file", "plan", "created_at"]),
         "segments": all(.purgedWithSegment, [
             "id", "author_id", "upload_id", "position", "kind", "state", "audience", "caption", "created_at",

@@ -19,6 +19,7 @@ public enum Migrations {
         M0016_SpoolParts,
         M0017_Cluster,
         M0018_SegmentEdits,
+        M0019_CreateMutes,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -402,5 +403,17 @@ public enum Migrations {
         "ALTER TABLE segments ADD COLUMN alt_text TEXT",
         "ALTER TABLE segments ADD COLUMN allow_comments BOOLEAN",
         "ALTER TABLE segments ADD COLUMN allow_downloads BOOLEAN",
+    ])
+
+    /// Muted authors: last in the muter's tray, not entered from another story; nothing else changes.
+    static let M0019_CreateMutes = Migration("M0019_CreateMutes", [
+        """
+        CREATE TABLE mutes (
+            owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            muted_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (owner_id, muted_id)
+        )
+        """,
     ])
 }

@@ -409,6 +409,7 @@ public struct SQLDeletionStore: Sendable {
         case .closeFriends: try await deleteEither("close_friends", "owner_id", "friend_id")
         case .blocks: try await deleteEither("blocks", "blocker_id", "blocked_id")
         case .hiddenFrom: try await deleteEither("hidden_from", "owner_id", "viewer_id")
+        case .mutes: try await deleteEither("mutes", "owner_id", "muted_id")
         case .profileViews: try await deleteEither("profile_views", "viewer_id", "profile_id")
         }
     }

@@ -1,7 +1,7 @@
 import EphemeraCore
 import SQLKit
 
-/// Follows, close friends, blocks and hidden-from lists in SQL.
+/// Follows, close friends, blocks, hidden-from and muted lists in SQL.
 public struct SQLGraphStore: Sendable {
     public let database: Database
     /// Relation lookups for recording views that miss the cache, many to a query under load.
@@ -28,6 +28,8 @@ public struct SQLGraphStore: Sendable {
     /// A directed relation kept in one two-column table.
     public enum Edge: Sendable, CaseIterable {
         case follow, closeFriend, block, hiddenFrom
+        /// Whose stories I put last in my tray; no one else's reads change, and the muted are not told.
+        case mute
 
         var table: String {
             switch self {
@@ -35,6 +37,7 @@ public struct SQLGraphStore: Sendable {
             case .closeFriend: "close_friends"
             case .block: "blocks"
             case .hiddenFrom: "hidden_from"
+            case .mute: "mutes"
             }
         }
 
@@ -45,6 +48,7 @@ public struct SQLGraphStore: Sendable {
             case .closeFriend: ("owner_id", "friend_id")
             case .block: ("blocker_id", "blocked_id")
             case .hiddenFrom: ("owner_id", "viewer_id")
+            case .mute: ("owner_id", "muted_id")
             }
         }
     }
@@ -70,6 +74,15 @@ public struct SQLGraphStore: Sendable {
                 INSERT INTO \(ident: edge.table) (\(ident: a), \(ident: b), created_at)
                 VALUES (\(bind: from), \(bind: to), \(bind: now.milliseconds)) ON CONFLICT DO NOTHING
                 """).run()
+        }
+    }
+
+    /// Whether `owner` muted `author`.
+    public func hasMuted(_ owner: String, _ author: String) async throws -> Bool {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT 1 AS one FROM mutes WHERE owner_id = \(bind: owner) AND muted_id = \(bind: author)
+                """).first() != nil
         }
     }
 

@@ -238,9 +238,11 @@ public struct SQLSegmentStore: Sendable {
         let entries = try await database.withConnection { sql in
             try await sql.raw("""
                 SELECT s.author_id, MAX(s.created_at) AS latest, COUNT(*) AS n, MIN(s.expires_at) AS first_expiry,
-                  SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen
+                  SUM(CASE WHEN v.viewer_id IS NULL THEN 1 ELSE 0 END) AS unseen,
+                  MAX(CASE WHEN m.muted_id IS NULL THEN 0 ELSE 1 END) AS muted
                 FROM segments s
                 LEFT JOIN views v ON v.segment_id = s.id AND v.viewer_id = \(bind: viewer)
+                LEFT JOIN mutes m ON m.owner_id = \(bind: viewer) AND m.muted_id = s.author_id
                 WHERE (s.author_id = \(bind: viewer) OR s.author_id IN
                     (SELECT followee_id FROM follows WHERE follower_id = \(bind: viewer)))
                 AND \(SQLVisibility.predicate(viewer: viewer, now: now))
@@ -251,7 +253,8 @@ public struct SQLSegmentStore: Sendable {
                     latestAt: Instant(milliseconds: try row.decode(column: "latest", as: Int64.self)),
                     segmentCount: try row.decode(column: "n", as: Int.self),
                     unseenCount: try row.decode(column: "unseen", as: Int.self),
-                    firstExpiry: Instant(milliseconds: try row.decode(column: "first_expiry", as: Int64.self)))
+                    firstExpiry: Instant(milliseconds: try row.decode(column: "first_expiry", as: Int64.self)),
+                    muted: try row.decode(column: "muted", as: Int.self) == 1)
             }
         }
         return trayOrder(entries)
@@ -272,8 +275,8 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
-    /// Public stories for discovery, ranked by engagement per hour since posting, excluding the viewer's own
-    /// and anyone a block or hide separates from the viewer. The ranking is taken as of the first page's
+    /// Public stories for discovery, ranked by engagement per hour since posting, excluding the viewer's own,
+    /// those of authors the viewer muted, and anyone a block or hide separates from the viewer. The ranking is taken as of the first page's
     /// instant (`cursor.asOf`): only likes, comments and views up to then count, so later activity cannot
     /// reorder pages already handed out — the pages neither repeat nor skip a segment.
     public func forYou(viewer: String?, now: Instant, limit: Int, after cursor: RankedCursor?) async throws
@@ -292,7 +295,12 @@ public struct SQLSegmentStore: Sendable {
                 FROM segments s WHERE s.audience = 'public' AND s.created_at <= \(bind: at)
                 AND \(SQLVisibility.predicate(viewer: viewer, now: now))
                 """
-            if let viewer { inner += " AND s.author_id <> \(bind: viewer)" }
+            if let viewer {
+                inner += """
+                     AND s.author_id <> \(bind: viewer) AND NOT EXISTS
+                    (SELECT 1 FROM mutes m WHERE m.owner_id = \(bind: viewer) AND m.muted_id = s.author_id)
+                    """
+            }
             var query: SQLQueryString = "SELECT * FROM (\(inner)) ranked"
             if let cursor {
                 query += """

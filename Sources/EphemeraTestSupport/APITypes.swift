@@ -91,6 +91,7 @@ public enum API {
         public var followingCount: Int
         public var storyRing: String
         public var followedByMe: Bool
+        public var mutedByMe: Bool
     }
 
     public struct Comment: Decodable, Sendable, Equatable {

@@ -18,6 +18,8 @@ public struct Profile: Sendable, Hashable {
     public var followingCount: Int
     public var ring: StoryRing
     public var followedByCaller: Bool
+    /// Whether the caller muted this account (theirs to know; the account is not told).
+    public var mutedByCaller: Bool
 }
 
 /// Reading segments: the one place that decides whether a caller may read a segment (by the visibility rule,
@@ -118,11 +120,19 @@ public struct Reading: Sendable {
         async let following = graph.followingCount(user.id)
         async let ring = segments.ring(authorID: user.id, viewer: caller?.id, now: now)
         async let relations = graph.relations(viewer: caller?.id, author: user.id)
+        async let muted = isMuted(user, by: caller)
         if recordingView, let caller, isProfileViewRecorded(viewer: caller, profile: user) {
             try await profileViews.record(viewer: caller.id, profile: user.id, at: now)
         }
         return Profile(account: user, followerCount: try await followers, followingCount: try await following,
-                       ring: try await ring, followedByCaller: try await relations.viewerFollowsAuthor)
+                       ring: try await ring, followedByCaller: try await relations.viewerFollowsAuthor,
+                       mutedByCaller: try await muted)
+    }
+
+    /// Whether `caller` muted `user`.
+    public func isMuted(_ user: Account, by caller: Account?) async throws -> Bool {
+        guard let caller, caller.id != user.id else { return false }
+        return try await graph.hasMuted(caller.id, user.id)
     }
 
     // MARK: People and lists

@@ -74,4 +74,21 @@ import Testing
         #expect(a.ring == .seen && b.ring == .unseen)
         #expect(StoryRing(visibleSegments: 0, unseenSegments: 0) == StoryRing.none)
     }
+
+    @Test func mutedAuthorsGoLastAndAreNeverMovedOnTo() {
+        let me = TrayEntry(authorID: "me", latestAt: Instant(milliseconds: 1), segmentCount: 1, unseenCount: 0)
+        let loud = TrayEntry(authorID: "loud", latestAt: Instant(milliseconds: 50), segmentCount: 3, unseenCount: 3, muted: true)
+        let a = TrayEntry(authorID: "a", latestAt: Instant(milliseconds: 10), segmentCount: 1, unseenCount: 1)
+        let b = TrayEntry(authorID: "b", latestAt: Instant(milliseconds: 5), segmentCount: 1, unseenCount: 0)
+        let c = TrayEntry(authorID: "c", latestAt: Instant(milliseconds: 20), segmentCount: 1, unseenCount: 1)
+        let order = trayOrder([loud, a, b, c, me])
+        #expect(order.map(\.authorID) == ["c", "a", "b", "me", "loud"])
+        #expect(loud.ring == .muted && a.ring == .unseen)
+        // From c: the other unseen story, then the seen ones after it — never the muted one, nor my own.
+        #expect(authorsToMoveOnTo(after: "c", viewerID: "me", entries: order) == ["a", "b"])
+        // Opening the muted story itself, the viewer still moves on to the rest: unseen first, then seen.
+        #expect(authorsToMoveOnTo(after: "loud", viewerID: "me", entries: order) == ["c", "a", "b"])
+        // From my own story, unseen ones wrap round.
+        #expect(authorsToMoveOnTo(after: "a", viewerID: "me", entries: order) == ["c", "b"])
+    }
 }

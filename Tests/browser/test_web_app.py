@@ -373,6 +373,45 @@ class WebAppTest:
             .move_by_offset(0, 250).release().perform()
         self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "home")
 
+    def test_mute_an_author_from_the_viewer_and_unmute_from_the_profile(self):
+        loud, quiet = self.handle("loud"), self.handle("quiet")
+        loud_token, quiet_token = SERVER.sign_up(loud), SERVER.sign_up(quiet)
+        SERVER.post(quiet_token, MEDIA.second_photo, {"audience": "public"})
+        SERVER.post(loud_token, MEDIA.photo, {"audience": "public"})
+        viewer = self.handle("viewer")
+        token = SERVER.sign_up(viewer)
+        for author in (loud, quiet):
+            self.assertEqual(SERVER.api("PUT", f"/api/v1/me/following/{author}", token)[0], 204)
+        self.sign_in_in_browser(viewer)
+        rings = lambda: [(e.get_attribute("data-handle"), e.get_attribute("data-ring"))  # noqa: E731
+                         for e in self.driver.find_elements(By.CSS_SELECTOR, ".tray-item")][1:]
+        self.assertEqual(rings(), [(loud, "unseen"), (quiet, "unseen")])
+
+        self.open(f"/@{loud}/story")
+        self.find(".bar")
+        mute = self.click('.viewer-actions [data-action="mute-author"]')
+        self.wait.until(lambda d: mute.get_attribute("aria-pressed") == "true")
+        self.assertEqual(mute.get_attribute("aria-label"), f"Unmute @{loud}")
+        self.shot("muted-in-viewer")
+
+        # Last in the tray, with a muted ring, and never entered from another story.
+        self.open("/")
+        self.assertEqual(rings(), [(quiet, "unseen"), (loud, "muted")])
+        self.shot("tray-with-muted")
+        self.click(f'.tray-item[data-handle="{quiet}"] a.ring')
+        self.find(".bar")
+        self.assertEqual(self.driver.execute_script("return JSON.parse(document.getElementById('story-data').textContent).next"), [])
+        self.find("body").send_keys(Keys.ARROW_RIGHT)
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "home")
+
+        # Unmuted from the profile.
+        self.open(f"/@{loud}")
+        self.click('[data-action="unmute-author"]')
+        self.find('[data-action="mute-author"]')
+        self.open("/")
+        self.assertEqual(rings()[0], (loud, "seen"))  # watched before the mute, newest first again
+        self.check_page()
+
     def test_download_shows_progress_to_the_end(self):
         author = self.handle("author")
         token = SERVER.sign_up(author)

@@ -176,6 +176,8 @@ struct WebController {
         var start: String?
         var me: String?
         var isAuthor: Bool
+        /// Whether I muted this author (the viewer's mute button).
+        var mutedByMe: Bool
         var photoSeconds: Double
     }
 
@@ -203,21 +205,16 @@ struct WebController {
         if let me = context.account {
             let tray = try await services.reading.tray(for: me)
             let handles = Dictionary(tray.map { ($0.entry.authorID, $0.author.handle) }, uniquingKeysWith: { first, _ in first })
-            let entries = tray.map(\.entry).filter { $0.authorID != me.id || author.id == me.id }
-            // Unseen stories first — the rest of the tray, then wrapping round to those before this one — then
-            // the seen ones after it: watching goes on while there is something new, wherever it started.
-            let index = entries.firstIndex(where: { $0.authorID == author.id })
-            let after = Array(index.map { entries[($0 + 1)...] } ?? entries[...])
-            let before = Array(index.map { entries[..<$0] } ?? [])
-            let order = ((after + before).filter { $0.ring == .unseen } + after.filter { $0.ring != .unseen })
-                .map(\.authorID).filter { $0 != author.id }
+            let order = authorsToMoveOnTo(after: author.id, viewerID: me.id, entries: tray.map(\.entry))
             next = order.compactMap { handles[$0] }
         }
         let state = ViewerState(
             author: AuthorBody(author), segments: bodies,
             ring: StoryRing(visibleSegments: bodies.count, unseenSegments: bodies.filter { !$0.seen }.count).rawValue,
             next: next, start: request.uri.queryParameters["segment"].map(String.init), me: context.account?.handle,
-            isAuthor: context.account?.id == author.id, photoSeconds: Segment.photoDisplaySeconds)
+            isAuthor: context.account?.id == author.id,
+            mutedByMe: try await services.reading.isMuted(author, by: context.account),
+            photoSeconds: Segment.photoDisplaySeconds)
         return pages.render("story", title: "\(author.displayName)'s story", page: "story", chrome: false,
                             data: ViewerData(person: PersonView(author), storyJSON: try scriptSafeJSON(state),
                                              empty: bodies.isEmpty),

@@ -70,6 +70,8 @@ struct TrayItemView: Sendable {
     /// My own item without a story posts one; every other item opens the story.
     var href: String
     var label: String
+    /// What a screen reader says of the ring.
+    var ringLabel: String
 
     init(person: PersonView, ring: String, isMe: Bool) {
         self.person = person
@@ -77,6 +79,7 @@ struct TrayItemView: Sendable {
         self.isMe = isMe
         href = ring != "none" ? "/@\(person.handle)/story" : "/new"
         label = isMe ? "Your story" : person.handle
+        ringLabel = isMe ? "Your story" : "\(person.displayName)'s story" + (ring == "muted" ? " (muted)" : "")
     }
 }
 

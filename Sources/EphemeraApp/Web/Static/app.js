@@ -527,6 +527,28 @@
       }
     });
 
+    // Mute the author: their stories go to the end of my tray and are not entered from another story.
+    const muteAuthor = button("mute-author");
+    function paintMuteAuthor() {
+      muteAuthor.setAttribute("aria-pressed", String(!!state.mutedByMe));
+      muteAuthor.setAttribute("aria-label", `${state.mutedByMe ? "Unmute" : "Mute"} @${state.author.handle}`);
+      muteAuthor.title = muteAuthor.getAttribute("aria-label");
+    }
+    paintMuteAuthor();
+    muteAuthor.addEventListener("click", async () => {
+      if (needsAccount()) return;
+      const muting = !state.mutedByMe;
+      try {
+        await api(muting ? "PUT" : "DELETE", `/api/v1/me/muted/${encodeURIComponent(state.author.handle)}`);
+        state.mutedByMe = muting;
+        paintMuteAuthor();
+        toast(muting ? `Muted @${state.author.handle}: their stories go to the end of your tray. They are not told.`
+                     : `@${state.author.handle} is no longer muted.`);
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
     // The author's edit sheet: caption, alt text, audience, comments and downloads (PATCH).
     const editForm = $("[data-edit-form]");
     button("edit").addEventListener("click", () => {
@@ -1021,6 +1043,10 @@
       if (action === "follow" || action === "unfollow") {
         target.disabled = true;
         await api(action === "follow" ? "PUT" : "DELETE", `/api/v1/me/following/${encodeURIComponent(target.dataset.handle)}`);
+        location.reload();
+      } else if ((action === "mute-author" || action === "unmute-author") && target.dataset.handle) {
+        target.disabled = true;
+        await api(action === "mute-author" ? "PUT" : "DELETE", `/api/v1/me/muted/${encodeURIComponent(target.dataset.handle)}`);
         location.reload();
       } else if (action === "restore" && target.dataset.id) {
         target.disabled = true;
