@@ -3,7 +3,7 @@ import EphemeraUseCases
 import EphemeraStore
 import Hummingbird
 
-/// Likes, comments and the viewer list of a segment.
+/// Likes, quick reactions, private replies, comments and the viewer list of a segment.
 struct InteractionsController {
     let services: AppServices
 
@@ -14,6 +14,61 @@ struct InteractionsController {
         router.post("/api/v1/stories/:id/comments", use: addComment)
         router.delete("/api/v1/comments/:id", use: deleteComment)
         router.get("/api/v1/stories/:id/viewers", use: viewers)
+        router.put("/api/v1/stories/:id/reaction", use: react)
+        router.delete("/api/v1/stories/:id/reaction") { _, context in
+            try await services.interacting.react(nil, segmentID: try context.parameters.require("id"),
+                                                 by: try context.requireAccount(), address: context.address)
+            return Response(status: .noContent)
+        }
+        router.get("/api/v1/stories/:id/reactions", use: reactions)
+        router.post("/api/v1/stories/:id/replies", use: addReply)
+        router.get("/api/v1/stories/:id/replies", use: replies)
+    }
+
+    struct NewReaction: Decodable {
+        var emoji: String
+    }
+
+    @Sendable func react(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let body = try await decodeJSON(NewReaction.self, from: request, context: context)
+        try await services.interacting.react(body.emoji, segmentID: try context.parameters.require("id"), by: me,
+                                             address: context.address)
+        return Response(status: .noContent)
+    }
+
+    struct ReactionsBody: Encodable {
+        struct Recent: Encodable {
+            var account: AuthorBody
+            var emoji: String
+        }
+        var counts: [String: Int]
+        var recent: [Recent]
+    }
+
+    /// The author's view of the reactions: counts by emoji, and who reacted among viewers with view history on.
+    @Sendable func reactions(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let summary = try await services.interacting.reactions(segmentID: try context.parameters.require("id"),
+                                                               by: try context.requireAccount())
+        return try jsonResponse(ReactionsBody(
+            counts: summary.counts,
+            recent: summary.recent.map { ReactionsBody.Recent(account: AuthorBody($0.account), emoji: $0.emoji) }))
+    }
+
+    @Sendable func addReply(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let body = try await decodeJSON(NewComment.self, from: request, context: context)
+        let reply = try await services.interacting.reply(body.text, segmentID: try context.parameters.require("id"), by: me,
+                                                         address: context.address)
+        return try jsonResponse(ReplyBody(reply), status: .created)
+    }
+
+    @Sendable func replies(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let page = try PageRequest(request)
+        let result = try await services.interacting.replies(segmentID: try context.parameters.require("id"),
+                                                            by: try context.requireAccount(), limit: page.limit,
+                                                            after: page.cursor)
+        return try jsonResponse(PageBody(items: result.items.map(ReplyBody.init), nextCursor: result.nextCursor))
     }
 
     func like(_ context: AppRequestContext, on: Bool) async throws -> Response {

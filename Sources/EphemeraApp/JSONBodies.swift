@@ -85,17 +85,20 @@ struct SegmentBody: Encodable {
         var comments: Int
         var shares: Int
         var downloads: Int
+        /// Quick reactions: for the author only, like views.
+        var reactions: Int?
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(views, forKey: .views)  // null, not absent, for everyone but the author
+            try container.encode(reactions, forKey: .reactions)
             try container.encode(likes, forKey: .likes)
             try container.encode(comments, forKey: .comments)
             try container.encode(shares, forKey: .shares)
             try container.encode(downloads, forKey: .downloads)
         }
 
-        enum CodingKeys: String, CodingKey { case views, likes, comments, shares, downloads }
+        enum CodingKeys: String, CodingKey { case views, likes, comments, shares, downloads, reactions }
     }
     var id: String
     var author: AuthorBody
@@ -113,6 +116,8 @@ struct SegmentBody: Encodable {
     var media: Media
     var counts: Counts
     var likedByMe: Bool
+    /// The caller's quick reaction, if any.
+    var myReaction: String?
     var seen: Bool
     var allowDownloads: Bool
     var allowComments: Bool
@@ -167,6 +172,21 @@ struct CommentBody: Encodable {
 
     init(_ view: CommentView) {
         self.init(view.comment, author: view.author)
+    }
+}
+
+/// A private reply (API.md, "Mute, reactions, private replies").
+struct ReplyBody: Encodable {
+    var id: String
+    var from: AuthorBody
+    var text: String
+    var createdAt: String
+
+    init(_ view: ReplyView) {
+        id = view.reply.id
+        from = AuthorBody(view.from)
+        text = view.reply.text
+        createdAt = view.reply.createdAt.rfc3339
     }
 }
 
@@ -262,6 +282,8 @@ func segmentBodies(_ services: AppServices, _ segments: [Segment], viewer: Viewe
 extension SegmentBody {
     init(_ view: SegmentView, viewer: Viewer, publicURL: String) {
         self.init(view.segment, author: view.author, viewer: viewer, seen: view.seen, liked: view.liked, publicURL: publicURL)
+        myReaction = view.reaction
+        counts.reactions = view.reactionCount
         if let access = view.access {
             // Links on this site are paths; presigned object-store URLs are absolute already.
             func link(_ rendition: Rendition) -> String? {

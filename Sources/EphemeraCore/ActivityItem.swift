@@ -1,8 +1,11 @@
-/// One thing that happened to me: someone liked, commented on or shared my story, or followed me; moderators
+/// One thing that happened to me: someone liked, reacted to, replied to, commented on or shared my story, or
+/// followed me; moderators
 /// took my story down or decided my appeal (the actor is then me: moderators are not named to authors).
 public struct ActivityItem: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case like, comment, share, follow
+        /// A quick reaction (`text`: the emoji) and a private reply (`text`: what they wrote).
+        case reaction, reply
         /// Moderators removed my segment (`text`: their reason).
         case takedown
         /// My appeal was decided (`text`: the moderator's note).

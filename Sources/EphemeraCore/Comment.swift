@@ -20,19 +20,25 @@ public struct Comment: Sendable, Hashable {
 
     /// The text as stored: trimmed, not blank, at most 500 characters.
     public static func validatedText(_ text: String) throws -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else {
-            throw EphemeraError.badRequest("comment_empty", "A comment needs some text.")
-        }
-        guard trimmed.count <= maxLength else {
-            throw EphemeraError.badRequest(
-                "comment_too_long", "A comment may be at most \(maxLength) characters; this one has \(trimmed.count).")
-        }
-        return trimmed
+        try WrittenText.validated(text, noun: "comment", maxLength: maxLength)
     }
 
     /// Who may delete a comment: its author and the author of the story it is on.
     public static func mayDelete(_ comment: Comment, storyAuthorID: String, by accountID: String) -> Bool {
         accountID == comment.authorID || accountID == storyAuthorID
+    }
+}
+
+/// What people write to each other (comments, private replies), checked one way.
+public enum WrittenText {
+    /// `text` trimmed; refused when blank (`NOUN_empty`) or longer than `maxLength` (`NOUN_too_long`).
+    public static func validated(_ text: String, noun: String, maxLength: Int) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw EphemeraError.badRequest("\(noun)_empty", "A \(noun) needs some text.") }
+        guard trimmed.count <= maxLength else {
+            throw EphemeraError.badRequest(
+                "\(noun)_too_long", "A \(noun) may be at most \(maxLength) characters; this one has \(trimmed.count).")
+        }
+        return trimmed
     }
 }

@@ -48,7 +48,8 @@ public enum DeletionRules {
 /// wait out a legal hold before the account row itself can go: a deleted account disappears from every read
 /// at once (API.md, "Changed behaviour").
 public enum AccountTrace: String, Sendable, CaseIterable {
-    case sessions, likes, comments, views, shares, follows, closeFriends, blocks, hiddenFrom, mutes, profileViews
+    case sessions, likes, reactions, replies, comments, views, shares, follows, closeFriends, blocks, hiddenFrom, mutes,
+        profileViews
 }
 
 /// A place a purge removes things from.

@@ -47,6 +47,8 @@ public enum DataClassification {
         "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),
         "likes": all(.purgedWithSegment, ["segment_id", "account_id", "created_at"]),
         "comments": all(.purgedWithSegment, ["id", "segment_id", "author_id", "text", "created_at"]),
+        "reactions": all(.purgedWithSegment, ["segment_id", "account_id", "emoji", "created_at"]),
+        "replies": all(.purgedWithSegment, ["id", "segment_id", "author_id", "text", "created_at"]),
         "share_links": all(.keptAnonymised, ["code", "segment_id", "created_at", "was_public"]),
         "tombstones": all(.keptAnonymised, [
             "segment_id", "uploaded_at", "kind", "duration_ms", "view_count", "like_count", "comment_count",

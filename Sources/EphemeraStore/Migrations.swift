@@ -20,6 +20,7 @@ public enum Migrations {
         M0017_Cluster,
         M0018_SegmentEdits,
         M0019_CreateMutes,
+        M0020_CreateReactionsAndReplies,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -415,5 +416,31 @@ public enum Migrations {
             PRIMARY KEY (owner_id, muted_id)
         )
         """,
+    ])
+
+    /// Quick reactions (one per viewer and segment, replaced by the next) and private replies; both go with
+    /// the segment's purge and with the account that made them.
+    static let M0020_CreateReactionsAndReplies = Migration("M0020_CreateReactionsAndReplies", [
+        """
+        CREATE TABLE reactions (
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            emoji TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (segment_id, account_id)
+        )
+        """,
+        "CREATE INDEX reactions_account ON reactions (account_id)",
+        """
+        CREATE TABLE replies (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            author_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX replies_segment ON replies (segment_id, created_at, id)",
+        "CREATE INDEX replies_author ON replies (author_id)",
     ])
 }

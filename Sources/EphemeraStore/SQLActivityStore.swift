@@ -1,7 +1,7 @@
 import EphemeraCore
 import SQLKit
 
-/// The activity inbox, read straight from likes, comments, shares and follows: purging a segment or deleting
+/// The activity inbox, read straight from likes, reactions, replies, comments, shares and follows: purging a segment or deleting
 /// an account removes its activity with it, with nothing separate to forget.
 public struct SQLActivityStore: Sendable {
     public let database: Database
@@ -13,6 +13,12 @@ public struct SQLActivityStore: Sendable {
         SELECT 'like:' || l.segment_id || ':' || l.account_id AS id, 'like' AS kind, l.account_id AS actor_id,
           l.segment_id AS segment_id, CAST(NULL AS TEXT) AS text, l.created_at AS created_at
           FROM likes l JOIN segments s ON s.id = l.segment_id WHERE s.author_id = \(bind: me) AND l.account_id <> \(bind: me)
+        UNION ALL
+        SELECT 'reaction:' || r.segment_id || ':' || r.account_id, 'reaction', r.account_id, r.segment_id, r.emoji, r.created_at
+          FROM reactions r JOIN segments s ON s.id = r.segment_id WHERE s.author_id = \(bind: me) AND r.account_id <> \(bind: me)
+        UNION ALL
+        SELECT 'reply:' || rp.id, 'reply', rp.author_id, rp.segment_id, rp.text, rp.created_at
+          FROM replies rp JOIN segments s ON s.id = rp.segment_id WHERE s.author_id = \(bind: me) AND rp.author_id <> \(bind: me)
         UNION ALL
         SELECT 'comment:' || c.id, 'comment', c.author_id, c.segment_id, c.text, c.created_at
           FROM comments c JOIN segments s ON s.id = c.segment_id WHERE s.author_id = \(bind: me) AND c.author_id <> \(bind: me)

@@ -318,7 +318,9 @@ public struct SQLDeletionStore: Sendable {
     }
 
     /// Tables whose rows belong to one segment and go with it.
-    public static let segmentChildTables = ["views", "shares", "likes", "comments", "reports", "takedowns", "appeals"]
+    public static let segmentChildTables = [
+        "views", "shares", "likes", "reactions", "replies", "comments", "reports", "takedowns", "appeals",
+    ]
 
     /// The receipt of a purged segment and whose it is.
     public func receipt(segmentID: String) async throws -> (authorID: String, receipt: DeletionReceipt)? {
@@ -401,6 +403,8 @@ public struct SQLDeletionStore: Sendable {
         switch trace {
         case .sessions: try await sql.raw("DELETE FROM sessions WHERE account_id = \(bind: id)").run()
         case .likes: try await uncount("like_count", "likes", "account_id")
+        case .reactions: try await sql.raw("DELETE FROM reactions WHERE account_id = \(bind: id)").run()
+        case .replies: try await sql.raw("DELETE FROM replies WHERE author_id = \(bind: id)").run()
         case .comments: try await uncount("comment_count", "comments", "author_id")
         // An author's look at their own segment never counted as a view.
         case .views: try await uncount("view_count", "views", "viewer_id", ownToo: false)

@@ -1,7 +1,7 @@
 import EphemeraCore
 import SQLKit
 
-/// Likes, comments and the viewer list in SQL. Counters on the segment row change in the same transaction
+/// Likes, reactions, replies, comments and the viewer list in SQL. Counters on the segment row change in the same transaction
 /// as the rows they count.
 public struct SQLInteractionStore: Sendable {
     public let database: Database
@@ -41,6 +41,102 @@ public struct SQLInteractionStore: Sendable {
             Set(try await sql.raw("""
                 SELECT segment_id FROM likes WHERE account_id = \(bind: viewer) AND segment_id IN (\(binds: segmentIDs))
                 """).all().map { try $0.decode(column: "segment_id", as: String.self) })
+        }
+    }
+
+    // MARK: Reactions and replies
+
+    /// Sets the viewer's reaction to a segment, replacing any earlier one.
+    public func react(segmentID: String, accountID: String, emoji: String, at now: Instant) async throws {
+        try await database.transaction(affectingTrays: false) { sql in
+            try await sql.raw("""
+                INSERT INTO reactions (segment_id, account_id, emoji, created_at)
+                VALUES (\(bind: segmentID), \(bind: accountID), \(bind: emoji), \(bind: now.milliseconds))
+                ON CONFLICT (segment_id, account_id) DO UPDATE SET emoji = excluded.emoji, created_at = excluded.created_at
+                """).run()
+        }
+    }
+
+    /// Takes the viewer's reaction back (idempotent).
+    public func unreact(segmentID: String, accountID: String) async throws {
+        try await database.transaction(affectingTrays: false) { sql in
+            try await sql.raw("""
+                DELETE FROM reactions WHERE segment_id = \(bind: segmentID) AND account_id = \(bind: accountID)
+                """).run()
+        }
+    }
+
+    /// The viewer's reaction to each of `segmentIDs` that has one.
+    public func reactions(by viewer: String?, among segmentIDs: [String]) async throws -> [String: String] {
+        guard let viewer, !segmentIDs.isEmpty else { return [:] }
+        return try await database.withConnection { sql in
+            var found: [String: String] = [:]
+            for row in try await sql.raw("""
+                SELECT segment_id, emoji FROM reactions WHERE account_id = \(bind: viewer) AND segment_id IN (\(binds: segmentIDs))
+                """).all() {
+                found[try row.decode(column: "segment_id", as: String.self)] = try row.decode(column: "emoji", as: String.self)
+            }
+            return found
+        }
+    }
+
+    /// How many reactions each of `segmentIDs` has (the author's own count).
+    public func reactionCounts(among segmentIDs: [String]) async throws -> [String: Int] {
+        guard !segmentIDs.isEmpty else { return [:] }
+        return try await database.withConnection { sql in
+            var counts: [String: Int] = [:]
+            for row in try await sql.raw("""
+                SELECT segment_id, COUNT(*) AS n FROM reactions WHERE segment_id IN (\(binds: segmentIDs)) GROUP BY segment_id
+                """).all() {
+                counts[try row.decode(column: "segment_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            return counts
+        }
+    }
+
+    /// Every reaction to a segment, newest first, with whether each reactor enabled view history.
+    public func reactions(segmentID: String) async throws
+        -> [(accountID: String, emoji: String, at: Instant, sharesHistory: Bool)]
+    {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT r.account_id, r.emoji, r.created_at, a.view_history FROM reactions r JOIN accounts a ON a.id = r.account_id
+                WHERE r.segment_id = \(bind: segmentID) AND a.deleted_at IS NULL
+                ORDER BY r.created_at DESC, r.account_id
+                """).all().map {
+                (try $0.decode(column: "account_id", as: String.self), try $0.decode(column: "emoji", as: String.self),
+                 Instant(milliseconds: try $0.decode(column: "created_at", as: Int64.self)),
+                 try $0.decode(column: "view_history", as: Bool.self))
+            }
+        }
+    }
+
+    public func addReply(_ reply: Reply) async throws {
+        try await database.transaction(affectingTrays: false) { sql in
+            try await sql.raw("""
+                INSERT INTO replies (id, segment_id, author_id, text, created_at) VALUES (\(bind: reply.id),
+                \(bind: reply.segmentID), \(bind: reply.authorID), \(bind: reply.text), \(bind: reply.createdAt.milliseconds))
+                """).run()
+        }
+    }
+
+    /// A segment's replies, oldest first: all of them, or those `from` one account.
+    public func replies(segmentID: String, from authorID: String?, limit: Int, after cursor: PageCursor?) async throws
+        -> Page<Reply>
+    {
+        try await database.withReadConnection { sql in
+            var query: SQLQueryString = """
+                SELECT id, segment_id, author_id, text, created_at FROM replies WHERE segment_id = \(bind: segmentID)
+                """
+            if let authorID { query += " AND author_id = \(bind: authorID)" }
+            query += Keyset.continuing(after: cursor, instant: "created_at", id: "id", descending: false, limit: limit)
+            return try Keyset.page(try await sql.raw(query).all(), limit: limit, item: { row in
+                Reply(id: try row.decode(column: "id", as: String.self),
+                      segmentID: try row.decode(column: "segment_id", as: String.self),
+                      authorID: try row.decode(column: "author_id", as: String.self),
+                      text: try row.decode(column: "text", as: String.self),
+                      createdAt: Instant(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+            }) { PageCursor(instant: $0.createdAt.milliseconds, id: $0.id) }
         }
     }
 

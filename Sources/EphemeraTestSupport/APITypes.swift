@@ -30,6 +30,7 @@ public enum API {
             public var comments: Int
             public var shares: Int
             public var downloads: Int
+            public var reactions: Int?
         }
         public var id: String
         public var author: Author
@@ -46,6 +47,7 @@ public enum API {
         public var media: Media
         public var counts: Counts
         public var likedByMe: Bool
+        public var myReaction: String?
         public var seen: Bool
         public var allowDownloads: Bool
         public var allowComments: Bool
@@ -92,6 +94,24 @@ public enum API {
         public var storyRing: String
         public var followedByMe: Bool
         public var mutedByMe: Bool
+    }
+
+    /// A private reply.
+    public struct Reply: Decodable, Sendable, Equatable {
+        public var id: String
+        public var from: Author
+        public var text: String
+        public var createdAt: String
+    }
+
+    /// `GET /api/v1/stories/{id}/reactions`.
+    public struct Reactions: Decodable, Sendable, Equatable {
+        public struct Recent: Decodable, Sendable, Equatable {
+            public var account: Author
+            public var emoji: String
+        }
+        public var counts: [String: Int]
+        public var recent: [Recent]
     }
 
     public struct Comment: Decodable, Sendable, Equatable {

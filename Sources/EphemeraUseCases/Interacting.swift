@@ -13,6 +13,28 @@ public struct NamedViewer: Sendable, Hashable {
     public var viewedAt: Instant
 }
 
+/// A private reply with who wrote it.
+public struct ReplyView: Sendable, Hashable {
+    public var reply: Reply
+    public var from: Account
+}
+
+/// The reactions to a segment, as its author sees them: every reaction counted by emoji, the reactors named only
+/// when they enabled view history (as in the viewer list).
+public struct ReactionSummary: Sendable, Hashable {
+    public var counts: [String: Int]
+    public var recent: [(account: Account, emoji: String)]
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.counts == b.counts && a.recent.map(\.account) == b.recent.map(\.account) && a.recent.map(\.emoji) == b.recent.map(\.emoji)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(counts)
+        for entry in recent { hasher.combine(entry.account.id); hasher.combine(entry.emoji) }
+    }
+}
+
 /// Who viewed a segment, as its author sees it: everyone is counted, only viewers who enabled view history are
 /// named.
 public struct ViewerList: Sendable, Hashable {
@@ -52,6 +74,60 @@ public struct Interacting: Sendable {
         } else {
             _ = try await interactions.unlike(segmentID: segment.id, accountID: me.id)
         }
+    }
+
+    /// Sets (`emoji`) or takes back (nil) the caller's quick reaction to a segment they can see; one each,
+    /// replaced by the next. Not to their own story.
+    public func react(_ emoji: String?, segmentID: String, by me: Account, address: String?) async throws {
+        try await limiter.check(.react, account: me.id, address: address)
+        let chosen = try emoji.map(QuickReaction.validated)
+        let segment = try await reading.visibleSegment(segmentID, by: me)
+        if let chosen {
+            guard segment.authorID != me.id else {
+                throw EphemeraError.badRequest("cannot_react_to_self", "You cannot react to your own story.")
+            }
+            try await interactions.react(segmentID: segment.id, accountID: me.id, emoji: chosen, at: clock.now())
+        } else {
+            try await interactions.unreact(segmentID: segment.id, accountID: me.id)
+        }
+    }
+
+    /// The reactions to one of my segments (`ReactionSummary`); anyone else learns nothing.
+    public func reactions(segmentID: String, by me: Account, recentLimit: Int = 50) async throws -> ReactionSummary {
+        guard let segment = try await segments.segment(id: segmentID),
+              isReadableByAuthor(segment, viewer: Viewer(accountID: me.id)) else { throw EphemeraError.storyNotFound }
+        let all = try await interactions.reactions(segmentID: segment.id)
+        let counts = all.reduce(into: [String: Int]()) { $0[$1.emoji, default: 0] += 1 }
+        let named = all.filter(\.sharesHistory).prefix(recentLimit)
+        let names = try await accounts.accounts(ids: Set(named.map(\.accountID)))
+        return ReactionSummary(counts: counts, recent: named.compactMap { entry in
+            names[entry.accountID].map { (account: $0, emoji: entry.emoji) }
+        })
+    }
+
+    /// A private reply to a segment the caller can see (not their own): for its author's eyes only.
+    public func reply(_ text: String, segmentID: String, by me: Account, address: String?) async throws -> ReplyView {
+        try await limiter.check(.reply, account: me.id, address: address)
+        let validated = try Reply.validatedText(text)
+        let segment = try await reading.visibleSegment(segmentID, by: me)
+        guard segment.authorID != me.id else { throw Reply.ownStory }
+        let reply = Reply(id: IDs.make(), segmentID: segment.id, authorID: me.id, text: validated, createdAt: clock.now())
+        try await interactions.addReply(reply)
+        return ReplyView(reply: reply, from: me)
+    }
+
+    /// A page of a segment's replies, oldest first: its author reads all of them, anyone else who can see it
+    /// only their own. Replies by deleted accounts are left out.
+    public func replies(segmentID: String, by me: Account, limit: Int, after cursor: PageCursor?) async throws
+        -> (items: [ReplyView], nextCursor: String?)
+    {
+        let segment = try await reading.readableSegment(segmentID, by: me)
+        let page = try await interactions.replies(
+            segmentID: segment.id, from: Reply.readableFrom(storyAuthorID: segment.authorID, by: me.id),
+            limit: limit, after: cursor)
+        let authors = try await accounts.accounts(ids: Set(page.items.map(\.authorID)))
+        return (page.items.compactMap { reply in authors[reply.authorID].map { ReplyView(reply: reply, from: $0) } },
+                page.nextCursor)
     }
 
     /// A page of a segment's comments, oldest first. Its author reads them in any state; everyone else needs

@@ -7,6 +7,10 @@ public struct SegmentView: Sendable, Hashable {
     public var author: Account
     public var seen: Bool
     public var liked: Bool
+    /// The reader's quick reaction, if any.
+    public var reaction: String?
+    /// How many reactions it has: for its author only.
+    public var reactionCount: Int?
     /// The key and ciphertext links, for a caller who may see it (every view is made for such a caller).
     public var access: MediaAccess?
 }
@@ -103,10 +107,16 @@ public struct Reading: Sendable {
         async let seen = segments.seen(by: viewer.accountID, among: list.map(\.id))
         async let liked = interactions.liked(by: viewer.accountID, among: list.map(\.id))
         async let access = mediaAccess.issue(for: list)
+        async let reactions = interactions.reactions(by: viewer.accountID, among: list.map(\.id))
+        async let reactionCounts = interactions.reactionCounts(
+            among: list.filter { $0.authorID == viewer.accountID }.map(\.id))
         let (authorsByID, seenIDs, likedIDs, accessByID) = try await (authors, seen, liked, access)
+        let (mine, counts) = try await (reactions, reactionCounts)
         return list.compactMap { segment in
             authorsByID[segment.authorID].map {
                 SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id),
+                            reaction: mine[segment.id],
+                            reactionCount: segment.authorID == viewer.accountID ? counts[segment.id] ?? 0 : nil,
                             access: accessByID[segment.id])
             }
         }

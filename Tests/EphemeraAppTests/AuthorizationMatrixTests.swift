@@ -19,6 +19,8 @@ import Testing
         var allowed: HTTPResponse.Status
         var needsAccount: Bool
         var authorOnly: Bool
+        /// For what one cannot do to one's own story: the author's 400 code.
+        var notToOneself: String? = nil
     }
 
     static let endpoints: [Endpoint] = [
@@ -34,6 +36,11 @@ import Testing
         // The same for a client that decrypts: the key is handed out only where the download is allowed.
         Endpoint(name: "encrypted download", method: .get, path: { "/api/v1/stories/\($0)/download?encrypted=true" }, allowed: .accepted, needsAccount: false, authorOnly: false),
         Endpoint(name: "viewers", method: .get, path: { "/api/v1/stories/\($0)/viewers" }, allowed: .ok, needsAccount: true, authorOnly: true),
+        Endpoint(name: "react", method: .put, path: { "/api/v1/stories/\($0)/reaction" }, json: ["emoji": "🔥"], allowed: .noContent, needsAccount: true, authorOnly: false, notToOneself: "cannot_react_to_self"),
+        Endpoint(name: "unreact", method: .delete, path: { "/api/v1/stories/\($0)/reaction" }, allowed: .noContent, needsAccount: true, authorOnly: false),
+        Endpoint(name: "reactions", method: .get, path: { "/api/v1/stories/\($0)/reactions" }, allowed: .ok, needsAccount: true, authorOnly: true),
+        Endpoint(name: "reply", method: .post, path: { "/api/v1/stories/\($0)/replies" }, json: ["text": "hi"], allowed: .created, needsAccount: true, authorOnly: false, notToOneself: "cannot_reply_to_self"),
+        Endpoint(name: "replies", method: .get, path: { "/api/v1/stories/\($0)/replies" }, allowed: .ok, needsAccount: true, authorOnly: false),
         Endpoint(name: "edit", method: .patch, path: { "/api/v1/stories/\($0)" }, json: ["altText": "a photo"], allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "receipt", method: .get, path: { "/api/v1/stories/\($0)/deletion-receipt" }, allowed: .conflict, needsAccount: true, authorOnly: true),
     ]
@@ -48,6 +55,7 @@ import Testing
     static func expected(_ endpoint: Endpoint, _ audience: Audience, _ relation: Relation) -> HTTPResponse.Status {
         if relation == .signedOut && endpoint.needsAccount { return .unauthorized }
         if endpoint.authorOnly { return relation == .author ? endpoint.allowed : .notFound }
+        if endpoint.notToOneself != nil && relation == .author { return .badRequest }
         return sees[audience]!.contains(relation) ? endpoint.allowed : .notFound
     }
 
@@ -57,6 +65,7 @@ import Testing
         case .unauthorized: "unauthenticated"
         case .notFound: endpoint.name == "media" ? "media_not_found" : "story_not_found"
         case .conflict: "not_purged"
+        case .badRequest: endpoint.notToOneself
         default: nil
         }
     }

@@ -190,6 +190,8 @@ struct WebController {
         var person: PersonView
         var storyJSON: String
         var empty: Bool
+        /// The quick reactions, in order.
+        var reactions: [String] = QuickReaction.emoji
         /// The report sheet's choices.
         var reasons: [ReasonView] = ReportReason.allCases.map {
             ReasonView(value: $0.rawValue, label: WebModerationController.label($0))
@@ -351,6 +353,8 @@ struct WebController {
             let sentence: String
             switch item.kind {
             case .like: sentence = "liked your story"
+            case .reaction: sentence = "reacted \(item.text ?? "") to your story"
+            case .reply: sentence = "replied to your story"
             case .comment: sentence = "commented on your story"
             case .share: sentence = "shared your story"
             case .follow: sentence = "started following you"
@@ -361,7 +365,8 @@ struct WebController {
             let fromModerators = [.takedown, .appealRestored, .appealUpheld].contains(item.kind)
             let href = fromModerators ? "/removed"
                 : item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
-            return ActivityView(person: PersonView(actor), system: fromModerators, sentence: sentence, quote: item.text,
+            return ActivityView(person: PersonView(actor), system: fromModerators, sentence: sentence,
+                                quote: item.kind == .reaction ? nil : item.text,
                                 when: shortAge(from: item.createdAt, to: now),
                                 unread: !entry.read, href: href)
         }

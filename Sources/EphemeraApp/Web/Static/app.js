@@ -120,7 +120,8 @@
     }
 
     const openSheet = () => $$("[data-sheet]").find((sheet) => !sheet.hidden);
-    const isPaused = () => held || userPaused || busy || !!openSheet() || document.hidden;
+    let typing = false; // writing a reply
+    const isPaused = () => held || userPaused || busy || typing || !!openSheet() || document.hidden;
 
     function syncPause() {
       const paused = isPaused();
@@ -383,6 +384,11 @@
       $('[data-count="likes"]').textContent = segment.counts.likes ? String(segment.counts.likes) : "";
       $('[data-count="comments"]').textContent = segment.counts.comments ? String(segment.counts.comments) : "";
       $('[data-count="views"]').textContent = String(segment.counts.views || 0);
+      const replyBar = $("[data-reply-bar]");
+      if (replyBar) replyBar.hidden = isAuthor || !me;
+      $$('[data-action="react"]').forEach((element) => {
+        element.setAttribute("aria-pressed", String(segment.myReaction === element.dataset.emoji));
+      });
       const download = button("download");
       download.disabled = !isAuthor && !segment.allowDownloads;
       download.title = download.disabled ? "The author turned downloads off." : "Download";
@@ -527,6 +533,49 @@
       }
     });
 
+    // Quick reactions (one per viewer, replaced by the next; the same one again takes it back) and private
+    // replies, for everyone but the author.
+    $$('[data-action="react"]').forEach((element) => element.addEventListener("click", async () => {
+      if (needsAccount()) return;
+      const segment = currentSegment();
+      const before = segment.myReaction;
+      const emoji = before === element.dataset.emoji ? null : element.dataset.emoji;
+      segment.myReaction = emoji;
+      renderActions(segment);
+      try {
+        if (emoji) await api("PUT", `/api/v1/stories/${segment.id}/reaction`, { emoji });
+        else await api("DELETE", `/api/v1/stories/${segment.id}/reaction`);
+      } catch (error) {
+        segment.myReaction = before;
+        renderActions(segment);
+        toast(error.message);
+      }
+    }));
+    const replyForm = $("[data-reply-form]");
+    if (replyForm) {
+      const field = replyForm.elements.text;
+      field.addEventListener("focus", () => { typing = true; syncPause(); });
+      field.addEventListener("blur", () => { typing = false; syncPause(); });
+      replyForm.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (needsAccount()) return;
+        const text = field.value.trim();
+        if (!text) return;
+        const send = replyForm.querySelector('[data-action="send-reply"]');
+        send.disabled = true;
+        try {
+          await api("POST", `/api/v1/stories/${currentSegment().id}/replies`, { text });
+          field.value = "";
+          field.blur();
+          toast(`Reply sent to @${state.author.handle}. Only they can see it.`);
+        } catch (error) {
+          toast(error.message);
+        } finally {
+          send.disabled = false;
+        }
+      });
+    }
+
     // Mute the author: their stories go to the end of my tray and are not entered from another story.
     const muteAuthor = button("mute-author");
     function paintMuteAuthor() {
@@ -602,19 +651,25 @@
     }
     $$('[data-action="close-sheet"]').forEach((element) => element.addEventListener("click", closeSheets));
 
-    function commentItem(comment, segment) {
+    /** A list item of something a person wrote (a comment, a reply): avatar, handle, age, text. */
+    function writtenItem(person, createdAt, words) {
       const item = document.createElement("li");
-      item.dataset.commentId = comment.id;
-      item.appendChild(avatar(comment.author));
+      item.appendChild(avatar(person));
       const body = document.createElement("div");
       const name = document.createElement("b");
-      name.textContent = comment.author.handle;
+      name.textContent = person.handle;
       const when = document.createElement("small");
-      when.textContent = ` ${age(comment.createdAt)}`;
+      when.textContent = ` ${age(createdAt)}`;
       const text = document.createElement("p");
-      text.textContent = comment.text;
+      text.textContent = words;
       body.append(name, when, text);
       item.appendChild(body);
+      return item;
+    }
+
+    function commentItem(comment, segment) {
+      const item = writtenItem(comment.author, comment.createdAt, comment.text);
+      item.dataset.commentId = comment.id;
       if (me && (comment.author.handle === me || state.isAuthor)) {
         const remove = document.createElement("button");
         remove.className = "icon-button";
@@ -689,7 +744,24 @@
       sheet.hidden = false;
       syncPause();
       try {
-        const data = await api("GET", `/api/v1/stories/${segment.id}/viewers`);
+        const [data, reactions, replies] = await Promise.all([
+          api("GET", `/api/v1/stories/${segment.id}/viewers`),
+          api("GET", `/api/v1/stories/${segment.id}/reactions`),
+          api("GET", `/api/v1/stories/${segment.id}/replies?limit=100`),
+        ]);
+        const reacted = Object.entries(reactions.counts).sort((a, b) => b[1] - a[1]);
+        const reactionLine = $("[data-reactions-summary]");
+        reactionLine.hidden = !reacted.length;
+        reactionLine.textContent = reacted.map(([emoji, count]) => `${emoji} ${count}`).join("  ·  ")
+          + (reactions.recent.length ? ` — ${reactions.recent.slice(0, 5).map((r) => `${r.account.handle} ${r.emoji}`).join(", ")}` : "");
+        const replyList = $("[data-replies]");
+        replyList.textContent = "";
+        $("[data-replies-head]").hidden = !replies.items.length;
+        for (const reply of replies.items) {
+          const item = writtenItem(reply.from, reply.createdAt, reply.text);
+          item.dataset.replyId = reply.id;
+          replyList.appendChild(item);
+        }
         const parts = [`${data.count} view${data.count === 1 ? "" : "s"}`,
           `${segment.counts.likes} like${segment.counts.likes === 1 ? "" : "s"}`,
           `${segment.counts.shares} share${segment.counts.shares === 1 ? "" : "s"}`];
