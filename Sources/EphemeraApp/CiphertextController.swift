@@ -39,7 +39,7 @@ struct CiphertextController {
         headers[.cacheControl] = "public, max-age=\(maxAge.components.seconds), immutable"
         headers[.accessControlAllowOrigin] = "*"
         let notModified = request.headers[.ifNoneMatch].map { match in
-            match.split(separator: ",").contains { ["*", link.etag].contains($0.trimmingCharacters(in: .whitespaces)) }
+            headerListItems(match).contains { ["*", link.etag].contains($0) }
         } ?? false
         // Opening the file reads, for a GET, the range (or its first chunk), chosen there from the file's size;
         // the headers below are set from that same choice.

@@ -42,9 +42,8 @@ struct MediaController {
         headers[.cacheControl] = isPublic ? "public, max-age=60" : "private, max-age=60"
         headers[.vary] = "Authorization, Cookie"
 
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: {
-            let candidate = $0.trimmingCharacters(in: .whitespaces)
-            return candidate == etag || candidate == "W/" + etag || candidate == "*"
+        if let match = request.headers[.ifNoneMatch], headerListItems(match).contains(where: {
+            $0 == etag || $0 == "W/" + etag || $0 == "*"
         }) {
             blob.close()
             return Response(status: .notModified, headers: headers)

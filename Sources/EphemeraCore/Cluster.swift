@@ -131,7 +131,7 @@ public struct TrustedProxies: Sendable, Hashable {
     public static func parse(_ text: String) -> Result<TrustedProxies, Unparsable> {
         var blocks: [AddressBlock] = []
         var bad: [String] = []
-        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+        for entry in headerListItems(text) {
             if let block = AddressBlock(entry) { blocks.append(block) } else { bad.append(entry) }
         }
         return bad.isEmpty ? .success(TrustedProxies(blocks)) : .failure(Unparsable(entries: bad))
@@ -145,7 +145,7 @@ public struct TrustedProxies: Sendable, Hashable {
     /// walk at the last trusted hop (never believing text that is not an address).
     public func clientAddress(peer: String?, forwardedFor headers: [String]) -> String? {
         guard let peer, trusts(peer) else { return peer }
-        let hops = headers.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = headers.flatMap(headerListItems)
         var client = peer
         for hop in hops.reversed() {
             guard let bytes = IPAddress.bytes(hop) else { break }
@@ -154,6 +154,13 @@ public struct TrustedProxies: Sendable, Hashable {
         }
         return client
     }
+}
+
+/// The items of a comma-separated header (or flag) value, trimmed, empty ones dropped. Split on Unicode scalars,
+/// not Characters: a comma that a prepended or combining mark joins into one grapheme cluster still separates
+/// (a client could otherwise merge its forged `X-Forwarded-For` entry with the one its proxy appends).
+public func headerListItems(_ text: String) -> [String] {
+    text.unicodeScalars.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
 extension Array where Element == AddressBlock {

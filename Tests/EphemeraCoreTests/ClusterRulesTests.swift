@@ -33,6 +33,10 @@ import Testing
         #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6, 198.51.100.7"]) == "198.51.100.7")
         // Two trusted hops, across two header lines.
         #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6, 198.51.100.7", "10.1.1.1"]) == "198.51.100.7")
+        // A client's last character cannot swallow the comma the proxy writes after it: U+0604 (a prepended
+        // mark) and a comma are one Swift Character, but two list items.
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6\u{604}, 198.51.100.7"]) == "198.51.100.7")
+        #expect(headerListItems(" a\u{604},b ,, c\u{301}") == ["a\u{604}", "b", "c\u{301}"])
         // Garbage stops the walk at the last trusted hop, never believed as an address.
         #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: ["<script>"]) == "127.0.0.1")
         #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: []) == "127.0.0.1")
