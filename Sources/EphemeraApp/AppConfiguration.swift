@@ -14,6 +14,8 @@ public struct AppConfiguration: Sendable {
     public var databaseURL: String?
     /// How long a segment stays in the story (`--story-lifetime`, default 24h).
     public var storyLifetime: Duration = .seconds(24 * 3600)
+    /// The longest lifetime a poster may choose per story (`--max-story-lifetime`, default 48h).
+    public var maxStoryLifetime: Duration = .seconds(48 * 3600)
     /// How long a deleted segment can be restored (`--restore-window`, default 30d).
     public var restoreWindow: Duration = .seconds(30 * 86400)
     /// How long an upheld takedown keeps the segment, hidden, before it is purged (`--legal-hold`, default 90d).
@@ -156,7 +158,7 @@ public struct AppConfiguration: Sendable {
             database = String(database[..<scheme.upperBound]) + "…" + String(database[at...])
         }
         return "host=\(host) port=\(port) data-dir=\(dataDirectory) database=\(database) "
-            + "story-lifetime=\(storyLifetime.seconds)s restore-window=\(restoreWindow.seconds)s "
+            + "story-lifetime=\(storyLifetime.seconds)s max-story-lifetime=\(maxStoryLifetime.seconds)s restore-window=\(restoreWindow.seconds)s "
             + "max-video-seconds=\(mediaLimits.maxVideoSeconds) max-upload-bytes=\(mediaLimits.maxVideoBytes) "
             + "public-url=\(resolvedPublicURL) keyring-dir=\(resolvedKeyringDirectory) "
             + "scratch-dir=\(resolvedScratchDirectory) key-backup-retention=\(keyBackupRetention.seconds)s "

@@ -112,6 +112,8 @@ struct SegmentBody: Encodable {
     var caption: String?
     /// What the picture shows, for screen readers.
     var altText: String?
+    /// When a scheduled segment goes live (its author is the only one who can read it until then).
+    var publishAt: String?
     var audience: String
     var media: Media
     var counts: Counts
@@ -144,6 +146,7 @@ struct SegmentBody: Encodable {
         height = s.height
         caption = s.caption
         altText = s.altText
+        publishAt = s.publishAt?.rfc3339
         audience = s.audience.rawValue
         media = Media(poster: url(.poster) ?? url(.photo), video: url(.video), photo: url(.photo))
         counts = Counts(views: isAuthor ? s.viewCount : nil, likes: s.likeCount, comments: s.commentCount,
@@ -283,6 +286,7 @@ extension SegmentBody {
     init(_ view: SegmentView, viewer: Viewer, publicURL: String) {
         self.init(view.segment, author: view.author, viewer: viewer, seen: view.seen, liked: view.liked, publicURL: publicURL)
         myReaction = view.reaction
+        if view.scheduled { state = "scheduled" }
         counts.reactions = view.reactionCount
         if let access = view.access {
             // Links on this site are paths; presigned object-store URLs are absolute already.

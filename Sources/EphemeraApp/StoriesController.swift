@@ -16,6 +16,18 @@ struct StoriesController {
         router.get("/api/v1/feed/for-you", use: forYou)
         router.post("/api/v1/stories/:id/views", use: view)
         router.get("/api/v1/me/archive", use: archive)
+        router.get("/api/v1/me/scheduled", use: scheduled)
+    }
+
+    /// My segments waiting for their `publishAt`, soonest first.
+    @Sendable func scheduled(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let list = try await services.reading.scheduled(of: me)
+        return try jsonResponse(SegmentsBody(items: try await segmentBodies(services, list, viewer: context.viewer)))
+    }
+
+    struct SegmentsBody: Encodable {
+        var items: [SegmentBody]
     }
 
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -85,7 +97,9 @@ struct StoriesController {
                 TrayItem(author: AuthorBody(author), ring: entry.ring.rawValue, latestAt: entry.latestAt.rfc3339,
                          segmentCount: entry.segmentCount)
             }
-            return (try jsonEncoder.encode(TrayBody(items: items)), tray.compactMap(\.entry.firstExpiry).min() ?? now + cache.maxAge)
+            // Good until a segment in it expires or a scheduled one goes live.
+            let changes = tray.compactMap(\.entry.firstExpiry) + [try await services.reading.nextScheduledPublish(for: me)].compactMap { $0 }
+            return (try jsonEncoder.encode(TrayBody(items: items)), changes.min() ?? now + cache.maxAge)
         }
         return jsonResponse(bytes: payload)
     }

@@ -12,11 +12,18 @@ public struct PostRequest: Sendable {
     /// Comments and downloads for this post alone; nil follows the account's settings.
     public var allowComments: Bool?
     public var allowDownloads: Bool?
+    /// A lifetime's name (`StorySchedule.lifetimes`); nil: the server's default.
+    public var lifetime: String?
+    /// When to go live; nil: now.
+    public var publishAt: Instant?
     public var edits: PostEdits
     public var creative: CreativeEdits
 
     public init(audience: Audience, caption: String?, altText: String? = nil, allowComments: Bool? = nil,
-                allowDownloads: Bool? = nil, edits: PostEdits, creative: CreativeEdits) {
+                allowDownloads: Bool? = nil, lifetime: String? = nil, publishAt: Instant? = nil, edits: PostEdits,
+                creative: CreativeEdits) {
+        self.lifetime = lifetime
+        self.publishAt = publishAt
         self.audience = audience
         self.caption = caption
         self.altText = altText
@@ -34,13 +41,16 @@ public struct PostFields {
     var altText: String?
     var allowComments: Bool?
     var allowDownloads: Bool?
+    var lifetime: String?
+    var publishAt: Instant?
     var edits: PostEdits
     var creative: CreativeEdits
 
     /// What the use case is asked to post.
     public var request: PostRequest {
         PostRequest(audience: audience, caption: caption, altText: altText, allowComments: allowComments,
-                    allowDownloads: allowDownloads, edits: edits, creative: creative)
+                    allowDownloads: allowDownloads, lifetime: lifetime, publishAt: publishAt, edits: edits,
+                    creative: creative)
     }
 
     public init(_ fields: [String: String], settings: AccountSettings) throws {
@@ -50,6 +60,8 @@ public struct PostFields {
         self.caption = caption?.isEmpty == false ? caption : nil
         let altText = try fields["altText"].map(SegmentEdit.validatedAltText)
         self.altText = altText?.isEmpty == false ? altText : nil
+        lifetime = fields["lifetime"].flatMap { $0.isEmpty ? nil : $0 }
+        publishAt = try fields["publishAt"].flatMap { $0.isEmpty ? nil : try StorySchedule.publishAt($0) }
         allowComments = try fields["allowComments"].flatMap { $0.isEmpty ? nil : try parseFlag($0, name: "allowComments") }
         allowDownloads = try fields["allowDownloads"].flatMap { $0.isEmpty ? nil : try parseFlag($0, name: "allowDownloads") }
         var creative = CreativeEdits()

@@ -34,6 +34,8 @@ public struct Segment: Sendable, Hashable {
     public var allowComments: Bool?
     /// The author's choice for this segment alone; nil follows their account setting (`downloadsAllowed`).
     public var allowDownloads: Bool?
+    /// When a scheduled segment goes live; until then only its author reads it (`StorySchedule`).
+    public var publishAt: Instant?
 
     public init(
         id: String, authorID: String, kind: SegmentKind, state: SegmentState, audience: Audience,
@@ -41,7 +43,8 @@ public struct Segment: Sendable, Hashable {
         width: Int = 0, height: Int = 0, failureReason: String? = nil, deletedAt: Instant? = nil,
         restorableUntil: Instant? = nil, mediaTag: String? = nil, uploadID: String, position: Int = 0,
         viewCount: Int = 0, likeCount: Int = 0, commentCount: Int = 0, shareCount: Int = 0, downloadCount: Int = 0,
-        discardedAt: Instant? = nil, altText: String? = nil, allowComments: Bool? = nil, allowDownloads: Bool? = nil
+        discardedAt: Instant? = nil, altText: String? = nil, allowComments: Bool? = nil, allowDownloads: Bool? = nil,
+        publishAt: Instant? = nil
     ) {
         self.id = id
         self.authorID = authorID
@@ -69,7 +72,11 @@ public struct Segment: Sendable, Hashable {
         self.altText = altText
         self.allowComments = allowComments
         self.allowDownloads = allowDownloads
+        self.publishAt = publishAt
     }
+
+    /// Whether it waits for its `publishAt` at `now`.
+    public func isScheduled(at now: Instant) -> Bool { publishAt.map { now < $0 } ?? false }
 
     /// Whether others may comment: the segment's own choice, else its author's setting.
     public func commentsAllowed(author: Account) -> Bool { allowComments ?? author.settings.allowComments }
@@ -77,7 +84,7 @@ public struct Segment: Sendable, Hashable {
     /// Whether others may download it: the segment's own choice, else its author's setting.
     public func downloadsAllowed(author: Account) -> Bool { allowDownloads ?? author.settings.allowDownloads }
 
-    /// When a segment posted at `postedAt` leaves every read: its lifetime (`--story-lifetime`) later.
+    /// When a segment posted (or scheduled to go live) at `postedAt` leaves every read: its lifetime later.
     public static func expiry(postedAt: Instant, lifetime: Duration) -> Instant { postedAt + lifetime }
 
     /// How long a photo stays on screen in the viewer.

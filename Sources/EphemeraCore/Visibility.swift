@@ -30,7 +30,7 @@ public struct Relations: Sendable, Hashable {
 /// EphemeraStore (`SQLVisibility`) mirrors it, checked by `VisibilityAgreementTests`. The author's archive and
 /// recently-deleted lists are separate, author-only reads.
 public func isVisible(_ segment: Segment, to viewer: Viewer, at now: Instant, graph: Relations) -> Bool {
-    guard segment.state == .live, now < segment.expiresAt else { return false }
+    guard segment.state == .live, now < segment.expiresAt, !segment.isScheduled(at: now) else { return false }
     if viewer.accountID == segment.authorID { return true }
     guard viewer.accountID != nil || segment.audience == .public else { return false }
     guard !graph.blocked, !graph.hiddenFromViewer else { return false }

@@ -41,7 +41,7 @@ public enum DataClassification {
             "id", "author_id", "upload_id", "position", "kind", "state", "audience", "caption", "created_at",
             "expires_at", "duration_ms", "width", "height", "failure_reason", "deleted_at", "restorable_until",
             "media_tag", "view_count", "like_count", "comment_count", "share_count", "download_count", "discarded_at",
-            "alt_text", "allow_comments", "allow_downloads",
+            "alt_text", "allow_comments", "allow_downloads", "publish_at",
         ]),
         "views": all(.purgedWithSegment, ["segment_id", "viewer_id", "viewed_at"]),
         "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),

@@ -21,6 +21,7 @@ public enum Migrations {
         M0018_SegmentEdits,
         M0019_CreateMutes,
         M0020_CreateReactionsAndReplies,
+        M0021_ScheduledSegments,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -442,5 +443,12 @@ public enum Migrations {
         """,
         "CREATE INDEX replies_segment ON replies (segment_id, created_at, id)",
         "CREATE INDEX replies_author ON replies (author_id)",
+    ])
+
+    /// A segment may wait for its `publish_at` (NULL: live once processed); its lifetime starts then. The index
+    /// serves the author's list of scheduled segments and the tray cache's next change.
+    static let M0021_ScheduledSegments = Migration("M0021_ScheduledSegments", [
+        "ALTER TABLE segments ADD COLUMN publish_at BIGINT",
+        "CREATE INDEX segments_publish_at ON segments (publish_at) WHERE publish_at IS NOT NULL",
     ])
 }

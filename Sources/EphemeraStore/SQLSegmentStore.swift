@@ -24,7 +24,7 @@ public struct SQLSegmentStore: Sendable {
         s.id, s.author_id, s.upload_id, s.position, s.kind, s.state, s.audience, s.caption, s.created_at, \
         s.expires_at, s.duration_ms, s.width, s.height, s.failure_reason, s.deleted_at, s.restorable_until, \
         s.media_tag, s.view_count, s.like_count, s.comment_count, s.share_count, s.download_count, s.discarded_at, \
-        s.alt_text, s.allow_comments, s.allow_downloads
+        s.alt_text, s.allow_comments, s.allow_downloads, s.publish_at
         """
 
     // MARK: Writing
@@ -51,11 +51,11 @@ public struct SQLSegmentStore: Sendable {
             for s in segments {
                 try await sql.raw("""
                     INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, caption,
-                    created_at, expires_at, duration_ms, width, height, alt_text, allow_comments, allow_downloads) VALUES (\(bind: s.id), \(bind: s.authorID),
+                    created_at, expires_at, duration_ms, width, height, alt_text, allow_comments, allow_downloads, publish_at) VALUES (\(bind: s.id), \(bind: s.authorID),
                     \(bind: s.uploadID), \(bind: s.position), \(bind: s.kind.rawValue), \(bind: s.state.rawValue),
                     \(bind: s.audience.rawValue), \(bind: s.caption), \(bind: s.createdAt.milliseconds),
                     \(bind: s.expiresAt.milliseconds), \(bind: s.durationMilliseconds), \(bind: s.width), \(bind: s.height),
-                    \(bind: s.altText), \(bind: s.allowComments), \(bind: s.allowDownloads))
+                    \(bind: s.altText), \(bind: s.allowComments), \(bind: s.allowDownloads), \(bind: s.publishAt?.milliseconds))
                     """).run()
             }
             try await SQLJobQueue.insert(.processUpload(uploadID: upload.id), runAt: upload.createdAt, on: sql)
@@ -260,6 +260,29 @@ public struct SQLSegmentStore: Sendable {
         return trayOrder(entries)
     }
 
+    /// The next `publish_at` after `now` among the segments of `viewer` and those they follow: the tray may change
+    /// then without any write.
+    public func nextPublish(viewer: String, now: Instant) async throws -> Instant? {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT MIN(publish_at) AS next FROM segments
+                WHERE publish_at > \(bind: now.milliseconds) AND state IN ('live', 'processing')
+                AND (author_id = \(bind: viewer) OR author_id IN (SELECT followee_id FROM follows WHERE follower_id = \(bind: viewer)))
+                """).first()?.decode(column: "next", as: Int64?.self).map(Instant.init(milliseconds:))
+        }
+    }
+
+    /// An author's segments waiting for their `publish_at`, soonest first.
+    public func scheduled(authorID: String, now: Instant) async throws -> [Segment] {
+        try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID)
+                AND s.publish_at > \(bind: now.milliseconds) AND s.state IN ('live', 'processing')
+                ORDER BY s.publish_at, s.id
+                """).all().map(Self.segment(from:))
+        }
+    }
+
     /// The ring of one author's story for `viewer`.
     public func ring(authorID: String, viewer: String?, now: Instant) async throws -> StoryRing {
         try await database.withReadConnection { sql in
@@ -433,7 +456,8 @@ public struct SQLSegmentStore: Sendable {
             discardedAt: try instant("discarded_at"),
             altText: try row.decode(column: "alt_text", as: String?.self),
             allowComments: try row.decode(column: "allow_comments", as: Bool?.self),
-            allowDownloads: try row.decode(column: "allow_downloads", as: Bool?.self))
+            allowDownloads: try row.decode(column: "allow_downloads", as: Bool?.self),
+            publishAt: try instant("publish_at"))
     }
 
     /// How many of the author's segments wait for processing (`MediaRules.admitPost`).

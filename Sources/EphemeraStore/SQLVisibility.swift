@@ -14,7 +14,10 @@ public enum SQLVisibility {
     }
 
     public static func predicate(viewer: String?, now: Instant) -> SQLQueryString {
-        let live: SQLQueryString = "s.state = 'live' AND s.expires_at > \(bind: now.milliseconds)"
+        let live: SQLQueryString = """
+            s.state = 'live' AND s.expires_at > \(bind: now.milliseconds)
+             AND (s.publish_at IS NULL OR s.publish_at <= \(bind: now.milliseconds))
+            """
         guard let viewer else {
             return live + " AND s.audience = 'public'"
         }

@@ -43,6 +43,7 @@ public enum API {
         public var height: Int
         public var caption: String?
         public var altText: String?
+        public var publishAt: String?
         public var audience: String
         public var media: Media
         public var counts: Counts
@@ -94,6 +95,11 @@ public enum API {
         public var storyRing: String
         public var followedByMe: Bool
         public var mutedByMe: Bool
+    }
+
+    /// `{items:[segment]}` (`GET /api/v1/me/scheduled`).
+    public struct Segments: Decodable, Sendable, Equatable {
+        public var items: [Segment]
     }
 
     /// A private reply.

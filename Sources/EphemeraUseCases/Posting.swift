@@ -13,12 +13,13 @@ public struct Posting: Sendable {
     let inbox: any UploadInbox
     let limits: MediaLimits
     let lifetime: Duration
+    let maxLifetime: Duration
     let clock: any EphemeraClock
     let limiter: RateLimiter
     let wakeWorkers: @Sendable () -> Void
 
     public init(segments: SQLSegmentStore, keyring: any Keyring, prober: any MediaProber, inbox: any UploadInbox,
-                limits: MediaLimits, lifetime: Duration, clock: any EphemeraClock, limiter: RateLimiter,
+                limits: MediaLimits, lifetime: Duration, maxLifetime: Duration, clock: any EphemeraClock, limiter: RateLimiter,
                 wakeWorkers: @escaping @Sendable () -> Void) {
         self.limiter = limiter
         self.segments = segments
@@ -27,6 +28,7 @@ public struct Posting: Sendable {
         self.inbox = inbox
         self.limits = limits
         self.lifetime = lifetime
+        self.maxLifetime = maxLifetime
         self.clock = clock
         self.wakeWorkers = wakeWorkers
     }
@@ -59,6 +61,8 @@ public struct Posting: Sendable {
         try MediaRules.checkDeclaredImageSize(
             prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
         let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
+        let lifetime = try request.lifetime.map { try StorySchedule.lifetime($0, max: maxLifetime) } ?? self.lifetime
+        let publishAt = try request.publishAt.flatMap { try StorySchedule.checked(publishAt: $0, now: clock.now()) }
         let plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
         // Before anything of it is kept: room for what it will make (507 storage_full otherwise).
         try StorageRules.admitPost(freeBytes: await inbox.freeBytes(), uploadBytes: probe.sizeBytes)
@@ -71,9 +75,10 @@ public struct Posting: Sendable {
         let made = (0..<pieces).map { position in
             Segment(
                 id: IDs.make(), authorID: author.id, kind: plan.kind, state: .processing, audience: request.audience,
-                caption: request.caption, createdAt: now, expiresAt: Segment.expiry(postedAt: now, lifetime: lifetime),
+                caption: request.caption, createdAt: now,
+                expiresAt: Segment.expiry(postedAt: publishAt ?? now, lifetime: lifetime),
                 uploadID: uploadID, position: position, altText: request.altText,
-                allowComments: request.allowComments, allowDownloads: request.allowDownloads)
+                allowComments: request.allowComments, allowDownloads: request.allowDownloads, publishAt: publishAt)
         }
         try await inbox.makeDurable(incoming: uploadID)
         if request.creative.hasSound {

@@ -11,6 +11,8 @@ public struct SegmentView: Sendable, Hashable {
     public var reaction: String?
     /// How many reactions it has: for its author only.
     public var reactionCount: Int?
+    /// It waits for its `publishAt` (shown to its author as `scheduled`).
+    public var scheduled: Bool = false
     /// The key and ciphertext links, for a caller who may see it (every view is made for such a caller).
     public var access: MediaAccess?
 }
@@ -112,11 +114,13 @@ public struct Reading: Sendable {
             among: list.filter { $0.authorID == viewer.accountID }.map(\.id))
         let (authorsByID, seenIDs, likedIDs, accessByID) = try await (authors, seen, liked, access)
         let (mine, counts) = try await (reactions, reactionCounts)
+        let now = clock.now()
         return list.compactMap { segment in
             authorsByID[segment.authorID].map {
                 SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id),
                             reaction: mine[segment.id],
                             reactionCount: segment.authorID == viewer.accountID ? counts[segment.id] ?? 0 : nil,
+                            scheduled: segment.state == .live && segment.isScheduled(at: now),
                             access: accessByID[segment.id])
             }
         }
@@ -180,6 +184,17 @@ public struct Reading: Sendable {
 
     /// The tray of `viewer`: the people they follow (and themselves) with a story they can see, in tray order,
     /// each with its author.
+    /// The next instant a scheduled segment of someone in `viewer`'s tray (or their own) goes live: a cached
+    /// tray is good until then at most.
+    public func nextScheduledPublish(for viewer: Account) async throws -> Instant? {
+        try await segments.nextPublish(viewer: viewer.id, now: clock.now())
+    }
+
+    /// The author's scheduled segments, soonest first.
+    public func scheduled(of author: Account) async throws -> [Segment] {
+        try await segments.scheduled(authorID: author.id, now: clock.now())
+    }
+
     public func tray(for viewer: Account) async throws -> [(entry: TrayEntry, author: Account)] {
         let entries = try await segments.tray(viewer: viewer.id, now: clock.now())
         let authors = try await accounts.accounts(ids: Set(entries.map(\.authorID)))

@@ -18,6 +18,8 @@ struct ServerOptions: ParsableArguments {
     var databaseURL: String?
     @Option(help: "How long a story segment is visible: 90s, 15m, 24h, 7d. [EPHEMERA_STORY_LIFETIME, default 24h]")
     var storyLifetime: String?
+    @Option(help: "The longest lifetime a poster may choose (6h, 12h, 24h or 48h). [EPHEMERA_MAX_STORY_LIFETIME, default 48h]")
+    var maxStoryLifetime: String?
     @Option(help: "How long a deleted segment can be restored. [EPHEMERA_RESTORE_WINDOW, default 30d]")
     var restoreWindow: String?
     @Option(help: "Longest video segment in seconds. [EPHEMERA_MAX_VIDEO_SECONDS, default 15]")
@@ -137,6 +139,9 @@ struct ServerOptions: ParsableArguments {
             } else {
                 config.databaseURL = v
             }
+        }
+        if let (v, key) = value(maxStoryLifetime, "EPHEMERA_MAX_STORY_LIFETIME") {
+            if let d = parseDurationSpec(v) { config.maxStoryLifetime = d } else { problems.append("\(key): '\(v)' is not a duration like 48h") }
         }
         if let (v, key) = value(storyLifetime, "EPHEMERA_STORY_LIFETIME") {
             if let d = parseDurationSpec(v) { config.storyLifetime = d } else { problems.append("\(key): '\(v)' is not a duration like 24h, 90m, 30s or 7d") }

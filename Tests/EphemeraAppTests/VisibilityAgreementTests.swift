@@ -38,10 +38,14 @@ import Testing
             for state in SegmentState.allCases {
                 for audience in Audience.allCases {
                     for expiresIn: Int64 in [-1000, 0, 1, 60_000] {
-                        segments.append(Segment(
-                            id: IDs.make(), authorID: author, kind: .photo, state: state, audience: audience,
-                            caption: nil, createdAt: now - .seconds(60),
-                            expiresAt: Instant(milliseconds: now.milliseconds + expiresIn), uploadID: "u"))
+                        // Scheduled ones too: going live a moment ago, now, a moment ahead, later.
+                        for publishIn: Int64? in state == .live ? [nil, -1, 0, 1, 30_000] : [nil] {
+                            segments.append(Segment(
+                                id: IDs.make(), authorID: author, kind: .photo, state: state, audience: audience,
+                                caption: nil, createdAt: now - .seconds(60),
+                                expiresAt: Instant(milliseconds: now.milliseconds + expiresIn), uploadID: "u",
+                                publishAt: publishIn.map { Instant(milliseconds: now.milliseconds + $0) }))
+                        }
                     }
                 }
             }
@@ -49,9 +53,9 @@ import Testing
                 for s in segments {
                     try await sql.raw("""
                         INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, created_at,
-                        expires_at, duration_ms, width, height) VALUES (\(bind: s.id), \(bind: s.authorID), 'u', 0, 'photo',
+                        expires_at, duration_ms, width, height, publish_at) VALUES (\(bind: s.id), \(bind: s.authorID), 'u', 0, 'photo',
                         \(bind: s.state.rawValue), \(bind: s.audience.rawValue), \(bind: s.createdAt.milliseconds),
-                        \(bind: s.expiresAt.milliseconds), 0, 1, 1)
+                        \(bind: s.expiresAt.milliseconds), 0, 1, 1, \(bind: s.publishAt?.milliseconds))
                         """).run()
                     try await sql.raw("""
                         INSERT INTO share_links (code, segment_id, created_at) VALUES (\(bind: "c" + s.id), \(bind: s.id), 0)

@@ -448,6 +448,46 @@ class WebAppTest:
         self.shot("author-sees-reactions-and-replies")
         self.check_page()
 
+    def test_schedule_a_story_with_its_own_lifetime_then_cancel_it(self):
+        me = self.handle("planner")
+        self.sign_up_in_browser(me)
+        self.open("/new")
+        self.find("[data-media-input]").send_keys(MEDIA.photo)
+        self.visible("[data-preview-frame] img")
+        Select(self.find('select[name="lifetime"]')).select_by_value("6h")
+        # Two hours from now, in the picker's local format.
+        self.driver.execute_script("""
+            const when = new Date(Date.now() + 2 * 3600 * 1000);
+            const local = new Date(when.getTime() - when.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+            document.querySelector('[data-publish-at]').value = local;""")
+        self.shot("composer-scheduled")
+        self.click('button[data-action="post"]')
+        item = WebDriverWait(self.driver, 120).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, '[data-posted] li[data-state="scheduled"]'))[0]
+        self.assertIn("Scheduled for", item.text)
+        segment_id = item.get_attribute("data-segment-id")
+        token = self.token_for(me)
+        status, segment = SERVER.api("GET", f"/api/v1/stories/{segment_id}", token)
+        self.assertEqual((status, segment["state"]), (200, "scheduled"))
+        self.assertEqual(self.seconds(segment["expiresAt"]) - self.seconds(segment["publishAt"]), 6 * 3600)
+        self.assertEqual(SERVER.api("GET", f"/api/v1/users/{me}/story")[1]["segments"], [])
+
+        self.open("/scheduled")
+        row = self.find(f'.deleted-item[data-segment-id="{segment_id}"]')
+        self.assertIn("Goes live in", row.text)
+        self.shot("scheduled")
+        row.find_element(By.CSS_SELECTOR, '[data-action="cancel-scheduled"]').click()
+        self.wait.until(EC.alert_is_present())
+        self.driver.switch_to.alert.accept()
+        self.wait.until(EC.staleness_of(row))
+        self.assertEqual(SERVER.api("GET", f"/api/v1/stories/{segment_id}", token)[1]["state"], "deleted")
+        self.check_page()
+
+    @staticmethod
+    def seconds(rfc3339):
+        import datetime
+        return datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
     def test_download_shows_progress_to_the_end(self):
         author = self.handle("author")
         token = SERVER.sign_up(author)
@@ -776,7 +816,8 @@ class WebAppTest:
         self.open("/login")
         self.shot("login")
         self.sign_in_in_browser(me)
-        for path in ("/", "/new", f"/@{me}", "/settings", "/archive", "/recently-deleted", "/removed", "/activity"):
+        for path in ("/", "/new", f"/@{me}", "/settings", "/archive", "/scheduled", "/recently-deleted", "/removed",
+                     "/activity"):
             self.open(path)
             self.shot(path.strip("/").replace("/", "-").replace("@", "at-") or "home")
         self.open("/moderation", error_page=True)

@@ -23,6 +23,7 @@ struct WebController {
         router.post("/settings", use: saveSettings)
         router.get("/recently-deleted", use: recentlyDeleted)
         router.get("/archive", use: archive)
+        router.get("/scheduled", use: scheduled)
         router.get("/activity", use: activity)
         router.get("/@{handle}", use: profile)
         router.get("/@{handle}/story", use: viewer)
@@ -233,6 +234,8 @@ struct WebController {
         }
         var audiences: [Option]
         var filters: [Option]
+        /// The server's default first (value ""), then the lifetimes it allows.
+        var lifetimes: [Option]
         var maxSeconds: String
     }
 
@@ -251,8 +254,13 @@ struct WebController {
             NewData.Option(value: $0.rawValue, label: $0 == .none ? "Normal" : $0.rawValue.capitalized, selected: $0 == .none)
         }
         let seconds = services.configuration.mediaLimits.maxVideoSeconds
+        let configuration = services.configuration
+        let hours = { (duration: Duration) in "\(Int((duration.seconds / 3600).rounded())) hours" }
+        let lifetimes = [NewData.Option(value: "", label: "\(hours(configuration.storyLifetime)) (default)", selected: true)]
+            + StorySchedule.lifetimes.filter { $0.duration <= configuration.maxStoryLifetime && $0.duration != configuration.storyLifetime }
+                .map { NewData.Option(value: $0.name, label: hours($0.duration), selected: false) }
         return pages.render("new", title: "New story",
-                            data: NewData(audiences: audiences, filters: filters,
+                            data: NewData(audiences: audiences, filters: filters, lifetimes: lifetimes,
                                           maxSeconds: String(Int(seconds.rounded(.down)))),
                             me: try await meView(context), context: context)
     }
@@ -335,6 +343,18 @@ struct WebController {
             mediaPath(view.segment, .video) ?? mediaPath(view.segment, .photo) ?? "#"
         }
         return pages.render("archive", title: "Archive", data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
+                            me: try await meView(context), context: context)
+    }
+
+    /// My scheduled stories, soonest first, each with when it goes live.
+    @Sendable func scheduled(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let now = services.clock.now()
+        let items = try await thumbs(try await services.reading.scheduled(of: me), context: context, href: { _ in "#" }) {
+            segment in segment.publishAt.map { "Goes live in " + timeLeft(until: $0, now: now).replacingOccurrences(of: " left", with: "") }
+        }
+        return pages.render("scheduled", title: "Scheduled", page: "scheduled",
+                            data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
                             me: try await meView(context), context: context)
     }
 

@@ -35,6 +35,7 @@ struct WebPages: Sendable {
             ("settings", PackageResources.settings_mustache),
             ("recently_deleted", PackageResources.recently_deleted_mustache),
             ("archive", PackageResources.archive_mustache),
+            ("scheduled", PackageResources.scheduled_mustache),
             ("activity", PackageResources.activity_mustache),
             ("error", PackageResources.error_mustache),
             ("avatar", PackageResources.avatar_mustache),

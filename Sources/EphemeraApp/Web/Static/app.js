@@ -1003,7 +1003,7 @@
       showError("");
       const data = new FormData();
       data.append("media", file, file.name || "upload");
-      for (const name of ["caption", "altText", "audience", "filter", "text", "trimStart", "trimEnd"]) {
+      for (const name of ["caption", "altText", "audience", "lifetime", "filter", "text", "trimStart", "trimEnd"]) {
         const field = form.elements[name];
         const value = field && (field.value !== undefined ? field.value : "");
         if (value && String(value).trim()) data.append(name, String(value).trim());
@@ -1012,6 +1012,13 @@
         data.append("textPosition", (form.querySelector('input[name="textPosition"]:checked') || {}).value || "bottom");
       }
       if (form.elements.split.checked) data.append("split", "true");
+      // A local date and time from the picker, sent as an instant.
+      const publishAt = form.elements.publishAt.value;
+      if (publishAt) {
+        const when = new Date(publishAt);
+        if (Number.isNaN(when.getTime())) { showError("Choose a valid date and time to go live."); return; }
+        data.append("publishAt", when.toISOString());
+      }
       const sound = form.elements.sound.files && form.elements.sound.files[0];
       if (sound) data.append("sound", sound, sound.name);
 
@@ -1073,7 +1080,8 @@
           entry.item.dataset.state = stateName;
           entry.status.dataset.state = stateName;
           entry.status.textContent = stateName === "processing" ? "Processing…"
-            : stateName === "live" ? "Live" : stateName === "failed" ? (entry.segment.failureReason || "Failed") : stateName;
+            : stateName === "live" ? "Live" : stateName === "failed" ? (entry.segment.failureReason || "Failed")
+            : stateName === "scheduled" ? `Scheduled for ${new Date(entry.segment.publishAt).toLocaleString()}` : stateName;
         }
       };
       paint();
@@ -1120,6 +1128,12 @@
         target.disabled = true;
         await api(action === "mute-author" ? "PUT" : "DELETE", `/api/v1/me/muted/${encodeURIComponent(target.dataset.handle)}`);
         location.reload();
+      } else if (action === "cancel-scheduled" && target.dataset.id) {
+        if (!window.confirm("Cancel this scheduled story? It goes to Recently deleted and never goes live.")) return;
+        target.disabled = true;
+        await api("DELETE", `/api/v1/stories/${target.dataset.id}`);
+        target.closest("li").remove();
+        toast("Cancelled. Restore it from Recently deleted.");
       } else if (action === "restore" && target.dataset.id) {
         target.disabled = true;
         const segment = await api("POST", `/api/v1/stories/${target.dataset.id}/restore`);
