@@ -61,11 +61,13 @@ struct ShareController {
                 player = "<img src=\"\(escape(photo))\" alt=\"\(escape(spoken))\">"
             }
             if embed {
-                return html(.ok, title: title, body: player, cacheable: segment.audience == .public)
+                // Bare, for an <iframe>; still a page a screen reader can name and enter.
+                return html(.ok, title: title, body: "<main><h1 class=\"sr\">\(escape(title))</h1>\(player)</main>",
+                            cacheable: segment.audience == .public)
             }
             meta += "\n<meta name=\"twitter:player\" content=\"\(escape(services.publicURL + "/s/" + code + "/embed"))\">"
             return html(.ok, title: title, head: meta, body: """
-                <main><p>@\(escape(body.author.handle))</p>\(player)<p>\(escape(body.caption ?? ""))</p></main>
+                <main><h1>@\(escape(body.author.handle))</h1>\(player)<p>\(escape(body.caption ?? ""))</p></main>
                 """, cacheable: segment.audience == .public)
         }
     }
@@ -98,7 +100,8 @@ struct ShareController {
             <title>\(escape(title))</title>
             \(head)
             <style>body{margin:0;font:16px system-ui,sans-serif;background:#111;color:#eee;text-align:center}
-            main{max-width:480px;margin:0 auto;padding:16px}video,img{width:100%;border-radius:12px}</style>
+            main{max-width:480px;margin:0 auto;padding:16px}video,img{width:100%;border-radius:12px}
+            h1{font-size:1rem;font-weight:600}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}</style>
             </head><body>\(body)</body></html>
             """
         var headers = HTTPFields()

@@ -8,6 +8,7 @@ Run by script/browser-test (which installs Chromium, chromedriver and Selenium);
 $EPHEMERA_SCREENSHOTS (default .build/browser-screenshots).
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -69,6 +70,7 @@ class WebAppTest:
     """The tests; mixed into one TestCase per screen size below."""
 
     size = None  # "phone" or "desktop"
+    maxDiff = None
 
     def setUp(self):
         self.downloads = tempfile.mkdtemp(prefix="ephemera-downloads-")
@@ -92,6 +94,7 @@ class WebAppTest:
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": self.downloads})
         self.wait = WebDriverWait(self.driver, 30)
         self.shot_index = 0
+        self.accessibility_problems = []
 
     def tearDown(self):
         try:
@@ -126,6 +129,25 @@ class WebAppTest:
         overflow = self.driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
         self.assertLessEqual(overflow, 0, f"{self.driver.current_url} scrolls sideways by {overflow}px")
+
+    def check_accessibility(self):
+        """axe-core 4.12 (from PyPI's axe-playwright-python, injected here without Playwright) on the page as it
+        stands: fails on any violation of moderate impact or above, naming the rule, the help and the elements."""
+        self.driver.execute_script(axe_source())
+        self.driver.set_script_timeout(60)
+        violations = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {resultTypes: ["violations"]})
+              .then((result) => done(result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}))))
+              .catch((error) => done([{id: "axe-error", impact: "critical", help: String(error), nodes: []}]));""")
+        serious = [dict(v, page=self.driver.current_url.split("/", 3)[-1]) for v in violations
+                   if v["impact"] in ("moderate", "serious", "critical")]
+        self.accessibility_problems += serious
+
+    def assert_accessible(self):
+        """Fails with every violation `check_accessibility` collected, page by page."""
+        self.assertEqual(self.accessibility_problems, [], "accessibility (axe-core, moderate impact or above)")
 
     def shot(self, name):
         self.shot_index += 1
@@ -429,6 +451,7 @@ class WebAppTest:
         self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer]").get_attribute("data-paused-state") == "true")
         field.send_keys("That light! Where is this?")
         self.shot("replying")
+        self.check_accessibility()
         field.send_keys(Keys.ENTER)
         self.wait.until(lambda d: field.get_attribute("value") == "")
         status, page = SERVER.api("GET", f"/api/v1/stories/{ids[0]}/replies", author_token)
@@ -447,6 +470,8 @@ class WebAppTest:
         self.assertIn(fan, reply.text)
         self.shot("author-sees-reactions-and-replies")
         self.check_page()
+        self.check_accessibility()
+        self.assert_accessible()
 
     def test_schedule_a_story_with_its_own_lifetime_then_cancel_it(self):
         me = self.handle("planner")
@@ -568,6 +593,7 @@ class WebAppTest:
         Select(form.find_element(By.NAME, "audience")).select_by_value("closeFriends")
         form.find_element(By.NAME, "allowComments").click()
         self.shot("edit-sheet")
+        self.check_accessibility()
         self.click('[data-action="save-edit"]')
         self.wait.until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-sheet="edit"]').is_displayed())
         self.assertEqual(self.find("[data-caption]").text, "Second try")
@@ -579,6 +605,7 @@ class WebAppTest:
         self.assertEqual(SERVER.api("GET", f"/api/v1/stories/{ids[0]}", follower)[0], 404)
         self.shot("edited")
         self.check_page()
+        self.assert_accessible()
 
     def test_record_in_the_browser_and_post_it(self):
         me = self.handle("recorder")
@@ -630,6 +657,7 @@ class WebAppTest:
         self.click('[data-sheet="report"] label.chip:has(input[value="spam"])')
         self.find('[data-report-form] input[name="details"]').send_keys("Links to a shop in every story")
         self.shot("report-sheet")
+        self.check_accessibility()
         self.click('[data-action="send-report"]')
         self.wait.until(lambda d: "Moderators will look" in d.find_element(By.CSS_SELECTOR, ".toast").text)
         self.assertFalse(self.find('[data-sheet="report"]').is_displayed())
@@ -644,6 +672,7 @@ class WebAppTest:
         self.assertIn("Spam", item.text)
         self.assertIn("Links to a shop", item.text)
         self.shot("queue")
+        self.check_accessibility()
         item.find_element(By.CSS_SELECTOR, 'input[name="reason"]').send_keys("Spam: advertising is not allowed")
         self.click(f'.mod-item[data-segment-id="{segment}"] [data-action="takedown"]')
         self.wait.until(EC.staleness_of(item))
@@ -665,6 +694,7 @@ class WebAppTest:
         self.assertIn("advertising is not allowed", item.find_element(By.CSS_SELECTOR, "[data-reason]").text)
         item.find_element(By.CSS_SELECTOR, 'textarea[name="message"]').send_keys("These are my own drawings, not ads.")
         self.shot("removed")
+        self.check_accessibility()
         self.click('[data-action="appeal"]')
         self.find("[data-appeal-pending]")
         self.check_page()
@@ -683,6 +713,7 @@ class WebAppTest:
         appeal = self.find(f'.mod-item[data-segment-id="{segment}"][data-appeal-id]')
         self.assertIn("my own drawings", appeal.text)
         self.shot("appeal")
+        self.check_accessibility()
         appeal.find_element(By.CSS_SELECTOR, 'input[name="note"]').send_keys("Original art; fine.")
         self.click(f'.mod-item[data-segment-id="{segment}"] [data-action="restore-appeal"]')
         self.wait.until(EC.staleness_of(appeal))
@@ -694,6 +725,7 @@ class WebAppTest:
         self.open("/removed")
         self.find(".empty")
         self.shot("restored")
+        self.assert_accessible()
 
     def wait_for_service_worker(self):
         """Until the decrypting service worker controls this page (pages opened after it are controlled from
@@ -813,15 +845,27 @@ class WebAppTest:
         self.open("/")
         self.find("[data-for-you] .thumb")
         self.shot("signed-out-home")
-        self.open("/login")
+        self.check_accessibility()
+        for path in ("/login", "/signup", f"/@{me}", f"/@{me}/story"):
+            self.open(path)
+            self.check_accessibility()
         self.shot("login")
         self.sign_in_in_browser(me)
-        for path in ("/", "/new", f"/@{me}", "/settings", "/archive", "/scheduled", "/recently-deleted", "/removed",
+        other = self.handle("other")
+        other_token = SERVER.sign_up(other)
+        SERVER.post(other_token, MEDIA.photo, {"audience": "public", "altText": "Colour bars"})
+        status, shared = SERVER.api("POST", f"/api/v1/stories/{SERVER.post(token, MEDIA.photo, {'audience': 'public'})[0]}/shares", token)
+        self.assertEqual(status, 201)
+        share_path = "/" + shared["shareUrl"].split("/", 3)[-1]
+        for path in ("/", "/new", f"/@{me}", f"/@{me}/story", f"/@{other}", f"/@{other}/story", share_path,
+                     share_path + "/embed", "/settings", "/archive", "/scheduled", "/recently-deleted", "/removed",
                      "/activity"):
             self.open(path)
             self.shot(path.strip("/").replace("/", "-").replace("@", "at-") or "home")
+            self.check_accessibility()
         self.open("/moderation", error_page=True)
         self.assertIn("Not here", self.find("h1").text)
+        self.check_accessibility()
         self.open("/@nobody_here", error_page=True)
         self.assertIn("Not here", self.find("h1").text)
         self.shot("not-found")
@@ -830,6 +874,21 @@ class WebAppTest:
         self.click('[data-action="save-settings"]')
         self.find("[data-saved]")
         self.assertTrue(SERVER.api("GET", "/api/v1/me", token)[1]["settings"]["viewHistory"])
+        self.assert_accessible()
+
+
+def axe_source():
+    """axe.min.js as PyPI's axe-playwright-python ships it (found without importing the package, which would
+    want Playwright)."""
+    global AXE_SOURCE
+    if AXE_SOURCE is None:
+        spec = importlib.util.find_spec("axe_playwright_python")
+        with open(os.path.join(os.path.dirname(spec.origin), "axe.min.js"), encoding="utf-8") as f:
+            AXE_SOURCE = f.read()
+    return AXE_SOURCE
+
+
+AXE_SOURCE = None
 
 
 def average_saturation(path):
