@@ -12,7 +12,7 @@ struct Ephemera: AsyncParsableCommand {
         abstract: "Ephemera: self-hosted stories that vanish after a day.",
         subcommands: [
             Serve.self, Migrate.self, Audit.self, Backup.self, RestoreBackup.self, KeyringBackup.self,
-            Login.self, Logout.self, Post.self, Tray.self, Story.self, Download.self, Delete.self, Restore.self,
+            Login.self, Logout.self, Post.self, Tray.self, Story.self, Download.self, Edit.self, Delete.self, Restore.self,
             RecentlyDeleted.self, User.self,
         ])
 

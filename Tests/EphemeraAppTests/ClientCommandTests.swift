@@ -1,3 +1,4 @@
+import EphemeraCore
 import EphemeraStore
 import EphemeraTestSupport
 import Foundation
@@ -69,6 +70,18 @@ import FoundationNetworking
         // (Downloads: downloadsAreDecryptedHereAndResume.)
         let downloaded = try ServerProcess.runClient(["download", id, "-o", "whole.jpg"], home: bob, in: bob)
         #expect(downloaded.status == 0 && downloaded.output.contains("Saved whole.jpg"), "\(downloaded.output)")
+
+        // Edited from the terminal: alt text, and comments off for this one; the server refuses bad values.
+        let edited = try ServerProcess.runClient(["edit", id, "--alt-text", "A grey test card", "--comments", "off"], home: alice)
+        #expect(edited.status == 0 && edited.output.contains(id), "\(edited.output)")
+        let read = try await server.request("GET", "/api/v1/stories/\(id)", token: try savedToken(bob)).decode(API.Segment.self)
+        #expect(read.altText == "A grey test card" && !read.allowComments)
+        let badEdit = try ServerProcess.runClient(["edit", id, "--audience", "everyone"], home: alice)
+        #expect(badEdit.status == 1 && badEdit.output.contains("everyone"), "\(badEdit.output)")
+        // Scheduled from the terminal, with its own lifetime: shown as scheduled, with when it goes live.
+        let later = try ServerProcess.runClient(
+            ["post", photo, "--lifetime", "6h", "--publish-at", Instant(Date().addingTimeInterval(3600)).rfc3339], home: alice)
+        #expect(later.status == 0 && later.output.contains("scheduled (goes live "), "\(later.output)")
 
         // Someone else's segment cannot be deleted: the server's message, exit 1.
         let notMine = try ServerProcess.runClient(["delete", id], home: bob)

@@ -155,6 +155,45 @@ struct Delete: AsyncParsableCommand {
     }
 }
 
+/// `ephemera edit ID`: changes a posted segment's caption, alt text, audience, comments or downloads.
+struct Edit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Edit one of your segments: caption, alt text, audience, comments, downloads.")
+
+    @OptionGroup var options: ClientOptions
+
+    @Argument(help: "The segment id.")
+    var id: String
+
+    @Option(help: "A new caption (\"\" removes it).") var caption: String?
+    @Option(help: "New alt text (\"\" removes it).") var altText: String?
+    @Option(help: "public, followers or closeFriends: takes effect at once.") var audience: String?
+    @Option(help: "on or off.") var comments: String?
+    @Option(help: "on or off.") var downloads: String?
+
+    func validate() throws {
+        for (name, value) in [("--comments", comments), ("--downloads", downloads)] where value != nil {
+            guard value == "on" || value == "off" else { throw ValidationError("\(name) takes on or off.") }
+        }
+        guard [caption, altText, audience, comments, downloads].contains(where: { $0 != nil }) else {
+            throw ValidationError("Say what to change: --caption, --alt-text, --audience, --comments or --downloads.")
+        }
+    }
+
+    func run() async throws {
+        let config = try options.signedIn()
+        var body: [String: Any] = [:]
+        body["caption"] = caption
+        body["altText"] = altText
+        body["audience"] = audience
+        body["allowComments"] = comments.map { $0 == "on" }
+        body["allowDownloads"] = downloads.map { $0 == "on" }
+        let client = APIClient(config)
+        let segment = try await client.json("PATCH", "/api/v1/stories/\(id)", body: body).json
+        print(describe(segment, server: client.server))
+    }
+}
+
 /// `ephemera restore ID`: brings a recently deleted segment back.
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Restore a recently deleted segment.")
@@ -219,5 +258,6 @@ func describe(_ segment: [String: Any], server: String) -> String {
     let seen = (segment["seen"] as? Bool) == true ? "seen" : "new"
     let caption = (segment["caption"] as? String).map { "  “\($0)”" } ?? ""
     let length = kind == "video" ? String(format: " %.1fs", seconds) : ""
-    return "\(id)  \(kind)\(length)  \(state)  \(seen)  \(age(segment["createdAt"]))\(caption)  \(server)/@\(author)/story?segment=\(id)"
+    let when = state == "scheduled" ? (segment["publishAt"] as? String).map { " (goes live \($0))" } ?? "" : ""
+    return "\(id)  \(kind)\(length)  \(state)\(when)  \(seen)  \(age(segment["createdAt"]))\(caption)  \(server)/@\(author)/story?segment=\(id)"
 }

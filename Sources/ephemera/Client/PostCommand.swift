@@ -19,6 +19,21 @@ struct Post: AsyncParsableCommand {
     @Option(help: "A caption.")
     var caption: String?
 
+    @Option(help: "What the picture shows, read aloud by screen readers (up to 1000 characters).")
+    var altText: String?
+
+    @Option(help: "How long it stays up: 6h, 12h, 24h or 48h (default: the server's).")
+    var lifetime: String?
+
+    @Option(help: "Go live later (up to 7 days ahead), e.g. 2026-12-24T18:00:00+01:00; it is yours alone until then.")
+    var publishAt: String?
+
+    @Flag(help: "Turn comments off for this post.")
+    var noComments = false
+
+    @Flag(help: "Turn downloads off for this post.")
+    var noDownloads = false
+
     @Option(help: "none, mono, sepia, vivid, warm or cool.")
     var filter: String?
 
@@ -55,6 +70,11 @@ struct Post: AsyncParsableCommand {
         var fields: [String: String] = [:]
         fields["audience"] = audience
         fields["caption"] = caption
+        fields["altText"] = altText
+        fields["lifetime"] = lifetime
+        fields["publishAt"] = publishAt
+        if noComments { fields["allowComments"] = "false" }
+        if noDownloads { fields["allowDownloads"] = "false" }
         fields["filter"] = filter
         fields["text"] = text
         fields["textPosition"] = textPosition
