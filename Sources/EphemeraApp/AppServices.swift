@@ -234,6 +234,12 @@ public struct AppServices: Sendable {
         let metrics = NodeMetrics()
         worker.metrics = WorkerMetrics(factory: metrics.factory)
         if sweepResidue {
+            // First the helpers a killed server left writing there, then what they and it left.
+            let orphans = OrphanedHelpers.reap(under: configuration.resolvedScratchDirectory)
+            if !orphans.isEmpty {
+                logger.notice("Killed helper processes a previous server left running",
+                              metadata: ["pids": "\(orphans.map(String.init).joined(separator: ","))"])
+            }
             mediaStore.sweepResidue(keepingIncoming: try await segments.uploadSourceFiles())
             // Partial writes older than any write still in flight on another node were left by a crash.
             let abandoned = try await media.removeAbandonedWrites(startedBefore: clock.now() - AbandonedWrites.age)
