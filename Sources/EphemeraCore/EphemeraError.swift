@@ -27,6 +27,15 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String { "\(code): \(message)" }
 
+    /// Whether the same request may succeed later without any change on the caller's side: the server was
+    /// busy, full or could not reach its database or storage. Everything else refuses the request itself.
+    public var isTransient: Bool {
+        switch kind {
+        case .rateLimited, .unavailable, .insufficientStorage, .internal: true
+        default: false
+        }
+    }
+
     public func retrying(after seconds: Int) -> EphemeraError {
         var copy = self
         copy.retryAfterSeconds = seconds

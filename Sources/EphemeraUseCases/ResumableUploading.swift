@@ -168,6 +168,10 @@ public struct ResumableUploading: Sendable {
             committed = true
         } catch is ResumableUploadAlreadyPosted {
             // Another request completed it first: answer as it did.
+        } catch let error as EphemeraError where error.isTransient {
+            // The server could not post it now (database or storage down, disk full, busy): the bytes stay, and
+            // the client's retried last PATCH (at offset == length) completes it.
+            throw error
         } catch let error as EphemeraError {
             // The content was refused (too long, not a video…): say why now and on GET; drop the bytes.
             try await uploads.markFailed(id: upload.id, code: error.code, message: error.message)

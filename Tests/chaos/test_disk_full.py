@@ -80,6 +80,59 @@ class DiskFullTest(unittest.TestCase):
         audit_status, audit_output = server.audit()
         self.assertEqual(audit_status, 0, audit_output)
 
+    def test_a_resumable_upload_completed_on_a_full_disk_completes_when_space_returns(self):
+        """Its last byte fits in the spool, but the data folder has no room for the post it would become
+        (`storage_full` at completion): 507, and the upload is not marked failed, so the client's retried last
+        PATCH completes it once space returns."""
+        import base64
+        import json
+        import urllib.request
+        server = Server(data_directory=os.path.join(self.mounts[0], "ephemera"),
+                        scratch_directory=os.path.join(self.mounts[1], "ephemera"))
+        try:
+            token = server.sign_up("tusfull")
+            data = open(self.clip, "rb").read()
+
+            def call(method, url, body=b"", headers=None):
+                request = urllib.request.Request(url if url.startswith("http") else server.url + url, data=body or None,
+                                                 method=method)
+                for key, value in {"Authorization": "Bearer " + token, "Tus-Resumable": "1.0.0", **(headers or {})}.items():
+                    request.add_header(key, value)
+                try:
+                    with urllib.request.urlopen(request, timeout=120) as response:
+                        return response.status, dict(response.headers), response.read()
+                except urllib.error.HTTPError as error:
+                    return error.code, dict(error.headers), error.read()
+
+            status, headers, _ = call("POST", "/api/v1/uploads", headers={
+                "Upload-Length": str(len(data)), "Upload-Metadata": "filename " + base64.b64encode(b"clip.mp4").decode()})
+            self.assertEqual(status, 201)
+            location = headers["Location"]
+            patch = {"Content-Type": "application/offset+octet-stream"}
+            last = len(data) - 1
+            status, _, _ = call("PATCH", location, data[:last], {**patch, "Upload-Offset": "0"})
+            self.assertEqual(status, 204)
+            filler = fill(self.mounts[0], 4 << 20)  # room for the last byte, not for the renditions and reserve
+            status, _, body = call("PATCH", location, data[last:], {**patch, "Upload-Offset": str(last)})
+            self.assertEqual(status, 507, body)
+            self.assertEqual(json.loads(body)["error"]["code"], "storage_full")
+            status, headers, _ = call("HEAD", location)
+            self.assertEqual((status, headers.get("Upload-Offset")), (200, str(len(data))), "every byte was kept")
+            _, _, body = call("GET", location)
+            self.assertNotIn("failure", json.loads(body or b"{}"), "a full disk is not the file's fault")
+            os.remove(filler)
+            # The client retries its last PATCH (nothing left to send): the post is made now.
+            status, _, body = call("PATCH", location, b"", {**patch, "Upload-Offset": str(len(data))})
+            self.assertEqual(status, 204, body)
+            _, _, body = call("GET", location)
+            segments = json.loads(body).get("segments", [])
+            self.assertTrue(segments, body)
+            server.wait_live(token, segments[0]["id"])
+        finally:
+            server.stop()
+        audit_status, audit_output = server.audit()
+        self.assertEqual(audit_status, 0, audit_output)
+
     def test_a_full_data_folder_refuses_posts_clearly_and_recovers(self):
         self.check_full(self.mounts[0])
 
