@@ -301,6 +301,9 @@ struct ServerOptions: ParsableArguments {
             if let d = parseDurationSpec(v), d >= .seconds(3) { config.jobLease = d } else { problems.append("EPHEMERA_JOB_LEASE: '\(v)' is not a duration of at least 3s") }
         }
         if let v = environment["EPHEMERA_BCRYPT_COST"], let cost = UInt8(v), (4...31).contains(cost) { config.bcryptCost = cost }
+        if config.storyLifetime > config.maxStoryLifetime {
+            problems.append("--story-lifetime (\(Int(config.storyLifetime.seconds / 3600)) h) is longer than --max-story-lifetime (\(Int(config.maxStoryLifetime.seconds / 3600)) h): the default must be a lifetime people may choose")
+        }
         guard problems.isEmpty else {
             throw ValidationError("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
         }

@@ -139,6 +139,14 @@ import Testing
         }
     }
 
+    @Test func theDefaultLifetimeCannotExceedTheLongestAllowed() throws {
+        let result = try ServerProcess.runCommand([
+            "serve", "--story-lifetime", "72h", "--max-story-lifetime", "48h",
+            "--data-dir", NSTemporaryDirectory() + "never-" + UUID().uuidString,
+        ])
+        #expect(result.status != 0 && result.output.contains("--max-story-lifetime"), "\(result.output)")
+    }
+
     @Test func anS3StoreNeedsItsEndpointBucketAndCredentialsFromTheEnvironment() throws {
         let result = try ServerProcess.runCommand([
             "serve", "--media-store", "s3", "--s3-endpoint", "http://127.0.0.1:1/some/path", "--s3-bucket", "Bad_Bucket",
