@@ -61,8 +61,7 @@ public struct Posting: Sendable {
         try MediaRules.checkDeclaredImageSize(
             prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
         let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
-        let lifetime = try request.lifetime.map { try StorySchedule.lifetime($0, max: maxLifetime) } ?? self.lifetime
-        let publishAt = try request.publishAt.flatMap { try StorySchedule.checked(publishAt: $0, now: clock.now()) }
+        let (lifetime, publishAt) = try schedule(of: request)
         let plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
         // Before anything of it is kept: room for what it will make (507 storage_full otherwise).
         try StorageRules.admitPost(freeBytes: await inbox.freeBytes(), uploadBytes: probe.sizeBytes)
@@ -105,6 +104,13 @@ public struct Posting: Sendable {
         }
         wakeWorkers()
         return made
+    }
+
+    /// The lifetime and the time to go live `request` asks for, checked against this server's limits and
+    /// the clock (also when a tus upload is created, before its bytes are sent).
+    public func schedule(of request: PostRequest) throws -> (lifetime: Duration, publishAt: Instant?) {
+        (try request.lifetime.map { try StorySchedule.lifetime($0, max: maxLifetime) } ?? lifetime,
+         try request.publishAt.flatMap { try StorySchedule.checked(publishAt: $0, now: clock.now()) })
     }
 
     /// The author's edit of their segment (`SegmentEdit`): caption, alt text, audience, comments and downloads.

@@ -155,6 +155,12 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
             let notBase64 = try await app.tus(.post, "/api/v1/uploads", token: alice, headers: [
                 "Upload-Length": "10", "Upload-Metadata": "caption !!!"])
             #expect(notBase64.errorCode == "invalid_upload_metadata")
+            // A lifetime or a time to go live that will be refused is refused now, before any byte is sent.
+            for (field, value, code) in [("lifetime", "3d", "invalid_lifetime"), ("publishAt", "2020-01-01T00:00:00Z", "publish_at_in_past")] {
+                let refused = try await app.tus(.post, "/api/v1/uploads", token: alice, headers: [
+                    "Upload-Length": "10", "Upload-Metadata": "\(field) \(Data(value.utf8).base64EncodedString())"])
+                #expect(refused.status == .badRequest && refused.errorCode == code, "\(refused.text)")
+            }
             #expect(try await app.tus(.post, "/api/v1/uploads", token: nil, headers: ["Upload-Length": "10"]).status
                 == .unauthorized)
 
