@@ -15,6 +15,9 @@ public enum QuickReaction {
         }
         return match
     }
+
+    /// Reacting to one's own story says nothing to anyone.
+    public static let ownStory = EphemeraError.badRequest("cannot_react_to_self", "You cannot react to your own story.")
 }
 
 /// A private reply to a segment: read only by the segment's author and the one who replied, and purged with

@@ -5,11 +5,12 @@ public enum TusHeaders {
     /// `Upload-Metadata`: comma-separated `key base64(value)` pairs (a key may come without a value).
     public static func metadata(_ header: String) throws -> [String: String] {
         var fields: [String: String] = [:]
-        // Split on Unicode scalars, not Characters: a comma or a space that a prepended or combining mark joins
-        // into one grapheme cluster is still a separator, so no key can hold one (found by `script/fuzz`).
+        // Split on Unicode scalars, not Characters (`headerListItems`): a comma or a space that a prepended or
+        // combining mark joins into one grapheme cluster is still a separator, so no key can hold one (found by
+        // `script/fuzz`).
         func text(_ scalars: Substring.UnicodeScalarView) -> String { String(scalars) }
-        for pair in header.unicodeScalars.split(separator: ",") {
-            let parts = text(pair).trimmingCharacters(in: .whitespaces).unicodeScalars.split(separator: " ", maxSplits: 1)
+        for pair in headerListItems(header) {
+            let parts = pair.unicodeScalars.split(separator: " ", maxSplits: 1)
             guard let key = parts.first.map(text), !key.isEmpty else { continue }
             if parts.count == 1 { fields[key] = ""; continue }
             guard let data = Data(base64Encoded: text(parts[1])), let value = String(data: data, encoding: .utf8) else {

@@ -66,31 +66,23 @@ public struct SQLInteractionStore: Sendable {
         }
     }
 
-    /// The viewer's reaction to each of `segmentIDs` that has one.
-    public func reactions(by viewer: String?, among segmentIDs: [String]) async throws -> [String: String] {
-        guard let viewer, !segmentIDs.isEmpty else { return [:] }
-        return try await database.withConnection { sql in
-            var found: [String: String] = [:]
-            for row in try await sql.raw("""
-                SELECT segment_id, emoji FROM reactions WHERE account_id = \(bind: viewer) AND segment_id IN (\(binds: segmentIDs))
-                """).all() {
-                found[try row.decode(column: "segment_id", as: String.self)] = try row.decode(column: "emoji", as: String.self)
-            }
-            return found
-        }
-    }
-
-    /// How many reactions each of `segmentIDs` has (the author's own count).
-    public func reactionCounts(among segmentIDs: [String]) async throws -> [String: Int] {
+    /// For each of `segmentIDs` with reactions: how many, and `viewer`'s own, in one query (list reads ask
+    /// for both; who may see the count is the caller's rule).
+    public func reactions(among segmentIDs: [String], viewer: String?) async throws
+        -> [String: (count: Int, mine: String?)]
+    {
         guard !segmentIDs.isEmpty else { return [:] }
         return try await database.withConnection { sql in
-            var counts: [String: Int] = [:]
+            var found: [String: (count: Int, mine: String?)] = [:]
             for row in try await sql.raw("""
-                SELECT segment_id, COUNT(*) AS n FROM reactions WHERE segment_id IN (\(binds: segmentIDs)) GROUP BY segment_id
+                SELECT segment_id, COUNT(*) AS n,
+                  MAX(CASE WHEN account_id = \(bind: viewer ?? "") THEN emoji END) AS mine
+                FROM reactions WHERE segment_id IN (\(binds: segmentIDs)) GROUP BY segment_id
                 """).all() {
-                counts[try row.decode(column: "segment_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
+                found[try row.decode(column: "segment_id", as: String.self)] =
+                    (try row.decode(column: "n", as: Int.self), try row.decode(column: "mine", as: String?.self))
             }
-            return counts
+            return found
         }
     }
 

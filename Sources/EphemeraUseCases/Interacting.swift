@@ -22,17 +22,13 @@ public struct ReplyView: Sendable, Hashable {
 /// The reactions to a segment, as its author sees them: every reaction counted by emoji, the reactors named only
 /// when they enabled view history (as in the viewer list).
 public struct ReactionSummary: Sendable, Hashable {
+    /// Someone who reacted, and with what.
+    public struct Named: Sendable, Hashable {
+        public var account: Account
+        public var emoji: String
+    }
     public var counts: [String: Int]
-    public var recent: [(account: Account, emoji: String)]
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.counts == b.counts && a.recent.map(\.account) == b.recent.map(\.account) && a.recent.map(\.emoji) == b.recent.map(\.emoji)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(counts)
-        for entry in recent { hasher.combine(entry.account.id); hasher.combine(entry.emoji) }
-    }
+    public var recent: [Named]
 }
 
 /// Who viewed a segment, as its author sees it: everyone is counted, only viewers who enabled view history are
@@ -83,9 +79,7 @@ public struct Interacting: Sendable {
         let chosen = try emoji.map(QuickReaction.validated)
         let segment = try await reading.visibleSegment(segmentID, by: me)
         if let chosen {
-            guard segment.authorID != me.id else {
-                throw EphemeraError.badRequest("cannot_react_to_self", "You cannot react to your own story.")
-            }
+            guard segment.authorID != me.id else { throw QuickReaction.ownStory }
             try await interactions.react(segmentID: segment.id, accountID: me.id, emoji: chosen, at: clock.now())
         } else {
             try await interactions.unreact(segmentID: segment.id, accountID: me.id)
@@ -101,7 +95,7 @@ public struct Interacting: Sendable {
         let named = all.filter(\.sharesHistory).prefix(recentLimit)
         let names = try await accounts.accounts(ids: Set(named.map(\.accountID)))
         return ReactionSummary(counts: counts, recent: named.compactMap { entry in
-            names[entry.accountID].map { (account: $0, emoji: entry.emoji) }
+            names[entry.accountID].map { ReactionSummary.Named(account: $0, emoji: entry.emoji) }
         })
     }
 

@@ -109,17 +109,15 @@ public struct Reading: Sendable {
         async let seen = segments.seen(by: viewer.accountID, among: list.map(\.id))
         async let liked = interactions.liked(by: viewer.accountID, among: list.map(\.id))
         async let access = mediaAccess.issue(for: list)
-        async let reactions = interactions.reactions(by: viewer.accountID, among: list.map(\.id))
-        async let reactionCounts = interactions.reactionCounts(
-            among: list.filter { $0.authorID == viewer.accountID }.map(\.id))
+        async let reactions = interactions.reactions(among: list.map(\.id), viewer: viewer.accountID)
         let (authorsByID, seenIDs, likedIDs, accessByID) = try await (authors, seen, liked, access)
-        let (mine, counts) = try await (reactions, reactionCounts)
+        let reacted = try await reactions
         let now = clock.now()
         return list.compactMap { segment in
             authorsByID[segment.authorID].map {
                 SegmentView(segment: segment, author: $0, seen: seenIDs.contains(segment.id), liked: likedIDs.contains(segment.id),
-                            reaction: mine[segment.id],
-                            reactionCount: segment.authorID == viewer.accountID ? counts[segment.id] ?? 0 : nil,
+                            reaction: reacted[segment.id]?.mine,
+                            reactionCount: segment.authorID == viewer.accountID ? reacted[segment.id]?.count ?? 0 : nil,
                             scheduled: segment.state == .live && segment.isScheduled(at: now),
                             access: accessByID[segment.id])
             }

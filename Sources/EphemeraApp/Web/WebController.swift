@@ -351,7 +351,7 @@ struct WebController {
         let me = try signedIn(request, context)
         let now = services.clock.now()
         let items = try await thumbs(try await services.reading.scheduled(of: me), context: context, href: { _ in "#" }) {
-            segment in segment.publishAt.map { "Goes live in " + timeLeft(until: $0, now: now).replacingOccurrences(of: " left", with: "") }
+            segment in segment.publishAt.map { "Goes live in " + timeUntil($0, now: now) }
         }
         return pages.render("scheduled", title: "Scheduled", page: "scheduled",
                             data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),

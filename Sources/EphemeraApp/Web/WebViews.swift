@@ -128,9 +128,12 @@ func shortAge(from then: Instant, to now: Instant) -> String {
 }
 
 /// "29 days left", "5 hours left", "12 minutes left".
-func timeLeft(until end: Instant, now: Instant) -> String {
+func timeLeft(until end: Instant, now: Instant) -> String { timeUntil(end, now: now) + " left" }
+
+/// "29 days", "5 hours", "12 minutes" from `now` to `end`.
+func timeUntil(_ end: Instant, now: Instant) -> String {
     let seconds = max(0, (end.milliseconds - now.milliseconds) / 1000)
-    func plural(_ n: Int64, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s") left" }
+    func plural(_ n: Int64, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s")" }
     // Whole days round up: a segment deleted a moment ago has "30 days left", not 29.
     if seconds >= 2 * 86_400 { return plural((seconds + 86_399) / 86_400, "day") }
     if seconds >= 3600 { return plural(seconds / 3600, "hour") }
