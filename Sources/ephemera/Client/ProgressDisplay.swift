@@ -44,11 +44,15 @@ final class ProgressDisplay {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
+    /// While moving: the speed so far and the time left, once a fifth of a second gives an honest estimate.
+    /// When done: the average speed and how long it took, however short the transfer was.
     func speedAndETA(_ done: Int64, now: Date) -> String {
         let seconds = now.timeIntervalSince(began)
         let moved = Double(done - start)
-        guard seconds > 0.2, moved > 0 else { return "" }
+        guard seconds > 0, moved > 0 else { return "" }
         let speed = moved / seconds
+        if done >= total { return "\(Self.bytes(Int64(speed)))/s  in \(seconds < 10 ? String(format: "%.1fs", seconds) : Self.duration(seconds))" }
+        guard seconds > 0.2 else { return "" }
         let left = Double(total - done) / speed
         return "\(Self.bytes(Int64(speed)))/s  ETA \(Self.duration(left))"
     }
