@@ -64,6 +64,8 @@ public struct AppServices: Sendable {
     public let moderating: Moderating
     /// Likes, comments, viewer lists, profile views.
     public let interacting: Interacting
+    /// Highlights: segments kept on a profile past their 24 hours.
+    public let highlighting: Highlighting
     /// Follows, close friends, blocks, hidden-from, follower lists.
     public let following: Following
     public let sharing: Sharing
@@ -280,6 +282,8 @@ public struct AppServices: Sendable {
             moderating: Moderating(moderation: moderation, accounts: accounts, reading: reading, clock: clock,
                                    legalHold: configuration.legalHold, limiter: limiter),
             interacting: interacting,
+            highlighting: Highlighting(highlights: SQLHighlightStore(database: database), segments: segments, graph: graph,
+                                       accounts: accounts, reading: reading, clock: clock),
             following: Following(reading: reading, graph: graph, accounts: accounts, clock: clock),
             sharing: Sharing(reading: reading, shares: SQLShareStore(database: database), graph: graph, limiter: limiter,
                              clock: clock),

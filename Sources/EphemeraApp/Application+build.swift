@@ -79,6 +79,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     DeletionController(services: services).register(on: router)
     ExportController(services: services).register(on: router)
     InteractionsController(services: services).register(on: router)
+    HighlightsController(services: services).register(on: router)
     ActivityController(services: services).register(on: router)
     DownloadController(services: services).register(on: router)
     ShareController(services: services).register(on: router)

@@ -9,7 +9,8 @@ import Hummingbird
 
 /// `GET /media/{id}/{rendition}`: our re-encoded derivatives only, decrypted chunk by chunk as they stream, with `Range` (206),
 /// `ETag`/`If-None-Match` (304), a fixed Content-Type and `nosniff`. Access is the segment's visibility;
-/// the author may also fetch media of their own segments that are not live (archive, recently deleted).
+/// the author may also fetch media of their own segments that are not live (archive, recently deleted), and a
+/// highlight's audience media of its segments with `?highlight={id}`.
 struct MediaController {
     let services: AppServices
 
@@ -23,7 +24,13 @@ struct MediaController {
         guard let rendition = Rendition(rawValue: try context.parameters.require("rendition")) else {
             throw EphemeraError.mediaNotFound
         }
-        let segment = try await services.reading.segmentForMedia(id, rendition: rendition, by: context.account)
+        // Through a highlight, its audience reads a segment past its expiry; otherwise the segment's own visibility.
+        let segment = if let highlight = request.uri.queryParameters["highlight"].map(String.init) {
+            try await services.highlighting.segmentForMedia(id, rendition: rendition, highlightID: highlight,
+                                                            by: context.account)
+        } else {
+            try await services.reading.segmentForMedia(id, rendition: rendition, by: context.account)
+        }
         let tag = segment.mediaTag ?? segment.id
 
         guard let blob = try await services.media.open(segmentID: id, rendition: rendition) else {

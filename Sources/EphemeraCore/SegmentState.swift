@@ -71,8 +71,11 @@ public enum Lifecycle {
         }
     }
 
-    /// What becomes of an `expired` segment: the author's private archive when they keep one, else the purge.
-    public static func afterExpiry(keepsArchive: Bool) -> LifecycleEvent { keepsArchive ? .archive : .beginPurge }
+    /// What becomes of an `expired` segment: the author's private archive when they keep one or it is in one of
+    /// their highlights (which keep it on their profile), else the purge.
+    public static func afterExpiry(keepsArchive: Bool, inHighlight: Bool = false) -> LifecycleEvent {
+        keepsArchive || inHighlight ? .archive : .beginPurge
+    }
 
     /// Like `next(after:on:expired:)`, but throws a conflict a person can read when the move is not allowed.
     public static func apply(_ event: LifecycleEvent, to state: SegmentState, expired: Bool) throws -> SegmentState {

@@ -31,6 +31,20 @@ public struct Relations: Sendable, Hashable {
 /// recently-deleted lists are separate, author-only reads.
 public func isVisible(_ segment: Segment, to viewer: Viewer, at now: Instant, graph: Relations) -> Bool {
     guard segment.state == .live, now < segment.expiresAt, !segment.isScheduled(at: now) else { return false }
+    return audienceAdmits(segment, viewer, graph)
+}
+
+/// Whether `viewer` may see `segment` through a highlight of its author's (API.md, "Highlights"): as in a story,
+/// but past its expiry — live, expired or kept in the archive, once published — and only through the highlight
+/// (the caller has checked the segment is in it). A deleted, removed or purged segment is in no highlight.
+/// `SQLVisibility.predicate(viewer:now:throughHighlight:)` mirrors it.
+public func isVisibleThroughHighlight(_ segment: Segment, to viewer: Viewer, at now: Instant, graph: Relations) -> Bool {
+    guard HighlightRules.keptStates.contains(segment.state), !segment.isScheduled(at: now) else { return false }
+    return audienceAdmits(segment, viewer, graph)
+}
+
+/// The author, or the audience the segment was posted to, without a block or a hide between them.
+private func audienceAdmits(_ segment: Segment, _ viewer: Viewer, _ graph: Relations) -> Bool {
     if viewer.accountID == segment.authorID { return true }
     guard viewer.accountID != nil || segment.audience == .public else { return false }
     guard !graph.blocked, !graph.hiddenFromViewer else { return false }

@@ -49,6 +49,10 @@ public enum DataClassification {
         "comments": all(.purgedWithSegment, ["id", "segment_id", "author_id", "text", "created_at"]),
         "reactions": all(.purgedWithSegment, ["segment_id", "account_id", "emoji", "created_at"]),
         "replies": all(.purgedWithSegment, ["id", "segment_id", "author_id", "text", "created_at"]),
+        "highlights": all(.purgedWithAccount, [
+            "id", "owner_id", "title", "cover_segment_id", "position", "created_at", "updated_at",
+        ]),
+        "highlight_segments": all(.purgedWithSegment, ["highlight_id", "segment_id", "position"]),
         "share_links": all(.keptAnonymised, ["code", "segment_id", "created_at", "was_public"]),
         "tombstones": all(.keptAnonymised, [
             "segment_id", "uploaded_at", "kind", "duration_ms", "view_count", "like_count", "comment_count",

@@ -22,6 +22,7 @@ public enum Migrations {
         M0019_CreateMutes,
         M0020_CreateReactionsAndReplies,
         M0021_ScheduledSegments,
+        M0022_CreateHighlights,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -450,5 +451,31 @@ public enum Migrations {
     static let M0021_ScheduledSegments = Migration("M0021_ScheduledSegments", [
         "ALTER TABLE segments ADD COLUMN publish_at BIGINT",
         "CREATE INDEX segments_publish_at ON segments (publish_at) WHERE publish_at IS NOT NULL",
+    ])
+
+    /// Highlights: named, ordered collections of an author's segments on their profile. A highlight goes with
+    /// its owner; its list of segments loses a segment when that segment is purged (a child table of segments).
+    static let M0022_CreateHighlights = Migration("M0022_CreateHighlights", [
+        """
+        CREATE TABLE highlights (
+            id TEXT PRIMARY KEY,
+            owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            cover_segment_id TEXT,
+            position INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX highlights_owner ON highlights (owner_id, position)",
+        """
+        CREATE TABLE highlight_segments (
+            highlight_id TEXT NOT NULL REFERENCES highlights(id) ON DELETE CASCADE,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (highlight_id, segment_id)
+        )
+        """,
+        "CREATE INDEX highlight_segments_segment ON highlight_segments (segment_id)",
     ])
 }

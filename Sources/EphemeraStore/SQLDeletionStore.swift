@@ -113,11 +113,14 @@ public struct SQLDeletionStore: Sendable {
         // Expired segments are in no tray already: archiving or purging them changes none.
         try await database.transaction(affectingTrays: false) { sql in
             let due = try await sql.raw("""
-                SELECT s.id, a.archive_expired FROM segments s JOIN accounts a ON a.id = s.author_id
+                SELECT s.id, a.archive_expired,
+                  EXISTS (SELECT 1 FROM highlight_segments hs WHERE hs.segment_id = s.id) AS in_highlight
+                FROM segments s JOIN accounts a ON a.id = s.author_id
                 WHERE s.state = 'expired' ORDER BY s.expires_at LIMIT \(literal: limit)
                 """).all().map {
                 (id: try $0.decode(column: "id", as: String.self),
-                 event: Lifecycle.afterExpiry(keepsArchive: try $0.decode(column: "archive_expired", as: Bool.self)))
+                 event: Lifecycle.afterExpiry(keepsArchive: try $0.decode(column: "archive_expired", as: Bool.self),
+                                              inHighlight: try $0.decode(column: "in_highlight", as: Bool.self)))
             }
             for event in [LifecycleEvent.archive, .beginPurge] {
                 let ids = due.filter { $0.event == event }.map(\.id)
@@ -313,6 +316,8 @@ public struct SQLDeletionStore: Sendable {
             reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
             WHERE segment_id = \(bind: segmentID)
             """).run()
+        // A highlight whose cover it was shows its first segment instead.
+        try await sql.raw("UPDATE highlights SET cover_segment_id = NULL WHERE cover_segment_id = \(bind: segmentID)").run()
         try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
         return removed
     }
@@ -320,6 +325,7 @@ public struct SQLDeletionStore: Sendable {
     /// Tables whose rows belong to one segment and go with it.
     public static let segmentChildTables = [
         "views", "shares", "likes", "reactions", "replies", "comments", "reports", "takedowns", "appeals",
+        "highlight_segments",
     ]
 
     /// The receipt of a purged segment and whose it is.
@@ -378,6 +384,8 @@ public struct SQLDeletionStore: Sendable {
         try await database.transaction(affectingSessions: true) { sql in
             try await sql.raw("UPDATE accounts SET deleted_at = \(bind: now.milliseconds) WHERE id = \(bind: accountID)").run()
             for trace in AccountTrace.allCases { try await Self.remove(trace, of: accountID, on: sql) }
+            // Its highlights go with it (their segment lists by cascade); the segments are purged below.
+            try await sql.raw("DELETE FROM highlights WHERE owner_id = \(bind: accountID)").run()
             let ids = try await sql.raw("SELECT id FROM segments WHERE author_id = \(bind: accountID) AND state <> 'purging'")
                 .all().map { try $0.decode(column: "id", as: String.self) }
             for id in ids { _ = try await Self.beginPurge(segmentID: id, now: now, on: sql) }

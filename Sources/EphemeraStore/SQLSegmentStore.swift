@@ -188,6 +188,19 @@ public struct SQLSegmentStore: Sendable {
         return segment
     }
 
+    /// The segments of `ids` that exist, by id.
+    public func segments(ids: [String]) async throws -> [String: Segment] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.withConnection { sql in
+            var found: [String: Segment] = [:]
+            for row in try await sql.raw("SELECT \(Self.columns) FROM segments s WHERE s.id IN (\(binds: ids))").all() {
+                let segment = try Self.segment(from: row)
+                found[segment.id] = segment
+            }
+            return found
+        }
+    }
+
     static func segment(id: String, on sql: any SQLDatabase) async throws -> Segment? {
         try await sql.raw("SELECT \(columns) FROM segments s WHERE s.id = \(bind: id)").first().map(segment(from:))
     }

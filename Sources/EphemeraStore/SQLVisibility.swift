@@ -13,11 +13,13 @@ public enum SQLVisibility {
         """
     }
 
-    public static func predicate(viewer: String?, now: Instant) -> SQLQueryString {
-        let live: SQLQueryString = """
-            s.state = 'live' AND s.expires_at > \(bind: now.milliseconds)
-             AND (s.publish_at IS NULL OR s.publish_at <= \(bind: now.milliseconds))
-            """
+    /// With `throughHighlight`, `EphemeraCore.isVisibleThroughHighlight` instead: the same audience and relations,
+    /// in any of `HighlightRules.keptStates` and past `expiresAt` (the caller joins the highlight's list).
+    public static func predicate(viewer: String?, now: Instant, throughHighlight: Bool = false) -> SQLQueryString {
+        let published: SQLQueryString = "(s.publish_at IS NULL OR s.publish_at <= \(bind: now.milliseconds))"
+        let live: SQLQueryString = throughHighlight
+            ? "s.state IN (\(binds: HighlightRules.keptStates.map(\.rawValue).sorted())) AND " + published
+            : "s.state = 'live' AND s.expires_at > \(bind: now.milliseconds) AND " + published
         guard let viewer else {
             return live + " AND s.audience = 'public'"
         }

@@ -102,6 +102,24 @@ public enum API {
         public var items: [Segment]
     }
 
+    /// `highlight` (with `segments` when opened).
+    public struct Highlight: Decodable, Sendable, Equatable {
+        public struct Cover: Decodable, Sendable, Equatable {
+            public var poster: String?
+        }
+        public var id: String
+        public var title: String
+        public var cover: Cover
+        public var segmentCount: Int
+        public var updatedAt: String
+        public var segments: [Segment]?
+    }
+
+    /// `GET /api/v1/users/{handle}/highlights`.
+    public struct Highlights: Decodable, Sendable, Equatable {
+        public var items: [Highlight]
+    }
+
     /// A private reply.
     public struct Reply: Decodable, Sendable, Equatable {
         public var id: String

@@ -70,18 +70,26 @@ import Testing
         }
     }
 
+    /// One account per relation to "author" (signed out has none): a follower, a close friend, a stranger, one
+    /// who blocked the author, one the author hides stories from.
+    static func accountsInEveryRelation(_ app: TestApp) async throws -> [Relation: String] {
+        var tokens: [Relation: String] = [:]
+        for relation in Relation.allCases where relation != .signedOut {
+            tokens[relation] = try await app.signUp(relation.rawValue.lowercased())
+        }
+        let author = tokens[.author]!
+        for relation in [Relation.follower, .closeFriend, .hiddenFrom] { try await app.follow(tokens[relation]!, "author") }
+        _ = try await app.request(.put, "/api/v1/me/close-friends/closefriend", token: author)
+        _ = try await app.request(.put, "/api/v1/me/hidden-from/hiddenfrom", token: author)
+        _ = try await app.request(.put, "/api/v1/me/blocked/author", token: tokens[.blocked]!)
+        return tokens
+    }
+
     @Test(arguments: Backend.all)
     func everyEndpointAudienceAndRelation(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
-            var tokens: [Relation: String] = [:]
-            for relation in Relation.allCases where relation != .signedOut {
-                tokens[relation] = try await app.signUp(relation.rawValue.lowercased())
-            }
+            let tokens = try await Self.accountsInEveryRelation(app)
             let author = tokens[.author]!
-            for relation in [Relation.follower, .closeFriend, .hiddenFrom] { try await app.follow(tokens[relation]!, "author") }
-            _ = try await app.request(.put, "/api/v1/me/close-friends/closefriend", token: author)
-            _ = try await app.request(.put, "/api/v1/me/hidden-from/hiddenfrom", token: author)
-            _ = try await app.request(.put, "/api/v1/me/blocked/author", token: tokens[.blocked]!)
             let photo = try await MediaFixtures.shared.photo()
             var segments: [Audience: String] = [:]
             for audience in Audience.allCases {
@@ -106,6 +114,82 @@ import Testing
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The highlight endpoints × audience × relation, a day after posting: a segment's audience reads it through
+    /// the highlight (and only through it), its owner alone changes it, and a refusal is exactly the answer for a
+    /// highlight or media that does not exist.
+    @Test(arguments: Backend.all)
+    func everyHighlightEndpointAudienceAndRelation(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            let tokens = try await Self.accountsInEveryRelation(app)
+            let author = tokens[.author]!
+            let photo = try await MediaFixtures.shared.photo()
+            var segments: [Audience: String] = [:]
+            var highlights: [Audience: String] = [:]
+            for audience in Audience.allCases {
+                segments[audience] = try await app.postLive(author, file: photo, fields: ["audience": audience.rawValue])[0]
+                highlights[audience] = try await app.request(
+                    .post, "/api/v1/me/highlights", token: author,
+                    json: ["title": audience.rawValue, "segmentIds": [segments[audience]!]]).decode(API.Highlight.self).id
+            }
+            app.clock.advance(by: .seconds(25 * 3600))
+            try await app.services.sweeper.sweep()
+
+            struct Case {
+                var name: String
+                var method: HTTPRequest.Method
+                var path: String
+                var json: [String: any Sendable]?
+                var allowed: HTTPResponse.Status
+                var ownerOnly: Bool
+                var needsAccount: Bool
+                var notFound: String
+            }
+            for audience in Audience.allCases {
+                let (segment, highlight) = (segments[audience]!, highlights[audience]!)
+                let cases = [
+                    Case(name: "open", method: .get, path: "/api/v1/highlights/\(highlight)", allowed: .ok, ownerOnly: false,
+                         needsAccount: false, notFound: "highlight_not_found"),
+                    Case(name: "media through it", method: .get, path: "/media/\(segment)/photo.jpg?highlight=\(highlight)",
+                         allowed: .ok, ownerOnly: false, needsAccount: false, notFound: "media_not_found"),
+                    Case(name: "media past expiry", method: .get, path: "/media/\(segment)/photo.jpg", allowed: .ok,
+                         ownerOnly: true, needsAccount: false, notFound: "media_not_found"),
+                    Case(name: "segment past expiry", method: .get, path: "/api/v1/stories/\(segment)", allowed: .ok,
+                         ownerOnly: true, needsAccount: false, notFound: "story_not_found"),
+                    Case(name: "rename", method: .patch, path: "/api/v1/highlights/\(highlight)", json: ["title": "Renamed"],
+                         allowed: .ok, ownerOnly: true, needsAccount: true, notFound: "highlight_not_found"),
+                ]
+                for endpoint in cases {
+                    for relation in Relation.allCases {
+                        let response = try await app.request(endpoint.method, endpoint.path, token: tokens[relation],
+                                                             json: endpoint.json)
+                        let allowed = endpoint.ownerOnly ? relation == .author : Self.sees[audience]!.contains(relation)
+                        let expected: HTTPResponse.Status = relation == .signedOut && endpoint.needsAccount
+                            ? .unauthorized : allowed ? endpoint.allowed : .notFound
+                        let code = expected == .unauthorized ? "unauthenticated" : expected == .notFound ? endpoint.notFound : nil
+                        #expect(response.status == expected && response.errorCode == code,
+                                "\(endpoint.name) of a \(audience.rawValue) highlight by \(relation.rawValue): \(response.text)")
+                    }
+                }
+                // The profile's row lists it exactly for those who may open it; the blocked cannot find the profile.
+                for relation in Relation.allCases {
+                    let row = try await app.request(.get, "/api/v1/users/author/highlights", token: tokens[relation])
+                    if relation == .blocked {
+                        #expect(row.status == .notFound && row.errorCode == "user_not_found")
+                        continue
+                    }
+                    let listed = try row.decode(API.Highlights.self).items.contains { $0.id == highlight }
+                    #expect(listed == Self.sees[audience]!.contains(relation),
+                            "the row for \(relation.rawValue) with a \(audience.rawValue) highlight")
+                }
+                for relation in Relation.allCases where relation != .author {
+                    let refused = try await app.request(.delete, "/api/v1/highlights/\(highlight)", token: tokens[relation])
+                    #expect(refused.status == (relation == .signedOut ? .unauthorized : .notFound))
+                }
+                #expect(try await app.request(.delete, "/api/v1/highlights/\(highlight)", token: author).status == .noContent)
             }
         }
     }

@@ -61,7 +61,19 @@ import Testing
                         INSERT INTO share_links (code, segment_id, created_at) VALUES (\(bind: "c" + s.id), \(bind: s.id), 0)
                         """).run()
                 }
+                // Every one of them in one highlight of the author's, in order.
+                try await sql.raw("""
+                    INSERT INTO highlights (id, owner_id, title, position, created_at, updated_at)
+                    VALUES ('all', \(bind: author), 'All', 0, 0, 0)
+                    """).run()
+                for (position, s) in segments.enumerated() {
+                    try await sql.raw("""
+                        INSERT INTO highlight_segments (highlight_id, segment_id, position)
+                        VALUES ('all', \(bind: s.id), \(bind: position))
+                        """).run()
+                }
             }
+            let highlights = SQLHighlightStore(database: services.database)
             for viewer in [nil] + accounts.values.map(Optional.some) {
                 let who = viewer.flatMap { id in accounts.first { $0.value == id }?.key } ?? "signed out"
                 let relations = try await services.graph.relations(viewer: viewer, author: author)
@@ -79,6 +91,16 @@ import Testing
                     let entry = try await services.segments.tray(viewer: viewer, now: now).first { $0.authorID == author }
                     #expect(entry?.segmentCount == (fromRule.isEmpty || !inTray ? nil : fromRule.count), "tray for \(who)")
                 }
+                // Through the highlight: the same audience past the story, in the highlight's order, and each
+                // segment's media through it exactly when the rule says so.
+                let throughHighlight = segments.filter {
+                    isVisibleThroughHighlight($0, to: Viewer(accountID: viewer), at: now, graph: relations)
+                }
+                #expect(try await highlights.visibleSegments(highlightID: "all", viewer: viewer, now: now).map(\.id)
+                        == throughHighlight.map(\.id), "highlight for \(who)")
+                #expect(try await highlights.highlights(ownerID: author, viewer: viewer, now: now).first?.visible.map(\.id)
+                        == throughHighlight.map(\.id), "highlight row for \(who)")
+                #expect(fromRule.isSubset(of: Set(throughHighlight.map(\.id))), "a story's segment is readable in a highlight")
                 // For You: the public ones among them, never my own.
                 let forYou = try await services.segments.forYou(viewer: viewer, now: now, limit: 100, after: nil).items
                 let expectedForYou = viewer == author ? [] : visible.filter { $0.audience == .public }.map(\.id)
@@ -97,7 +119,11 @@ import Testing
                 }
             }
             // The rows were made without media; remove them so the closing audit judges the real pipeline.
-            try await services.database.withConnection { sql in try await sql.raw("DELETE FROM segments").run() }
+            try await services.database.withConnection { sql in
+                try await sql.raw("DELETE FROM highlight_segments").run()
+                try await sql.raw("DELETE FROM highlights").run()
+                try await sql.raw("DELETE FROM segments").run()
+            }
         }
     }
 }

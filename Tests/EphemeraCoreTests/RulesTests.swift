@@ -178,10 +178,51 @@ import Testing
     @Test func anExpiredSegmentGoesToTheArchiveOrItsPurge() {
         #expect(Lifecycle.afterExpiry(keepsArchive: true) == .archive)
         #expect(Lifecycle.afterExpiry(keepsArchive: false) == .beginPurge)
+        // A segment in a highlight stays on its author's profile: it is kept even without an archive.
+        #expect(Lifecycle.afterExpiry(keepsArchive: false, inHighlight: true) == .archive)
         #expect(Lifecycle.next(after: .live, on: .expire, expired: true) == .expired)
         for keeps in [true, false] {
             #expect(Lifecycle.next(after: .expired, on: Lifecycle.afterExpiry(keepsArchive: keeps), expired: true) != nil)
         }
+    }
+
+    @Test func highlightsHoldOwnPostedSegmentsUnderATitle() throws {
+        func code(_ body: () throws -> Any) -> String? {
+            do { _ = try body(); return nil } catch let error as EphemeraError { return error.code } catch { return "\(error)" }
+        }
+        #expect(try HighlightRules.validatedTitle("  Summer  ") == "Summer")
+        #expect(try HighlightRules.validatedTitle(String(repeating: "é", count: 40)).count == 40)
+        #expect(code { try HighlightRules.validatedTitle(" \n ") } == "title_empty")
+        #expect(code { try HighlightRules.validatedTitle(String(repeating: "a", count: 41)) } == "title_too_long")
+        #expect(code { try HighlightRules.validatedTitle("a\u{7}b") } == "invalid_title")
+        #expect(code { try HighlightRules.validatedSegmentList([]) } == "highlight_empty")
+        #expect(code { try HighlightRules.validatedSegmentList(["a", "b", "a"]) } == "duplicate_segment")
+        #expect(code { try HighlightRules.validatedSegmentList((0...100).map(String.init)) } == "too_many_segments")
+        #expect(try HighlightRules.validatedSegmentList((0..<100).map(String.init)).count == 100)
+        #expect(try HighlightRules.validatedCover(nil, among: ["a"]) == nil)
+        #expect(try HighlightRules.validatedCover("a", among: ["b", "a"]) == "a")
+        #expect(code { try HighlightRules.validatedCover("c", among: ["a"]) } == "invalid_cover")
+        #expect(try HighlightRules.validatedOrder(["b", "a"], current: ["a", "b"]) == ["b", "a"])
+        #expect(try HighlightRules.validatedOrder(["c", "a"], current: ["a", "b", "c"]) == ["c", "a", "b"])
+        #expect(code { try HighlightRules.validatedOrder(["z"], current: ["a", "b"]) } == "invalid_order")
+        #expect(code { try HighlightRules.validatedOrder([], current: ["a", "b"]) } == "invalid_order")
+        #expect(code { try HighlightRules.validatedOrder(["a", "a"], current: ["a", "b"]) } == "invalid_order")
+        // The chosen cover while the caller can read it, else the first they can.
+        #expect(HighlightRules.shownCover(chosen: "b", readable: ["a", "b"]) == "b")
+        #expect(HighlightRules.shownCover(chosen: "c", readable: ["a", "b"]) == "a")
+        #expect(HighlightRules.shownCover(chosen: nil, readable: []) == nil)
+
+        let now = Instant(milliseconds: 1_000_000)
+        for state in SegmentState.allCases {
+            let segment = Segment(id: "s", authorID: "a", kind: .photo, state: state, audience: .public, caption: nil,
+                                  createdAt: now, expiresAt: now, uploadID: "u")
+            #expect(HighlightRules.mayHold(segment, ownerID: "a", at: now) == [.live, .expired, .archived].contains(state))
+            #expect(!HighlightRules.mayHold(segment, ownerID: "b", at: now))
+        }
+        let scheduled = Segment(id: "s", authorID: "a", kind: .photo, state: .live, audience: .public, caption: nil,
+                                createdAt: now, expiresAt: now + .seconds(90_000), uploadID: "u", publishAt: now + .seconds(3600))
+        #expect(!HighlightRules.mayHold(scheduled, ownerID: "a", at: now))
+        #expect(HighlightRules.mayHold(scheduled, ownerID: "a", at: now + .seconds(3600)))
     }
 
     @Test func reportsAndAppealsFollowTheirRules() throws {

@@ -57,6 +57,23 @@ import Testing
         #expect(!isVisible(s, to: Viewer(accountID: author), at: s.expiresAt, graph: .none))
     }
 
+    /// Through a highlight: the same audience table, past the story's end, in the states a highlight keeps.
+    @Test(arguments: Audience.allCases, Relation.allCases)
+    func throughAHighlightTheAudienceTableHoldsPastExpiry(audience: Audience, relation: Relation) {
+        let (viewer, relations) = viewer(relation)
+        for state in SegmentState.allCases {
+            for expiresIn: Int64 in [60_000, 0, -86_400_000] {
+                let seen = isVisibleThroughHighlight(segment(state: state, audience: audience, expiresIn: expiresIn),
+                                                     to: viewer, at: now, graph: relations)
+                let kept = [SegmentState.live, .expired, .archived].contains(state)
+                #expect(seen == (kept && Self.expected[audience]!.contains(relation)), "\(state) \(expiresIn)")
+            }
+        }
+        var scheduled = segment(audience: audience)
+        scheduled.publishAt = now + .seconds(1)
+        #expect(!isVisibleThroughHighlight(scheduled, to: viewer, at: now, graph: relations))
+    }
+
     @Test func authorReadsOwnSegmentInEveryStateUntilPurged() {
         for state in SegmentState.allCases {
             let readable = isReadableByAuthor(segment(state: state), viewer: Viewer(accountID: author))

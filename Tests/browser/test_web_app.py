@@ -11,6 +11,7 @@ $EPHEMERA_SCREENSHOTS (default .build/browser-screenshots).
 import importlib.util
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -471,6 +472,101 @@ class WebAppTest:
         self.shot("author-sees-reactions-and-replies")
         self.check_page()
         self.check_accessibility()
+        self.assert_accessible()
+
+    def age_into_the_archive(self, segment_id):
+        """A day passes for one segment: the server has no clock to move, so its row is moved instead, as the
+        sweeper would leave it (expired a day ago, in the archive). The server reads the archive from the database."""
+        with sqlite3.connect(os.path.join(SERVER.data_directory, "ephemera.sqlite"), timeout=30) as db:
+            db.execute("UPDATE segments SET state = 'archived', expires_at = expires_at - 25 * 3600 * 1000, "
+                       "created_at = created_at - 25 * 3600 * 1000 WHERE id = ?", (segment_id,))
+
+    def test_keep_stories_in_a_highlight_and_watch_it_from_the_profile(self):
+        owner = self.handle("keeper")
+        token = SERVER.sign_up(owner)
+        old = SERVER.post(token, MEDIA.second_photo, {"audience": "public", "altText": "Yesterday's bars"})[0]
+        self.age_into_the_archive(old)
+        SERVER.post(token, MEDIA.photo, {"audience": "public", "altText": "Colour bars"})
+        self.sign_in_in_browser(owner)
+
+        # From my story in the viewer: a new highlight, named in the dialog.
+        self.open(f"/@{owner}/story")
+        self.find(".bar")
+        self.click('.viewer-actions [data-action="add-highlight"]')
+        self.visible("dialog[data-highlight-picker] [data-picker-new] input")
+        self.wait.until(lambda d: "no highlights yet" in d.find_element(By.CSS_SELECTOR, "[data-picker-note]").text)
+        self.assertEqual(self.driver.execute_script("return document.querySelector('[data-viewer]').dataset.pausedState"), "true")
+        self.shot("add-to-highlight")
+        self.check_accessibility()
+        self.find("dialog[data-highlight-picker] input[name=title]").send_keys("Summer")
+        self.click('[data-action="create-highlight"]')
+        self.wait.until(lambda d: d.execute_script("return !document.querySelector('dialog[data-highlight-picker]').open"))
+        self.wait.until(lambda d: "Summer" in d.find_element(By.CSS_SELECTOR, ".toast").text)
+
+        # From the archive: the expired one goes into the same highlight.
+        self.open("/archive")
+        self.click(f'[data-action="add-highlight"][data-id="{old}"]')
+        pick = self.visible("dialog[data-highlight-picker] [data-pick]")
+        self.assertIn("Summer", pick.text)
+        self.check_accessibility()
+        pick.click()
+        self.wait.until(lambda d: "Added to" in d.find_element(By.CSS_SELECTOR, ".toast").text)
+        status, highlights = SERVER.api("GET", f"/api/v1/users/{owner}/highlights")
+        self.assertEqual(status, 200)
+        self.assertEqual([(h["title"], h["segmentCount"]) for h in highlights["items"]], [("Summer", 2)])
+
+        # Someone else: the circle on the profile opens the viewer, and the archived segment plays there.
+        visitor = self.handle("visitor")
+        SERVER.sign_up(visitor)
+        self.driver.delete_all_cookies()
+        self.sign_in_in_browser(visitor)
+        self.open(f"/@{owner}")
+        circle = self.find(".highlights [data-highlight]")
+        self.assertEqual(circle.get_attribute("aria-label"), "Summer, highlight of 2 stories")
+        self.check_accessibility()
+        self.shot("profile-with-highlight")
+        self.click(".highlights [data-highlight]")
+        self.find(".bar")
+        self.assertEqual(self.find("[data-highlight-title]").text, "Summer")
+        self.wait.until(lambda d: d.execute_script(
+            "const i = document.querySelector('[data-media] img'); return i && i.complete && i.naturalWidth > 0"))
+        self.assertEqual(self.find("[data-media] img").get_attribute("alt"), "Colour bars")
+        # Watched, not answered: no likes, replies or reactions in a highlight, and no views recorded.
+        for action in ("like", "comment", "share", "report", "edit-highlight"):
+            self.assertFalse(self.find(f'.viewer-actions [data-action="{action}"]').is_displayed(), action)
+        self.assertFalse(self.find("[data-reply-bar]").is_displayed())
+        self.find("body").send_keys(Keys.ARROW_RIGHT)
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-media] img").get_attribute("alt") == "Yesterday's bars")
+        self.wait.until(lambda d: d.execute_script(
+            "const i = document.querySelector('[data-media] img'); return i && i.complete && i.naturalWidth > 0"))
+        self.shot("highlight-viewer")
+        self.check_accessibility()
+        # The expired segment is not in the story any more, only in the highlight.
+        self.assertEqual(SERVER.api("GET", f"/api/v1/stories/{old}", self.token_for(visitor))[0], 404)
+
+        # The owner renames it and takes a story out; the profile follows.
+        self.driver.delete_all_cookies()
+        self.sign_in_in_browser(owner)
+        self.open(f"/@{owner}")
+        self.click(".highlights [data-highlight]")
+        self.find(".bar")
+        self.click('.viewer-actions [data-action="edit-highlight"]')
+        title = self.visible('[data-highlight-form] input[name="title"]')
+        self.check_accessibility()
+        title.clear()
+        title.send_keys("Summer '26")
+        self.click('[data-action="save-highlight"]')
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-highlight-title]").text == "Summer '26")
+        self.click('.viewer-actions [data-action="edit-highlight"]')
+        self.click('[data-action="highlight-remove"]')
+        self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".bar")) == 1)
+        status, highlights = SERVER.api("GET", f"/api/v1/users/{owner}/highlights")
+        self.assertEqual([(h["title"], h["segmentCount"]) for h in highlights["items"]], [("Summer '26", 1)])
+        self.click('.viewer-actions [data-action="edit-highlight"]')
+        self.click('[data-action="highlight-delete"]')
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.page") == "profile")
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, ".highlights [data-highlight]"), [])
         self.assert_accessible()
 
     def test_schedule_a_story_with_its_own_lifetime_then_cancel_it(self):

@@ -27,6 +27,7 @@ struct WebController {
         router.get("/activity", use: activity)
         router.get("/@{handle}", use: profile)
         router.get("/@{handle}/story", use: viewer)
+        router.get("/@{handle}/highlights/{id}", use: highlightViewer)
         router.get("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
         router.head("/static/{file}", use: { request, context in try pages.asset(request, context: context) })
         router.get("/sw.js", use: { request, _ in try pages.serviceWorker(request) })
@@ -180,6 +181,15 @@ struct WebController {
         /// Whether I muted this author (the viewer's mute button).
         var mutedByMe: Bool
         var photoSeconds: Double
+        /// When the viewer shows a highlight rather than the story.
+        var highlight: HighlightState? = nil
+    }
+
+    struct HighlightState: Encodable {
+        var id: String
+        var title: String
+        /// Its segments' ids in order, for its owner's changes (the list the API replaces).
+        var segmentIds: [String]?
     }
 
     struct ReasonView: Sendable {
@@ -191,6 +201,9 @@ struct WebController {
         var person: PersonView
         var storyJSON: String
         var empty: Bool
+        /// The highlight shown, when the viewer shows one.
+        var highlightTitle: String? = nil
+        var inHighlight = false
         /// The quick reactions, in order.
         var reactions: [String] = QuickReaction.emoji
         /// The report sheet's choices.
@@ -221,6 +234,26 @@ struct WebController {
         return pages.render("story", title: "\(author.displayName)'s story", page: "story", chrome: false,
                             data: ViewerData(person: PersonView(author), storyJSON: try scriptSafeJSON(state),
                                              empty: bodies.isEmpty),
+                            me: try await meView(context), context: context)
+    }
+
+    /// A highlight in the story viewer: its segments the caller may see, in its order, past their 24 hours;
+    /// no tray to move on to, no views recorded, no interactions (they belong to the story while it lasts).
+    @Sendable func highlightViewer(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let owner = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let view = try await services.highlighting.read(try context.parameters.require("id"), by: context.account)
+        guard view.owner.id == owner.id else { throw Highlighting.notFound }
+        let body = HighlightBody(view, viewer: context.viewer, publicURL: services.publicURL)
+        let segments = body.segments ?? []
+        let isOwner = context.account?.id == owner.id
+        let state = ViewerState(
+            author: AuthorBody(owner), segments: segments, ring: "seen", next: [],
+            start: request.uri.queryParameters["segment"].map(String.init), me: context.account?.handle,
+            isAuthor: isOwner, mutedByMe: false, photoSeconds: Segment.photoDisplaySeconds,
+            highlight: HighlightState(id: body.id, title: body.title, segmentIds: isOwner ? segments.map(\.id) : nil))
+        return pages.render("story", title: "\(body.title) · \(owner.displayName)'s highlight", page: "story", chrome: false,
+                            data: ViewerData(person: PersonView(owner), storyJSON: try scriptSafeJSON(state),
+                                             empty: segments.isEmpty, highlightTitle: body.title, inHighlight: true),
                             me: try await meView(context), context: context)
     }
 
@@ -273,14 +306,34 @@ struct WebController {
         var hasStory: Bool
         var isMe: Bool
         var signedIn: Bool
+        var highlights: [HighlightCircle]
+        /// Whether the row shows (mine always, with its New circle).
+        var hasHighlights: Bool
+    }
+
+    /// A highlight's circle on a profile.
+    struct HighlightCircle: Sendable {
+        var href: String
+        var title: String
+        var poster: String?
+        var count: Int
+        var one: Bool
     }
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
         let body = ProfileBody(try await services.reading.profile(of: user, for: context.account))
+        let highlights = try await services.highlighting.list(of: user, for: context.account).map {
+            let id = $0.highlight.id
+            return HighlightCircle(href: "/@\(user.handle)/highlights/\(id)", title: $0.highlight.title,
+                                   poster: $0.cover.flatMap(posterPath).map { HighlightBody.through($0, id) },
+                                   count: $0.segmentCount, one: $0.segmentCount == 1)
+        }
         return pages.render("profile", title: "\(user.displayName) (@\(user.handle))",
                             data: ProfileData(person: PersonView(user), profile: body, hasStory: body.storyRing != "none",
-                                              isMe: context.account?.id == user.id, signedIn: context.account != nil),
+                                              isMe: context.account?.id == user.id, signedIn: context.account != nil,
+                                              highlights: highlights,
+                                              hasHighlights: !highlights.isEmpty || context.account?.id == user.id),
                             me: try await meView(context), context: context)
     }
 

@@ -84,6 +84,96 @@
   // ---------------------------------------------------------------------------------------------------------
   // The story viewer
 
+  // ---------------------------------------------------------------------------------------------------------
+  // "Add to highlight" (my story in the viewer, my archive): a modal <dialog> with my highlights and a field to
+  // start a new one. Adding replaces the highlight's list with the list plus this segment (PATCH).
+
+  let pickerClosed = null;
+  function openHighlightPicker(segmentId, onClose) {
+    let dialog = $("dialog[data-highlight-picker]");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "picker";
+      dialog.dataset.highlightPicker = "";
+      dialog.setAttribute("aria-labelledby", "picker-title");
+      dialog.innerHTML = `<h2 id="picker-title">Add to highlight</h2>
+        <p class="picker-note" data-picker-note>Loading your highlights…</p>
+        <ul class="picker-list" data-picker-list></ul>
+        <form class="form picker-new" data-picker-new>
+          <label>New highlight<input name="title" maxlength="40" required autocomplete="off" placeholder="e.g. Summer"></label>
+          <button class="button button-primary" type="submit" data-action="create-highlight">Create</button>
+        </form>
+        <button class="button" type="button" data-picker-cancel>Cancel</button>`;
+      document.body.appendChild(dialog);
+      $("[data-picker-cancel]", dialog).addEventListener("click", () => dialog.close());
+      dialog.addEventListener("close", () => { if (pickerClosed) pickerClosed(); });
+      $("[data-picker-new]", dialog).addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const form = event.currentTarget;
+        const title = form.elements.title.value.trim();
+        if (!title) return;
+        form.querySelector("button").disabled = true;
+        try {
+          const made = await api("POST", "/api/v1/me/highlights", { title, segmentIds: [dialog.dataset.segment] });
+          dialog.close();
+          toast(`Added to your new highlight “${made.title}”.`);
+        } catch (error) {
+          toast(error.message);
+        } finally {
+          form.querySelector("button").disabled = false;
+        }
+      });
+    }
+    dialog.dataset.segment = segmentId;
+    pickerClosed = onClose || null;
+    $("[data-picker-new]", dialog).reset();
+    const list = $("[data-picker-list]", dialog);
+    const note = $("[data-picker-note]", dialog);
+    list.textContent = "";
+    note.textContent = "Loading your highlights…";
+    note.hidden = false;
+    dialog.showModal();
+    api("GET", `/api/v1/users/${encodeURIComponent(me)}/highlights`).then((result) => {
+      note.hidden = result.items.length > 0;
+      note.textContent = "You have no highlights yet. Name one to start it with this story.";
+      for (const highlight of result.items) {
+        const item = document.createElement("li");
+        const pick = document.createElement("button");
+        pick.type = "button";
+        pick.className = "picker-item";
+        pick.dataset.pick = highlight.id;
+        if (highlight.cover.poster) {
+          const image = document.createElement("img");
+          image.src = sitePath(highlight.cover.poster);
+          image.alt = "";
+          pick.appendChild(image);
+        }
+        const label = document.createElement("span");
+        label.textContent = highlight.title;
+        pick.appendChild(label);
+        pick.addEventListener("click", async () => {
+          pick.disabled = true;
+          try {
+            const opened = await api("GET", `/api/v1/highlights/${highlight.id}`);
+            const ids = opened.segments.map((segment) => segment.id);
+            if (ids.includes(dialog.dataset.segment)) {
+              toast(`Already in “${highlight.title}”.`);
+            } else {
+              await api("PATCH", `/api/v1/highlights/${highlight.id}`, { segmentIds: ids.concat([dialog.dataset.segment]) });
+              toast(`Added to “${highlight.title}”.`);
+            }
+            dialog.close();
+          } catch (error) {
+            pick.disabled = false;
+            toast(error.message);
+          }
+        });
+        item.appendChild(pick);
+        list.appendChild(item);
+      }
+    }).catch((error) => { note.textContent = error.message; });
+  }
+
   function initViewer() {
     const dataElement = $("#story-data");
     if (!dataElement) return;
@@ -121,7 +211,7 @@
 
     const openSheet = () => $$("[data-sheet]").find((sheet) => !sheet.hidden);
     let typing = false; // writing a reply
-    const isPaused = () => held || userPaused || busy || typing || !!openSheet() || document.hidden;
+    const isPaused = () => held || userPaused || busy || typing || !!openSheet() || !!$("dialog[open]") || document.hidden;
 
     function syncPause() {
       const paused = isPaused();
@@ -256,7 +346,8 @@
     }
 
     function recordView(segment) {
-      if (!me || segment.seen) return;
+      // A highlight is watched past the story's end: views count the story only.
+      if (!me || segment.seen || state.highlight) return;
       segment.seen = true;
       api("POST", `/api/v1/stories/${segment.id}/views`).catch(() => { segment.seen = false; });
     }
@@ -392,6 +483,14 @@
       const download = button("download");
       download.disabled = !isAuthor && !segment.allowDownloads;
       download.title = download.disabled ? "The author turned downloads off." : "Download";
+      if (state.highlight) {
+        // A highlight is watched, not answered: likes, comments and replies belong to the story while it lasts.
+        $$(".viewer-actions [data-action]").forEach((element) => { element.hidden = true; });
+        if (replyBar) replyBar.hidden = true;
+        button("edit-highlight").hidden = !isAuthor;
+      } else {
+        button("edit-highlight").hidden = true;
+      }
     }
 
     const currentSegment = () => segments[index];
@@ -597,6 +696,75 @@
         toast(error.message);
       }
     });
+
+    // The author adds the segment on screen to a highlight.
+    button("add-highlight").addEventListener("click", () => {
+      openHighlightPicker(currentSegment().id, syncPause);
+      syncPause();
+    });
+
+    // The owner's highlight sheet: rename, cover, remove the segment on screen, first on the profile, delete.
+    const highlightSheet = $('[data-sheet="highlight"]');
+    if (state.highlight && highlightSheet) {
+      const highlightForm = $("[data-highlight-form]");
+      const sheetButton = (action) => $(`[data-sheet="highlight"] [data-action="${action}"]`);
+      const change = async (body, done) => {
+        try {
+          const changed = await api("PATCH", `/api/v1/highlights/${state.highlight.id}`, body);
+          state.highlight.title = changed.title;
+          $("[data-highlight-title]").textContent = changed.title;
+          toast(done);
+          return changed;
+        } catch (error) {
+          toast(error.message);
+          return null;
+        }
+      };
+      button("edit-highlight").addEventListener("click", () => {
+        highlightForm.elements.title.value = state.highlight.title;
+        sheetButton("highlight-remove").disabled = segments.length < 2;
+        highlightSheet.hidden = false;
+        syncPause();
+        highlightForm.elements.title.focus();
+      });
+      highlightForm.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (await change({ title: highlightForm.elements.title.value }, "Renamed")) closeSheets();
+      });
+      sheetButton("highlight-cover").addEventListener("click", async () => {
+        if (await change({ coverSegmentId: currentSegment().id }, "This story is the cover now.")) closeSheets();
+      });
+      sheetButton("highlight-remove").addEventListener("click", async () => {
+        const removed = currentSegment();
+        const ids = state.highlight.segmentIds.filter((id) => id !== removed.id);
+        if (!(await change({ segmentIds: ids }, "Removed from the highlight. It stays in your archive."))) return;
+        state.highlight.segmentIds = ids;
+        const removedIndex = index;
+        segments.splice(removedIndex, 1);
+        fills.splice(removedIndex, 1)[0].parentElement.remove();
+        closeSheets();
+        show(Math.min(removedIndex, segments.length - 1));
+      });
+      sheetButton("highlight-first").addEventListener("click", async () => {
+        try {
+          await api("PUT", "/api/v1/me/highlights/order", { ids: [state.highlight.id] });
+          toast("It comes first on your profile now.");
+          closeSheets();
+        } catch (error) {
+          toast(error.message);
+        }
+      });
+      sheetButton("highlight-delete").addEventListener("click", async () => {
+        if (!window.confirm(`Delete the highlight “${state.highlight.title}”? Its stories stay in your archive.`)) return;
+        try {
+          await api("DELETE", `/api/v1/highlights/${state.highlight.id}`);
+          leaving = true;
+          location.href = `/@${encodeURIComponent(state.author.handle)}`;
+        } catch (error) {
+          toast(error.message);
+        }
+      });
+    }
 
     // The author's edit sheet: caption, alt text, audience, comments and downloads (PATCH).
     const editForm = $("[data-edit-form]");
@@ -1134,6 +1302,8 @@
         await api("DELETE", `/api/v1/stories/${target.dataset.id}`);
         target.closest("li").remove();
         toast("Cancelled. Restore it from Recently deleted.");
+      } else if (action === "add-highlight" && target.dataset.id) {
+        openHighlightPicker(target.dataset.id, () => target.focus());
       } else if (action === "restore" && target.dataset.id) {
         target.disabled = true;
         const segment = await api("POST", `/api/v1/stories/${target.dataset.id}/restore`);
