@@ -6,7 +6,7 @@ import Hummingbird
 import NIOCore
 
 /// `GET /api/v1/me/export`: a zip of all my segments' media (decrypted) and `stories.json` with their
-/// metadata and counts, streamed entry by entry.
+/// metadata and counts, and my highlights, streamed entry by entry.
 struct ExportController {
     let services: AppServices
 
@@ -18,6 +18,26 @@ struct ExportController {
         var account: AccountBody
         var exportedAt: String
         var segments: [ExportedSegment]
+        var highlights: [ExportedHighlight]
+    }
+
+    /// A highlight as its owner made it: the segments it lists, in order (some may no longer be exported).
+    struct ExportedHighlight: Encodable {
+        var id: String
+        var title: String
+        var coverSegmentId: String?
+        var segmentIds: [String]
+        var createdAt: String
+        var updatedAt: String
+
+        init(_ highlight: Highlight) {
+            id = highlight.id
+            title = highlight.title
+            coverSegmentId = highlight.coverSegmentID
+            segmentIds = highlight.segmentIDs
+            createdAt = highlight.createdAt.rfc3339
+            updatedAt = highlight.updatedAt.rfc3339
+        }
     }
 
     struct ExportedSegment: Encodable {
@@ -40,7 +60,8 @@ struct ExportController {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let metadata = try encoder.encode(ExportBody(
-            account: AccountBody(me, includeSettings: true), exportedAt: services.clock.now().rfc3339, segments: exported))
+            account: AccountBody(me, includeSettings: true), exportedAt: services.clock.now().rfc3339, segments: exported,
+            highlights: try await services.highlighting.own(of: me).map(ExportedHighlight.init)))
         let filesToSend = files
         let media = services.media
         var headers = HTTPFields()

@@ -72,6 +72,11 @@ public struct Highlighting: Sendable {
         }
     }
 
+    /// All my highlights with every segment listed in each, empty ones too (my export).
+    public func own(of me: Account) async throws -> [Highlight] {
+        try await highlights.highlights(ownerID: me.id, viewer: me.id, now: clock.now()).map(\.highlight)
+    }
+
     static func summary(_ highlight: Highlight, visible: [Segment]) -> HighlightSummary {
         let cover = HighlightRules.shownCover(chosen: highlight.coverSegmentID, readable: visible.map(\.id))
         return HighlightSummary(highlight: highlight, segmentCount: visible.count,

@@ -83,6 +83,27 @@ import FoundationNetworking
             ["post", photo, "--lifetime", "6h", "--publish-at", Instant(Date().addingTimeInterval(3600)).rfc3339], home: alice)
         #expect(later.status == 0 && later.output.contains("scheduled (goes live "), "\(later.output)")
 
+        // Highlights from the terminal: made, added to, renamed, listed by someone else, deleted.
+        let postedAgain = try ServerProcess.runClient(["post", photo], home: alice)
+        let second = try #require(postedAgain.output.split(separator: "\n").first { $0.contains("live") }
+            .map { String($0.split(separator: " ")[0]) })
+        let made = try ServerProcess.runClient(["highlight", "create", "Test cards", id], home: alice)
+        #expect(made.status == 0 && made.output.contains("“Test cards”  1 story"), "\(made.output)")
+        let highlight = String(made.output.split(separator: " ")[0])
+        let added = try ServerProcess.runClient(["highlight", "add", highlight, second, id], home: alice)
+        #expect(added.status == 0 && added.output.contains("2 stories"), "\(added.output)")
+        let renamed = try ServerProcess.runClient(["highlight", "rename", highlight, "Cards"], home: alice)
+        #expect(renamed.status == 0 && renamed.output.contains("“Cards”"), "\(renamed.output)")
+        let seen = try ServerProcess.runClient(["highlight", "list", "@alice"], home: bob)
+        #expect(seen.status == 0 && seen.output.contains("/@alice/highlights/\(highlight)"), "\(seen.output)")
+        let untitled = try ServerProcess.runClient(["highlight", "rename", highlight, " "], home: alice)
+        #expect(untitled.status == 1 && untitled.output.contains("needs a title"), "\(untitled.output)")
+        let notHers = try ServerProcess.runClient(["highlight", "delete", highlight], home: bob)
+        #expect(notHers.status == 1 && notHers.output.contains("no highlight"), "\(notHers.output)")
+        let dropped = try ServerProcess.runClient(["highlight", "delete", highlight], home: alice)
+        #expect(dropped.status == 0 && dropped.output.contains("Deleted highlight"))
+        #expect(try ServerProcess.runClient(["highlight"], home: alice).output.contains("no highlights"))
+
         // Someone else's segment cannot be deleted: the server's message, exit 1.
         let notMine = try ServerProcess.runClient(["delete", id], home: bob)
         #expect(notMine.status == 1 && notMine.output.contains("error: "))

@@ -13,6 +13,8 @@ import Testing
             app.clock.advance(by: .seconds(1))
             let photo = try await app.postLive(alice, file: try await MediaFixtures.shared.photo())[0]
             _ = try await app.postLive(bob, file: try await MediaFixtures.shared.photo())
+            let highlight = try await app.request(.post, "/api/v1/me/highlights", token: alice,
+                                                  json: ["title": "Sea", "segmentIds": [video, photo]]).decode(API.Highlight.self)
             _ = try await app.request(.delete, "/api/v1/stories/\(photo)", token: alice)
 
             let response = try await app.request(.get, "/api/v1/me/export", token: alice)
@@ -27,12 +29,15 @@ import Testing
                 assert z.testzip() is None
                 meta = json.loads(z.read("stories.json"))
                 print(json.dumps({"names": sorted(z.namelist()), "ids": [s["segment"]["id"] for s in meta["segments"]],
-                                  "handle": meta["account"]["handle"], "caption": meta["segments"][0]["segment"].get("caption")}))
+                                  "handle": meta["account"]["handle"], "caption": meta["segments"][0]["segment"].get("caption"),
+                                  "highlights": [[h["id"], h["title"]] + h["segmentIds"] for h in meta["highlights"]]}))
                 """, path])
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(check.utf8)) as? [String: Any])
             #expect(summary["handle"] as? String == "alice")
             #expect(summary["ids"] as? [String] == [video, photo])
             #expect(summary["caption"] as? String == "sea")
+            // My highlights as I made them (a deleted segment stays listed until it is purged).
+            #expect(summary["highlights"] as? [[String]] == [[highlight.id, "Sea", video, photo]])
             #expect(summary["names"] as? [String] == [
                 "media/\(photo)-photo.jpg", "media/\(video)-poster.jpg", "media/\(video)-video.mp4", "stories.json",
             ].sorted())
