@@ -223,7 +223,7 @@ public struct AppServices: Sendable {
                                         logger: logger)
         let signal = JobSignal()
         let posting = Posting(segments: segments, keyring: keyring, prober: prober, inbox: uploadInbox,
-                              limits: configuration.mediaLimits, lifetime: configuration.storyLifetime,
+                              transcoder: transcoder, media: media, limits: configuration.mediaLimits, lifetime: configuration.storyLifetime,
                               maxLifetime: configuration.maxStoryLifetime, clock: clock,
                               limiter: limiter, wakeWorkers: { signal.notify() })
         let spool: any UploadSpool = try (configured as? S3MediaStore).map { S3UploadSpool(client: $0.client, keyring: keyring) }

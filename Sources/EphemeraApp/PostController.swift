@@ -51,6 +51,16 @@ struct PostController {
         context.logger.debug("Upload received", metadata: [
             "bytes": "\(form.media.bytes)", "seconds": "\(ContinuousClock.now - receiving)"])
         let fields = try PostFields(form.fields, settings: author.settings)
+        if let story = fields.textStory {
+            guard !form.media.received, !form.sound.received else {
+                throw EphemeraError.badRequest("media_with_text_story",
+                    "A text story is drawn from its text: send 'text' and 'background' without a 'media' or 'sound' file.")
+            }
+            let segments = try await services.posting.postText(by: author, fields.request, text: story.text,
+                                                               background: story.background, uploadID: uploadID)
+            committed = true
+            return try created(segments, by: author, context: context)
+        }
         guard form.media.received else {
             throw EphemeraError.badRequest("media_missing", "Attach the photo or video as the form field 'media'.")
         }
@@ -65,6 +75,11 @@ struct PostController {
 
         let segments = try await services.posting.post(by: author, post, uploadID: uploadID)
         committed = true
+        return try created(segments, by: author, context: context)
+    }
+
+    /// 201 `{segments:[segment]}`.
+    func created(_ segments: [Segment], by author: Account, context: AppRequestContext) throws -> Response {
         let bodies = segments.map {
             SegmentBody($0, author: author, viewer: context.viewer, seen: false, publicURL: services.publicURL)
         }

@@ -45,6 +45,9 @@ public struct PostFields {
     var publishAt: Instant?
     var edits: PostEdits
     var creative: CreativeEdits
+    /// `kind=text`: the story's text and background as sent (checked by `TextStory` against the font); nil for
+    /// a post of a file.
+    public var textStory: (text: String?, background: String?)?
 
     /// What the use case is asked to post.
     public var request: PostRequest {
@@ -84,7 +87,14 @@ public struct PostFields {
             }
             creative.soundMode = value
         }
-        if let text = fields["text"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+        let kind = fields["kind"] ?? ""
+        guard kind.isEmpty || kind == "text" else {
+            throw EphemeraError.invalidValue(field: "kind", value: String(kind.prefix(20)), accepted: ["text"])
+        }
+        if kind == "text" {
+            // The text is the story itself, not an overlay on a picture.
+            textStory = (fields["text"], fields["background"])
+        } else if let text = fields["text"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard text.count <= CreativeEdits.maxTextLength else {
                 throw EphemeraError.badRequest("text_too_long",
                     "Overlay text may be at most \(CreativeEdits.maxTextLength) characters; this has \(text.count).")

@@ -200,8 +200,47 @@ public struct FFmpegMediaProcessor: Transcoder {
             + ":x=(w-text_w)/2:y=\(y)"
     }
 
-    /// The font of watermarks and text overlays (Debian's fonts-dejavu-core).
+    /// The font of watermarks, text overlays and text stories (Debian's fonts-dejavu-core).
     public static let fontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+    /// What `fontFile` draws, from its `cmap`, read once (nothing when the font is missing: every text story is
+    /// then refused with the characters named).
+    static let fontCoverage: GlyphCoverage = {
+        guard let bytes = FileManager.default.contents(atPath: fontFile) else { return GlyphCoverage(ranges: []) }
+        return GlyphCoverage.parse(font: Array(bytes)) ?? GlyphCoverage(ranges: [])
+    }()
+
+    public var textCoverage: GlyphCoverage { Self.fontCoverage }
+
+    /// A text story: its background a diagonal gradient of the preset's two colours, each line of its text
+    /// centred, the block centred in the frame. One drawtext a line (ffmpeg 5 sets a block's lines flush
+    /// left), each reading its own file with expansion off.
+    public func drawTextStory(_ story: TextStory, textFile: String, output: String) async throws {
+        let (text, fontSize) = story.layout
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lineHeight = fontSize * 13 / 10
+        let top = (TextStory.height - lines.count * lineHeight) / 2
+        var files: [String] = []
+        defer { for file in files { try? FileManager.default.removeItem(atPath: file) } }
+        var draws: [String] = []
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            let file = "\(textFile).\(index)"
+            try Data(line.utf8).write(to: URL(fileURLWithPath: file))
+            files.append(file)
+            draws.append("drawtext=fontfile=\(Self.fontFile):textfile=\(file):expansion=none"
+                + ":fontcolor=0x\(story.background.textColor):fontsize=\(fontSize)"
+                + (story.background == .paper ? "" : ":shadowcolor=black@0.3:shadowx=0:shadowy=\(fontSize / 24)")
+                // Every line on its own baseline, whatever its letters reach above it.
+                + ":x=(w-text_w)/2:y=\(top + index * lineHeight + fontSize)-max_glyph_a")
+        }
+        let (from, to) = story.background.colors
+        let background = "gradients=s=\(TextStory.width)x\(TextStory.height):c0=0x\(from):c1=0x\(to):n=2"
+            + ":x0=0:y0=0:x1=\(TextStory.width):y1=\(TextStory.height):speed=0.00001:d=1"
+        _ = try await runner.run("ffmpeg", Self.common + [
+            "-f", "lavfi", "-i", background, "-frames:v", "1", "-vf", draws.joined(separator: ","),
+            "-protocol_whitelist", "file", "-f", "image2", "-c:v", "png", "file:" + output,
+        ], limits: Self.limits(seconds: 10))
+    }
 
     /// Burns `text` (e.g. `@handle · Ephemera`) into a copy of our own rendition: white letters with a dark
     /// outline on a translucent band, legible on dark and light pictures. The text goes through a file, never

@@ -60,6 +60,12 @@ public struct GatedTranscoder: Transcoder {
         try await ffmpeg.watermark(source: source, kind: kind, text: text, textFile: textFile, output: output)
         await gate.pass()
     }
+
+    public var textCoverage: GlyphCoverage { ffmpeg.textCoverage }
+
+    public func drawTextStory(_ story: TextStory, textFile: String, output: String) async throws {
+        try await ffmpeg.drawTextStory(story, textFile: textFile, output: output)
+    }
 }
 
 /// A transcoder killed mid-job: it writes part of its output, as ffmpeg does before it dies, then fails.
@@ -83,6 +89,12 @@ public struct DyingTranscoder: Transcoder {
     }
 
     public func watermark(source: String, kind: SegmentKind, text: String, textFile: String, output: String) async throws {
+        try die(writing: [output])
+    }
+
+    public var textCoverage: GlyphCoverage { GlyphCoverage(ranges: [0x20...0x7E]) }
+
+    public func drawTextStory(_ story: TextStory, textFile: String, output: String) async throws {
         try die(writing: [output])
     }
 }

@@ -11,6 +11,8 @@ public struct Posting: Sendable {
     let keyring: any Keyring
     let prober: any MediaProber
     let inbox: any UploadInbox
+    let transcoder: any Transcoder
+    let media: any MediaStore
     let limits: MediaLimits
     let lifetime: Duration
     let maxLifetime: Duration
@@ -19,13 +21,15 @@ public struct Posting: Sendable {
     let wakeWorkers: @Sendable () -> Void
 
     public init(segments: SQLSegmentStore, keyring: any Keyring, prober: any MediaProber, inbox: any UploadInbox,
-                limits: MediaLimits, lifetime: Duration, maxLifetime: Duration, clock: any EphemeraClock, limiter: RateLimiter,
+                transcoder: any Transcoder, media: any MediaStore, limits: MediaLimits, lifetime: Duration, maxLifetime: Duration, clock: any EphemeraClock, limiter: RateLimiter,
                 wakeWorkers: @escaping @Sendable () -> Void) {
         self.limiter = limiter
         self.segments = segments
         self.keyring = keyring
         self.prober = prober
         self.inbox = inbox
+        self.transcoder = transcoder
+        self.media = media
         self.limits = limits
         self.lifetime = lifetime
         self.maxLifetime = maxLifetime
@@ -58,6 +62,7 @@ public struct Posting: Sendable {
     public func post(by author: Account, _ request: PostRequest, uploadID: String, completing resumableID: String? = nil)
         async throws -> [Segment]
     {
+        if let overlay = request.creative.text { try transcoder.textCoverage.checkDrawable(overlay, in: "the text on a story") }
         try MediaRules.checkDeclaredImageSize(
             prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
         let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
@@ -104,6 +109,25 @@ public struct Posting: Sendable {
         }
         wakeWorkers()
         return made
+    }
+
+    /// Makes the post of a text story (`kind=text`): checks its text against the font, draws it into a PNG as
+    /// upload `uploadID`, and posts that as a photo whose alt text is the text (unless the author wrote one).
+    /// A refusal or failure leaves nothing behind.
+    public func postText(by author: Account, _ request: PostRequest, text: String?, background: String?, uploadID: String)
+        async throws -> [Segment]
+    {
+        let story = try TextStory(text: text, background: background, coverage: transcoder.textCoverage)
+        let output = inbox.incomingPath(uploadID)
+        var request = request
+        request.altText = request.altText ?? story.text
+        do {
+            try await transcoder.drawTextStory(story, textFile: media.scratchPath("text-story.txt"), output: output)
+            return try await post(by: author, request, uploadID: uploadID)
+        } catch {
+            try? await inbox.removeIncoming(uploadID)
+            throw error
+        }
     }
 
     /// The lifetime and the time to go live `request` asks for, checked against this server's limits and

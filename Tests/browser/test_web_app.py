@@ -569,6 +569,45 @@ class WebAppTest:
         self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, ".highlights [data-highlight]"), [])
         self.assert_accessible()
 
+    def test_write_a_text_story_with_a_live_preview(self):
+        writer = self.handle("writer")
+        SERVER.sign_up(writer)
+        self.sign_in_in_browser(writer)
+        self.open("/new")
+        self.click('[data-action="text-mode"]')
+        words = "Back at 6 — save me a seat!"
+        self.visible("[data-story-text]").send_keys(words)
+        self.assertEqual(self.find("[data-text-preview-words]").text, words)
+        self.assertEqual(self.find("[data-story-count]").text, f"{len(words)}/280")
+        self.assertFalse(self.find('[data-media-only]').is_displayed())
+        self.click('label.chip-swatch:has(input[value="ocean"])')
+        self.wait.until(lambda d: "rgb(31, 162, 255)" in d.execute_script(
+            "return document.querySelector('[data-text-preview]').style.background"))
+        self.shot("text-story-preview")
+        self.check_accessibility()
+        self.click('[data-action="post"]')
+        self.wait_until_posted()
+        # In the story: a photo whose alt text is the text, drawn on the ocean.
+        self.open(f"/@{writer}/story")
+        image = self.find("[data-media] img")
+        self.wait.until(lambda d: d.execute_script(
+            "const i = document.querySelector('[data-media] img'); return i && i.complete && i.naturalWidth > 0"))
+        self.assertEqual(image.get_attribute("alt"), words)
+        self.shot("text-story")
+        # Characters the font cannot draw are refused with the server's own sentence, and nothing is posted.
+        self.open("/new")
+        self.click('[data-action="text-mode"]')
+        self.visible("[data-story-text]").send_keys("你好")
+        self.click('[data-action="post"]')
+        error = self.visible("[data-post-error]")
+        self.assertIn("cannot be drawn", error.text)
+        # The browser logs the refused request itself; nothing else may be in its console.
+        self.assertEqual([e for e in self.console_errors() if not ("/api/v1/stories - Failed to load resource" in e
+                                                                   and "422" in e)], [])
+        status, story = SERVER.api("GET", f"/api/v1/users/{writer}/story", self.token_for(writer))
+        self.assertEqual(len(story["segments"]), 1)
+        self.assert_accessible()
+
     def test_schedule_a_story_with_its_own_lifetime_then_cancel_it(self):
         me = self.handle("planner")
         self.sign_up_in_browser(me)

@@ -270,6 +270,22 @@ struct WebController {
         /// The server's default first (value ""), then the lifetimes it allows.
         var lifetimes: [Option]
         var maxSeconds: String
+        /// Text stories: the backgrounds, and the sizes by length (`TextStory.sizes`, "upTo:lineLength:fontSize,…").
+        var backgrounds: [BackgroundOption] = TextStory.Background.allCases.map {
+            BackgroundOption(value: $0.rawValue, label: $0.rawValue.capitalized, from: $0.colors.0, to: $0.colors.1,
+                             ink: $0.textColor, selected: $0 == .sunset)
+        }
+        var textSizes = TextStory.sizes.map { "\($0.upTo):\($0.lineLength):\($0.fontSize)" }.joined(separator: ",")
+        var maxTextLength = TextStory.maxLength
+    }
+
+    struct BackgroundOption: Sendable {
+        var value: String
+        var label: String
+        var from: String
+        var to: String
+        var ink: String
+        var selected: Bool
     }
 
     /// The audiences as people call them, for a `<select>`.

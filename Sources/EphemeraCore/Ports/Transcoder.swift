@@ -23,4 +23,9 @@ public protocol Transcoder: Sendable {
     func makePhoto(source: String, plan: PhotoPlan, photoOut: String, textFile: String?) async throws -> ProcessedMedia
     /// A copy of our own rendition `source` with `text` burnt in.
     func watermark(source: String, kind: SegmentKind, text: String, textFile: String, output: String) async throws
+    /// What the font of text stories can draw.
+    var textCoverage: GlyphCoverage { get }
+    /// Draws a text story into a 1080×1920 PNG at `output`; each line of its text goes through a file named
+    /// from `textFile`, never a command line.
+    func drawTextStory(_ story: TextStory, textFile: String, output: String) async throws
 }

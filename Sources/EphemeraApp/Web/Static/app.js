@@ -1025,7 +1025,46 @@
     form.addEventListener("input", applyLook);
     form.addEventListener("change", applyLook);
 
+    // A text story: typed here, previewed on its background at the size the server will draw it.
+    let textMode = false;
+    const textPreview = $("[data-text-preview]");
+    const storyText = $("[data-story-text]");
+    const sizes = textPreview.dataset.sizes.split(",").map((size) => size.split(":").map(Number));
+    function paintTextPreview() {
+      const chosen = form.querySelector('input[name="background"]:checked');
+      textPreview.style.background = `linear-gradient(135deg, #${chosen.dataset.from}, #${chosen.dataset.to})`;
+      textPreview.style.color = `#${chosen.dataset.ink}`;
+      const text = storyText.value.trim();
+      const [, , fontSize] = sizes.find(([upTo]) => text.length <= upTo) || sizes[sizes.length - 1];
+      const words = $("[data-text-preview-words]");
+      words.textContent = text || "Your text";
+      words.style.opacity = text ? "1" : ".5";
+      words.style.fontSize = `${(fontSize / 1080) * textPreview.clientWidth}px`;
+      $("[data-story-count]").textContent = `${storyText.value.length}/${storyText.maxLength}`;
+      if (textMode) submit.disabled = !text;
+    }
+    function setTextMode(on) {
+      textMode = on;
+      textPreview.hidden = !on;
+      $("[data-text-only]").hidden = !on;
+      $$("[data-media-only]").forEach((element) => { element.hidden = on; });
+      if (on) {
+        file = null;
+        empty.hidden = true;
+        frame.hidden = true;
+        $("[data-video-only]").hidden = true;
+        $('[data-action="change-media"]').hidden = false;
+        paintTextPreview();
+        storyText.focus();
+      }
+    }
+    $('[data-action="text-mode"]').addEventListener("click", () => setTextMode(true));
+    storyText.addEventListener("input", paintTextPreview);
+    $$('input[name="background"]').forEach((radio) => radio.addEventListener("change", paintTextPreview));
+    window.addEventListener("resize", () => { if (textMode) paintTextPreview(); });
+
     function setFile(chosen) {
+      setTextMode(false);
       file = chosen;
       showError("");
       if (previewURL) URL.revokeObjectURL(previewURL);
@@ -1167,19 +1206,27 @@
     // new segments until they are live.
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (!file) { showError("Choose a photo or video first."); return; }
+      if (!file && !textMode) { showError("Choose a photo or video first, or write a text story."); return; }
       showError("");
       const data = new FormData();
-      data.append("media", file, file.name || "upload");
-      for (const name of ["caption", "altText", "audience", "lifetime", "filter", "text", "trimStart", "trimEnd"]) {
+      const fields = ["caption", "altText", "audience", "lifetime"];
+      if (textMode) {
+        data.append("kind", "text");
+        data.append("text", storyText.value.trim());
+        data.append("background", form.querySelector('input[name="background"]:checked').value);
+      } else {
+        data.append("media", file, file.name || "upload");
+        fields.push("filter", "text", "trimStart", "trimEnd");
+      }
+      for (const name of fields) {
         const field = form.elements[name];
         const value = field && (field.value !== undefined ? field.value : "");
         if (value && String(value).trim()) data.append(name, String(value).trim());
       }
-      if (form.elements.text.value.trim()) {
+      if (!textMode && form.elements.text.value.trim()) {
         data.append("textPosition", (form.querySelector('input[name="textPosition"]:checked') || {}).value || "bottom");
       }
-      if (form.elements.split.checked) data.append("split", "true");
+      if (!textMode && form.elements.split.checked) data.append("split", "true");
       // A local date and time from the picker, sent as an instant.
       const publishAt = form.elements.publishAt.value;
       if (publishAt) {
@@ -1187,7 +1234,7 @@
         if (Number.isNaN(when.getTime())) { showError("Choose a valid date and time to go live."); return; }
         data.append("publishAt", when.toISOString());
       }
-      const sound = form.elements.sound.files && form.elements.sound.files[0];
+      const sound = !textMode && form.elements.sound.files && form.elements.sound.files[0];
       if (sound) data.append("sound", sound, sound.name);
 
       const uploadBox = $("[data-upload]");
