@@ -23,6 +23,47 @@ struct InteractionsController {
         router.get("/api/v1/stories/:id/reactions", use: reactions)
         router.post("/api/v1/stories/:id/replies", use: addReply)
         router.get("/api/v1/stories/:id/replies", use: replies)
+        router.post("/api/v1/stories/:id/navigation", use: navigation)
+        router.get("/api/v1/stories/:id/insights", use: insights)
+    }
+
+    /// `{event}`, or `{events:[…]}` for what a client gathered since its last report.
+    struct NavigationReport: Decodable {
+        var event: String?
+        var events: [String]?
+    }
+
+    @Sendable func navigation(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let report = try await decodeJSON(NavigationReport.self, from: request, context: context)
+        try await services.interacting.reportNavigation((report.event.map { [$0] } ?? []) + (report.events ?? []),
+                                                        segmentID: try context.parameters.require("id"),
+                                                        by: context.account, address: context.address)
+        return Response(status: .noContent)
+    }
+
+    struct InsightsBody: Encodable {
+        var impressions: Int
+        var reach: Int
+        var completionRate: Double
+        var tapsForward: Int
+        var tapsBack: Int
+        var exits: Int
+        var replies: Int
+        var reactions: Int
+        var shares: Int
+        var downloads: Int
+        /// Distinct viewers by hour since it went live (the chart of views over its life).
+        var viewsByHour: [Int]
+    }
+
+    @Sendable func insights(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let insights = try await services.interacting.insights(segmentID: try context.parameters.require("id"),
+                                                               by: try context.requireAccount())
+        return try jsonResponse(InsightsBody(
+            impressions: insights.impressions, reach: insights.reach,
+            completionRate: (insights.completionRate * 1000).rounded() / 1000, tapsForward: insights.tapsForward,
+            tapsBack: insights.tapsBack, exits: insights.exits, replies: insights.replies, reactions: insights.reactions,
+            shares: insights.shares, downloads: insights.downloads, viewsByHour: insights.viewsByHour))
     }
 
     struct NewReaction: Decodable {

@@ -5,6 +5,8 @@ public struct RateLimit: Sendable, Hashable {
         case signUp, signIn, like, comment, share, report
         /// A quick reaction, and a private reply to a story.
         case react, reply
+        /// A viewer's report of how they moved through a story (insights).
+        case navigate
         /// A post, or the creation of a resumable upload (which becomes one).
         case post
         /// A password asked again before wiping data (`DELETE /api/v1/me`, `DELETE /api/v1/me/stories`).
@@ -28,6 +30,7 @@ public struct RateLimit: Sendable, Hashable {
         .share: (RateLimit(burst: 30, perMinute: 30), RateLimit(burst: 150, perMinute: 150)),
         .react: (RateLimit(burst: 60, perMinute: 60), RateLimit(burst: 300, perMinute: 300)),
         .reply: (RateLimit(burst: 20, perMinute: 20), RateLimit(burst: 100, perMinute: 100)),
+        .navigate: (RateLimit(burst: 120, perMinute: 120), RateLimit(burst: 600, perMinute: 600)),
         .report: (RateLimit(burst: 10, perMinute: 2), RateLimit(burst: 30, perMinute: 10)),
         // A busy day is a few dozen stories; a burst of 20, then one every 30 s.
         .post: (RateLimit(burst: 20, perMinute: 2), RateLimit(burst: 60, perMinute: 6)),

@@ -41,7 +41,8 @@ public enum DataClassification {
             "id", "author_id", "upload_id", "position", "kind", "state", "audience", "caption", "created_at",
             "expires_at", "duration_ms", "width", "height", "failure_reason", "deleted_at", "restorable_until",
             "media_tag", "view_count", "like_count", "comment_count", "share_count", "download_count", "discarded_at",
-            "alt_text", "allow_comments", "allow_downloads", "publish_at",
+            "alt_text", "allow_comments", "allow_downloads", "publish_at", "impression_count", "tap_forward_count",
+            "tap_back_count", "exit_count", "completion_count",
         ]),
         "views": all(.purgedWithSegment, ["segment_id", "viewer_id", "viewed_at"]),
         "shares": all(.purgedWithSegment, ["id", "segment_id", "account_id", "created_at"]),
@@ -56,7 +57,8 @@ public enum DataClassification {
         "share_links": all(.keptAnonymised, ["code", "segment_id", "created_at", "was_public"]),
         "tombstones": all(.keptAnonymised, [
             "segment_id", "uploaded_at", "kind", "duration_ms", "view_count", "like_count", "comment_count",
-            "share_count", "download_count", "purged_at",
+            "share_count", "download_count", "purged_at", "impression_count", "tap_forward_count", "tap_back_count",
+            "exit_count", "completion_count",
         ]),
         // Written while a purge runs, dropped when its receipt is written.
         "purge_log": all(.purgedWithSegment, ["segment_id", "author_id", "step", "store", "detail", "at"]),

@@ -23,6 +23,7 @@ public enum Migrations {
         M0020_CreateReactionsAndReplies,
         M0021_ScheduledSegments,
         M0022_CreateHighlights,
+        M0023_Insights,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -477,5 +478,20 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX highlight_segments_segment ON highlight_segments (segment_id)",
+    ])
+
+    /// Creator insights: how often a segment was shown and how viewers left it, as counters on its row (no
+    /// viewer named), kept as totals in its tombstone like its other counts.
+    static let M0023_Insights = Migration("M0023_Insights", [
+        "ALTER TABLE segments ADD COLUMN impression_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE segments ADD COLUMN tap_forward_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE segments ADD COLUMN tap_back_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE segments ADD COLUMN exit_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE segments ADD COLUMN completion_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tombstones ADD COLUMN impression_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tombstones ADD COLUMN tap_forward_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tombstones ADD COLUMN tap_back_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tombstones ADD COLUMN exit_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tombstones ADD COLUMN completion_count INTEGER NOT NULL DEFAULT 0",
     ])
 }

@@ -283,6 +283,12 @@ public struct SQLDeletionStore: Sendable {
 
     /// Deletes the rows that hang off `segment` and replaces its row with the tombstone; returns how many rows of
     /// each kind went.
+    /// The insight counters of a segment, as a receipt names them, and their columns (`SegmentInsights`).
+    static let navigationCounters = [
+        ("impression_count", "impressions"), ("tap_forward_count", "taps forward"), ("tap_back_count", "taps back"),
+        ("exit_count", "exits"), ("completion_count", "completions"),
+    ]
+
     static func replaceWithTombstone(_ segment: Segment, now: Instant, on sql: any SQLDatabase) async throws -> [String: Int] {
         let segmentID = segment.id
         // Every count in one round trip, then the deletes.
@@ -316,6 +322,19 @@ public struct SQLDeletionStore: Sendable {
             reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
             WHERE segment_id = \(bind: segmentID)
             """).run()
+        // The insight counters: named in the receipt, their totals kept in the tombstone (no viewer in them).
+        let columns = Self.navigationCounters.map(\.0)
+        if let row = try await sql.raw("""
+            SELECT \(unsafeRaw: columns.joined(separator: ", ")) FROM segments WHERE id = \(bind: segmentID)
+            """).first() {
+            var totals: [SQLQueryString] = []
+            for (column, name) in Self.navigationCounters {
+                let value = try row.decode(column: column, as: Int.self)
+                removed[name] = value
+                totals.append("\(ident: column) = \(literal: value)")
+            }
+            try await sql.raw("UPDATE tombstones SET " + totals.joined(separator: ", ") + " WHERE segment_id = \(bind: segmentID)").run()
+        }
         // A highlight whose cover it was shows its first segment instead.
         try await sql.raw("UPDATE highlights SET cover_segment_id = NULL WHERE cover_segment_id = \(bind: segmentID)").run()
         try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()

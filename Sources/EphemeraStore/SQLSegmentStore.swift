@@ -402,21 +402,66 @@ public struct SQLSegmentStore: Sendable {
                 ViewBatcher.ViewKey(segmentID: try $0.decode(column: "segment_id", as: String.self),
                                     viewerID: try $0.decode(column: "viewer_id", as: String.self))
             })
-            var counts: [String: Int] = [:]
-            for view in views where view.counted
-                && inserted.contains(ViewBatcher.ViewKey(segmentID: view.segmentID, viewerID: view.viewerID)) {
-                counts[view.segmentID, default: 0] += 1
+            // Every counted view is an impression (a viewer back on a segment they saw is shown it again); the
+            // new ones are views too.
+            var counts: [String: (views: Int, impressions: Int)] = [:]
+            for view in views where view.counted {
+                let new = inserted.contains(ViewBatcher.ViewKey(segmentID: view.segmentID, viewerID: view.viewerID))
+                counts[view.segmentID, default: (0, 0)].impressions += 1
+                if new { counts[view.segmentID, default: (0, 0)].views += 1 }
             }
             if !counts.isEmpty {
                 // One statement for the batch, not a round trip per segment.
+                let ordered = counts.sorted(by: { $0.key < $1.key })
                 var update: SQLQueryString = "UPDATE segments SET view_count = view_count + CASE id"
-                for (segmentID, count) in counts.sorted(by: { $0.key < $1.key }) {
-                    update += " WHEN \(bind: segmentID) THEN \(literal: count)"
-                }
+                for (segmentID, count) in ordered { update += " WHEN \(bind: segmentID) THEN \(literal: count.views)" }
+                update += " ELSE 0 END, impression_count = impression_count + CASE id"
+                for (segmentID, count) in ordered { update += " WHEN \(bind: segmentID) THEN \(literal: count.impressions)" }
                 update += " ELSE 0 END WHERE id IN (\(binds: counts.keys.sorted()))"
                 try await sql.raw(update).run()
             }
             return inserted
+        }
+    }
+
+    /// Adds a report of navigation events to the segment's counters (nothing about who sent it is kept).
+    public func countNavigation(segmentID: String, _ tally: [NavigationEvent: Int]) async throws {
+        guard !tally.isEmpty else { return }
+        let columns: [NavigationEvent: String] = [
+            .forward: "tap_forward_count", .back: "tap_back_count", .exit: "exit_count", .complete: "completion_count",
+        ]
+        let sets: [SQLQueryString] = tally.sorted { $0.key.rawValue < $1.key.rawValue }.compactMap { event, count in
+            columns[event].map { "\(ident: $0) = \(ident: $0) + \(literal: count)" }
+        }
+        try await database.transaction(affectingTrays: false) { sql in
+            try await sql.raw("UPDATE segments SET " + sets.joined(separator: ", ") + " WHERE id = \(bind: segmentID)").run()
+        }
+    }
+
+    /// The author's insights of `segment`: its counters, its replies and reactions counted, and its distinct
+    /// viewers by hour since it went live.
+    public func insights(of segment: Segment, now: Instant) async throws -> SegmentInsights {
+        try await database.withConnection { sql in
+            guard let row = try await sql.raw("""
+                SELECT s.impression_count, s.tap_forward_count, s.tap_back_count, s.exit_count, s.completion_count,
+                  (SELECT COUNT(*) FROM replies r WHERE r.segment_id = s.id) AS replies,
+                  (SELECT COUNT(*) FROM reactions x WHERE x.segment_id = s.id) AS reactions
+                FROM segments s WHERE s.id = \(bind: segment.id)
+                """).first() else { throw EphemeraError.storyNotFound }
+            let viewedAt = try await sql.raw("""
+                SELECT viewed_at FROM views WHERE segment_id = \(bind: segment.id) AND viewer_id <> \(bind: segment.authorID)
+                """).all().map { Instant(milliseconds: try $0.decode(column: "viewed_at", as: Int64.self)) }
+            let liveAt = segment.publishAt ?? segment.createdAt
+            return SegmentInsights(
+                impressions: try row.decode(column: "impression_count", as: Int.self), reach: segment.viewCount,
+                tapsForward: try row.decode(column: "tap_forward_count", as: Int.self),
+                tapsBack: try row.decode(column: "tap_back_count", as: Int.self),
+                exits: try row.decode(column: "exit_count", as: Int.self),
+                completions: try row.decode(column: "completion_count", as: Int.self),
+                replies: try row.decode(column: "replies", as: Int.self),
+                reactions: try row.decode(column: "reactions", as: Int.self),
+                shares: segment.shareCount, downloads: segment.downloadCount,
+                viewsByHour: SegmentInsights.viewsByHour(viewedAt, liveAt: liveAt, until: min(now, segment.expiresAt)))
         }
     }
 

@@ -86,6 +86,23 @@ public struct Interacting: Sendable {
         }
     }
 
+    /// A viewer's report of how they moved through a segment they can see (`NavigationEvent`): counted on the
+    /// segment, its reporter not kept; its author's own taps are not counted.
+    public func reportNavigation(_ names: [String], segmentID: String, by caller: Account?, address: String?) async throws {
+        try await limiter.check(.navigate, account: caller?.id, address: address)
+        let events = try NavigationEvent.parse(names)
+        let segment = try await reading.visibleSegment(segmentID, by: caller)
+        guard NavigationEvent.counts(reportedBy: caller?.id, authorID: segment.authorID) else { return }
+        try await segments.countNavigation(segmentID: segment.id, NavigationEvent.tally(events))
+    }
+
+    /// The insights of one of my segments, in any state I can read it in; anyone else learns nothing.
+    public func insights(segmentID: String, by me: Account) async throws -> SegmentInsights {
+        guard let segment = try await segments.segment(id: segmentID),
+              isReadableByAuthor(segment, viewer: Viewer(accountID: me.id)) else { throw EphemeraError.storyNotFound }
+        return try await segments.insights(of: segment, now: clock.now())
+    }
+
     /// The reactions to one of my segments (`ReactionSummary`); anyone else learns nothing.
     public func reactions(segmentID: String, by me: Account, recentLimit: Int = 50) async throws -> ReactionSummary {
         guard let segment = try await segments.segment(id: segmentID),

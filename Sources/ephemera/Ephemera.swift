@@ -13,7 +13,7 @@ struct Ephemera: AsyncParsableCommand {
         subcommands: [
             Serve.self, Migrate.self, Audit.self, Backup.self, RestoreBackup.self, KeyringBackup.self,
             Login.self, Logout.self, Post.self, Tray.self, Story.self, Download.self, Edit.self, Delete.self, Restore.self,
-            RecentlyDeleted.self, Highlights.self, User.self,
+            RecentlyDeleted.self, Highlights.self, Insights.self, User.self,
         ])
 
     static func main() async {

@@ -41,6 +41,8 @@ import Testing
         Endpoint(name: "reactions", method: .get, path: { "/api/v1/stories/\($0)/reactions" }, allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "reply", method: .post, path: { "/api/v1/stories/\($0)/replies" }, json: ["text": "hi"], allowed: .created, needsAccount: true, authorOnly: false, notToOneself: "cannot_reply_to_self"),
         Endpoint(name: "replies", method: .get, path: { "/api/v1/stories/\($0)/replies" }, allowed: .ok, needsAccount: true, authorOnly: false),
+        Endpoint(name: "navigation", method: .post, path: { "/api/v1/stories/\($0)/navigation" }, json: ["event": "forward"], allowed: .noContent, needsAccount: false, authorOnly: false),
+        Endpoint(name: "insights", method: .get, path: { "/api/v1/stories/\($0)/insights" }, allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "edit", method: .patch, path: { "/api/v1/stories/\($0)" }, json: ["altText": "a photo"], allowed: .ok, needsAccount: true, authorOnly: true),
         Endpoint(name: "receipt", method: .get, path: { "/api/v1/stories/\($0)/deletion-receipt" }, allowed: .conflict, needsAccount: true, authorOnly: true),
     ]

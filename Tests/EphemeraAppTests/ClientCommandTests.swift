@@ -104,6 +104,13 @@ import FoundationNetworking
         #expect(dropped.status == 0 && dropped.output.contains("Deleted highlight"))
         #expect(try ServerProcess.runClient(["highlight"], home: alice).output.contains("no highlights"))
 
+        // Insights from the terminal: the author's, counts only; anyone else is refused.
+        #expect(try await server.request("POST", "/api/v1/stories/\(id)/views", token: try savedToken(bob)).status == 204)
+        let insights = try ServerProcess.runClient(["insights", id], home: alice)
+        #expect(insights.status == 0 && insights.output.contains("Impressions     1")
+                && insights.output.contains("Reach           1") && insights.output.contains("Views by hour"), "\(insights.output)")
+        #expect(try ServerProcess.runClient(["insights", id], home: bob).status == 1)
+
         // Someone else's segment cannot be deleted: the server's message, exit 1.
         let notMine = try ServerProcess.runClient(["delete", id], home: bob)
         #expect(notMine.status == 1 && notMine.output.contains("error: "))

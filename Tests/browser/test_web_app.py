@@ -608,6 +608,46 @@ class WebAppTest:
         self.assertEqual(len(story["segments"]), 1)
         self.assert_accessible()
 
+    def test_navigation_is_counted_and_the_author_reads_insights(self):
+        author = self.handle("creator")
+        author_token = SERVER.sign_up(author)
+        first = SERVER.post(author_token, MEDIA.photo, {"audience": "public"})[0]
+        second = SERVER.post(author_token, MEDIA.second_photo, {"audience": "public"})[0]
+        viewer = self.handle("audience")
+        SERVER.sign_up(viewer)
+        self.sign_in_in_browser(viewer)
+        # On from the first by a tap, away from the second by Escape.
+        self.open(f"/@{author}/story")
+        self.find(".bar")
+        self.find("body").send_keys(Keys.ARROW_RIGHT)
+        self.wait.until(lambda d: d.execute_script(
+            "const i = document.querySelector('[data-media] img'); return !!i && i.src.includes(arguments[0])", second))
+        self.find("body").send_keys(Keys.ESCAPE)
+        self.wait.until(lambda d: "/story" not in d.current_url)
+
+        def insights(segment_id):
+            status, body = SERVER.api("GET", f"/api/v1/stories/{segment_id}/insights", author_token)
+            self.assertEqual(status, 200, body)
+            return body
+        self.wait.until(lambda d: insights(first)["tapsForward"] == 1 and insights(second)["exits"] == 1)
+        self.assertEqual((insights(first)["impressions"], insights(first)["reach"]), (1, 1))
+        self.assertEqual((insights(second)["tapsForward"], insights(second)["completionRate"]), (0, 0))
+
+        # The author's insights sheet in the viewer.
+        self.driver.delete_all_cookies()
+        self.sign_in_in_browser(author)
+        self.open(f"/@{author}/story")
+        self.find(".bar")
+        self.click('.viewer-actions [data-action="insights"]')
+        impressions = self.visible('[data-insight="Impressions"]')
+        self.assertEqual(impressions.text, "1")
+        chart = self.find("[data-insights-chart] svg")
+        self.assertGreaterEqual(int(chart.get_attribute("data-bars")), 1)
+        self.assertIn("1 viewer over", chart.get_attribute("aria-label"))
+        self.shot("insights")
+        self.check_accessibility()
+        self.assert_accessible()
+
     def test_schedule_a_story_with_its_own_lifetime_then_cancel_it(self):
         me = self.handle("planner")
         self.sign_up_in_browser(me)

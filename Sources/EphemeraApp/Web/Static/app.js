@@ -195,8 +195,11 @@
     let muted = true;
     let leaving = false;
 
-    function close() {
+    /** Leaves the viewer: an exit, unless it ran past its last segment (`afterLast`: that was a move on). */
+    function close(afterLast) {
       if (leaving) return;
+      if (afterLast !== true) noteEvent("exit");
+      flushEvents(true);
       leaving = true;
       let target = "/";
       try {
@@ -300,7 +303,7 @@
         if (usesTimer && ready && !isPaused()) {
           elapsed += delta;
           if (elapsed >= durationOf(segments[index])) {
-            next();
+            next(true);
           }
         }
         paintBars();
@@ -346,10 +349,42 @@
     }
 
     function recordView(segment) {
-      // A highlight is watched past the story's end: views count the story only.
-      if (!me || segment.seen || state.highlight) return;
-      segment.seen = true;
-      api("POST", `/api/v1/stories/${segment.id}/views`).catch(() => { segment.seen = false; });
+      // A highlight is watched past the story's end: views count the story only. Each time a segment is shown
+      // is an impression (its insights); the server keeps one view per person.
+      if (!me || segment.shownHere || state.highlight) return;
+      segment.shownHere = true;
+      api("POST", `/api/v1/stories/${segment.id}/views`).then(() => { segment.seen = true; })
+        .catch(() => { segment.shownHere = false; });
+    }
+
+    // Insights: how a viewer moves through the story (on, back, away, to the end), gathered here and reported
+    // in batches — counts only; the server keeps no name with them. Not for the author, nor in a highlight.
+    const reporting = !state.isAuthor && !state.highlight;
+    let pendingEvents = {};
+    function noteEvent(event) {
+      const segment = segments[index];
+      if (!reporting || !segment) return;
+      (pendingEvents[segment.id] = pendingEvents[segment.id] || []).push(event);
+    }
+    function flushEvents(leavingPage) {
+      const batch = pendingEvents;
+      pendingEvents = {};
+      for (const [id, events] of Object.entries(batch)) {
+        for (let at = 0; at < events.length; at += 50) {
+          fetch(`/api/v1/stories/${encodeURIComponent(id)}/navigation`, {
+            method: "POST", keepalive: leavingPage, credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), Accept: "application/json" },
+            body: JSON.stringify({ events: events.slice(at, at + 50) }),
+          }).catch(() => { /* counts only: a lost report loses a count, nothing else */ });
+        }
+      }
+    }
+    if (reporting) {
+      setInterval(() => flushEvents(false), 10000);
+      window.addEventListener("pagehide", () => {
+        if (!leaving) noteEvent("exit");
+        flushEvents(true);
+      });
     }
 
     function show(newIndex) {
@@ -371,7 +406,7 @@
         element.preload = "auto";
         element.poster = mediaURL(segment, "poster") || "";
         element.addEventListener("canplay", () => { ready = true; syncPause(); }, { once: true });
-        element.addEventListener("ended", () => { if (segments[index] === segment) next(); });
+        element.addEventListener("ended", () => { if (segments[index] === segment) next(true); });
         element.setAttribute("aria-label", segment.altText || segment.caption || `Video story by ${state.author.handle}`);
         element.addEventListener("error", () => {
           // An error state, never broken frames; the bar still moves for the segment's length, and the viewer
@@ -401,20 +436,25 @@
       paintBars();
     }
 
-    function next() {
+    /** On to the next segment (or author): `completed` when the segment ran to its end, else a tap forward. */
+    function next(completed) {
+      if (leaving) return;
+      noteEvent(completed === true ? "complete" : "forward");
       if (index < segments.length - 1) {
         show(index + 1);
-      } else if (!leaving) {
+      } else {
         if (state.next && state.next.length) {
+          flushEvents(true);
           leaving = true;
           location.href = `/@${encodeURIComponent(state.next[0])}/story`;
         } else {
-          close();
+          close(true);
         }
       }
     }
 
     function previous() {
+      noteEvent("back");
       if (index > 0) show(index - 1);
       else show(0);
     }
@@ -696,6 +736,75 @@
         toast(error.message);
       }
     });
+
+    // The author's insights of the segment on screen: the counts, and a bar chart of views by hour (SVG).
+    button("insights").addEventListener("click", async () => {
+      const segment = currentSegment();
+      const list = $("[data-insights]");
+      const chart = $("[data-insights-chart]");
+      list.textContent = "";
+      chart.textContent = "";
+      $('[data-sheet="insights"]').hidden = false;
+      syncPause();
+      try {
+        const insights = await api("GET", `/api/v1/stories/${segment.id}/insights`);
+        const rows = [
+          ["Impressions", insights.impressions], ["Reach", insights.reach],
+          ["Completion rate", `${Math.round(insights.completionRate * 100)}%`], ["Taps forward", insights.tapsForward],
+          ["Taps back", insights.tapsBack], ["Exits", insights.exits], ["Replies", insights.replies],
+          ["Reactions", insights.reactions], ["Shares", insights.shares], ["Downloads", insights.downloads],
+        ];
+        for (const [name, value] of rows) {
+          const item = document.createElement("div");
+          const term = document.createElement("dt");
+          term.textContent = name;
+          const number = document.createElement("dd");
+          number.textContent = String(value);
+          number.dataset.insight = name;
+          item.append(term, number);
+          list.appendChild(item);
+        }
+        chart.appendChild(viewsChart(insights.viewsByHour));
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+
+    /** Bars of distinct viewers by hour, drawn as SVG, with a sentence for screen readers. */
+    function viewsChart(byHour) {
+      const ns = "http://www.w3.org/2000/svg";
+      const svg = document.createElementNS(ns, "svg");
+      const width = 300;
+      const height = 90;
+      const most = Math.max(1, ...byHour);
+      const step = width / Math.max(byHour.length, 24);  // a day's hours across, however few have passed
+      svg.setAttribute("viewBox", `0 0 ${width} ${height + 14}`);
+      svg.setAttribute("role", "img");
+      const total = byHour.reduce((sum, n) => sum + n, 0);
+      const peak = byHour.indexOf(Math.max(...byHour));
+      svg.setAttribute("aria-label", total
+        ? `${total} viewer${total === 1 ? "" : "s"} over ${byHour.length} hour${byHour.length === 1 ? "" : "s"}; `
+          + `most in hour ${peak + 1} (${byHour[peak]}).`
+        : "No viewers yet.");
+      svg.dataset.bars = String(byHour.length);
+      byHour.forEach((count, hour) => {
+        const bar = document.createElementNS(ns, "rect");
+        const barHeight = (count / most) * height;
+        bar.setAttribute("x", String(hour * step + step * 0.15));
+        bar.setAttribute("y", String(height - barHeight));
+        bar.setAttribute("width", String(step * 0.7));
+        bar.setAttribute("height", String(Math.max(barHeight, count ? 2 : 0.5)));
+        bar.setAttribute("class", "chart-bar");
+        svg.appendChild(bar);
+      });
+      const label = document.createElementNS(ns, "text");
+      label.setAttribute("x", "0");
+      label.setAttribute("y", String(height + 12));
+      label.setAttribute("class", "chart-label");
+      label.textContent = `${byHour.length} h since it went live`;
+      svg.appendChild(label);
+      return svg;
+    }
 
     // The author adds the segment on screen to a highlight.
     button("add-highlight").addEventListener("click", () => {
