@@ -16,6 +16,7 @@ struct StoriesController {
         router.get("/api/v1/feed/for-you", use: forYou)
         router.post("/api/v1/stories/:id/views", use: view)
         router.get("/api/v1/me/archive", use: archive)
+        router.get("/api/v1/me/on-this-day", use: onThisDay)
         router.get("/api/v1/me/scheduled", use: scheduled)
     }
 
@@ -124,10 +125,36 @@ struct StoriesController {
 
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try context.requireAccount()
+        if let day = request.uri.queryParameters["day"].map(String.init) {
+            // One day of it, whole (a day holds what one person posted in a day).
+            let items = try await services.reading.archive(of: me, day: day)
+            return try jsonResponse(PageBody(items: items.map { SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL) },
+                                             nextCursor: nil))
+        }
         let page = try PageRequest(request)
         let result = try await services.reading.archive(of: me, limit: page.limit, after: page.cursor)
         return try jsonResponse(PageBody(
             items: result.items.map { SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL) },
             nextCursor: result.nextCursor))
+    }
+
+    struct OnThisDayBody: Encodable {
+        struct Item: Encodable {
+            var yearsAgo: Int
+            var date: String
+            var segments: [SegmentBody]
+        }
+        var items: [Item]
+    }
+
+    /// `GET /api/v1/me/on-this-day`: my archived segments from today's date in earlier years.
+    @Sendable func onThisDay(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireAccount()
+        let items = try await services.reading.onThisDay(of: me).map { entry in
+            OnThisDayBody.Item(yearsAgo: entry.yearsAgo, date: entry.day, segments: entry.segments.map {
+                SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL)
+            })
+        }
+        return try jsonResponse(OnThisDayBody(items: items))
     }
 }

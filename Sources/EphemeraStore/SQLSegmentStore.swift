@@ -366,6 +366,21 @@ public struct SQLSegmentStore: Sendable {
         }
     }
 
+    /// The author's archived segments posted within any of `spans` (start inclusive, end exclusive), oldest
+    /// first: a day of the archive, or the same date in earlier years.
+    public func archived(authorID: String, within spans: [(start: Instant, end: Instant)]) async throws -> [Segment] {
+        guard !spans.isEmpty else { return [] }
+        let within = spans.map { span -> SQLQueryString in
+            "(s.created_at >= \(bind: span.start.milliseconds) AND s.created_at < \(bind: span.end.milliseconds))"
+        }
+        return try await database.withReadConnection { sql in
+            try await sql.raw("""
+                SELECT \(Self.columns) FROM segments s WHERE s.author_id = \(bind: authorID) AND s.state = 'archived'
+                AND (
+                """ + within.joined(separator: " OR ") + ") ORDER BY s.created_at, s.position, s.id").all().map(Self.segment(from:))
+        }
+    }
+
     static func newestFirst(after cursor: PageCursor?, limit: Int) -> SQLQueryString {
         Keyset.continuing(after: cursor, instant: "s.created_at", id: "s.id", limit: limit)
     }

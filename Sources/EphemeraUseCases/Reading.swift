@@ -180,6 +180,26 @@ public struct Reading: Sendable {
         return (try await views(of: page.items, for: Viewer(accountID: author.id)), page.nextCursor)
     }
 
+    /// The author's archived segments of one UTC day (`YYYY-MM-DD`), oldest first.
+    public func archive(of author: Account, day: String) async throws -> [SegmentView] {
+        let span = try ArchiveCalendar.span(ofDay: day)
+        return try await views(of: try await segments.archived(authorID: author.id, within: [span]),
+                               for: Viewer(accountID: author.id))
+    }
+
+    /// "On this day": the author's archived segments from today's date in each of the last ten years, newest
+    /// year first; years without any are left out.
+    public func onThisDay(of author: Account) async throws -> [(yearsAgo: Int, day: String, segments: [SegmentView])] {
+        let days = OnThisDay.days(before: clock.now())
+        let found = try await segments.archived(authorID: author.id, within: days.map { ($0.start, $0.end) })
+        guard !found.isEmpty else { return [] }
+        let views = try await views(of: found, for: Viewer(accountID: author.id))
+        return days.compactMap { day in
+            let held = views.filter { $0.segment.createdAt >= day.start && $0.segment.createdAt < day.end }
+            return held.isEmpty ? nil : (day.yearsAgo, day.day, held)
+        }
+    }
+
     /// The tray of `viewer`: the people they follow (and themselves) with a story they can see, in tray order,
     /// each with its author.
     /// The next instant a scheduled segment of someone in `viewer`'s tray (or their own) goes live: a cached

@@ -503,9 +503,17 @@ class WebAppTest:
         self.wait.until(lambda d: d.execute_script("return !document.querySelector('dialog[data-highlight-picker]').open"))
         self.wait.until(lambda d: "Summer" in d.find_element(By.CSS_SELECTOR, ".toast").text)
 
-        # From the archive: the expired one goes into the same highlight.
+        # From the archive: its calendar opens yesterday in the viewer, and the expired one goes into the same highlight.
         self.open("/archive")
-        self.click(f'[data-action="add-highlight"][data-id="{old}"]')
+        self.check_accessibility()
+        self.shot("archive-calendar")
+        self.click(".calendar a[data-day]")
+        self.find(".bar")
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, ".bar")), 1)
+        self.assertEqual(self.find("[data-media] img").get_attribute("alt"), "Yesterday's bars")
+        for action in ("download", "delete", "add-highlight"):
+            self.assertTrue(self.find(f'.viewer-actions [data-action="{action}"]').is_displayed(), action)
+        self.click('.viewer-actions [data-action="add-highlight"]')
         pick = self.visible("dialog[data-highlight-picker] [data-pick]")
         self.assertIn("Summer", pick.text)
         self.check_accessibility()

@@ -23,6 +23,7 @@ struct WebController {
         router.post("/settings", use: saveSettings)
         router.get("/recently-deleted", use: recentlyDeleted)
         router.get("/archive", use: archive)
+        router.get("/archive/{day}", use: archiveDay)
         router.get("/scheduled", use: scheduled)
         router.get("/activity", use: activity)
         router.get("/@{handle}", use: profile)
@@ -183,6 +184,8 @@ struct WebController {
         var photoSeconds: Double
         /// When the viewer shows a highlight rather than the story.
         var highlight: HighlightState? = nil
+        /// When it shows a day of my archive (`YYYY-MM-DD`).
+        var archiveDay: String? = nil
     }
 
     struct HighlightState: Encodable {
@@ -204,6 +207,8 @@ struct WebController {
         /// The highlight shown, when the viewer shows one.
         var highlightTitle: String? = nil
         var inHighlight = false
+        /// The day of my archive shown, when it shows one.
+        var archiveDay: String? = nil
         /// The quick reactions, in order.
         var reactions: [String] = QuickReaction.emoji
         /// The report sheet's choices.
@@ -325,6 +330,15 @@ struct WebController {
         var highlights: [HighlightCircle]
         /// Whether the row shows (mine always, with its New circle).
         var hasHighlights: Bool
+        /// On my own profile: my stories from this date in earlier years.
+        var onThisDay: [OnThisDayCard]
+    }
+
+    struct OnThisDayCard: Sendable {
+        var href: String
+        var poster: String?
+        var when: String
+        var stories: String
     }
 
     /// A highlight's circle on a profile.
@@ -345,11 +359,17 @@ struct WebController {
                                    poster: $0.cover.flatMap(posterPath).map { HighlightBody.through($0, id) },
                                    count: $0.segmentCount, one: $0.segmentCount == 1)
         }
+        let onThisDay = context.account?.id == user.id ? try await services.reading.onThisDay(of: user).map { entry in
+            OnThisDayCard(href: "/archive/\(entry.day)", poster: entry.segments.first.flatMap { posterPath($0.segment) },
+                          when: entry.yearsAgo == 1 ? "1 year ago" : "\(entry.yearsAgo) years ago",
+                          stories: "\(entry.segments.count) stor\(entry.segments.count == 1 ? "y" : "ies")")
+        } : []
         return pages.render("profile", title: "\(user.displayName) (@\(user.handle))",
                             data: ProfileData(person: PersonView(user), profile: body, hasStory: body.storyRing != "none",
                                               isMe: context.account?.id == user.id, signedIn: context.account != nil,
                                               highlights: highlights,
-                                              hasHighlights: !highlights.isEmpty || context.account?.id == user.id),
+                                              hasHighlights: !highlights.isEmpty || context.account?.id == user.id,
+                                              onThisDay: onThisDay),
                             me: try await meView(context), context: context)
     }
 
@@ -405,13 +425,66 @@ struct WebController {
                             me: try await meView(context), context: context)
     }
 
+    struct ArchiveData: Sendable {
+        var months: [MonthView]
+        var empty: Bool
+        var weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    }
+
+    struct MonthView: Sendable {
+        var key: String
+        var title: String
+        var cells: [DayView]
+    }
+
+    /// A square of the archive's calendar: a day with my stories (a link to watch them), one without, or a blank.
+    struct DayView: Sendable {
+        var blank: Bool
+        var day: String
+        var href: String
+        var poster: String?
+        var count: Int
+        var label: String
+        var hasStories: Bool
+    }
+
+    /// My archive as a calendar: a month at a time, newest first, each day with stories showing its first one's
+    /// picture and opening them in the viewer.
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let page = try await services.reading.archive(of: me, limit: 100, after: nil)
-        let items = thumbs(page.items, now: services.clock.now()) { view in
-            mediaPath(view.segment, .video) ?? mediaPath(view.segment, .photo) ?? "#"
+        let segments = try await services.reading.archive(of: me, limit: 500, after: nil).items.map(\.segment)
+        let byID = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let months = ArchiveCalendar.months(of: segments).map { month in
+            MonthView(key: month.cells.first { $0.date != nil }?.date.map { String($0.prefix(7)) } ?? "", title: month.title,
+                      cells: month.cells.map { cell in
+                guard let day = cell.day, let date = cell.date else {
+                    return DayView(blank: true, day: "", href: "", poster: nil, count: 0, label: "", hasStories: false)
+                }
+                let stories = "\(cell.count) stor\(cell.count == 1 ? "y" : "ies")"
+                return DayView(blank: false, day: String(day), href: "/archive/\(date)",
+                               poster: cell.coverSegmentID.flatMap { byID[$0] }.flatMap(posterPath), count: cell.count,
+                               label: "\(day) \(month.title): \(stories)", hasStories: cell.count > 0)
+            })
         }
-        return pages.render("archive", title: "Archive", data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
+        return pages.render("archive", title: "Archive", data: ArchiveData(months: months, empty: months.isEmpty),
+                            me: try await meView(context), context: context)
+    }
+
+    /// One day of my archive in the viewer, as its author: watch, add to a highlight, download, delete.
+    @Sendable func archiveDay(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try signedIn(request, context)
+        let day = try context.parameters.require("day")
+        let bodies = try await services.reading.archive(of: me, day: day).map {
+            SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL)
+        }
+        let title = ArchiveCalendar.title(ofDay: day)
+        let state = ViewerState(
+            author: AuthorBody(me), segments: bodies, ring: "seen", next: [],
+            start: request.uri.queryParameters["segment"].map(String.init), me: me.handle, isAuthor: true,
+            mutedByMe: false, photoSeconds: Segment.photoDisplaySeconds, archiveDay: day)
+        return pages.render("story", title: "Archive · \(title)", page: "story", chrome: false,
+                            data: ViewerData(person: PersonView(me), storyJSON: try scriptSafeJSON(state),
+                                             empty: bodies.isEmpty, archiveDay: title),
                             me: try await meView(context), context: context)
     }
 

@@ -351,7 +351,7 @@
     function recordView(segment) {
       // A highlight is watched past the story's end: views count the story only. Each time a segment is shown
       // is an impression (its insights); the server keeps one view per person.
-      if (!me || segment.shownHere || state.highlight) return;
+      if (!me || segment.shownHere || state.highlight || state.archiveDay) return;
       segment.shownHere = true;
       api("POST", `/api/v1/stories/${segment.id}/views`).then(() => { segment.seen = true; })
         .catch(() => { segment.shownHere = false; });
@@ -523,6 +523,10 @@
       const download = button("download");
       download.disabled = !isAuthor && !segment.allowDownloads;
       download.title = download.disabled ? "The author turned downloads off." : "Download";
+      if (state.archiveDay) {
+        // A day of my archive: past its story, so nothing to share or comment on; mine to keep, download or delete.
+        for (const action of ["comment", "share"]) button(action).hidden = true;
+      }
       if (state.highlight) {
         // A highlight is watched, not answered: likes, comments and replies belong to the story while it lasts.
         $$(".viewer-actions [data-action]").forEach((element) => { element.hidden = true; });
