@@ -52,10 +52,7 @@ struct PostController {
             "bytes": "\(form.media.bytes)", "seconds": "\(ContinuousClock.now - receiving)"])
         let fields = try PostFields(form.fields, settings: author.settings)
         if let story = fields.textStory {
-            guard !form.media.received, !form.sound.received else {
-                throw EphemeraError.badRequest("media_with_text_story",
-                    "A text story is drawn from its text: send 'text' and 'background' without a 'media' or 'sound' file.")
-            }
+            guard !form.media.received, !form.sound.received else { throw TextStory.sentWithFile }
             let segments = try await services.posting.postText(by: author, fields.request, text: story.text,
                                                                background: story.background, uploadID: uploadID)
             committed = true

@@ -23,6 +23,12 @@ public struct TextStory: Sendable, Hashable {
     }
 
     public static let maxLength = 280
+
+    /// A text story is drawn from its text: a file sent with one (a form's `media` or `sound`, a tus upload)
+    /// is refused.
+    public static let sentWithFile = EphemeraError.badRequest(
+        "media_with_text_story",
+        "A text story is drawn from its text: send 'text' and 'background' without a 'media' or 'sound' file, or leave out kind=text to post a file.")
     public static let width = 1080
     public static let height = 1920
 

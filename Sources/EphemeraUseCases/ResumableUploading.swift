@@ -40,7 +40,9 @@ public struct ResumableUploading: Sendable {
         guard length > 0 else {
             throw EphemeraError.badRequest("empty_media", "The file is empty. Choose the photo or video again.")
         }
-        _ = try posting.schedule(of: try PostFields(try TusHeaders.metadata(metadata), settings: owner.settings).request)
+        let fields = try PostFields(try TusHeaders.metadata(metadata), settings: owner.settings)
+        guard fields.textStory == nil else { throw TextStory.sentWithFile }
+        _ = try posting.schedule(of: fields.request)
         // An upload is a post to be: counted and capped when it is created, not once its bytes are all here.
         try await posting.admit(owner, address: address)
         let now = clock.now()

@@ -156,7 +156,8 @@ func header(_ response: TestResponse, _ name: String) -> String? { response.head
                 "Upload-Length": "10", "Upload-Metadata": "caption !!!"])
             #expect(notBase64.errorCode == "invalid_upload_metadata")
             // A lifetime or a time to go live that will be refused is refused now, before any byte is sent.
-            for (field, value, code) in [("lifetime", "3d", "invalid_lifetime"), ("publishAt", "2020-01-01T00:00:00Z", "publish_at_in_past")] {
+            for (field, value, code) in [("lifetime", "3d", "invalid_lifetime"), ("publishAt", "2020-01-01T00:00:00Z", "publish_at_in_past"),
+                                         ("kind", "text", "media_with_text_story")] {
                 let refused = try await app.tus(.post, "/api/v1/uploads", token: alice, headers: [
                     "Upload-Length": "10", "Upload-Metadata": "\(field) \(Data(value.utf8).base64EncodedString())"])
                 #expect(refused.status == .badRequest && refused.errorCode == code, "\(refused.text)")
