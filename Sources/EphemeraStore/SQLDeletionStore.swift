@@ -291,10 +291,15 @@ public struct SQLDeletionStore: Sendable {
 
     static func replaceWithTombstone(_ segment: Segment, now: Instant, on sql: any SQLDatabase) async throws -> [String: Int] {
         let segmentID = segment.id
-        // Every count in one round trip, then the deletes.
-        let counts: [SQLQueryString] = segmentChildTables.map {
+        // Every count in one round trip (the child tables' rows, the insight counters, the highlights it is the
+        // cover of), then only the writes that have something to do.
+        var counts: [SQLQueryString] = segmentChildTables.map {
             "(SELECT COUNT(*) FROM \(ident: $0) WHERE segment_id = \(bind: segmentID)) AS \(ident: $0)"
         }
+        counts += navigationCounters.map { column, _ in
+            "(SELECT \(ident: column) FROM segments WHERE id = \(bind: segmentID)) AS \(ident: column)"
+        }
+        counts.append("(SELECT COUNT(*) FROM highlights WHERE cover_segment_id = \(bind: segmentID)) AS covers")
         let countRow = try await sql.raw("SELECT " + counts.joined(separator: ", ")).first()
         var removed: [String: Int] = [:]
         for table in segmentChildTables {
@@ -303,12 +308,20 @@ public struct SQLDeletionStore: Sendable {
                 try await sql.raw("DELETE FROM \(ident: table) WHERE segment_id = \(bind: segmentID)").run()
             }
         }
+        // The insight counters: named in the receipt, their totals kept in the tombstone (no viewer in them).
+        var counters: [Int] = []
+        for (column, name) in navigationCounters {
+            let value = try countRow?.decode(column: column, as: Int?.self) ?? 0
+            removed[name] = value
+            counters.append(value)
+        }
         try await sql.raw("""
             INSERT INTO tombstones (segment_id, uploaded_at, kind, duration_ms, view_count, like_count, comment_count,
-            share_count, download_count, purged_at) VALUES (\(bind: segment.id), \(bind: segment.createdAt.milliseconds),
+            share_count, download_count, purged_at, impression_count, tap_forward_count, tap_back_count, exit_count,
+            completion_count) VALUES (\(bind: segment.id), \(bind: segment.createdAt.milliseconds),
             \(bind: segment.kind.rawValue), \(bind: segment.durationMilliseconds), \(bind: segment.viewCount),
             \(bind: segment.likeCount), \(bind: segment.commentCount), \(bind: segment.shareCount),
-            \(bind: segment.downloadCount), \(bind: now.milliseconds))
+            \(bind: segment.downloadCount), \(bind: now.milliseconds), \(binds: counters))
             """).run()
         // Its share link keeps only whether anyone at all could see it (`ShareRules.answerForPurged`).
         try await sql.raw("""
@@ -322,21 +335,10 @@ public struct SQLDeletionStore: Sendable {
             reason = CASE WHEN action IN (\(binds: ModerationAction.erasedReasonsAtPurge.map(\.rawValue))) THEN NULL ELSE reason END
             WHERE segment_id = \(bind: segmentID)
             """).run()
-        // The insight counters: named in the receipt, their totals kept in the tombstone (no viewer in them).
-        let columns = Self.navigationCounters.map(\.0)
-        if let row = try await sql.raw("""
-            SELECT \(unsafeRaw: columns.joined(separator: ", ")) FROM segments WHERE id = \(bind: segmentID)
-            """).first() {
-            var totals: [SQLQueryString] = []
-            for (column, name) in Self.navigationCounters {
-                let value = try row.decode(column: column, as: Int.self)
-                removed[name] = value
-                totals.append("\(ident: column) = \(literal: value)")
-            }
-            try await sql.raw("UPDATE tombstones SET " + totals.joined(separator: ", ") + " WHERE segment_id = \(bind: segmentID)").run()
-        }
         // A highlight whose cover it was shows its first segment instead.
-        try await sql.raw("UPDATE highlights SET cover_segment_id = NULL WHERE cover_segment_id = \(bind: segmentID)").run()
+        if try countRow?.decode(column: "covers", as: Int.self) ?? 0 > 0 {
+            try await sql.raw("UPDATE highlights SET cover_segment_id = NULL WHERE cover_segment_id = \(bind: segmentID)").run()
+        }
         try await sql.raw("DELETE FROM segments WHERE id = \(bind: segmentID)").run()
         return removed
     }

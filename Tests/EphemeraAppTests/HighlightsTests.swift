@@ -134,7 +134,8 @@ import Testing
             let kept = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
             let gone = try await app.postLive(alice, file: photo, fields: ["audience": "public"])[0]
             let highlight = try await app.request(.post, "/api/v1/me/highlights", token: alice,
-                                                  json: ["title": "Kept", "segmentIds": [kept]]).decode(API.Highlight.self)
+                                                  json: ["title": "Kept", "segmentIds": [kept], "coverSegmentId": kept])
+                .decode(API.Highlight.self)
             _ = try await app.request(.post, "/api/v1/me/highlights", token: alice, json: ["title": "Also", "segmentIds": [kept]])
 
             app.clock.advance(by: .seconds(25 * 3600))
@@ -151,6 +152,13 @@ import Testing
             #expect(try await app.request(.get, "/api/v1/users/alice/highlights").decode(API.Highlights.self).items.isEmpty)
             #expect(try await app.request(.get, "/api/v1/highlights/\(highlight.id)", token: alice)
                 .decode(API.Highlight.self).segments == [])
+
+            // The purged cover is no longer named anywhere.
+            let covers = try await app.services.database.withConnection { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM highlights WHERE cover_segment_id IS NOT NULL").first()?
+                    .decode(column: "n", as: Int.self)
+            }
+            #expect(covers == 0)
 
             #expect(try await app.request(.delete, "/api/v1/me", token: alice, json: ["password": "correct horse"]).status == .accepted)
             let left = try await app.services.database.withConnection { sql in
