@@ -6,7 +6,7 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// The parsers `script/fuzz` fuzzes, one target each (Sources/Fuzz/NAME, Tests/fuzz/corpus/NAME.txt).
-let fuzzTargets = ["ImageHeader", "Range", "TusHeaders", "Multipart", "DurationSpec", "Cursor", "FormFields"]
+let fuzzTargets = ["ImageHeader", "Range", "TusHeaders", "Multipart", "DurationSpec", "Cursor", "FormFields", "StoryFields"]
 
 let package = Package(
     name: "ephemera",

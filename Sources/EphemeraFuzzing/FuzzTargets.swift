@@ -11,7 +11,7 @@ public enum FuzzTargets {
     /// The targets by name (the executables' names without `Fuzz`, the corpus files' names).
     public static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "ImageHeader": imageHeader, "Range": range, "TusHeaders": tusHeaders, "Multipart": multipart,
-        "DurationSpec": durationSpec, "Cursor": cursor, "FormFields": formFields,
+        "DurationSpec": durationSpec, "Cursor": cursor, "FormFields": formFields, "StoryFields": storyFields,
     ]
 
     /// A check that must hold; a crash the fuzzer reports when it does not.
@@ -118,6 +118,34 @@ public enum FuzzTargets {
         } else if RankedCursor(encoded: encoded) != nil {
             require(false, "a ranked cursor does not decode from its own encoding")
         }
+    }
+
+    /// The values of wave 2's story features as clients send them: an archive day (`?day=`, `/archive/{day}`),
+    /// navigation events (comma-separated here), a text story's text and background (after the first newline).
+    /// Each is refused with the API's error, or well formed.
+    public static func storyFields(_ bytes: [UInt8]) {
+        let input = text(bytes)
+        do {
+            let span = try ArchiveCalendar.span(ofDay: input)
+            require(span.end - span.start == .seconds(86400) && ArchiveCalendar.day(of: span.start) == input,
+                    "day \(input.debugDescription) spans \(span)")
+        } catch is EphemeraError {} catch { require(false, "\(error) is not an EphemeraError") }
+        do {
+            let names = input.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let events = try NavigationEvent.parse(names)
+            require(events.count == names.count && events.count <= NavigationEvent.maxPerReport, "events \(events)")
+        } catch is EphemeraError {} catch { require(false, "\(error) is not an EphemeraError") }
+        let parts = input.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let coverage = GlyphCoverage(ranges: [0x20...0x7E, 0xA0...0x24F, 0x370...0x3FF, 0x400...0x4FF])
+        do {
+            let story = try TextStory(text: parts.count > 1 ? parts[1] : parts[0], background: parts.count > 1 ? parts[0] : nil,
+                                      coverage: coverage)
+            require(story.text.count <= TextStory.maxLength && !story.text.isEmpty, "text of \(story.text.count)")
+            require(coverage.missing(in: story.text).isEmpty, "undrawable \(story.text.debugDescription)")
+            let layout = story.layout
+            require(layout.fontSize > 0 && !layout.text.unicodeScalars.contains { $0 != "\n" && $0.properties.generalCategory == .control },
+                    "layout \(layout)")
+        } catch is EphemeraError {} catch { require(false, "\(error) is not an EphemeraError") }
     }
 
     /// The posting form's fields (`name=value` lines): refused with the API's error, or a request within the
