@@ -27,7 +27,12 @@ public struct Migrator: Sendable {
     /// Applies every migration not yet applied; returns the names applied now.
     @discardableResult
     public func migrate(now: Int64) async throws -> [String] {
-        try await database.withConnection { sql in
+        try await database.transaction(affectingTrays: false) { sql in
+            // Two nodes creating the table at once collide in PostgreSQL's catalog even with IF NOT EXISTS (a
+            // duplicate key in pg_type): the first to take this lock creates it, the others wait and find it.
+            if database.dialect == .postgres {
+                try await sql.raw("SELECT pg_advisory_xact_lock(hashtext('ephemera.schema_migrations'))").run()
+            }
             try await sql.raw(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
             ).run()
