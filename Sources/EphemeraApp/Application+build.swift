@@ -82,7 +82,7 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
     HighlightsController(services: services).register(on: router)
     ActivityController(services: services).register(on: router)
     DownloadController(services: services).register(on: router)
-    ShareController(services: services).register(on: router)
+    ShareController(services: services, pages: pages).register(on: router)
     PostController(services: services).register(on: router)
     ResumableUploadsController(services: services).register(on: router)
     MediaController(services: services).register(on: router)

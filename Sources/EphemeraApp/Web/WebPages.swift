@@ -42,6 +42,7 @@ struct WebPages: Sendable {
             ("thumb", PackageResources.thumb_mustache),
             ("moderation", PackageResources.moderation_mustache),
             ("removed", PackageResources.removed_mustache),
+            ("share", PackageResources.share_mustache),
         ]
         for (name, bytes) in templates {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
@@ -87,6 +88,22 @@ struct WebPages: Sendable {
         var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
         if context.csrfCookie == nil { response.setCookie(WebSession.csrfCookie(csrf, secure: secureCookies)) }
         return response
+    }
+
+    /// A page of its own, without the app's layout or session (the share page and its embed): `cacheable`
+    /// lets shared caches keep it a minute (a public story's page), otherwise nothing may store it.
+    func renderStandalone<Data: Sendable>(_ template: String, data: Data, status: HTTPResponse.Status,
+                                          cacheable: Bool) -> Response {
+        var headers = HTTPFields()
+        headers[.xContentTypeOptions] = "nosniff"
+        guard let html = library.render(data, withTemplate: template) else {
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .internalServerError, headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(string: "This page could not be shown.")))
+        }
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = cacheable ? "public, max-age=60" : "private, no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     /// A page for an error, in the layout, with the status of the error.
