@@ -21,7 +21,7 @@ struct Login: AsyncParsableCommand {
         let password = try passwordStdin ? Self.readStandardInput() : Self.askPassword("Password for @\(handle): ")
         let client = APIClient(server: server, token: nil)
         let reply = try await client.json("POST", "/api/v1/sessions", body: ["handle": handle, "password": password])
-        guard let token = reply.json["token"] as? String else { throw ClientFailure("The server sent no session token.") }
+        let token = try reply.decoded(Replies.Session.self).token
         let saved = try ClientConfig.load()
         let config = saved?.replacingDefault(server: client.server, token: token, handle: handle.lowercased())
             ?? ClientConfig(server: client.server, token: token, handle: handle.lowercased())
@@ -92,18 +92,15 @@ struct Tray: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.signedIn()
-        let items = try await APIClient(config).json("GET", "/api/v1/tray").json["items"] as? [[String: Any]] ?? []
+        let items = try await APIClient(config).json("GET", "/api/v1/tray").decoded(Replies.Items<Replies.TrayItem>.self).items
         guard !items.isEmpty else {
             print("Your tray is empty: nobody you follow has a story right now.")
             return
         }
         for item in items {
-            let author = item["author"] as? [String: Any] ?? [:]
-            let handle = author["handle"] as? String ?? "?"
-            let count = item["segmentCount"] as? Int ?? 0
-            let ring = item["ring"] as? String ?? ""
-            let marker = ring == "unseen" ? "●" : "○"
-            print("\(marker) @\(handle)  \(count) segment\(count == 1 ? "" : "s")  \(ring)  latest \(age(item["latestAt"]))")
+            let count = item.segmentCount
+            let marker = item.ring == "unseen" ? "●" : "○"
+            print("\(marker) @\(item.author.handle)  \(count) segment\(count == 1 ? "" : "s")  \(item.ring)  latest \(age(item.latestAt))")
         }
     }
 }
@@ -120,8 +117,7 @@ struct Story: AsyncParsableCommand {
     func run() async throws {
         let config = try options.signedIn()
         let name = handle.hasPrefix("@") ? String(handle.dropFirst()) : handle
-        let story = try await APIClient(config).json("GET", "/api/v1/users/\(name)/story").json
-        let segments = story["segments"] as? [[String: Any]] ?? []
+        let segments = try await APIClient(config).json("GET", "/api/v1/users/\(name)/story").decoded(Replies.Story.self).segments
         guard !segments.isEmpty else {
             print("@\(name) has no story right now.")
             return
@@ -150,7 +146,8 @@ struct Delete: AsyncParsableCommand {
         if permanent {
             print("Purging \(id): its media key is destroyed and every copy removed; the receipt follows.")
         } else {
-            print("Deleted \(id). Restore it until \(reply.json["restorableUntil"] as? String ?? "the window ends") with: ephemera restore \(id)")
+            let until = try reply.decoded(Replies.Deleted.self).restorableUntil ?? "the window ends"
+            print("Deleted \(id). Restore it until \(until) with: ephemera restore \(id)")
         }
     }
 }
@@ -189,7 +186,7 @@ struct Edit: AsyncParsableCommand {
         body["allowComments"] = comments.map { $0 == "on" }
         body["allowDownloads"] = downloads.map { $0 == "on" }
         let client = APIClient(config)
-        let segment = try await client.json("PATCH", "/api/v1/stories/\(id)", body: body).json
+        let segment = try await client.json("PATCH", "/api/v1/stories/\(id)", body: body).decoded(Replies.Segment.self)
         print(describe(segment, server: client.server))
     }
 }
@@ -205,9 +202,8 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.signedIn()
-        let segment = try await APIClient(config).json("POST", "/api/v1/stories/\(id)/restore").json
-        let state = segment["state"] as? String ?? "?"
-        print("Restored \(id): \(state == "live" ? "back in your story" : "in your archive (it had expired)").")
+        let segment = try await APIClient(config).json("POST", "/api/v1/stories/\(id)/restore").decoded(Replies.Segment.self)
+        print("Restored \(id): \(segment.state == "live" ? "back in your story" : "in your archive (it had expired)").")
     }
 }
 
@@ -220,24 +216,21 @@ struct RecentlyDeleted: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.signedIn()
-        let items = try await APIClient(config).json("GET", "/api/v1/me/recently-deleted?limit=100").json["items"]
-            as? [[String: Any]] ?? []
+        let items = try await APIClient(config).json("GET", "/api/v1/me/recently-deleted?limit=100")
+            .decoded(Replies.Items<Replies.Segment>.self).items
         guard !items.isEmpty else {
             print("Nothing recently deleted.")
             return
         }
         for item in items {
-            let id = item["id"] as? String ?? "?"
-            let kind = item["kind"] as? String ?? ""
-            let caption = (item["caption"] as? String).map { "  “\($0)”" } ?? ""
-            print("\(id)  \(kind)  restorable until \(item["restorableUntil"] as? String ?? "?")\(caption)")
+            let caption = item.caption.map { "  “\($0)”" } ?? ""
+            print("\(item.id)  \(item.kind)  restorable until \(item.restorableUntil ?? "?")\(caption)")
         }
     }
 }
 
 /// "5m", "3h" since an RFC 3339 instant.
-func age(_ value: Any?) -> String {
-    guard let text = value as? String else { return "" }
+func age(_ text: String) -> String {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     guard let date = formatter.date(from: text) else { return text }
@@ -249,15 +242,11 @@ func age(_ value: Any?) -> String {
 }
 
 /// One line for a segment: id, kind and length, state, age, caption, and where to watch it.
-func describe(_ segment: [String: Any], server: String) -> String {
-    let id = segment["id"] as? String ?? "?"
-    let kind = segment["kind"] as? String ?? ""
-    let seconds = segment["durationSeconds"] as? Double ?? 0
-    let state = segment["state"] as? String ?? ""
-    let author = (segment["author"] as? [String: Any])?["handle"] as? String ?? ""
-    let seen = (segment["seen"] as? Bool) == true ? "seen" : "new"
-    let caption = (segment["caption"] as? String).map { "  “\($0)”" } ?? ""
-    let length = kind == "video" ? String(format: " %.1fs", seconds) : ""
-    let when = state == "scheduled" ? (segment["publishAt"] as? String).map { " (goes live \($0))" } ?? "" : ""
-    return "\(id)  \(kind)\(length)  \(state)\(when)  \(seen)  \(age(segment["createdAt"]))\(caption)  \(server)/@\(author)/story?segment=\(id)"
+func describe(_ segment: Replies.Segment, server: String) -> String {
+    let seen = segment.seen ? "seen" : "new"
+    let caption = segment.caption.map { "  “\($0)”" } ?? ""
+    let length = segment.kind == "video" ? String(format: " %.1fs", segment.durationSeconds) : ""
+    let when = segment.state == "scheduled" ? segment.publishAt.map { " (goes live \($0))" } ?? "" : ""
+    return "\(segment.id)  \(segment.kind)\(length)  \(segment.state)\(when)  \(seen)  \(age(segment.createdAt))\(caption)"
+        + "  \(server)/@\(segment.author.handle)/story?segment=\(segment.id)"
 }

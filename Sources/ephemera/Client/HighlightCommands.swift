@@ -24,11 +24,7 @@ struct Highlights: AsyncParsableCommand {
         var items: [Reply]
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ reply: APIClient.Reply) throws -> T {
-        do { return try JSONDecoder().decode(type, from: reply.body) } catch {
-            throw ClientFailure("The server's answer was not what this client expects (\(error)). Is it an Ephemera server?")
-        }
-    }
+    static func decode<T: Decodable>(_ type: T.Type, _ reply: APIClient.Reply) throws -> T { try reply.decoded(type) }
 
     static func line(_ highlight: Reply, handle: String, server: String) -> String {
         let count = "\(highlight.segmentCount) stor\(highlight.segmentCount == 1 ? "y" : "ies")"

@@ -97,9 +97,9 @@ struct Post: AsyncParsableCommand {
             }
             for id in ids {
                 let segment = try await waitUntilProcessed(id, client: client)
-                if segment["state"] as? String == "failed" {
+                if segment.state == "failed" {
                     failed = true
-                    print("\(id)  failed: \(segment["failureReason"] as? String ?? "processing failed")")
+                    print("\(id)  failed: \(segment.failureReason ?? "processing failed")")
                 } else {
                     print(describe(segment, server: client.server))
                 }
@@ -149,7 +149,7 @@ struct Post: AsyncParsableCommand {
         if offset == size {
             // Everything was sent before; ask what it became.
             let status = try await client.json("GET", location)
-            segments = (status.json["segments"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            segments = try status.decoded(Replies.UploadStatus.self).segments?.map(\.id)
         }
         while segments == nil {
             try file.seek(toOffset: UInt64(offset))
@@ -193,11 +193,11 @@ struct Post: AsyncParsableCommand {
     }
 
     /// Polls the segment until processing ends (a 15 s 1080p clip takes some seconds on a small server).
-    func waitUntilProcessed(_ id: String, client: APIClient) async throws -> [String: Any] {
+    func waitUntilProcessed(_ id: String, client: APIClient) async throws -> Replies.Segment {
         let deadline = Date().addingTimeInterval(600)
         while true {
-            let segment = try await client.json("GET", "/api/v1/stories/\(id)").json
-            if segment["state"] as? String != "processing" { return segment }
+            let segment = try await client.json("GET", "/api/v1/stories/\(id)").decoded(Replies.Segment.self)
+            if segment.state != "processing" { return segment }
             guard Date() < deadline else { throw ClientFailure("\(id) is still processing after 10 minutes; check later with: ephemera story") }
             try await Task.sleep(for: .milliseconds(500))
         }
