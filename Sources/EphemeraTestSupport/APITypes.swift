@@ -115,6 +115,46 @@ public enum API {
         public var segments: [Segment]?
     }
 
+    /// `GET /api/v1/stories/{id}/insights`.
+    public struct Insights: Decodable, Sendable, Equatable {
+        public var impressions: Int
+        public var reach: Int
+        public var completionRate: Double
+        public var tapsForward: Int
+        public var tapsBack: Int
+        public var exits: Int
+        public var replies: Int
+        public var reactions: Int
+        public var shares: Int
+        public var downloads: Int
+        public var viewsByHour: [Int]
+
+        public init(impressions: Int, reach: Int, completionRate: Double, tapsForward: Int, tapsBack: Int, exits: Int,
+                    replies: Int, reactions: Int, shares: Int, downloads: Int, viewsByHour: [Int]) {
+            self.impressions = impressions
+            self.reach = reach
+            self.completionRate = completionRate
+            self.tapsForward = tapsForward
+            self.tapsBack = tapsBack
+            self.exits = exits
+            self.replies = replies
+            self.reactions = reactions
+            self.shares = shares
+            self.downloads = downloads
+            self.viewsByHour = viewsByHour
+        }
+    }
+
+    /// `GET /api/v1/me/on-this-day`.
+    public struct OnThisDay: Decodable, Sendable, Equatable {
+        public struct Item: Decodable, Sendable, Equatable {
+            public var yearsAgo: Int
+            public var date: String
+            public var segments: [Segment]
+        }
+        public var items: [Item]
+    }
+
     /// `GET /api/v1/users/{handle}/highlights`.
     public struct Highlights: Decodable, Sendable, Equatable {
         public var items: [Highlight]

@@ -6,15 +6,6 @@ import Testing
 /// The archive as a place to relive (issue 20, point 4): my expired stories by day in a calendar, a day opened in
 /// the viewer, and "On this day" on my profile a year later — with the injected clock.
 @Suite struct ArchiveReliveTests {
-    struct OnThisDayReply: Decodable {
-        struct Item: Decodable {
-            var yearsAgo: Int
-            var date: String
-            var segments: [API.Segment]
-        }
-        var items: [Item]
-    }
-
     @Test(arguments: Backend.all)
     func aYearLaterTheArchiveShowsTheDayAndTheProfileSaysOnThisDay(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
@@ -50,10 +41,10 @@ import Testing
             #expect(try await app.request(.get, "/api/v1/me/archive?day=2026-11-21").status == .unauthorized)
 
             // Nothing on this day yet; a year on from the 21st, the profile and the API say so.
-            #expect(try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(OnThisDayReply.self).items.isEmpty)
+            #expect(try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(API.OnThisDay.self).items.isEmpty)
             #expect(!(try await app.page("/@alice", jar: &jar)).text.contains("On this day"))
             app.clock.advance(by: .seconds(361 * 86400))  // 2027-11-21
-            let onThisDay = try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(OnThisDayReply.self)
+            let onThisDay = try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(API.OnThisDay.self)
             #expect(onThisDay.items.map(\.yearsAgo) == [1] && onThisDay.items.map(\.date) == ["2026-11-21"])
             #expect(onThisDay.items.first?.segments.map(\.id) == [first, second])
             let profile = try await app.page("/@alice", jar: &jar)
@@ -64,7 +55,7 @@ import Testing
             #expect(!(try await app.page("/@alice", jar: &other)).text.contains("On this day"))
             // Two days later it is the 23rd's turn.
             app.clock.advance(by: .seconds(2 * 86400))
-            #expect(try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(OnThisDayReply.self)
+            #expect(try await app.request(.get, "/api/v1/me/on-this-day", token: token).decode(API.OnThisDay.self)
                 .items.first?.segments.map(\.id) == [later])
         }
     }

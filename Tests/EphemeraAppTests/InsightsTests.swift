@@ -8,20 +8,6 @@ import Testing
 /// Creator insights (issue 20, point 2): counts of how a segment was seen and left, for its author only, kept
 /// without viewers' names and purged with the segment.
 @Suite struct InsightsTests {
-    struct Insights: Decodable, Equatable {
-        var impressions: Int
-        var reach: Int
-        var completionRate: Double
-        var tapsForward: Int
-        var tapsBack: Int
-        var exits: Int
-        var replies: Int
-        var reactions: Int
-        var shares: Int
-        var downloads: Int
-        var viewsByHour: [Int]
-    }
-
     @Test(arguments: Backend.all)
     func impressionsReachTapsAndCompletionsAreCountedForTheAuthorAlone(backend: Backend) async throws {
         try await TestApp.run(backend) { app in
@@ -47,8 +33,8 @@ import Testing
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/replies", token: carol, json: ["text": "Nice"]).status == .created)
             #expect(try await app.request(.post, "/api/v1/stories/\(id)/shares", token: bob).status == .created)
 
-            let insights = try await app.request(.get, "/api/v1/stories/\(id)/insights", token: alice).decode(Insights.self)
-            #expect(insights == Insights(impressions: 3, reach: 2, completionRate: 0.333, tapsForward: 1, tapsBack: 1, exits: 1,
+            let insights = try await app.request(.get, "/api/v1/stories/\(id)/insights", token: alice).decode(API.Insights.self)
+            #expect(insights == API.Insights(impressions: 3, reach: 2, completionRate: 0.333, tapsForward: 1, tapsBack: 1, exits: 1,
                                          replies: 1, reactions: 1, shares: 1, downloads: 0, viewsByHour: [1, 0, 1]))
             let notHers = try await app.request(.get, "/api/v1/stories/\(id)/insights", token: bob)
             #expect(notHers.status == .notFound && notHers.errorCode == "story_not_found")
