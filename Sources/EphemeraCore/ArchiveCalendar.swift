@@ -33,6 +33,24 @@ public enum ArchiveCalendar {
         return (instant(start), instant(end))
     }
 
+    /// The instants a `YYYY-MM` month spans; a 400 `invalid_month` otherwise.
+    public static func span(ofMonth text: String) throws -> (start: Instant, end: Instant) {
+        guard text.count == 7, let first = try? span(ofDay: text + "-01"),
+              let end = calendar.date(byAdding: .month, value: 1, to: date(first.start)) else {
+            throw EphemeraError.badRequest("invalid_month", "A month is written YYYY-MM, for example 2026-11.")
+        }
+        return (first.start, instant(end))
+    }
+
+    /// The months to show of a page of the archive (newest first) and the month to continue before: when more
+    /// remain past the page, its oldest month may be cut short, so it is left for the next page. (When the page
+    /// holds one month only, the caller shows that month whole instead.)
+    public static func paged(_ months: [Month], morePastPage: Bool) -> (shown: [Month], continueBefore: String?) {
+        guard morePastPage, months.count > 1 else { return (months, morePastPage ? months.last?.key : nil) }
+        let shown = Array(months.dropLast())
+        return (shown, shown.last?.key)
+    }
+
     /// "21 November 2026" for `2026-11-21`.
     public static func title(ofDay text: String) -> String {
         let parts = text.split(separator: "-").compactMap { Int($0) }
@@ -51,6 +69,8 @@ public enum ArchiveCalendar {
     }
 
     public struct Month: Sendable, Hashable {
+        /// "2026-11".
+        public var key: String
         /// "November 2026".
         public var title: String
         /// Blanks up to the first day's weekday (Monday first), then every day of the month.
@@ -77,7 +97,7 @@ public enum ArchiveCalendar {
                 cells.append(Cell(day: dayNumber, date: date, count: held.count, coverSegmentID: held.first?.id))
             }
             let name = month - 1 < names.count ? names[month - 1] : key
-            return Month(title: "\(name) \(year)", cells: cells)
+            return Month(key: key, title: "\(name) \(year)", cells: cells)
         }
     }
 }

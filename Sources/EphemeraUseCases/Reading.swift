@@ -187,6 +187,13 @@ public struct Reading: Sendable {
                                for: Viewer(accountID: author.id))
     }
 
+    /// The author's archived segments of one UTC month (`YYYY-MM`), oldest first.
+    public func archive(of author: Account, month: String) async throws -> [SegmentView] {
+        let span = try ArchiveCalendar.span(ofMonth: month)
+        return try await views(of: try await segments.archived(authorID: author.id, within: [span]),
+                               for: Viewer(accountID: author.id))
+    }
+
     /// "On this day": the author's archived segments from today's date in each of the last ten years, newest
     /// year first; years without any are left out.
     public func onThisDay(of author: Account) async throws -> [(yearsAgo: Int, day: String, segments: [SegmentView])] {

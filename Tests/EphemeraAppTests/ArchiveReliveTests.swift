@@ -60,6 +60,47 @@ import Testing
         }
     }
 
+    /// A page of the calendar reads the newest 500: a month it cuts short waits for "Older months", and a month
+    /// that fills a page alone is shown whole.
+    @Test(arguments: Backend.all)
+    func theCalendarPagesByWholeMonths(backend: Backend) async throws {
+        try await TestApp.run(backend) { app in
+            var jar = try await app.webSignUp("alice")
+            let alice = try #require(try await app.services.accounts.account(handle: "alice"))
+            let november = try ArchiveCalendar.span(ofMonth: "2026-11").start
+            let october = try ArchiveCalendar.span(ofMonth: "2026-10").start
+            // Rows only (no media): 480 in November, 40 in October, and 530 in August — one month over a page.
+            var rows: [(String, Instant)] = []
+            for i in 0..<480 { rows.append(("n\(i)", november + .seconds(Int64(i) * 3600))) }
+            for i in 0..<40 { rows.append(("o\(i)", october + .seconds(Int64(i) * 3600))) }
+            let august = try ArchiveCalendar.span(ofMonth: "2026-08").start
+            for i in 0..<530 { rows.append(("a\(i)", august + .seconds(Int64(i) * 3600))) }
+            try await app.services.database.transaction { sql in
+                for (id, at) in rows {
+                    try await sql.raw("""
+                        INSERT INTO segments (id, author_id, upload_id, position, kind, state, audience, created_at,
+                        expires_at, duration_ms, width, height) VALUES (\(bind: id), \(bind: alice.id), 'u', 0, 'photo',
+                        'archived', 'public', \(bind: at.milliseconds), \(bind: at.milliseconds + 86_400_000), 0, 1, 1)
+                        """).run()
+                }
+            }
+            func months(_ page: String) -> [String] {
+                page.components(separatedBy: "data-month=\"").dropFirst().map { String($0.prefix(7)) }
+            }
+            let first = try await app.page("/archive", jar: &jar).text
+            #expect(months(first) == ["2026-11"] && first.contains("href=\"/archive?before=2026-11\""))
+            let second = try await app.page("/archive?before=2026-11", jar: &jar).text
+            // October whole, then August alone fills the rest of the page and more: shown whole all the same.
+            #expect(months(second) == ["2026-10"] && second.contains("href=\"/archive?before=2026-10\""))
+            let third = try await app.page("/archive?before=2026-10", jar: &jar).text
+            #expect(months(third) == ["2026-08"] && third.contains("aria-label=\"22 August 2026: 24 stories\""))
+            let last = try await app.page("/archive?before=2026-08", jar: &jar).text
+            #expect(months(last).isEmpty && last.contains("Nothing older in your archive."))
+            #expect(try await app.page("/archive?before=2026-13", jar: &jar).status == .badRequest)
+            try await app.services.database.withConnection { sql in try await sql.raw("DELETE FROM segments").run() }
+        }
+    }
+
     @Test func daysSpansAndMonthsFollowTheCalendar() throws {
         #expect(ArchiveCalendar.day(of: Instant(milliseconds: 1_795_262_400_000)) == "2026-11-21")
         let span = try ArchiveCalendar.span(ofDay: "2026-11-21")

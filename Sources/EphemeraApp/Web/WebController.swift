@@ -428,6 +428,10 @@ struct WebController {
     struct ArchiveData: Sendable {
         var months: [MonthView]
         var empty: Bool
+        /// `/archive?before=YYYY-MM` when older months remain.
+        var olderHref: String?
+        /// This page continues an earlier one (`?before=`).
+        var continued: Bool
         var weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     }
 
@@ -448,14 +452,28 @@ struct WebController {
         var hasStories: Bool
     }
 
+    /// How many archived segments a page of the archive's calendar reads.
+    static let archivePage = 500
+
     /// My archive as a calendar: a month at a time, newest first, each day with stories showing its first one's
     /// picture and opening them in the viewer.
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let segments = try await services.reading.archive(of: me, limit: 500, after: nil).items.map(\.segment)
+        // A page of the newest 500 (before a month, for "Older months"); a month the page cuts short waits for the next.
+        let before = try request.uri.queryParameters["before"].map { try ArchiveCalendar.span(ofMonth: String($0)).start }
+        let page = try await services.reading.archive(of: me, limit: Self.archivePage,
+                                                      after: before.map { PageCursor(instant: $0.milliseconds, id: "") })
+        var segments = page.items.map(\.segment)
+        var found = ArchiveCalendar.months(of: segments)
+        if page.nextCursor != nil, found.count == 1, let only = found.first {
+            // One month fills the page: it is shown whole, and the next page begins before it.
+            segments = try await services.reading.archive(of: me, month: only.key).map(\.segment)
+            found = ArchiveCalendar.months(of: segments)
+        }
         let byID = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let months = ArchiveCalendar.months(of: segments).map { month in
-            MonthView(key: month.cells.first { $0.date != nil }?.date.map { String($0.prefix(7)) } ?? "", title: month.title,
+        let (shown, continueBefore) = ArchiveCalendar.paged(found, morePastPage: page.nextCursor != nil)
+        let months = shown.map { month in
+            MonthView(key: month.key, title: month.title,
                       cells: month.cells.map { cell in
                 guard let day = cell.day, let date = cell.date else {
                     return DayView(blank: true, day: "", href: "", poster: nil, count: 0, label: "", hasStories: false)
@@ -466,7 +484,10 @@ struct WebController {
                                label: "\(day) \(month.title): \(stories)", hasStories: cell.count > 0)
             })
         }
-        return pages.render("archive", title: "Archive", data: ArchiveData(months: months, empty: months.isEmpty),
+        return pages.render("archive", title: "Archive",
+                            data: ArchiveData(months: months, empty: months.isEmpty,
+                                              olderHref: continueBefore.map { "/archive?before=\($0)" },
+                                              continued: before != nil),
                             me: try await meView(context), context: context)
     }
 
