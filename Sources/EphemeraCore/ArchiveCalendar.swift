@@ -10,6 +10,10 @@ public enum ArchiveCalendar {
         return calendar
     }()
 
+    /// English month names, whatever the machine's locale (the pages are in English).
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                             "October", "November", "December"]
+
     static func date(_ instant: Instant) -> Date { Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000) }
     static func instant(_ date: Date) -> Instant { Instant(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded())) }
 
@@ -54,7 +58,7 @@ public enum ArchiveCalendar {
     /// "21 November 2026" for `2026-11-21`.
     public static func title(ofDay text: String) -> String {
         let parts = text.split(separator: "-").compactMap { Int($0) }
-        let names = DateFormatter().standaloneMonthSymbols ?? []
+        let names = monthNames
         guard parts.count == 3, (1...names.count).contains(parts[1]) else { return text }
         return "\(parts[2]) \(names[parts[1] - 1]) \(parts[0])"
     }
@@ -83,7 +87,7 @@ public enum ArchiveCalendar {
         var byDay: [String: [Segment]] = [:]
         for segment in segments { byDay[day(of: segment.createdAt), default: []].append(segment) }
         let monthKeys = Set(byDay.keys.map { String($0.prefix(7)) }).sorted(by: >)
-        let names = DateFormatter().standaloneMonthSymbols ?? []
+        let names = monthNames
         return monthKeys.compactMap { key in
             guard let year = Int(key.prefix(4)), let month = Int(key.suffix(2)),
                   let first = calendar.date(from: DateComponents(year: year, month: month, day: 1)),

@@ -24,8 +24,6 @@ struct Highlights: AsyncParsableCommand {
         var items: [Reply]
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ reply: APIClient.Reply) throws -> T { try reply.decoded(type) }
-
     static func line(_ highlight: Reply, handle: String, server: String) -> String {
         let count = "\(highlight.segmentCount) stor\(highlight.segmentCount == 1 ? "y" : "ies")"
         return "\(highlight.id)  “\(highlight.title)”  \(count)  \(server)/@\(handle)/highlights/\(highlight.id)"
@@ -43,7 +41,7 @@ struct Highlights: AsyncParsableCommand {
                 throw ClientFailure("Say whose highlights to list: ephemera highlight list HANDLE")
             }
             let client = APIClient(config)
-            let page = try Highlights.decode(Page.self, try await client.json("GET", "/api/v1/users/\(name)/highlights"))
+            let page = try await client.json("GET", "/api/v1/users/\(name)/highlights").decoded(Page.self)
             guard !page.items.isEmpty else {
                 print("@\(name) has no highlights you can see.")
                 return
@@ -65,7 +63,7 @@ struct Highlights: AsyncParsableCommand {
             var body: [String: Any] = ["title": title, "segmentIds": ids]
             body["coverSegmentId"] = cover
             let client = APIClient(config)
-            let made = try Highlights.decode(Reply.self, try await client.json("POST", "/api/v1/me/highlights", body: body))
+            let made = try await client.json("POST", "/api/v1/me/highlights", body: body).decoded(Reply.self)
             print(Highlights.line(made, handle: config.handle ?? "me", server: client.server))
         }
     }
@@ -80,10 +78,11 @@ struct Highlights: AsyncParsableCommand {
         func run() async throws {
             let config = try options.signedIn()
             let client = APIClient(config)
-            let current = try Highlights.decode(Reply.self, try await client.json("GET", "/api/v1/highlights/\(highlight)"))
+            let current = try await client.json("GET", "/api/v1/highlights/\(highlight)").decoded(Reply.self)
             let listed = (current.segments ?? []).map(\.id)
-            let changed = try Highlights.decode(Reply.self, try await client.json(
-                "PATCH", "/api/v1/highlights/\(highlight)", body: ["segmentIds": listed + ids.filter { !listed.contains($0) }]))
+            let changed = try await client.json(
+                "PATCH", "/api/v1/highlights/\(highlight)", body: ["segmentIds": listed + ids.filter { !listed.contains($0) }])
+                .decoded(Reply.self)
             print(Highlights.line(changed, handle: config.handle ?? "me", server: client.server))
         }
     }
@@ -98,8 +97,8 @@ struct Highlights: AsyncParsableCommand {
         func run() async throws {
             let config = try options.signedIn()
             let client = APIClient(config)
-            let changed = try Highlights.decode(Reply.self, try await client.json(
-                "PATCH", "/api/v1/highlights/\(highlight)", body: ["title": title]))
+            let changed = try await client.json("PATCH", "/api/v1/highlights/\(highlight)", body: ["title": title])
+                .decoded(Reply.self)
             print(Highlights.line(changed, handle: config.handle ?? "me", server: client.server))
         }
     }

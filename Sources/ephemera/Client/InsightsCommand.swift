@@ -26,7 +26,7 @@ struct Insights: AsyncParsableCommand {
 
     func run() async throws {
         let reply = try await APIClient(try options.signedIn()).json("GET", "/api/v1/stories/\(id)/insights")
-        let insights = try Highlights.decode(Reply.self, reply)
+        let insights = try reply.decoded(Reply.self)
         print(Self.table(insights))
     }
 
