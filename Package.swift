@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             // Templates, CSS and JavaScript are compiled into the binary: one file to deploy, no asset folder.
-            resources: [.embedInCode("Web/Templates"), .embedInCode("Web/Static"), .embedInCode("OpenAPI")],
+            resources: [.embedInCode("Web/Templates"), .embedInCode("Web/Static"), .embedInCode("Web/Catalogues"), .embedInCode("OpenAPI")],
             swiftSettings: swiftSettings
         ),
         // The `ephemera` command.

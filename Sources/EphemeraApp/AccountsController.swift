@@ -68,6 +68,8 @@ struct AccountsController {
         var allowComments: Bool?
         var viewHistory: Bool?
         var archiveExpired: Bool?
+        /// `en`, `fr`, or `auto` to follow the browser again.
+        var language: String?
     }
 
     @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -81,6 +83,7 @@ struct AccountsController {
         if let value = patch.allowComments { settings.allowComments = value }
         if let value = patch.viewHistory { settings.viewHistory = value }
         if let value = patch.archiveExpired { settings.archiveExpired = value }
+        if let value = patch.language { settings.language = try Language.parseSetting(value) }
         try await services.identity.updateSettings(of: account, settings)
         return try jsonResponse(SettingsBody(settings))
     }

@@ -1,6 +1,7 @@
 import EphemeraCore
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The request context: Hummingbird's core storage plus the signed-in account, if any.
 public struct AppRequestContext: RequestContext {
@@ -19,6 +20,14 @@ public struct AppRequestContext: RequestContext {
     /// The peer's IP address (rate limits per address).
     public var address: String?
 
+    /// The language of this request's pages and error messages (API.md "Languages"). Shared by reference, so that
+    /// the error middleware, which runs outside the one that finds the account, says its errors in the
+    /// account's language too.
+    let languageSlot = LanguageSlot()
+    public var language: Language { languageSlot.language }
+    /// The signed-out visitor's choice (the `ephemera_lang` cookie), if any.
+    public var cookieLanguage: Language?
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.address = source.channel.remoteAddress?.ipAddress
@@ -33,5 +42,15 @@ public struct AppRequestContext: RequestContext {
     public func requireAccount() throws -> Account {
         guard let account else { throw EphemeraError.unauthenticated }
         return account
+    }
+}
+
+/// The language chosen for one request: set from the cookie and `Accept-Language` first, then from the
+/// account's setting once the session is known.
+final class LanguageSlot: Sendable {
+    private let value = Mutex(Language.fallback)
+    var language: Language {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }

@@ -187,7 +187,7 @@ public struct AppServices: Sendable {
         case .success(let isolation): network = isolation
         case .failure(let unavailable):
             await database.shutdown()
-            throw EphemeraError(.internal, "ffmpeg_network_unavailable", unavailable.description + ".")
+            throw EphemeraError(.internal, "ffmpeg_network_unavailable", "\(unavailable.description).")
         }
         let runner = ProcessRunner(logger: logger, network: network)
         let transcoder: any Transcoder = ports.transcoder ?? FFmpegMediaProcessor(runner: runner)

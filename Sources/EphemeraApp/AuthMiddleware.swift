@@ -24,6 +24,7 @@ struct AuthMiddleware: RouterMiddleware {
         var request = request
         let cookies = request.cookies
         context.csrfCookie = cookies[WebSession.csrfCookie]?.value
+        context.cookieLanguage = cookies[WebSession.languageCookie].flatMap { Language(rawValue: $0.value) }
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
@@ -36,6 +37,7 @@ struct AuthMiddleware: RouterMiddleware {
             }
             context.account = account
             context.tokenHash = hash
+            if let language = account.settings.language { context.languageSlot.language = language }
             return try await next(request, context)
         }
         if let token = cookies[WebSession.sessionCookie]?.value, !token.isEmpty {
@@ -44,6 +46,7 @@ struct AuthMiddleware: RouterMiddleware {
                 context.account = account
                 context.tokenHash = hash
                 context.sessionFromCookie = true
+                if let language = account.settings.language { context.languageSlot.language = language }
             }
         }
         let unsafe = ![.get, .head, .options].contains(request.method)

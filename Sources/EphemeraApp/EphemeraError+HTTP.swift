@@ -17,6 +17,10 @@ struct ErrorMiddleware: RouterMiddleware {
         -> Response
     {
         let error: EphemeraError
+        // The language from the cookie and Accept-Language; AuthMiddleware refines it with the account's setting.
+        context.languageSlot.language = Language.chosen(
+            setting: nil, cookie: request.cookies[WebSession.languageCookie]?.value,
+            acceptLanguage: request.headers[.acceptLanguage])
         do {
             return try await next(request, context)
         } catch let required as LoginRequired {
@@ -42,7 +46,8 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Self.response(for: EphemeraError(
-                .internal, "internal_error", "Something went wrong on our side. Try again in a moment."))
+                .internal, "internal_error", "Something went wrong on our side. Try again in a moment."),
+                catalogue: pages.catalogues[context.language])
         }
         if Self.wantsPage(request) {
             let me = context.account.map { MeView($0, unread: 0) }
@@ -50,7 +55,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
             return response
         }
-        return Self.response(for: error)
+        return Self.response(for: error, catalogue: pages.catalogues[context.language])
     }
 
     /// Whether `error` says the disk is full, however it was wrapped on the way (the system's ENOSPC and EDQUOT
@@ -97,22 +102,23 @@ struct ErrorMiddleware: RouterMiddleware {
         case .contentTooLarge:
             return EphemeraError(.tooLarge, "body_too_large", "The request body is too large.")
         case .badRequest:
-            return .badRequest("malformed_request", error.body ?? "The request is malformed.")
+            return .badRequest("malformed_request", error.body.map(Phrase.init(verbatim:)) ?? "The request is malformed.")
         case .unauthorized: return .unauthenticated
         default:
             return EphemeraError(
                 error.status.code >= 500 ? .internal : .badRequest, "http_\(error.status.code)",
-                error.body ?? error.status.reasonPhrase)
+                Phrase(verbatim: error.body ?? error.status.reasonPhrase))
         }
     }
 
-    static func response(for error: EphemeraError) -> Response {
+    /// The JSON error body, its message in the catalogue's language (English without one).
+    static func response(for error: EphemeraError, catalogue: Catalogue? = nil) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.cacheControl] = "no-store"
         if error.kind == .tooLarge { headers[.connection] = "close" }
         if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
-        let body = ErrorBody(error: .init(code: error.code, message: error.message))
+        let body = ErrorBody(error: .init(code: error.code, message: catalogue?.message(error) ?? error.message))
         let data = (try? JSONEncoder().encode(body)) ?? Data()
         return Response(status: status(for: error.kind), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -31,6 +31,8 @@ struct SettingsBody: Encodable {
     var allowComments: Bool
     var viewHistory: Bool
     var archiveExpired: Bool
+    /// `en`, `fr`, or nil when the account follows the browser's language.
+    var language: String?
 
     init(_ s: AccountSettings) {
         defaultAudience = s.defaultAudience.rawValue
@@ -38,6 +40,7 @@ struct SettingsBody: Encodable {
         allowComments = s.allowComments
         viewHistory = s.viewHistory
         archiveExpired = s.archiveExpired
+        language = s.language?.rawValue
     }
 }
 

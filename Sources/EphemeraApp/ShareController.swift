@@ -52,6 +52,8 @@ struct ShareController {
             var heading: String
             var detail: String?
         }
+        /// `<html lang>`: the page speaks the visitor's language.
+        var lang: String
         var title: String
         var story: Story?
         var refusal: Refusal?
@@ -59,13 +61,14 @@ struct ShareController {
 
     func page(_ request: Request, context: AppRequestContext, embed: Bool) async throws -> Response {
         let code = try context.parameters.require("code")
+        let s = pages.strings(context)
         switch try await services.sharing.page(code: code, for: context.account) {
         case .refuse(let answer):
-            return respond(to: answer) ?? notFound()
+            return respond(to: answer, strings: s) ?? notFound(strings: s)
         case .show(let segment):
             let body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
-            let title = "@\(body.author.handle) on Ephemera"
-            let description = body.caption ?? "A story by \(body.author.displayName)"
+            let title = s("share_title", ["handle": body.author.handle])
+            let description = body.caption ?? s("share_description", ["name": body.author.displayName])
             let url = services.publicURL + "/s/" + code
             let story = SharePage.Story(
                 embed: embed, title: title, description: description, url: url, embedURL: url + "/embed",
@@ -73,31 +76,32 @@ struct ShareController {
                 twitterCard: segment.kind == .video ? "player" : "summary_large_image", handle: body.author.handle,
                 caption: body.caption ?? "", poster: body.media.poster, video: body.media.video, photo: body.media.photo,
                 altText: body.altText, spoken: body.altText ?? description)
-            return pages.renderStandalone("share", data: SharePage(title: title, story: story), status: .ok,
+            return pages.renderStandalone("share", data: SharePage(lang: s.language.tag, title: title, story: story), status: .ok,
                                           cacheable: segment.audience == .public)
         }
     }
 
     /// The page for a refusal, or nil to show the segment.
-    func respond(to answer: ShareLinkAnswer) -> Response? {
+    func respond(to answer: ShareLinkAnswer, strings s: Catalogue) -> Response? {
         switch answer {
         case .show: nil
-        case .notFound: notFound()
+        case .notFound: notFound(strings: s)
         case .gone(.deleted):
-            refusal(.gone, "This story is no longer available.", "Its author deleted it.")
+            refusal(.gone, s["share_gone"], s["share_gone_deleted"], strings: s)
         case .gone(.removed):
-            refusal(.gone, "This story is no longer available.", "It was removed for breaking the community's rules.")
+            refusal(.gone, s["share_gone"], s["share_gone_removed"], strings: s)
         }
     }
 
     /// The same page whether the code never existed or names a story hidden from the caller.
-    func notFound() -> Response {
-        refusal(.notFound, "There is no story at this address.", nil)
+    func notFound(strings s: Catalogue) -> Response {
+        refusal(.notFound, s["share_not_found"], nil, strings: s)
     }
 
-    func refusal(_ status: HTTPResponse.Status, _ heading: String, _ detail: String?) -> Response {
+    func refusal(_ status: HTTPResponse.Status, _ heading: String, _ detail: String?, strings s: Catalogue) -> Response {
         pages.renderStandalone("share", data: SharePage(
-            title: status == .notFound ? "Not found" : "No longer available", refusal: .init(heading: heading, detail: detail)),
+            lang: s.language.tag, title: s[status == .notFound ? "share_not_found_title" : "error_heading_gone"],
+            refusal: .init(heading: heading, detail: detail)),
             status: status, cacheable: false)
     }
 }

@@ -56,14 +56,17 @@ public struct AccountSettings: Sendable, Hashable {
     public var allowComments: Bool
     public var viewHistory: Bool
     public var archiveExpired: Bool
+    /// The language of the web app and of error messages; nil follows the browser (`Accept-Language`).
+    public var language: Language?
 
     public init(defaultAudience: Audience = .followers, allowDownloads: Bool = true, allowComments: Bool = true,
-                viewHistory: Bool = false, archiveExpired: Bool = true) {
+                viewHistory: Bool = false, archiveExpired: Bool = true, language: Language? = nil) {
         self.defaultAudience = defaultAudience
         self.allowDownloads = allowDownloads
         self.allowComments = allowComments
         self.viewHistory = viewHistory
         self.archiveExpired = archiveExpired
+        self.language = language
     }
 }
 

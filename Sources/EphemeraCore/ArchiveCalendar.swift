@@ -10,10 +10,6 @@ public enum ArchiveCalendar {
         return calendar
     }()
 
-    /// English month names, whatever the machine's locale (the pages are in English).
-    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                             "October", "November", "December"]
-
     static func date(_ instant: Instant) -> Date { Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000) }
     static func instant(_ date: Date) -> Instant { Instant(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded())) }
 
@@ -55,12 +51,11 @@ public enum ArchiveCalendar {
         return (shown, shown.last?.key)
     }
 
-    /// "21 November 2026" for `2026-11-21`.
-    public static func title(ofDay text: String) -> String {
+    /// "21 November 2026" ("21 novembre 2026") for `2026-11-21`, whatever the machine's locale.
+    public static func title(ofDay text: String, language: Language = .en) -> String {
         let parts = text.split(separator: "-").compactMap { Int($0) }
-        let names = monthNames
-        guard parts.count == 3, (1...names.count).contains(parts[1]) else { return text }
-        return "\(parts[2]) \(names[parts[1] - 1]) \(parts[0])"
+        guard parts.count == 3, (1...12).contains(parts[1]) else { return text }
+        return language.date(year: parts[0], month: parts[1], day: parts[2])
     }
 
     /// One square of a month: a day of it (with how many of my segments it holds and the one that stands for
@@ -83,11 +78,10 @@ public enum ArchiveCalendar {
 
     /// The months holding `segments`, newest first, each a full calendar month; a day's cover is its earliest
     /// segment.
-    public static func months(of segments: [Segment]) -> [Month] {
+    public static func months(of segments: [Segment], language: Language = .en) -> [Month] {
         var byDay: [String: [Segment]] = [:]
         for segment in segments { byDay[day(of: segment.createdAt), default: []].append(segment) }
         let monthKeys = Set(byDay.keys.map { String($0.prefix(7)) }).sorted(by: >)
-        let names = monthNames
         return monthKeys.compactMap { key in
             guard let year = Int(key.prefix(4)), let month = Int(key.suffix(2)),
                   let first = calendar.date(from: DateComponents(year: year, month: month, day: 1)),
@@ -100,8 +94,7 @@ public enum ArchiveCalendar {
                 let held = (byDay[date] ?? []).sorted { $0.createdAt < $1.createdAt }
                 cells.append(Cell(day: dayNumber, date: date, count: held.count, coverSegmentID: held.first?.id))
             }
-            let name = month - 1 < names.count ? names[month - 1] : key
-            return Month(key: key, title: "\(name) \(year)", cells: cells)
+            return Month(key: key, title: language.month(year: year, month: month), cells: cells)
         }
     }
 }

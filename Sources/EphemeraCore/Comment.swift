@@ -34,10 +34,15 @@ public enum WrittenText {
     /// `text` trimmed; refused when blank (`NOUN_empty`) or longer than `maxLength` (`NOUN_too_long`).
     public static func validated(_ text: String, noun: String, maxLength: Int) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw EphemeraError.badRequest("\(noun)_empty", "A \(noun) needs some text.") }
+        // Whole sentences for each noun, so that every language can say them (a word spliced in cannot agree).
+        let isReply = noun == "reply"
+        guard !trimmed.isEmpty else {
+            throw EphemeraError.badRequest("\(noun)_empty", isReply ? "A reply needs some text." : "A comment needs some text.")
+        }
         guard trimmed.count <= maxLength else {
-            throw EphemeraError.badRequest(
-                "\(noun)_too_long", "A \(noun) may be at most \(maxLength) characters; this one has \(trimmed.count).")
+            throw EphemeraError.badRequest("\(noun)_too_long", isReply
+                ? "A reply may be at most \(maxLength) characters; this one has \(trimmed.count)."
+                : "A comment may be at most \(maxLength) characters; this one has \(trimmed.count).")
         }
         return trimmed
     }

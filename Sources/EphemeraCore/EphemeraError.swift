@@ -15,14 +15,17 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var kind: Kind
     public var code: String
-    public var message: String
+    /// The sentence, in English and translatable (`Phrase`): the HTTP layer says it in the request's language.
+    public var phrase: Phrase
+    /// The English sentence (logs, the CLI's own errors).
+    public var message: String { phrase.english }
     /// For `rateLimited`: seconds until a retry can succeed (the `Retry-After` header).
     public var retryAfterSeconds: Int?
 
-    public init(_ kind: Kind, _ code: String, _ message: String) {
+    public init(_ kind: Kind, _ code: String, _ message: Phrase) {
         self.kind = kind
         self.code = code
-        self.message = message
+        self.phrase = message
     }
 
     public var description: String { "\(code): \(message)" }
@@ -44,9 +47,9 @@ public struct EphemeraError: Error, Hashable, Sendable, CustomStringConvertible 
 }
 
 extension EphemeraError {
-    public static func badRequest(_ code: String, _ message: String) -> Self { .init(.badRequest, code, message) }
-    public static func unprocessable(_ code: String, _ message: String) -> Self { .init(.unprocessable, code, message) }
-    public static func conflict(_ code: String, _ message: String) -> Self { .init(.conflict, code, message) }
+    public static func badRequest(_ code: String, _ message: Phrase) -> Self { .init(.badRequest, code, message) }
+    public static func unprocessable(_ code: String, _ message: Phrase) -> Self { .init(.unprocessable, code, message) }
+    public static func conflict(_ code: String, _ message: Phrase) -> Self { .init(.conflict, code, message) }
 
     public static let unauthenticated = EphemeraError(
         .unauthorized, "unauthenticated", "Sign in first: send an Authorization: Bearer token from POST /api/v1/sessions.")
@@ -73,7 +76,7 @@ extension EphemeraError {
 
     /// An unknown value for an enumerated field, naming the accepted ones.
     public static func invalidValue(field: String, value: String, accepted: [String]) -> Self {
-        .init(.badRequest, "invalid_\(field.snakeCased)",
+        EphemeraError(.badRequest, "invalid_\(field.snakeCased)",
               "'\(value)' is not a valid \(field); use one of: \(accepted.joined(separator: ", ")).")
     }
 }

@@ -253,9 +253,10 @@ public enum MediaRules {
         }
         guard width <= limits.maxSidePixels, height <= limits.maxSidePixels,
               !photo || width * height <= limits.maxPhotoPixels else {
-            throw EphemeraError.unprocessable("media_dimensions_too_large",
-                "The \(photo ? "photo" : "video") is \(width)×\(height) px; at most \(limits.maxSidePixels) px a side"
-                + (photo ? " and \(limits.maxPhotoPixels / 1_000_000) megapixels" : "") + " are accepted.")
+            throw EphemeraError.unprocessable("media_dimensions_too_large", photo
+                ? "The photo is \(width)×\(height) px; at most \(limits.maxSidePixels) px a side and "
+                    + "\(limits.maxPhotoPixels / 1_000_000) megapixels are accepted."
+                : "The video is \(width)×\(height) px; at most \(limits.maxSidePixels) px a side are accepted.")
         }
     }
 

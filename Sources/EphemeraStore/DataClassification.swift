@@ -28,6 +28,7 @@ public enum DataClassification {
         "accounts": all(.purgedWithAccount, [
             "id", "handle", "display_name", "password_hash", "role", "created_at", "default_audience",
             "allow_downloads", "allow_comments", "view_history", "archive_expired", "deleted_at", "activity_seen_at",
+            "language",
         ]),
         "profile_views": all(.purgedWithAccount, ["viewer_id", "profile_id", "viewed_at"]),
         "sessions": all(.purgedWithAccount, ["token_hash", "account_id", "created_at"]),

@@ -24,6 +24,7 @@ public enum Migrations {
         M0021_ScheduledSegments,
         M0022_CreateHighlights,
         M0023_Insights,
+        M0024_Language,
     ]
 
     static let M0001_CreateAccounts = Migration("M0001_CreateAccounts", [
@@ -493,5 +494,11 @@ public enum Migrations {
         "ALTER TABLE tombstones ADD COLUMN tap_back_count INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE tombstones ADD COLUMN exit_count INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE tombstones ADD COLUMN completion_count INTEGER NOT NULL DEFAULT 0",
+    ])
+
+    /// The language an account chose for the web app and error messages (API.md "Languages"); NULL follows the
+    /// browser.
+    static let M0024_Language = Migration("M0024_Language", [
+        "ALTER TABLE accounts ADD COLUMN language TEXT",
     ])
 }

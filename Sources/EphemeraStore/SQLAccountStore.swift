@@ -9,7 +9,7 @@ public struct SQLAccountStore: Sendable {
 
     static let columns: SQLQueryString = """
         id, handle, display_name, role, created_at, default_audience, allow_downloads, allow_comments, \
-        view_history, archive_expired
+        view_history, archive_expired, language
         """
 
     /// Creates the account; throws `handle_taken` when the handle is in use.
@@ -25,7 +25,7 @@ public struct SQLAccountStore: Sendable {
                     \(bind: account.id), \(bind: account.handle), \(bind: account.displayName),
                     \(bind: account.role.rawValue), \(bind: account.createdAt.milliseconds),
                     \(bind: s.defaultAudience.rawValue), \(bind: s.allowDownloads), \(bind: s.allowComments),
-                    \(bind: s.viewHistory), \(bind: s.archiveExpired), \(bind: passwordHash))
+                    \(bind: s.viewHistory), \(bind: s.archiveExpired), \(bind: s.language?.rawValue), \(bind: passwordHash))
                     """).run()
             }
         } catch let error as EphemeraError {
@@ -88,7 +88,8 @@ public struct SQLAccountStore: Sendable {
             try await sql.raw("""
                 UPDATE accounts SET default_audience = \(bind: settings.defaultAudience.rawValue),
                 allow_downloads = \(bind: settings.allowDownloads), allow_comments = \(bind: settings.allowComments),
-                view_history = \(bind: settings.viewHistory), archive_expired = \(bind: settings.archiveExpired)
+                view_history = \(bind: settings.viewHistory), archive_expired = \(bind: settings.archiveExpired),
+                language = \(bind: settings.language?.rawValue)
                 WHERE id = \(bind: accountID)
                 """).run()
         }
@@ -149,7 +150,8 @@ public struct SQLAccountStore: Sendable {
                 allowDownloads: try row.decode(column: "allow_downloads", as: Bool.self),
                 allowComments: try row.decode(column: "allow_comments", as: Bool.self),
                 viewHistory: try row.decode(column: "view_history", as: Bool.self),
-                archiveExpired: try row.decode(column: "archive_expired", as: Bool.self)))
+                archiveExpired: try row.decode(column: "archive_expired", as: Bool.self),
+                language: try row.decode(column: "language", as: String?.self).flatMap(Language.init(rawValue:))))
     }
 
     /// Those of `ids` that name an account not deleted (the erasure ledger's replay).

@@ -250,6 +250,8 @@ public enum API {
         public var allowComments: Bool
         public var viewHistory: Bool
         public var archiveExpired: Bool
+        /// `en`, `fr`, or nil (the browser's language).
+        public var language: String?
     }
 
     public struct Session: Decodable, Sendable, Equatable {

@@ -188,7 +188,8 @@ public struct ResumableUploading: Sendable {
     /// A finished upload as it stands, or the error its content was refused with.
     func finished(_ upload: ResumableUpload) async throws -> ResumableUpload {
         if let code = upload.failureCode {
-            throw EphemeraError(.unprocessable, code, upload.failureMessage ?? "The upload could not be posted.")
+            throw EphemeraError(.unprocessable, code, upload.failureMessage.map(Phrase.init(verbatim:))
+                                ?? "The upload could not be posted.")
         }
         return upload
     }

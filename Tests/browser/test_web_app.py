@@ -616,6 +616,62 @@ class WebAppTest:
         self.assertEqual(len(story["segments"]), 1)
         self.assert_accessible()
 
+    def test_choose_french_and_use_the_app_in_french(self):
+        """Issue 20, point 3: a signed-out visitor picks Français on the sign-up page (a cookie), signs up and
+        posts; every page, app.js's words, its numbers and the server's error sentences are then in French."""
+        me = self.handle("amelie")
+        self.open("/signup")
+        self.assertEqual(self.driver.execute_script("return document.documentElement.lang"), "en")
+        Select(self.find("[data-language-select]")).select_by_value("fr")
+        self.click('[data-action="set-language"]')
+        self.wait.until(lambda d: d.execute_script("return document.documentElement.lang") == "fr")
+        self.assertEqual(self.find("h1").text, "Créez votre compte")
+        self.check_accessibility()
+        self.shot("signup-fr")
+        self.find('input[name="handle"]').send_keys(me)
+        self.find('input[name="password"]').send_keys(PASSWORD)
+        self.click('button[type="submit"]')
+        self.wait.until(lambda d: d.execute_script("return document.body.dataset.me") == me)
+        self.check_page()
+        self.assertEqual(self.find("section.section h2").get_attribute("textContent"), "Pour vous")
+        self.assertEqual(self.find(f'.tray-item[data-handle="{me}"] .tray-label').text, "Votre story")
+
+        # Posting: the composer's words and the live status from app.js's French catalogue.
+        self.open("/new")
+        self.assertEqual(self.find("h1").text, "Nouvelle story")
+        self.find("[data-media-input]").send_keys(MEDIA.photo)
+        self.visible("[data-preview-frame] img")
+        self.check_accessibility()
+        self.click('button[data-action="post"]')
+        live = self.wait_until_posted()
+        self.assertEqual(live.find_element(By.CSS_SELECTOR, "b").text, "En ligne")
+        self.assertEqual(self.find('[data-action="view-story"]').text, "Voir votre story")
+        self.shot("posted-fr")
+
+        # The viewer: its buttons, sheets and toasts; an error the server says in French.
+        self.open(f"/@{me}/story")
+        self.find(".bar")
+        self.assertEqual(self.find('.viewer-tools [data-action="pause"]').get_attribute("aria-label"), "Pause")
+        self.assertEqual(self.find('.viewer-actions [data-action="comment"]').get_attribute("aria-label"), "Commentaires")
+        self.click('.viewer-actions [data-action="comment"]')
+        self.wait.until(lambda d: "Pas encore de commentaires." in d.find_element(By.CSS_SELECTOR, "[data-comments]").text)
+        self.find("[data-comment-form] input").send_keys("x" * 10)
+        self.driver.execute_script("document.querySelector('[data-comment-form] input').removeAttribute('maxlength');"
+                                   "document.querySelector('[data-comment-form] input').value = 'y'.repeat(501);")
+        self.click('[data-action="send-comment"]')
+        toast = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".toast").text or False)
+        self.assertIn("Un commentaire peut compter au plus 500", toast)
+        self.assertEqual([e for e in self.console_errors() if not ("/comments - Failed to load resource" in e
+                                                                   and "400" in e)], [])
+        self.shot("viewer-fr")
+        self.check_accessibility()
+        # The choice made before signing up became the account's setting.
+        self.open("/settings")
+        self.assertEqual(Select(self.find('select[name="language"]')).first_selected_option.text, "Français")
+        self.assertEqual(self.find("h1").text, "Réglages")
+        self.check_accessibility()
+        self.assert_accessible()
+
     def test_navigation_is_counted_and_the_author_reads_insights(self):
         author = self.handle("creator")
         author_token = SERVER.sign_up(author)
@@ -647,7 +703,7 @@ class WebAppTest:
         self.open(f"/@{author}/story")
         self.find(".bar")
         self.click('.viewer-actions [data-action="insights"]')
-        impressions = self.visible('[data-insight="Impressions"]')
+        impressions = self.visible('[data-insight="impressions"]')
         self.assertEqual(impressions.text, "1")
         chart = self.find("[data-insights-chart] svg")
         self.assertGreaterEqual(int(chart.get_attribute("data-bars")), 1)

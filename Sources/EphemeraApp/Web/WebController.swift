@@ -18,6 +18,7 @@ struct WebController {
         router.get("/signup") { request, context in authPage(request, context: context, signup: true) }
         router.post("/signup", use: signup)
         router.post("/logout", use: logout)
+        router.post("/language", use: chooseLanguage)
         router.get("/new", use: newStory)
         router.get("/settings", use: settings)
         router.post("/settings", use: saveSettings)
@@ -55,18 +56,18 @@ struct WebController {
     /// on this site, whatever the public URL is).
     func thumbs(_ segments: [Segment], context: AppRequestContext, href: (SegmentView) -> String,
                 timeLeft: ((Segment) -> String?)? = nil) async throws -> [ThumbView] {
-        thumbs(try await services.reading.views(of: segments, for: context.viewer), now: services.clock.now(), href: href,
-               timeLeft: timeLeft)
+        thumbs(try await services.reading.views(of: segments, for: context.viewer), now: services.clock.now(),
+               strings: pages.strings(context), href: href, timeLeft: timeLeft)
     }
 
-    func thumbs(_ views: [SegmentView], now: Instant, href: (SegmentView) -> String,
+    func thumbs(_ views: [SegmentView], now: Instant, strings: Catalogue, href: (SegmentView) -> String,
                 timeLeft: ((Segment) -> String?)? = nil) -> [ThumbView] {
         views.map { view in
             let segment = view.segment
             return ThumbView(
                 id: segment.id, person: PersonView(view.author), poster: posterPath(segment),
                 isVideo: segment.kind == .video, duration: durationLabel(milliseconds: segment.durationMilliseconds),
-                caption: segment.caption, when: shortAge(from: segment.createdAt, to: now), href: href(view),
+                caption: segment.caption, when: shortAge(from: segment.createdAt, to: now, strings: strings), href: href(view),
                 timeLeft: timeLeft?(segment))
         }
     }
@@ -82,17 +83,19 @@ struct WebController {
 
     @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
         let now = services.clock.now()
+        let s = pages.strings(context)
         var tray: [TrayItemView] = []
         if let me = context.account {
             let entries = try await services.reading.tray(for: me)
             let mine = entries.first { $0.entry.authorID == me.id }
-            tray.append(TrayItemView(person: PersonView(me), ring: mine?.entry.ring.rawValue ?? "none", isMe: true))
+            tray.append(TrayItemView(person: PersonView(me), ring: mine?.entry.ring.rawValue ?? "none", isMe: true,
+                                     strings: s))
             for (entry, author) in entries where entry.authorID != me.id {
-                tray.append(TrayItemView(person: PersonView(author), ring: entry.ring.rawValue, isMe: false))
+                tray.append(TrayItemView(person: PersonView(author), ring: entry.ring.rawValue, isMe: false, strings: s))
             }
         }
         let feed = try await services.reading.forYou(for: context.account, limit: 30, after: nil)
-        let forYou = thumbs(feed.items, now: now) { "/@\($0.author.handle)/story?segment=\($0.segment.id)" }
+        let forYou = thumbs(feed.items, now: now, strings: s) { "/@\($0.author.handle)/story?segment=\($0.segment.id)" }
         return pages.render("home", title: "Ephemera",
                             data: HomeData(tray: tray, forYou: forYou, hasForYou: !forYou.isEmpty,
                                           signedIn: context.account != nil),
@@ -107,14 +110,26 @@ struct WebController {
         var displayName: String
         var next: String
         var error: String?
+        /// The sign-in page's language choice (a cookie for signed-out visitors).
+        var languages: [NewData.Option]
+    }
+
+    /// The language choices: automatic (the browser's), then each language in its own words.
+    func languageOptions(selected: Language?, strings s: Catalogue) -> [NewData.Option] {
+        [NewData.Option(value: "auto", label: s["language_auto"], selected: selected == nil)]
+            + Language.allCases.map { NewData.Option(value: $0.rawValue, label: s["language_\($0.rawValue)"],
+                                                     selected: $0 == selected) }
     }
 
     /// The sign-in or sign-up form, with what was typed and the error of a failed attempt.
     func authForm(signup: Bool, handle: String = "", displayName: String = "", next: String, error: EphemeraError? = nil,
                   context: AppRequestContext) -> Response {
-        pages.render("login", title: signup ? "Create your account" : "Sign in", page: "login", chrome: false,
+        let s = pages.strings(context)
+        let cookie = context.cookieLanguage
+        return pages.render("login", title: s[signup ? "create_your_account" : "sign_in"], page: "login", chrome: false,
                      data: LoginData(signup: signup, handle: handle, displayName: displayName, next: next,
-                                     error: error?.message),
+                                     error: error.map(s.message),
+                                     languages: languageOptions(selected: cookie, strings: s)),
                      me: nil, context: context, status: error.map { ErrorMiddleware.status(for: $0.kind) } ?? .ok)
     }
 
@@ -143,8 +158,14 @@ struct WebController {
         let displayName = form["displayName"] ?? ""
         let next = WebPages.safeReturnPath(form["next"])
         do {
-            let (_, token) = try await services.identity.signUp(
+            let (account, token) = try await services.identity.signUp(
                 handle: handle, password: form["password"] ?? "", displayName: displayName, address: context.address)
+            if let language = context.cookieLanguage {
+                // The language chosen before signing up stays the account's, on every device.
+                var settings = account.settings
+                settings.language = language
+                try await services.identity.updateSettings(of: account, settings)
+            }
             return signedInResponse(token: token, next: next)
         } catch let error as EphemeraError {
             return authForm(signup: true, handle: handle, displayName: displayName, next: next, error: error,
@@ -157,6 +178,21 @@ struct WebController {
         response.setCookie(WebSession.sessionCookie(token, secure: pages.secureCookies))
         // A new CSRF token with the new session: one fixed before sign-in is not carried over.
         response.setCookie(WebSession.csrfCookie(WebSession.newCSRFToken(), secure: pages.secureCookies))
+        return response
+    }
+
+    /// The language chosen on the sign-in page (`en`, `fr`, or `auto`): a cookie for this browser, and the
+    /// account's setting too when someone is signed in. Back to the page it was chosen on.
+    @Sendable func chooseLanguage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        let language = try Language.parseSetting(form["language"] ?? "")
+        if let me = context.account {
+            var settings = me.settings
+            settings.language = language
+            try await services.identity.updateSettings(of: me, settings)
+        }
+        var response = WebPages.redirect(to: WebPages.safeReturnPath(form["next"]))
+        response.setCookie(WebSession.languageCookie(language, secure: pages.secureCookies))
         return response
     }
 
@@ -204,6 +240,9 @@ struct WebController {
         var person: PersonView
         var storyJSON: String
         var empty: Bool
+        var replyPlaceholder: String
+        var replyLabel: String
+        var muteLabel: String
         /// The highlight shown, when the viewer shows one.
         var highlightTitle: String? = nil
         var inHighlight = false
@@ -212,8 +251,22 @@ struct WebController {
         /// The quick reactions, in order.
         var reactions: [String] = QuickReaction.emoji
         /// The report sheet's choices.
-        var reasons: [ReasonView] = ReportReason.allCases.map {
-            ReasonView(value: $0.rawValue, label: WebModerationController.label($0))
+        var reasons: [ReasonView]
+
+        init(person: PersonView, storyJSON: String, empty: Bool, highlightTitle: String? = nil, inHighlight: Bool = false,
+             archiveDay: String? = nil, strings s: Catalogue) {
+            self.person = person
+            self.storyJSON = storyJSON
+            self.empty = empty
+            self.highlightTitle = highlightTitle
+            self.inHighlight = inHighlight
+            self.archiveDay = archiveDay
+            replyPlaceholder = s("reply_placeholder", ["handle": person.handle])
+            replyLabel = s("reply_label", ["handle": person.handle])
+            muteLabel = s("mute_author", ["handle": person.handle])
+            reasons = ReportReason.allCases.map {
+                ReasonView(value: $0.rawValue, label: WebModerationController.label($0, strings: s))
+            }
         }
     }
 
@@ -236,9 +289,10 @@ struct WebController {
             isAuthor: context.account?.id == author.id,
             mutedByMe: try await services.reading.isMuted(author, by: context.account),
             photoSeconds: Segment.photoDisplaySeconds)
-        return pages.render("story", title: "\(author.displayName)'s story", page: "story", chrome: false,
+        let s = pages.strings(context)
+        return pages.render("story", title: s("story_of", ["name": author.displayName]), page: "story", chrome: false,
                             data: ViewerData(person: PersonView(author), storyJSON: try scriptSafeJSON(state),
-                                             empty: bodies.isEmpty),
+                                             empty: bodies.isEmpty, strings: s),
                             me: try await meView(context), context: context)
     }
 
@@ -256,9 +310,12 @@ struct WebController {
             start: request.uri.queryParameters["segment"].map(String.init), me: context.account?.handle,
             isAuthor: isOwner, mutedByMe: false, photoSeconds: Segment.photoDisplaySeconds,
             highlight: HighlightState(id: body.id, title: body.title, segmentIds: isOwner ? segments.map(\.id) : nil))
-        return pages.render("story", title: "\(body.title) · \(owner.displayName)'s highlight", page: "story", chrome: false,
+        let s = pages.strings(context)
+        return pages.render("story", title: s("highlight_page_title", ["title": body.title, "name": owner.displayName]),
+                            page: "story", chrome: false,
                             data: ViewerData(person: PersonView(owner), storyJSON: try scriptSafeJSON(state),
-                                             empty: segments.isEmpty, highlightTitle: body.title, inHighlight: true),
+                                             empty: segments.isEmpty, highlightTitle: body.title, inHighlight: true,
+                                             strings: s),
                             me: try await meView(context), context: context)
     }
 
@@ -275,11 +332,10 @@ struct WebController {
         /// The server's default first (value ""), then the lifetimes it allows.
         var lifetimes: [Option]
         var maxSeconds: String
+        var videoHint: String
+        var splitLabel: String
         /// Text stories: the backgrounds, and the sizes by length (`TextStory.sizes`, "upTo:lineLength:fontSize,…").
-        var backgrounds: [BackgroundOption] = TextStory.Background.allCases.map {
-            BackgroundOption(value: $0.rawValue, label: $0.rawValue.capitalized, from: $0.colors.0, to: $0.colors.1,
-                             ink: $0.textColor, selected: $0 == .sunset)
-        }
+        var backgrounds: [BackgroundOption]
         var textSizes = TextStory.sizes.map { "\($0.upTo):\($0.lineLength):\($0.fontSize)" }.joined(separator: ",")
         var maxTextLength = TextStory.maxLength
     }
@@ -294,28 +350,38 @@ struct WebController {
     }
 
     /// The audiences as people call them, for a `<select>`.
-    static func audienceOptions(selected: Audience) -> [NewData.Option] {
-        let labels: [Audience: String] = [.public: "Everyone", .followers: "Followers", .closeFriends: "Close friends"]
+    static func audienceOptions(selected: Audience, strings s: Catalogue) -> [NewData.Option] {
+        let keys: [Audience: String] = [.public: "audience_public", .followers: "audience_followers",
+                                        .closeFriends: "audience_close_friends"]
         return Audience.allCases.map {
-            NewData.Option(value: $0.rawValue, label: labels[$0] ?? $0.rawValue, selected: $0 == selected)
+            NewData.Option(value: $0.rawValue, label: keys[$0].map { s[$0] } ?? $0.rawValue, selected: $0 == selected)
         }
     }
 
     @Sendable func newStory(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience)
+        let s = pages.strings(context)
+        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience, strings: s)
         let filters = CreativeEdits.Filter.allCases.map {
-            NewData.Option(value: $0.rawValue, label: $0 == .none ? "Normal" : $0.rawValue.capitalized, selected: $0 == .none)
+            NewData.Option(value: $0.rawValue, label: s["filter_\($0.rawValue)"], selected: $0 == .none)
         }
         let seconds = services.configuration.mediaLimits.maxVideoSeconds
         let configuration = services.configuration
-        let hours = { (duration: Duration) in "\(Int((duration.seconds / 3600).rounded())) hours" }
-        let lifetimes = [NewData.Option(value: "", label: "\(hours(configuration.storyLifetime)) (default)", selected: true)]
+        let hours = { (duration: Duration) in s.count("hours", Int((duration.seconds / 3600).rounded())) }
+        let lifetimes = [NewData.Option(value: "", label: s("lifetime_default", ["time": hours(configuration.storyLifetime)]),
+                                        selected: true)]
             + StorySchedule.lifetimes.filter { $0.duration <= configuration.maxStoryLifetime && $0.duration != configuration.storyLifetime }
                 .map { NewData.Option(value: $0.name, label: hours($0.duration), selected: false) }
-        return pages.render("new", title: "New story",
+        let maxSeconds = String(Int(seconds.rounded(.down)))
+        let backgrounds = TextStory.Background.allCases.map {
+            BackgroundOption(value: $0.rawValue, label: s["background_\($0.rawValue)"], from: $0.colors.0,
+                             to: $0.colors.1, ink: $0.textColor, selected: $0 == .sunset)
+        }
+        return pages.render("new", title: s["new_story"],
                             data: NewData(audiences: audiences, filters: filters, lifetimes: lifetimes,
-                                          maxSeconds: String(Int(seconds.rounded(.down)))),
+                                          maxSeconds: maxSeconds, videoHint: s("video_hint", ["seconds": maxSeconds]),
+                                          splitLabel: s("split_label", ["seconds": maxSeconds]),
+                                          backgrounds: backgrounds),
                             me: try await meView(context), context: context)
     }
 
@@ -328,6 +394,11 @@ struct WebController {
         var isMe: Bool
         var signedIn: Bool
         var highlights: [HighlightCircle]
+        var watchLabel: String
+        var followerCount: String
+        var followersWord: String
+        var followingCount: String
+        var followingWord: String
         /// Whether the row shows (mine always, with its New circle).
         var hasHighlights: Bool
         /// On my own profile: my stories from this date in earlier years.
@@ -346,28 +417,35 @@ struct WebController {
         var href: String
         var title: String
         var poster: String?
-        var count: Int
-        var one: Bool
+        var label: String
     }
 
     @Sendable func profile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await resolveUser(context.parameters.require("handle"), for: context, services: services)
+        let s = pages.strings(context)
         let body = ProfileBody(try await services.reading.profile(of: user, for: context.account))
         let highlights = try await services.highlighting.list(of: user, for: context.account).map {
             let id = $0.highlight.id
             return HighlightCircle(href: "/@\(user.handle)/highlights/\(id)", title: $0.highlight.title,
                                    poster: $0.cover.flatMap(posterPath).map { HighlightBody.through($0, id) },
-                                   count: $0.segmentCount, one: $0.segmentCount == 1)
+                                   label: s.count("highlight_circle_label", $0.segmentCount, ["title": $0.highlight.title]))
         }
         let onThisDay = context.account?.id == user.id ? try await services.reading.onThisDay(of: user).map { entry in
             OnThisDayCard(href: "/archive/\(entry.day)", poster: entry.segments.first.flatMap { posterPath($0.segment) },
-                          when: entry.yearsAgo == 1 ? "1 year ago" : "\(entry.yearsAgo) years ago",
-                          stories: "\(entry.segments.count) stor\(entry.segments.count == 1 ? "y" : "ies")")
+                          when: s.count("years_ago", entry.yearsAgo), stories: s.count("story_count", entry.segments.count))
         } : []
+        let language = s.language
         return pages.render("profile", title: "\(user.displayName) (@\(user.handle))",
                             data: ProfileData(person: PersonView(user), profile: body, hasStory: body.storyRing != "none",
                                               isMe: context.account?.id == user.id, signedIn: context.account != nil,
                                               highlights: highlights,
+                                              watchLabel: s("watch_story", ["name": user.displayName]),
+                                              followerCount: language.integer(Int64(body.followerCount)),
+                                              followersWord: s[language.isSingular(Int64(body.followerCount))
+                                                  ? "followers_word_one" : "followers_word_other"],
+                                              followingCount: language.integer(Int64(body.followingCount)),
+                                              followingWord: s[language.isSingular(Int64(body.followingCount))
+                                                  ? "following_word_one" : "following_word_other"],
                                               hasHighlights: !highlights.isEmpty || context.account?.id == user.id,
                                               onThisDay: onThisDay),
                             me: try await meView(context), context: context)
@@ -379,14 +457,17 @@ struct WebController {
         var audiences: [NewData.Option]
         var settings: SettingsBody
         var saved: Bool
+        var languages: [NewData.Option]
     }
 
     @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
-        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience)
-        return pages.render("settings", title: "Settings",
+        let s = pages.strings(context)
+        let audiences = Self.audienceOptions(selected: me.settings.defaultAudience, strings: s)
+        return pages.render("settings", title: s["settings"],
                             data: SettingsData(audiences: audiences, settings: SettingsBody(me.settings),
-                                               saved: request.uri.queryParameters["saved"] != nil),
+                                               saved: request.uri.queryParameters["saved"] != nil,
+                                               languages: languageOptions(selected: me.settings.language, strings: s)),
                             me: try await meView(context), context: context)
     }
 
@@ -399,8 +480,12 @@ struct WebController {
         settings.allowComments = form.flag("allowComments")
         settings.viewHistory = form.flag("viewHistory")
         settings.archiveExpired = form.flag("archiveExpired")
+        if let language = form["language"] { settings.language = try Language.parseSetting(language) }
         try await services.identity.updateSettings(of: me, settings)
-        return WebPages.redirect(to: "/settings?saved=1")
+        var response = WebPages.redirect(to: "/settings?saved=1")
+        // The same language after signing out, on this browser.
+        response.setCookie(WebSession.languageCookie(settings.language, secure: pages.secureCookies))
+        return response
     }
 
     // MARK: Recently deleted, archive, activity
@@ -408,20 +493,21 @@ struct WebController {
     struct ListData: Sendable {
         var items: [ThumbView]
         var empty: Bool
-        var restoreDays: String
+        var lede: String
     }
 
     @Sendable func recentlyDeleted(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
+        let s = pages.strings(context)
         let now = services.clock.now()
         let page = try await services.deleting.recentlyDeleted(of: me, limit: 100, after: nil)
         let items = try await thumbs(page.items, context: context, href: { _ in "#" }) { segment in
-            segment.restorableUntil.map { timeLeft(until: $0, now: now) }
+            segment.restorableUntil.map { timeLeft(until: $0, now: now, strings: s) }
         }
         let days = Int(services.configuration.restoreWindow.components.seconds / 86_400)
-        return pages.render("recently_deleted", title: "Recently deleted", page: "recently-deleted",
+        return pages.render("recently_deleted", title: s["recently_deleted"], page: "recently-deleted",
                             data: ListData(items: items, empty: items.isEmpty,
-                                          restoreDays: "\(days) day\(days == 1 ? "" : "s")"),
+                                           lede: s("recently_deleted_lede", ["days": s.count("days", days)])),
                             me: try await meView(context), context: context)
     }
 
@@ -432,7 +518,7 @@ struct WebController {
         var olderHref: String?
         /// This page continues an earlier one (`?before=`).
         var continued: Bool
-        var weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        var weekdays: [String]
     }
 
     struct MonthView: Sendable {
@@ -459,16 +545,17 @@ struct WebController {
     /// picture and opening them in the viewer.
     @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
+        let s = pages.strings(context)
         // A page of the newest 500 (before a month, for "Older months"); a month the page cuts short waits for the next.
         let before = try request.uri.queryParameters["before"].map { try ArchiveCalendar.span(ofMonth: String($0)).start }
         let page = try await services.reading.archive(of: me, limit: Self.archivePage,
                                                       after: before.map { PageCursor(instant: $0.milliseconds, id: "") })
         var segments = page.items.map(\.segment)
-        var found = ArchiveCalendar.months(of: segments)
+        var found = ArchiveCalendar.months(of: segments, language: s.language)
         if page.nextCursor != nil, found.count == 1, let only = found.first {
             // One month fills the page: it is shown whole, and the next page begins before it.
             segments = try await services.reading.archive(of: me, month: only.key).map(\.segment)
-            found = ArchiveCalendar.months(of: segments)
+            found = ArchiveCalendar.months(of: segments, language: s.language)
         }
         let byID = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let (shown, continueBefore) = ArchiveCalendar.paged(found, morePastPage: page.nextCursor != nil)
@@ -478,16 +565,18 @@ struct WebController {
                 guard let day = cell.day, let date = cell.date else {
                     return DayView(blank: true, day: "", href: "", poster: nil, count: 0, label: "", hasStories: false)
                 }
-                let stories = "\(cell.count) stor\(cell.count == 1 ? "y" : "ies")"
                 return DayView(blank: false, day: String(day), href: "/archive/\(date)",
                                poster: cell.coverSegmentID.flatMap { byID[$0] }.flatMap(posterPath), count: cell.count,
-                               label: "\(day) \(month.title): \(stories)", hasStories: cell.count > 0)
+                               label: s("archive_day_label", ["day": ArchiveCalendar.title(ofDay: date, language: s.language),
+                                                              "stories": s.count("story_count", cell.count)]),
+                               hasStories: cell.count > 0)
             })
         }
-        return pages.render("archive", title: "Archive",
+        return pages.render("archive", title: s["archive"],
                             data: ArchiveData(months: months, empty: months.isEmpty,
                                               olderHref: continueBefore.map { "/archive?before=\($0)" },
-                                              continued: before != nil),
+                                              continued: before != nil,
+                                              weekdays: s["weekdays_short"].split(separator: ",").map(String.init)),
                             me: try await meView(context), context: context)
     }
 
@@ -498,26 +587,28 @@ struct WebController {
         let bodies = try await services.reading.archive(of: me, day: day).map {
             SegmentBody($0, viewer: context.viewer, publicURL: services.publicURL)
         }
-        let title = ArchiveCalendar.title(ofDay: day)
+        let s = pages.strings(context)
+        let title = ArchiveCalendar.title(ofDay: day, language: s.language)
         let state = ViewerState(
             author: AuthorBody(me), segments: bodies, ring: "seen", next: [],
             start: request.uri.queryParameters["segment"].map(String.init), me: me.handle, isAuthor: true,
             mutedByMe: false, photoSeconds: Segment.photoDisplaySeconds, archiveDay: day)
-        return pages.render("story", title: "Archive · \(title)", page: "story", chrome: false,
+        return pages.render("story", title: "\(s["archive"]) · \(title)", page: "story", chrome: false,
                             data: ViewerData(person: PersonView(me), storyJSON: try scriptSafeJSON(state),
-                                             empty: bodies.isEmpty, archiveDay: title),
+                                             empty: bodies.isEmpty, archiveDay: title, strings: s),
                             me: try await meView(context), context: context)
     }
 
     /// My scheduled stories, soonest first, each with when it goes live.
     @Sendable func scheduled(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
+        let s = pages.strings(context)
         let now = services.clock.now()
         let items = try await thumbs(try await services.reading.scheduled(of: me), context: context, href: { _ in "#" }) {
-            segment in segment.publishAt.map { "Goes live in " + timeUntil($0, now: now) }
+            segment in segment.publishAt.map { s("goes_live_in", ["time": timeUntil($0, now: now, strings: s)]) }
         }
-        return pages.render("scheduled", title: "Scheduled", page: "scheduled",
-                            data: ListData(items: items, empty: items.isEmpty, restoreDays: ""),
+        return pages.render("scheduled", title: s["scheduled"], page: "scheduled",
+                            data: ListData(items: items, empty: items.isEmpty, lede: ""),
                             me: try await meView(context), context: context)
     }
 
@@ -529,33 +620,34 @@ struct WebController {
 
     @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try signedIn(request, context)
+        let s = pages.strings(context)
         let now = services.clock.now()
         let page = try await services.inbox.page(for: me, limit: 100, after: nil)
         let items = page.items.map { entry -> ActivityView in
             let (item, actor) = (entry.item, entry.actor)
             let sentence: String
             switch item.kind {
-            case .like: sentence = "liked your story"
-            case .reaction: sentence = "reacted \(item.text ?? "") to your story"
-            case .reply: sentence = "replied to your story"
-            case .comment: sentence = "commented on your story"
-            case .share: sentence = "shared your story"
-            case .follow: sentence = "started following you"
-            case .takedown: sentence = "moderators removed your story"
-            case .appealRestored: sentence = "moderators restored your story after your appeal"
-            case .appealUpheld: sentence = "moderators upheld the removal of your story"
+            case .like: sentence = s["activity_like"]
+            case .reaction: sentence = s("activity_reaction", ["emoji": item.text ?? ""])
+            case .reply: sentence = s["activity_reply"]
+            case .comment: sentence = s["activity_comment"]
+            case .share: sentence = s["activity_share"]
+            case .follow: sentence = s["activity_follow"]
+            case .takedown: sentence = s["activity_takedown"]
+            case .appealRestored: sentence = s["activity_appeal_restored"]
+            case .appealUpheld: sentence = s["activity_appeal_upheld"]
             }
             let fromModerators = [.takedown, .appealRestored, .appealUpheld].contains(item.kind)
             let href = fromModerators ? "/removed"
                 : item.segmentID.map { "/@\(me.handle)/story?segment=\($0)" } ?? "/@\(actor.handle)"
             return ActivityView(person: PersonView(actor), system: fromModerators, sentence: sentence,
                                 quote: item.kind == .reaction ? nil : item.text,
-                                when: shortAge(from: item.createdAt, to: now),
+                                when: shortAge(from: item.createdAt, to: now, strings: s),
                                 unread: !entry.read, href: href)
         }
         // A GET changes nothing (API.md): once the page is shown, its script marks the inbox read with
         // `POST /api/v1/me/activity/read`, so a prefetch or a link preview of /activity reads nothing.
-        return pages.render("activity", title: "Activity",
+        return pages.render("activity", title: s["activity"],
                             data: ActivityData(items: items, empty: items.isEmpty, hasUnread: items.contains(where: \.unread)),
                             me: MeView(me, unread: page.unreadCount), context: context)
     }

@@ -45,9 +45,9 @@ struct WebModerationController {
         var video: String?
         var caption: String?
         var takedownReason: String
-        var takenDownBy: String
+        var takenDownByLabel: String
         var message: String
-        var when: String
+        var appealedWhen: String
         var canDecide: Bool
     }
 
@@ -61,6 +61,7 @@ struct WebModerationController {
 
     @Sendable func moderation(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try ModerationRules.requireModerator(try web.signedIn(request, context))
+        let s = web.pages.strings(context)
         let now = services.clock.now()
         let queueViews = try await services.moderating.openQueue(for: me, limit: 50, after: nil).items.map { item in
             let (queued, segment) = (item.queued, item.view.segment)
@@ -70,12 +71,13 @@ struct WebModerationController {
                 video: mediaPath(segment, .video), caption: segment.caption, audience: segment.audience.rawValue,
                 state: segment.state.rawValue,
                 reportCount: queued.reports.count,
-                reportLabel: "\(queued.reports.count) report\(queued.reports.count == 1 ? "" : "s")",
-                reasons: ReportReason.allCases.compactMap { reason in counts[reason].map { "\(Self.label(reason)) \($0)" } }
-                    .joined(separator: " · "),
+                reportLabel: s.count("report_count", queued.reports.count),
+                reasons: ReportReason.allCases.compactMap { reason in
+                    counts[reason].map { "\(Self.label(reason, strings: s)) \(s.language.integer(Int64($0)))" }
+                }.joined(separator: " · "),
                 reports: queued.reports.map {
-                    ReportLineView(id: $0.id, reason: Self.label($0.reason), details: $0.details,
-                                   when: shortAge(from: $0.createdAt, to: now))
+                    ReportLineView(id: $0.id, reason: Self.label($0.reason, strings: s), details: $0.details,
+                                   when: shortAge(from: $0.createdAt, to: now, strings: s))
                 })
         }
         let appealViews = try await services.moderating.openAppeals(for: me, limit: 50).map { item in
@@ -83,12 +85,14 @@ struct WebModerationController {
                 id: item.appeal.id, segmentID: item.view.segment.id, person: PersonView(item.view.author),
                 poster: posterPath(item.view.segment), video: mediaPath(item.view.segment, .video),
                 caption: item.view.segment.caption, takedownReason: item.takedown.reason,
-                takenDownBy: item.takenDownBy.map { "@" + $0.handle } ?? "a former moderator",
-                message: item.appeal.message, when: shortAge(from: item.appeal.createdAt, to: now),
+                takenDownByLabel: s("taken_down_by", ["name": item.takenDownBy.map { "@" + $0.handle }
+                                                        ?? s["former_moderator"]]),
+                message: item.appeal.message,
+                appealedWhen: s("appealed_when", ["when": Self.ago(item.appeal.createdAt, now: now, strings: s)]),
                 canDecide: item.canDecide)
         }
         return web.pages.render(
-            "moderation", title: "Moderation",
+            "moderation", title: s["moderation"],
             data: ModerationData(queue: queueViews, queueEmpty: queueViews.isEmpty, appeals: appealViews,
                                  appealsEmpty: appealViews.isEmpty, isAdmin: me.role == .admin),
             me: try await web.meView(context), context: context)
@@ -99,7 +103,7 @@ struct WebModerationController {
         var poster: String?
         var caption: String?
         var reason: String
-        var when: String
+        var removedWhen: String
         var canAppeal: Bool
         var appealMessage: String?
         var pending: Bool
@@ -115,37 +119,34 @@ struct WebModerationController {
 
     @Sendable func removed(_ request: Request, context: AppRequestContext) async throws -> Response {
         let me = try web.signedIn(request, context)
+        let s = web.pages.strings(context)
         let now = services.clock.now()
         let page = try await services.moderating.removed(of: me, limit: 100, after: nil)
         let items = page.items.map { item in
             RemovedItemView(
                 id: item.view.segment.id, poster: posterPath(item.view.segment), caption: item.view.segment.caption,
                 reason: item.takedown.reason,
-                when: Self.ago(shortAge(from: item.takedown.createdAt, to: now)), canAppeal: item.appeal == nil,
+                removedWhen: s("removed_when", ["when": Self.ago(item.takedown.createdAt, now: now, strings: s)]),
+                canAppeal: item.appeal == nil,
                 appealMessage: item.appeal?.message, pending: item.appeal != nil && item.appeal?.decision == nil,
-                outcome: item.appeal?.decision == .uphold ? "A second moderator upheld the removal." : nil,
+                outcome: item.appeal?.decision == .uphold ? s["appeal_upheld_outcome"] : nil,
                 note: item.appeal?.note,
-                holdUntil: item.takedown.holdUntil.map { String($0.rfc3339.prefix(10)) })
+                holdUntil: item.takedown.holdUntil.map {
+                    s("hold_until", ["date": ArchiveCalendar.title(ofDay: ArchiveCalendar.day(of: $0), language: s.language)])
+                })
         }
-        return web.pages.render("removed", title: "Removed by moderators",
+        return web.pages.render("removed", title: s["removed_by_moderators"],
                                 data: RemovedData(items: items, empty: items.isEmpty),
                                 me: try await web.meView(context), context: context)
     }
 
-    /// "just now", "5m ago".
-    static func ago(_ age: String) -> String { age == "now" ? "just now" : age + " ago" }
+    /// "just now", "5m ago" ("à l’instant", "il y a 5 min").
+    static func ago(_ then: Instant, now: Instant, strings s: Catalogue) -> String {
+        now.milliseconds - then.milliseconds < 60_000 ? s["just_now"]
+            : s("ago", ["age": shortAge(from: then, to: now, strings: s)])
+    }
 
-    static func label(_ reason: ReportReason) -> String {
-        switch reason {
-        case .spam: "Spam"
-        case .nudity: "Nudity"
-        case .violence: "Violence"
-        case .harassment: "Harassment"
-        case .hate: "Hate"
-        case .selfHarm: "Self-harm"
-        case .misinformation: "Misinformation"
-        case .copyright: "Copyright"
-        case .other: "Other"
-        }
+    static func label(_ reason: ReportReason, strings s: Catalogue) -> String {
+        s["reason_\(reason.rawValue)"]
     }
 }

@@ -16,6 +16,8 @@ struct WebPages: Sendable {
     /// an old script against a new page.
     let assetVersion: String
     let secureCookies: Bool
+    /// Every language's words; the pages take theirs from the request's language.
+    let catalogues: Catalogues
 
     struct StaticAsset: Sendable {
         var bytes: ByteBuffer
@@ -54,9 +56,17 @@ struct WebPages: Sendable {
             ("icon.svg", PackageResources.icon_svg, "image/svg+xml"),
             ("sw.js", PackageResources.sw_js, "text/javascript; charset=utf-8"),
         ]
+        // app.js's words: `strings-{language}.js` sets them before app.js runs (both deferred, in order).
+        let catalogues = try Catalogues()
+        var scripts: [(String, [UInt8], String)] = []
+        for language in Language.allCases {
+            let json = try JSONSerialization.data(withJSONObject: catalogues[language].web, options: [.sortedKeys])
+            let script = "window.ephemeraStrings = " + String(decoding: json, as: UTF8.self) + ";\n"
+            scripts.append(("strings-\(language.tag).js", Array(script.utf8), "text/javascript; charset=utf-8"))
+        }
         var assets: [String: StaticAsset] = [:]
         var digest = SHA256()
-        for (name, bytes, type) in files {
+        for (name, bytes, type) in files + scripts {
             let hash = Hex.encode(SHA256.hash(data: bytes).prefix(8))
             assets[name] = StaticAsset(bytes: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(hash)\"")
             digest.update(data: bytes)
@@ -64,7 +74,11 @@ struct WebPages: Sendable {
         self.assets = assets
         self.assetVersion = Hex.encode(digest.finalize().prefix(6))
         self.secureCookies = secureCookies
+        self.catalogues = catalogues
     }
+
+    /// The words of the request's language.
+    func strings(_ context: AppRequestContext) -> Catalogue { catalogues[context.language] }
 
     /// Renders `template` in the layout. A browser without a CSRF cookie gets one with the page, so every form
     /// and script on it can prove where it came from.
@@ -73,8 +87,9 @@ struct WebPages: Sendable {
         me: MeView?, context: AppRequestContext, status: HTTPResponse.Status = .ok
     ) -> Response {
         let csrf = context.csrfCookie ?? WebSession.newCSRFToken()
+        let strings = strings(context)
         let shell = PageShell(title: title, page: page ?? template, csrf: csrf, me: me, asset: assetVersion,
-                              chrome: chrome, data: data)
+                              chrome: chrome, lang: strings.language.tag, t: strings.web, data: data)
         var headers = HTTPFields()
         guard let html = library.render(shell, withTemplate: template) else {
             // A page whose template is not in the library is a bug; never answer it with an empty 200.
@@ -83,6 +98,9 @@ struct WebPages: Sendable {
                             body: .init(byteBuffer: ByteBuffer(string: "This page could not be shown.")))
         }
         headers[.contentType] = "text/html; charset=utf-8"
+        headers[.contentLanguage] = strings.language.tag
+        // The language follows Accept-Language and a cookie: a cache must not hand one person's page to another.
+        headers[.vary] = "Accept-Language, Cookie"
         // Pages show private state (who is signed in, what they may see): never stored by shared caches.
         headers[.cacheControl] = "no-store"
         var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -115,17 +133,18 @@ struct WebPages: Sendable {
             var heading: String
             var message: String
         }
+        let s = strings(context)
         let heading: String
         switch error.kind {
-        case .notFound: heading = "Not here"
-        case .gone: heading = "No longer available"
-        case .forbidden: heading = "Not allowed"
-        case .rateLimited: heading = "Slow down"
-        case .internal, .unavailable: heading = "Something went wrong"
-        default: heading = "That did not work"
+        case .notFound: heading = s["error_heading_not_found"]
+        case .gone: heading = s["error_heading_gone"]
+        case .forbidden: heading = s["error_heading_forbidden"]
+        case .rateLimited: heading = s["error_heading_rate_limited"]
+        case .internal, .unavailable: heading = s["error_heading_unavailable"]
+        default: heading = s["error_heading_other"]
         }
         return render("error", title: heading, data: ErrorData(status: Int(status.code), heading: heading,
-                                                               message: error.message),
+                                                               message: s.message(error)),
                       me: me, context: context, status: status)
     }
 

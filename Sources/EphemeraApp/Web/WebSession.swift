@@ -1,4 +1,5 @@
 import Crypto
+import EphemeraCore
 import EphemeraStore
 import Foundation
 import Hummingbird
@@ -8,6 +9,8 @@ import Hummingbird
 enum WebSession {
     static let sessionCookie = "ephemera_session"
     static let csrfCookie = "ephemera_csrf"
+    /// A signed-out visitor's language (`en`, `fr`), chosen on the sign-in page; an account's setting wins.
+    static let languageCookie = "ephemera_lang"
     static let formContentType = "application/x-www-form-urlencoded"
     /// Sessions do not expire on their own (as in the API); the cookie lasts a year, renewed at each sign-in.
     static let sessionMaxAge = 365 * 24 * 3600
@@ -23,6 +26,12 @@ enum WebSession {
 
     static func csrfCookie(_ token: String, secure: Bool) -> Cookie {
         Cookie(name: csrfCookie, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    /// Kept a year; readable by no script (the page learns its language from `<html lang>`).
+    static func languageCookie(_ language: Language?, secure: Bool) -> Cookie {
+        Cookie(name: languageCookie, value: language?.rawValue ?? "", maxAge: language == nil ? 0 : sessionMaxAge,
+               path: "/", secure: secure, httpOnly: true, sameSite: .lax)
     }
 
     static func newCSRFToken() -> String { IDs.randomToken(bytes: 24) }

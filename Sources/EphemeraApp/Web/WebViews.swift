@@ -15,6 +15,10 @@ struct PageShell<Data>: Sendable where Data: Sendable {
     var asset: String
     /// The viewer and the sign-in pages have no navigation bars.
     var chrome: Bool
+    /// `<html lang>` and the `strings-{lang}.js` app.js reads its words from.
+    var lang: String
+    /// The words of the page's language: `{{t.key}}` in the templates.
+    var t: [String: String]
     var data: Data
 }
 
@@ -73,13 +77,14 @@ struct TrayItemView: Sendable {
     /// What a screen reader says of the ring.
     var ringLabel: String
 
-    init(person: PersonView, ring: String, isMe: Bool) {
+    init(person: PersonView, ring: String, isMe: Bool, strings s: Catalogue) {
         self.person = person
         self.ring = ring
         self.isMe = isMe
         href = ring != "none" ? "/@\(person.handle)/story" : "/new"
-        label = isMe ? "Your story" : person.handle
-        ringLabel = isMe ? "Your story" : "\(person.displayName)'s story" + (ring == "muted" ? " (muted)" : "")
+        label = isMe ? s["your_story"] : person.handle
+        ringLabel = isMe ? s["your_story"]
+            : ring == "muted" ? s("story_of_muted", ["name": person.displayName]) : s("story_of", ["name": person.displayName])
     }
 }
 
@@ -118,26 +123,27 @@ func avatarHue(_ handle: String) -> Int {
     return Int(hash % 360)
 }
 
-/// "now", "5m", "3h", "2d": the short ages stories show.
-func shortAge(from then: Instant, to now: Instant) -> String {
+/// "now", "5m", "3h", "2d" ("maintenant", "5 min", "3 h", "2 j"): the short ages stories show.
+func shortAge(from then: Instant, to now: Instant, strings s: Catalogue) -> String {
     let seconds = max(0, (now.milliseconds - then.milliseconds) / 1000)
-    if seconds < 60 { return "now" }
-    if seconds < 3600 { return "\(seconds / 60)m" }
-    if seconds < 86_400 { return "\(seconds / 3600)h" }
-    return "\(seconds / 86_400)d"
+    if seconds < 60 { return s["age_now"] }
+    if seconds < 3600 { return s("age_minutes", ["n": String(seconds / 60)]) }
+    if seconds < 86_400 { return s("age_hours", ["n": String(seconds / 3600)]) }
+    return s("age_days", ["n": String(seconds / 86_400)])
 }
 
 /// "29 days left", "5 hours left", "12 minutes left".
-func timeLeft(until end: Instant, now: Instant) -> String { timeUntil(end, now: now) + " left" }
+func timeLeft(until end: Instant, now: Instant, strings s: Catalogue) -> String {
+    s("time_left", ["time": timeUntil(end, now: now, strings: s)])
+}
 
 /// "29 days", "5 hours", "12 minutes" from `now` to `end`.
-func timeUntil(_ end: Instant, now: Instant) -> String {
+func timeUntil(_ end: Instant, now: Instant, strings s: Catalogue) -> String {
     let seconds = max(0, (end.milliseconds - now.milliseconds) / 1000)
-    func plural(_ n: Int64, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s")" }
     // Whole days round up: a segment deleted a moment ago has "30 days left", not 29.
-    if seconds >= 2 * 86_400 { return plural((seconds + 86_399) / 86_400, "day") }
-    if seconds >= 3600 { return plural(seconds / 3600, "hour") }
-    return plural(max(1, seconds / 60), "minute")
+    if seconds >= 2 * 86_400 { return s.count("days", Int((seconds + 86_399) / 86_400)) }
+    if seconds >= 3600 { return s.count("hours", Int(seconds / 3600)) }
+    return s.count("minutes", Int(max(1, seconds / 60)))
 }
 
 func durationLabel(milliseconds: Int64) -> String {

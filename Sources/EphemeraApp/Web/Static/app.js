@@ -8,6 +8,24 @@
   const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
   const me = document.body.dataset.me || null;
 
+  // The page's words come from its language's catalogue (`/static/strings-{lang}.js`, the same catalogue as the
+  // server's pages), and its numbers and dates are written for that language (`<html lang>`).
+  const lang = document.documentElement.lang || "en";
+  const strings = window.ephemeraStrings || {};
+  const numbers = new Intl.NumberFormat(lang);
+  const decimals = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const plurals = new Intl.PluralRules(lang);
+  /** The catalogue's string for `key`, with each `{name}` replaced by `values[name]`. */
+  function t(key, values) {
+    let text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    for (const [name, value] of Object.entries(values || {})) text = text.split(`{${name}}`).join(String(value));
+    return text;
+  }
+  /** `key_one` or `key_other` by the language's plural rule, with `{n}` the count written for the language. */
+  function tn(key, n, values) {
+    return t(`${key}_${plurals.select(n) === "one" ? "one" : "other"}`, Object.assign({}, values, { n: numbers.format(n) }));
+  }
+
   /** Calls the API; resolves to the JSON body (or null), rejects with an Error carrying the API's message. */
   async function api(method, path, body) {
     const headers = { "X-CSRF-Token": csrf(), Accept: "application/json" };
@@ -20,12 +38,12 @@
     try {
       response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
     } catch (networkError) {
-      throw new Error("Could not reach the server. Check your connection and try again.");
+      throw new Error(t("js_offline"));
     }
     if (response.status === 204) return null;
     const data = await response.json().catch(() => null);
     if (!response.ok) {
-      const error = new Error((data && data.error && data.error.message) || `Request failed (${response.status}).`);
+      const error = new Error((data && data.error && data.error.message) || t("js_request_failed", { status: response.status }));
       error.code = data && data.error && data.error.code;
       error.status = response.status;
       throw error;
@@ -56,10 +74,10 @@
 
   function age(iso) {
     const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-    if (seconds < 60) return "now";
-    if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-    if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-    return `${Math.floor(seconds / 86400)}d`;
+    if (seconds < 60) return t("age_now");
+    if (seconds < 3600) return t("age_minutes", { n: Math.floor(seconds / 60) });
+    if (seconds < 86400) return t("age_hours", { n: Math.floor(seconds / 3600) });
+    return t("age_days", { n: Math.floor(seconds / 86400) });
   }
 
   function hue(handle) {
@@ -77,8 +95,8 @@
   }
 
   function formatBytes(bytes) {
-    if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
-    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    if (bytes < 1024 * 1024) return t("js_kilobytes", { n: numbers.format(Math.max(1, Math.round(bytes / 1024))) });
+    return t("js_megabytes", { n: decimals.format(bytes / 1024 / 1024) });
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -96,14 +114,19 @@
       dialog.className = "picker";
       dialog.dataset.highlightPicker = "";
       dialog.setAttribute("aria-labelledby", "picker-title");
-      dialog.innerHTML = `<h2 id="picker-title">Add to highlight</h2>
-        <p class="picker-note" data-picker-note>Loading your highlights…</p>
+      dialog.innerHTML = `<h2 id="picker-title"></h2>
+        <p class="picker-note" data-picker-note></p>
         <ul class="picker-list" data-picker-list></ul>
         <form class="form picker-new" data-picker-new>
-          <label>New highlight<input name="title" maxlength="40" required autocomplete="off" placeholder="e.g. Summer"></label>
-          <button class="button button-primary" type="submit" data-action="create-highlight">Create</button>
+          <label><span data-picker-new-label></span><input name="title" maxlength="40" required autocomplete="off"></label>
+          <button class="button button-primary" type="submit" data-action="create-highlight"></button>
         </form>
-        <button class="button" type="button" data-picker-cancel>Cancel</button>`;
+        <button class="button" type="button" data-picker-cancel></button>`;
+      $("#picker-title", dialog).textContent = t("add_to_highlight");
+      $("[data-picker-new-label]", dialog).textContent = t("js_new_highlight");
+      $("[data-picker-new] input", dialog).placeholder = t("js_highlight_placeholder");
+      $("[data-action=create-highlight]", dialog).textContent = t("js_create");
+      $("[data-picker-cancel]", dialog).textContent = t("cancel");
       document.body.appendChild(dialog);
       $("[data-picker-cancel]", dialog).addEventListener("click", () => dialog.close());
       dialog.addEventListener("close", () => { if (pickerClosed) pickerClosed(); });
@@ -116,7 +139,7 @@
         try {
           const made = await api("POST", "/api/v1/me/highlights", { title, segmentIds: [dialog.dataset.segment] });
           dialog.close();
-          toast(`Added to your new highlight “${made.title}”.`);
+          toast(t("js_added_to_new_highlight", { title: made.title }));
         } catch (error) {
           toast(error.message);
         } finally {
@@ -130,12 +153,12 @@
     const list = $("[data-picker-list]", dialog);
     const note = $("[data-picker-note]", dialog);
     list.textContent = "";
-    note.textContent = "Loading your highlights…";
+    note.textContent = t("js_loading_highlights");
     note.hidden = false;
     dialog.showModal();
     api("GET", `/api/v1/users/${encodeURIComponent(me)}/highlights`).then((result) => {
       note.hidden = result.items.length > 0;
-      note.textContent = "You have no highlights yet. Name one to start it with this story.";
+      note.textContent = t("js_no_highlights_yet");
       for (const highlight of result.items) {
         const item = document.createElement("li");
         const pick = document.createElement("button");
@@ -157,10 +180,10 @@
             const opened = await api("GET", `/api/v1/highlights/${highlight.id}`);
             const ids = opened.segments.map((segment) => segment.id);
             if (ids.includes(dialog.dataset.segment)) {
-              toast(`Already in “${highlight.title}”.`);
+              toast(t("js_already_in_highlight", { title: highlight.title }));
             } else {
               await api("PATCH", `/api/v1/highlights/${highlight.id}`, { segmentIds: ids.concat([dialog.dataset.segment]) });
-              toast(`Added to “${highlight.title}”.`);
+              toast(t("js_added_to_highlight", { title: highlight.title }));
             }
             dialog.close();
           } catch (error) {
@@ -221,7 +244,7 @@
       root.dataset.pausedState = String(paused);
       $("[data-paused]").hidden = !(userPaused || held);
       const pauseButton = $('[data-action="pause"]');
-      pauseButton.setAttribute("aria-label", paused ? "Play" : "Pause");
+      pauseButton.setAttribute("aria-label", paused ? t("play") : t("pause"));
       if (current && current.tagName === "VIDEO") {
         if (paused) current.pause();
         else if (ready) current.play().catch(() => {});
@@ -343,7 +366,7 @@
       notice.className = "media-error";
       notice.dataset.mediaError = "";
       notice.setAttribute("role", "status");
-      notice.textContent = "This story could not be shown.";
+      notice.textContent = t("js_story_not_shown");
       mediaBox.appendChild(notice);
       ready = true;
     }
@@ -407,7 +430,7 @@
         element.poster = mediaURL(segment, "poster") || "";
         element.addEventListener("canplay", () => { ready = true; syncPause(); }, { once: true });
         element.addEventListener("ended", () => { if (segments[index] === segment) next(true); });
-        element.setAttribute("aria-label", segment.altText || segment.caption || `Video story by ${state.author.handle}`);
+        element.setAttribute("aria-label", segment.altText || segment.caption || t("js_video_story_by", { handle: state.author.handle }));
         element.addEventListener("error", () => {
           // An error state, never broken frames; the bar still moves for the segment's length, and the viewer
           // moves on.
@@ -417,7 +440,7 @@
         $('[data-action="mute"]').hidden = false;
       } else {
         element = document.createElement("img");
-        element.alt = segment.altText || segment.caption || `Story by ${state.author.handle}`;
+        element.alt = segment.altText || segment.caption || t("js_story_by", { handle: state.author.handle });
         element.decoding = "async";
         element.addEventListener("load", () => { ready = true; });
         element.addEventListener("error", () => { if (segments[index] === segment) mediaError(element); });
@@ -500,7 +523,7 @@
     muteButton.addEventListener("click", () => {
       muted = !muted;
       root.dataset.muted = String(muted);
-      muteButton.setAttribute("aria-label", muted ? "Unmute" : "Mute");
+      muteButton.setAttribute("aria-label", muted ? t("unmute") : t("mute_sound"));
       if (current && current.tagName === "VIDEO") current.muted = muted;
     });
 
@@ -512,9 +535,9 @@
       $$("[data-others-only]").forEach((element) => { element.hidden = isAuthor; });
       button("like").hidden = isAuthor;
       button("like").setAttribute("aria-pressed", String(!!segment.likedByMe));
-      $('[data-count="likes"]').textContent = segment.counts.likes ? String(segment.counts.likes) : "";
-      $('[data-count="comments"]').textContent = segment.counts.comments ? String(segment.counts.comments) : "";
-      $('[data-count="views"]').textContent = String(segment.counts.views || 0);
+      $('[data-count="likes"]').textContent = segment.counts.likes ? numbers.format(segment.counts.likes) : "";
+      $('[data-count="comments"]').textContent = segment.counts.comments ? numbers.format(segment.counts.comments) : "";
+      $('[data-count="views"]').textContent = numbers.format(segment.counts.views || 0);
       const replyBar = $("[data-reply-bar]");
       if (replyBar) replyBar.hidden = isAuthor || !me;
       $$('[data-action="react"]').forEach((element) => {
@@ -522,7 +545,7 @@
       });
       const download = button("download");
       download.disabled = !isAuthor && !segment.allowDownloads;
-      download.title = download.disabled ? "The author turned downloads off." : "Download";
+      download.title = download.disabled ? t("js_downloads_off") : t("download");
       if (state.archiveDay) {
         // A day of my archive: past its story, so nothing to share or comment on; mine to keep, download or delete.
         for (const action of ["comment", "share"]) button(action).hidden = true;
@@ -570,12 +593,12 @@
         if (navigator.share) {
           userPaused = true;
           syncPause();
-          await navigator.share({ title: `${state.author.displayName} on Ephemera`, url: shareUrl }).catch(() => {});
+          await navigator.share({ title: t("js_share_title", { name: state.author.displayName }), url: shareUrl }).catch(() => {});
           userPaused = false;
           syncPause();
         } else if (navigator.clipboard && window.isSecureContext) {
           await navigator.clipboard.writeText(shareUrl)
-            .then(() => toast("Link copied"))
+            .then(() => toast(t("js_link_copied")))
             .catch(() => toast(shareUrl));
         } else {
           toast(shareUrl);
@@ -597,20 +620,20 @@
       box.hidden = false;
       bar.value = 0;
       bar.removeAttribute("data-done");
-      label.textContent = "Preparing…";
+      label.textContent = t("js_preparing");
       try {
         let response = await fetch(path, { credentials: "same-origin" });
         // 202: the server is making the watermarked copy (one encode at a time); ask again when it says.
         for (let tries = 0; response.status === 202 && tries < 150; tries++) {
-          label.textContent = "Preparing the download…";
+          label.textContent = t("js_preparing_download");
           const wait = Math.min(30, Math.max(1, Number(response.headers.get("Retry-After")) || 2));
           await new Promise((resolve) => setTimeout(resolve, wait * 1000));
           response = await fetch(path, { credentials: "same-origin" });
         }
-        if (response.status === 202) throw new Error("The download is taking too long to prepare. Try again later.");
+        if (response.status === 202) throw new Error(t("js_download_slow"));
         if (!response.ok) {
           const data = await response.json().catch(() => null);
-          throw new Error((data && data.error && data.error.message) || `Download failed (${response.status}).`);
+          throw new Error((data && data.error && data.error.message) || t("js_download_failed", { status: response.status }));
         }
         const total = Number(response.headers.get("Content-Length")) || 0;
         const reader = response.body.getReader();
@@ -622,11 +645,11 @@
           chunks.push(value);
           received += value.length;
           if (total) bar.value = Math.min(100, (received / total) * 100);
-          label.textContent = total ? `${formatBytes(received)} of ${formatBytes(total)}` : formatBytes(received);
+          label.textContent = total ? t("js_bytes_of", { done: formatBytes(received), total: formatBytes(total) }) : formatBytes(received);
         }
         bar.value = 100;
         bar.dataset.done = "true";
-        label.textContent = `Downloaded ${formatBytes(received)}`;
+        label.textContent = t("js_downloaded", { size: formatBytes(received) });
         const disposition = response.headers.get("Content-Disposition") || "";
         const match = /filename="?([^";]+)"?/.exec(disposition);
         const blob = new Blob(chunks, { type: response.headers.get("Content-Type") || "application/octet-stream" });
@@ -652,14 +675,14 @@
       const segment = currentSegment();
       userPaused = true;
       syncPause();
-      if (!window.confirm("Delete this from your story? You can restore it from Recently deleted.")) {
+      if (!window.confirm(t("js_confirm_delete_story"))) {
         userPaused = false;
         syncPause();
         return;
       }
       try {
         await api("DELETE", `/api/v1/stories/${segment.id}`);
-        toast("Deleted. Restore it from Recently deleted.");
+        toast(t("js_deleted_restorable"));
         const removedIndex = index;
         segments.splice(removedIndex, 1);
         fills.splice(removedIndex, 1)[0].parentElement.remove();
@@ -710,7 +733,7 @@
           await api("POST", `/api/v1/stories/${currentSegment().id}/replies`, { text });
           field.value = "";
           field.blur();
-          toast(`Reply sent to @${state.author.handle}. Only they can see it.`);
+          toast(t("js_reply_sent", { handle: state.author.handle }));
         } catch (error) {
           toast(error.message);
         } finally {
@@ -723,7 +746,7 @@
     const muteAuthor = button("mute-author");
     function paintMuteAuthor() {
       muteAuthor.setAttribute("aria-pressed", String(!!state.mutedByMe));
-      muteAuthor.setAttribute("aria-label", `${state.mutedByMe ? "Unmute" : "Mute"} @${state.author.handle}`);
+      muteAuthor.setAttribute("aria-label", t(state.mutedByMe ? "js_unmute_author" : "mute_author", { handle: state.author.handle }));
       muteAuthor.title = muteAuthor.getAttribute("aria-label");
     }
     paintMuteAuthor();
@@ -734,8 +757,7 @@
         await api(muting ? "PUT" : "DELETE", `/api/v1/me/muted/${encodeURIComponent(state.author.handle)}`);
         state.mutedByMe = muting;
         paintMuteAuthor();
-        toast(muting ? `Muted @${state.author.handle}: their stories go to the end of your tray. They are not told.`
-                     : `@${state.author.handle} is no longer muted.`);
+        toast(t(muting ? "js_muted_author" : "js_unmuted_author", { handle: state.author.handle }));
       } catch (error) {
         toast(error.message);
       }
@@ -753,18 +775,21 @@
       try {
         const insights = await api("GET", `/api/v1/stories/${segment.id}/insights`);
         const rows = [
-          ["Impressions", insights.impressions], ["Reach", insights.reach],
-          ["Completion rate", `${Math.round(insights.completionRate * 100)}%`], ["Taps forward", insights.tapsForward],
-          ["Taps back", insights.tapsBack], ["Exits", insights.exits], ["Replies", insights.replies],
-          ["Reactions", insights.reactions], ["Shares", insights.shares], ["Downloads", insights.downloads],
+          ["impressions", numbers.format(insights.impressions)], ["reach", numbers.format(insights.reach)],
+          ["completionRate", new Intl.NumberFormat(lang, { style: "percent" }).format(insights.completionRate)],
+          ["tapsForward", numbers.format(insights.tapsForward)], ["tapsBack", numbers.format(insights.tapsBack)],
+          ["exits", numbers.format(insights.exits)], ["replies", numbers.format(insights.replies)],
+          ["reactions", numbers.format(insights.reactions)], ["shares", numbers.format(insights.shares)],
+          ["downloads", numbers.format(insights.downloads)],
         ];
-        for (const [name, value] of rows) {
+        // Each row by its API field: the label from the catalogue, the figure written for the language.
+        for (const [field, value] of rows) {
           const item = document.createElement("div");
           const term = document.createElement("dt");
-          term.textContent = name;
+          term.textContent = t(`insight_${field}`);
           const number = document.createElement("dd");
-          number.textContent = String(value);
-          number.dataset.insight = name;
+          number.textContent = value;
+          number.dataset.insight = field;
           item.append(term, number);
           list.appendChild(item);
         }
@@ -787,9 +812,9 @@
       const total = byHour.reduce((sum, n) => sum + n, 0);
       const peak = byHour.indexOf(Math.max(...byHour));
       svg.setAttribute("aria-label", total
-        ? `${total} viewer${total === 1 ? "" : "s"} over ${byHour.length} hour${byHour.length === 1 ? "" : "s"}; `
-          + `most in hour ${peak + 1} (${byHour[peak]}).`
-        : "No viewers yet.");
+        ? t("js_chart_summary", { viewers: tn("js_viewer_count", total), hours: tn("hours", byHour.length),
+                                 hour: numbers.format(peak + 1), most: numbers.format(byHour[peak]) })
+        : t("js_no_viewers_yet"));
       svg.dataset.bars = String(byHour.length);
       byHour.forEach((count, hour) => {
         const bar = document.createElementNS(ns, "rect");
@@ -805,7 +830,7 @@
       label.setAttribute("x", "0");
       label.setAttribute("y", String(height + 12));
       label.setAttribute("class", "chart-label");
-      label.textContent = `${byHour.length} h since it went live`;
+      label.textContent = t("js_chart_label", { n: numbers.format(byHour.length) });
       svg.appendChild(label);
       return svg;
     }
@@ -842,15 +867,15 @@
       });
       highlightForm.addEventListener("submit", async (event) => {
         event.preventDefault();
-        if (await change({ title: highlightForm.elements.title.value }, "Renamed")) closeSheets();
+        if (await change({ title: highlightForm.elements.title.value }, t("js_renamed"))) closeSheets();
       });
       sheetButton("highlight-cover").addEventListener("click", async () => {
-        if (await change({ coverSegmentId: currentSegment().id }, "This story is the cover now.")) closeSheets();
+        if (await change({ coverSegmentId: currentSegment().id }, t("js_cover_now"))) closeSheets();
       });
       sheetButton("highlight-remove").addEventListener("click", async () => {
         const removed = currentSegment();
         const ids = state.highlight.segmentIds.filter((id) => id !== removed.id);
-        if (!(await change({ segmentIds: ids }, "Removed from the highlight. It stays in your archive."))) return;
+        if (!(await change({ segmentIds: ids }, t("js_removed_from_highlight")))) return;
         state.highlight.segmentIds = ids;
         const removedIndex = index;
         segments.splice(removedIndex, 1);
@@ -861,14 +886,14 @@
       sheetButton("highlight-first").addEventListener("click", async () => {
         try {
           await api("PUT", "/api/v1/me/highlights/order", { ids: [state.highlight.id] });
-          toast("It comes first on your profile now.");
+          toast(t("js_highlight_first"));
           closeSheets();
         } catch (error) {
           toast(error.message);
         }
       });
       sheetButton("highlight-delete").addEventListener("click", async () => {
-        if (!window.confirm(`Delete the highlight “${state.highlight.title}”? Its stories stay in your archive.`)) return;
+        if (!window.confirm(t("js_confirm_delete_highlight", { title: state.highlight.title }))) return;
         try {
           await api("DELETE", `/api/v1/highlights/${state.highlight.id}`);
           leaving = true;
@@ -912,12 +937,12 @@
         caption.textContent = segment.caption || "";
         caption.hidden = !segment.caption;
         if (current) {
-          const spoken = segment.altText || segment.caption || `Story by ${state.author.handle}`;
+          const spoken = segment.altText || segment.caption || t("js_story_by", { handle: state.author.handle });
           if (current.tagName === "IMG") current.alt = spoken; else current.setAttribute("aria-label", spoken);
         }
         renderActions(segment);
         closeSheets();
-        toast("Saved");
+        toast(t("js_saved"));
       } catch (error) {
         toast(error.message);
       } finally {
@@ -955,7 +980,7 @@
         const remove = document.createElement("button");
         remove.className = "icon-button";
         remove.dataset.action = "delete-comment";
-        remove.setAttribute("aria-label", "Delete comment");
+        remove.setAttribute("aria-label", t("js_delete_comment"));
         remove.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
         remove.addEventListener("click", async () => {
           try {
@@ -989,7 +1014,7 @@
           const empty = document.createElement("li");
           empty.className = "sheet-note";
           empty.dataset.emptyNote = "true";
-          empty.textContent = segment.allowComments ? "No comments yet." : "";
+          empty.textContent = segment.allowComments ? t("js_no_comments") : "";
           list.appendChild(empty);
         }
         if (segment.allowComments && me) $("[data-comment-form] input").focus();
@@ -1033,7 +1058,7 @@
         const reacted = Object.entries(reactions.counts).sort((a, b) => b[1] - a[1]);
         const reactionLine = $("[data-reactions-summary]");
         reactionLine.hidden = !reacted.length;
-        reactionLine.textContent = reacted.map(([emoji, count]) => `${emoji} ${count}`).join("  ·  ")
+        reactionLine.textContent = reacted.map(([emoji, count]) => `${emoji} ${numbers.format(count)}`).join("  ·  ")
           + (reactions.recent.length ? ` — ${reactions.recent.slice(0, 5).map((r) => `${r.account.handle} ${r.emoji}`).join(", ")}` : "");
         const replyList = $("[data-replies]");
         replyList.textContent = "";
@@ -1043,10 +1068,9 @@
           item.dataset.replyId = reply.id;
           replyList.appendChild(item);
         }
-        const parts = [`${data.count} view${data.count === 1 ? "" : "s"}`,
-          `${segment.counts.likes} like${segment.counts.likes === 1 ? "" : "s"}`,
-          `${segment.counts.shares} share${segment.counts.shares === 1 ? "" : "s"}`];
-        if (data.anonymousCount) parts.push(`${data.anonymousCount} without view history`);
+        const parts = [tn("js_view_count", data.count), tn("js_like_count", segment.counts.likes),
+          tn("js_share_count", segment.counts.shares)];
+        if (data.anonymousCount) parts.push(tn("js_without_view_history", data.anonymousCount));
         $("[data-viewers-summary]").textContent = parts.join(" · ");
         for (const viewer of data.viewers) {
           const item = document.createElement("li");
@@ -1085,7 +1109,7 @@
           details: form.elements.details.value,
         });
         closeSheets();
-        toast("Thanks for reporting. Moderators will look at it.");
+        toast(t("js_thanks_for_reporting"));
       } catch (error) {
         toast(error.message);
       } finally {
@@ -1150,10 +1174,10 @@
       const text = storyText.value.trim();
       const [, , fontSize] = sizes.find(([upTo]) => text.length <= upTo) || sizes[sizes.length - 1];
       const words = $("[data-text-preview-words]");
-      words.textContent = text || "Your text";
+      words.textContent = text || t("your_text");
       words.style.opacity = text ? "1" : ".5";
       words.style.fontSize = `${(fontSize / 1080) * textPreview.clientWidth}px`;
-      $("[data-story-count]").textContent = `${storyText.value.length}/${storyText.maxLength}`;
+      $("[data-story-count]").textContent = `${numbers.format(storyText.value.length)}/${numbers.format(storyText.maxLength)}`;
       if (textMode) submit.disabled = !text;
     }
     function setTextMode(on) {
@@ -1195,17 +1219,17 @@
           const seconds = element.duration;
           const note = $("[data-duration-note]");
           if (isFinite(seconds) && seconds > maxSeconds) {
-            note.textContent = `This video is ${seconds.toFixed(1)} s. Trim it to ${maxSeconds} s or less, or split it into parts.`;
+            note.textContent = t("js_video_too_long", { seconds: decimals.format(seconds), max: numbers.format(maxSeconds) });
           } else {
-            note.textContent = isFinite(seconds) ? `${seconds.toFixed(1)} s` : "";
+            note.textContent = isFinite(seconds) ? t("js_seconds", { n: decimals.format(seconds) }) : "";
           }
         });
         element.addEventListener("error", () => {
-          $("[data-duration-note]").textContent = "This browser cannot preview the video; the server will still check and convert it.";
+          $("[data-duration-note]").textContent = t("js_no_video_preview");
         });
       } else {
         element = document.createElement("img");
-        element.alt = "Preview";
+        element.alt = t("js_preview");
       }
       element.src = previewURL;
       media.appendChild(element);
@@ -1236,7 +1260,7 @@
 
     $('[data-action="record"]').addEventListener("click", async () => {
       if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) {
-        showError("This browser cannot record here. Choose a file instead.");
+        showError(t("js_cannot_record"));
         return;
       }
       try {
@@ -1244,7 +1268,7 @@
           video: { facingMode: "user", width: { ideal: 1080 }, height: { ideal: 1920 } }, audio: true,
         });
       } catch (error) {
-        showError("Ephemera could not use the camera (permission denied or no camera). Choose a file instead.");
+        showError(t("js_no_camera"));
         return;
       }
       recorderVideo.srcObject = stream;
@@ -1319,7 +1343,7 @@
     // new segments until they are live.
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (!file && !textMode) { showError("Choose a photo or video first, or write a text story."); return; }
+      if (!file && !textMode) { showError(t("js_choose_first")); return; }
       showError("");
       const data = new FormData();
       const fields = ["caption", "altText", "audience", "lifetime"];
@@ -1344,7 +1368,7 @@
       const publishAt = form.elements.publishAt.value;
       if (publishAt) {
         const when = new Date(publishAt);
-        if (Number.isNaN(when.getTime())) { showError("Choose a valid date and time to go live."); return; }
+        if (Number.isNaN(when.getTime())) { showError(t("js_invalid_go_live")); return; }
         data.append("publishAt", when.toISOString());
       }
       const sound = !textMode && form.elements.sound.files && form.elements.sound.files[0];
@@ -1366,12 +1390,13 @@
         bar.value = (progress.loaded / progress.total) * 100;
         const seconds = (performance.now() - started) / 1000;
         const speed = seconds > 0 ? progress.loaded / seconds : 0;
-        label.textContent = `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}${speed ? ` · ${formatBytes(speed)}/s` : ""}`;
+        label.textContent = t("js_bytes_of", { done: formatBytes(progress.loaded), total: formatBytes(progress.total) })
+          + (speed ? ` · ${t("js_per_second", { size: formatBytes(speed) })}` : "");
       });
       request.addEventListener("error", () => {
         submit.disabled = false;
         uploadBox.hidden = true;
-        showError("The upload was interrupted. Check your connection and try again.");
+        showError(t("js_upload_interrupted"));
       });
       request.addEventListener("load", () => {
         let body = null;
@@ -1379,11 +1404,11 @@
         if (request.status !== 201 || !body) {
           submit.disabled = false;
           uploadBox.hidden = true;
-          showError((body && body.error && body.error.message) || `Posting failed (${request.status}).`);
+          showError((body && body.error && body.error.message) || t("js_posting_failed", { status: request.status }));
           return;
         }
         bar.value = 100;
-        label.textContent = "Uploaded";
+        label.textContent = t("js_uploaded");
         follow(body.segments);
       });
       request.send(data);
@@ -1396,7 +1421,7 @@
         const item = document.createElement("li");
         item.dataset.segmentId = segment.id;
         const name = document.createElement("span");
-        name.textContent = segments.length > 1 ? `Part ${i + 1}` : "Your story";
+        name.textContent = segments.length > 1 ? t("js_part", { n: numbers.format(i + 1) }) : t("your_story");
         const status = document.createElement("b");
         item.append(name, status);
         list.appendChild(item);
@@ -1407,9 +1432,11 @@
           const stateName = entry.segment.state;
           entry.item.dataset.state = stateName;
           entry.status.dataset.state = stateName;
-          entry.status.textContent = stateName === "processing" ? "Processing…"
-            : stateName === "live" ? "Live" : stateName === "failed" ? (entry.segment.failureReason || "Failed")
-            : stateName === "scheduled" ? `Scheduled for ${new Date(entry.segment.publishAt).toLocaleString()}` : stateName;
+          entry.status.textContent = stateName === "processing" ? t("js_processing")
+            : stateName === "live" ? t("js_live") : stateName === "failed" ? (entry.segment.failureReason || t("js_failed"))
+            : stateName === "scheduled"
+              ? t("js_scheduled_for", { when: new Date(entry.segment.publishAt).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" }) })
+              : stateName;
         }
       };
       paint();
@@ -1429,7 +1456,7 @@
           const link = document.createElement("a");
           link.className = "button button-primary button-block";
           link.href = `/@${encodeURIComponent(me)}/story`;
-          link.textContent = "View your story";
+          link.textContent = t("js_view_your_story");
           link.dataset.action = "view-story";
           submit.replaceWith(link);
         } else {
@@ -1457,31 +1484,31 @@
         await api(action === "mute-author" ? "PUT" : "DELETE", `/api/v1/me/muted/${encodeURIComponent(target.dataset.handle)}`);
         location.reload();
       } else if (action === "cancel-scheduled" && target.dataset.id) {
-        if (!window.confirm("Cancel this scheduled story? It goes to Recently deleted and never goes live.")) return;
+        if (!window.confirm(t("js_confirm_cancel_scheduled"))) return;
         target.disabled = true;
         await api("DELETE", `/api/v1/stories/${target.dataset.id}`);
         target.closest("li").remove();
-        toast("Cancelled. Restore it from Recently deleted.");
+        toast(t("js_cancelled"));
       } else if (action === "add-highlight" && target.dataset.id) {
         openHighlightPicker(target.dataset.id, () => target.focus());
       } else if (action === "restore" && target.dataset.id) {
         target.disabled = true;
         const segment = await api("POST", `/api/v1/stories/${target.dataset.id}/restore`);
         target.closest("li").remove();
-        toast(segment.state === "live" ? "Restored to your story." : "Restored to your archive.");
+        toast(segment.state === "live" ? t("js_restored_story") : t("js_restored_archive"));
       } else if (action === "dismiss" && target.dataset.id) {
         target.disabled = true;
         await api("POST", `/api/v1/moderation/reports/${target.dataset.id}/dismiss`);
         const item = target.closest("[data-item]");
         target.closest("li").remove();
         if (item && !item.querySelector("[data-report-id]")) item.remove();
-        toast("Report dismissed.");
+        toast(t("js_report_dismissed"));
       } else if (action === "delete" && target.dataset.permanent && target.dataset.id) {
-        if (!window.confirm("Delete this now? It cannot be restored, and every copy is destroyed.")) return;
+        if (!window.confirm(t("js_confirm_delete_now"))) return;
         target.disabled = true;
         await api("DELETE", `/api/v1/stories/${target.dataset.id}?permanent=true`);
         target.closest("li").remove();
-        toast("Deleted for good. A deletion receipt is on its way.");
+        toast(t("js_deleted_for_good"));
       }
     } catch (error) {
       target.disabled = false;
@@ -1502,7 +1529,7 @@
       buttons.forEach((button) => { button.disabled = true; });
       try {
         await api("POST", form.dataset.endpoint, body);
-        toast(form.dataset.done || "Done.");
+        toast(form.dataset.done || t("js_done"));
         if (form.hasAttribute("data-reload")) {
           setTimeout(() => location.reload(), 600);
         } else {
@@ -1528,7 +1555,7 @@
         if (form.dataset.endpoint === "/api/v1/me") {
           location.href = "/";
         } else {
-          toast("All your story data is being purged.");
+          toast(t("js_all_data_purging"));
         }
       } catch (error) {
         toast(error.message);
