@@ -57,6 +57,7 @@ import Testing
         keys.formUnion(TextStory.Background.allCases.map { "background_\($0.rawValue)" })
         keys.formUnion(ReportReason.allCases.map { "reason_\($0.rawValue)" })
         keys.formUnion(Language.allCases.map { "language_\($0.rawValue)" })
+        keys.formUnion(SegmentState.allCases.map { "state_\($0.rawValue)" })
         keys.formUnion(["impressions", "reach", "completionRate", "tapsForward", "tapsBack", "exits", "replies",
                         "reactions", "shares", "downloads"].map { "insight_\($0)" })
         return keys

@@ -68,8 +68,10 @@ struct WebModerationController {
             let counts = queued.reasonCounts
             return QueueItemView(
                 id: segment.id, person: PersonView(item.view.author), poster: posterPath(segment),
-                video: mediaPath(segment, .video), caption: segment.caption, audience: segment.audience.rawValue,
-                state: segment.state.rawValue,
+                video: mediaPath(segment, .video), caption: segment.caption,
+                audience: WebController.audienceOptions(selected: segment.audience, strings: s)
+                    .first { $0.selected }?.label ?? segment.audience.rawValue,
+                state: s["state_\(segment.state.rawValue)"],
                 reportCount: queued.reports.count,
                 reportLabel: s.count("report_count", queued.reports.count),
                 reasons: ReportReason.allCases.compactMap { reason in

@@ -121,6 +121,8 @@ struct WebPages: Sendable {
         }
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = cacheable ? "public, max-age=60" : "private, no-store"
+        // Said in the visitor's language: a shared cache keeps one copy per language choice.
+        headers[.vary] = "Accept-Language, Cookie"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
