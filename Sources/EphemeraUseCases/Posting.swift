@@ -65,11 +65,25 @@ public struct Posting: Sendable {
         if let overlay = request.creative.text { try transcoder.textCoverage.checkDrawable(overlay, in: "the text on a story") }
         try MediaRules.checkDeclaredImageSize(
             prefix: try await inbox.prefix(ofIncoming: uploadID, length: ImageHeader.prefixLength), limits: limits)
-        let probe = try await prober.probe(path: inbox.incomingPath(uploadID))
-        let (lifetime, publishAt) = try schedule(of: request)
-        let plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
-        // Before anything of it is kept: room for what it will make (507 storage_full otherwise).
-        try StorageRules.admitPost(freeBytes: await inbox.freeBytes(), uploadBytes: probe.sizeBytes)
+        // Making the file durable (its fsync, or its encrypted copy into the shared inbox) runs while ffprobe reads
+        // it and the rules judge it: both are needed before the upload's row commits, and neither waits on the
+        // other. A refusal waits for it to end and removes what it kept, so nothing of a refused post stays.
+        async let durable: Void = inbox.makeDurable(incoming: uploadID)
+        let probe: MediaProbe
+        let lifetime: Duration
+        let publishAt: Instant?
+        let plan: MediaPlan
+        do {
+            probe = try await prober.probe(path: inbox.incomingPath(uploadID))
+            (lifetime, publishAt) = try schedule(of: request)
+            plan = try MediaRules.plan(probe, limits: limits, edits: request.edits, creative: request.creative)
+            // Room for what it will make (507 storage_full otherwise).
+            try StorageRules.admitPost(freeBytes: await inbox.freeBytes(), uploadBytes: probe.sizeBytes)
+        } catch {
+            try? await durable
+            try? await inbox.removeIncoming(uploadID)
+            throw error
+        }
         let now = clock.now()
         let pieces: Int
         switch plan {
@@ -84,7 +98,12 @@ public struct Posting: Sendable {
                 uploadID: uploadID, position: position, altText: request.altText,
                 allowComments: request.allowComments, allowDownloads: request.allowDownloads, publishAt: publishAt)
         }
-        try await inbox.makeDurable(incoming: uploadID)
+        do {
+            try await durable
+        } catch {
+            try? await inbox.removeIncoming(uploadID)
+            throw error
+        }
         if request.creative.hasSound {
             do {
                 try await inbox.makeDurable(incoming: UploadInboxNames.sound(uploadID))
