@@ -108,19 +108,15 @@ public struct FFmpegMediaProcessor: Transcoder {
         args += poster
         // Both runs are always awaited, so no ffmpeg outlives this call (its caller removes what they wrote).
         async let posterRun: Void = { if let separatePoster { _ = try await runner.run("ffmpeg", separatePoster, limits: limits) } }()
-        let output: MediaProbe
+        let summary: MP4Summary
         do {
             _ = try await runner.run("ffmpeg", args, limits: limits)
-            output = try await prober.probe(path: videoOut)
+            summary = try await Self.describe(video: videoOut, encoded: !plan.canRemux, prober: prober)
         } catch {
             try? await posterRun
             throw error
         }
         try await posterRun
-        guard let stream = output.streams.first(where: { $0.kind == .video }), let duration = output.durationSeconds else {
-            throw ProcessRunner.Failure(program: "ffmpeg", status: "no video", summary: "the output has no video stream",
-                                        timedOut: false)
-        }
         if !Self.wrote(posterOut) {
             // The poster's instant was past the picture's end: a video track shorter than the file (its sound goes
             // on). The first frame of the piece, through the same frame filters, instead.
@@ -139,9 +135,29 @@ public struct FFmpegMediaProcessor: Transcoder {
             throw ProcessRunner.Failure(program: "ffmpeg", status: "no poster", summary: "no poster frame was written",
                                         timedOut: false)
         }
+        return ProcessedMedia(durationMilliseconds: Int64((summary.durationSeconds * 1000).rounded()),
+                              width: summary.width, height: summary.height)
+    }
+
+    /// The duration and displayed size of a video we just wrote. An encode's output (`+faststart`, no rotation)
+    /// is read from its `moov` box (`MP4Summary`); a copy, which may carry its source's rotation, and anything
+    /// the box reader does not understand are asked of ffprobe.
+    static func describe(video path: String, encoded: Bool, prober: any MediaProber) async throws -> MP4Summary {
+        if encoded, let prefix = try? await BlockingIO.read({
+            guard let handle = FileHandle(forReadingAtPath: path) else { return [UInt8]() }
+            defer { try? handle.close() }
+            return [UInt8](try handle.read(upToCount: 1 << 20) ?? Data())
+        }), let summary = MP4Summary.read(prefix: prefix) {
+            return summary
+        }
+        let output = try await prober.probe(path: path)
+        guard let stream = output.streams.first(where: { $0.kind == .video }), let duration = output.durationSeconds else {
+            throw ProcessRunner.Failure(program: "ffmpeg", status: "no video", summary: "the output has no video stream",
+                                        timedOut: false)
+        }
         let (width, height) = stream.rotation == 90 || stream.rotation == 270
             ? (stream.height, stream.width) : (stream.width, stream.height)
-        return ProcessedMedia(durationMilliseconds: Int64((duration * 1000).rounded()), width: width, height: height)
+        return MP4Summary(durationSeconds: duration, width: width, height: height)
     }
 
     /// Makes `photo.jpg` from a photo upload.
@@ -159,6 +175,15 @@ public struct FFmpegMediaProcessor: Transcoder {
             "-frames:v", "1", "-vf", filter, "-map_metadata", "-1", "-fflags", "+bitexact",
             "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + photoOut,
         ], limits: Self.limits(seconds: 10))
+        // The JPEG we just wrote names its size in its frame header (`ImageHeader`); ffprobe only if it does not.
+        if let prefix = try? await BlockingIO.read({
+            guard let handle = FileHandle(forReadingAtPath: photoOut) else { return [UInt8]() }
+            defer { try? handle.close() }
+            return [UInt8](try handle.read(upToCount: ImageHeader.prefixLength) ?? Data())
+        }), let size = ImageHeader.dimensions(in: prefix), size.width > 0, size.height > 0 {
+            return ProcessedMedia(
+                durationMilliseconds: Int64(Segment.photoDisplaySeconds * 1000), width: size.width, height: size.height)
+        }
         let output = try await prober.probe(path: photoOut)
         guard let stream = output.streams.first(where: { $0.kind == .video }) else {
             throw ProcessRunner.Failure(program: "ffmpeg", status: "no image", summary: "the output has no picture",

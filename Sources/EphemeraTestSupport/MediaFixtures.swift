@@ -31,6 +31,24 @@ public actor MediaFixtures {
         }
     }
 
+    /// A video as the server's encode writes one (H.264 + AAC, `+faststart`, the index first); `rotation` sets
+    /// the track's display rotation (a copied phone video keeps one).
+    public func faststartVideo(seconds: Double = 2, width: Int = 360, height: Int = 640, rotation: Int = 0)
+        async throws -> String
+    {
+        let encoded = try await make("faststart-\(seconds)-\(width)x\(height)", ext: "mp4") { out in
+            ["-f", "lavfi", "-i", "testsrc2=size=\(width)x\(height):rate=30",
+             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(seconds),
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+             "-movflags", "+faststart", out]
+        }
+        guard rotation != 0 else { return encoded }
+        // ffmpeg 5 writes a rotation only when it copies the picture.
+        return try await make("faststart-\(seconds)-\(width)x\(height)-\(rotation)", ext: "mp4") { out in
+            ["-i", encoded, "-c", "copy", "-metadata:s:v:0", "rotate=\(rotation)", "-movflags", "+faststart", out]
+        }
+    }
+
     /// A still test pattern as `png`, `jpg` or `webp`.
     public func photo(format: String = "jpg", width: Int = 800, height: Int = 600) async throws -> String {
         try await make("photo-\(width)x\(height)-\(format)", ext: format) { out in
