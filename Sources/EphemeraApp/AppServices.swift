@@ -79,6 +79,8 @@ public struct AppServices: Sendable {
     public let passwords: any PasswordHasher
     /// This node's metrics (`GET /metrics`).
     public let metrics: NodeMetrics
+    /// Told when a segment processed here leaves `processing` (`GET /api/v1/stories/{id}?wait=`).
+    public var segmentsProcessed = ChangeSignal()
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
@@ -217,8 +219,10 @@ public struct AppServices: Sendable {
                                       profileViews: profileViews, limiter: limiter, clock: clock)
         let uploadInbox: any UploadInbox = (configured as? S3MediaStore).map { SharedInbox(local: mediaStore, store: $0) }
             ?? mediaStore
-        let processor = MediaProcessor(segments: segments, incoming: uploadInbox, media: media, keyring: keyring,
+        var processor = MediaProcessor(segments: segments, incoming: uploadInbox, media: media, keyring: keyring,
                                        transcoder: transcoder, logger: logger)
+        let segmentsProcessed = ChangeSignal()
+        processor.processed = segmentsProcessed
         let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
                                         logger: logger)
         let signal = JobSignal()
@@ -256,7 +260,7 @@ public struct AppServices: Sendable {
                 logger.notice("Removed an incoming file no upload names (left by a crash)", metadata: ["file": "\(name)"])
             }
         }
-        let services = AppServices(
+        var services = AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: accounts, graph: graph,
             segments: segments, deletion: deletion, moderation: moderation,
@@ -306,6 +310,7 @@ public struct AppServices: Sendable {
                               metadata: ["count": "\(replayed.segments.count)"])
             }
         }
+        services.segmentsProcessed = segmentsProcessed
         return services
     }
 

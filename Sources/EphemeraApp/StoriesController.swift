@@ -32,7 +32,22 @@ struct StoriesController {
     }
 
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let segment = try await services.reading.readableSegment(try context.parameters.require("id"), by: context.account)
+        let id = try context.parameters.require("id")
+        let wait = try ProcessingWait.seconds(request.uri.queryParameters["wait"].map(String.init))
+        var segment = try await services.reading.readableSegment(id, by: context.account)
+        if let wait, segment.state == .processing {
+            // Held until it leaves processing: woken by this node's worker, and read again each second for a
+            // segment another node processes.
+            let deadline = ContinuousClock.now + .seconds(wait)
+            repeat {
+                // The generation first, then the read: a change made in between ends the wait at once.
+                let generation = services.segmentsProcessed.generation
+                segment = try await services.reading.readableSegment(id, by: context.account)
+                if segment.state != .processing || ContinuousClock.now >= deadline { break }
+                await services.segmentsProcessed.wait(
+                    after: generation, timeout: min(.seconds(1), deadline - ContinuousClock.now))
+            } while !Task.isCancelled
+        }
         var body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
         if let removal = try await services.moderating.removal(of: segment, for: context.account) {
             body.removal = RemovalBody(takedown: removal.takedown, appeal: removal.appeal)

@@ -92,3 +92,18 @@ public struct Segment: Sendable, Hashable {
 
     public func isExpired(at now: Instant) -> Bool { now >= expiresAt }
 }
+
+/// `GET /api/v1/stories/{id}?wait=N`: how long a request may be held while its segment is still processing, so a
+/// client learns the moment it is live (or failed) without polling.
+public enum ProcessingWait {
+    public static let maxSeconds = 30
+
+    /// The seconds asked for (1–30), nil when not asked; anything else is a 400 `invalid_wait`.
+    public static func seconds(_ text: String?) throws -> Int? {
+        guard let text else { return nil }
+        guard let seconds = Int(text), (1...maxSeconds).contains(seconds) else {
+            throw EphemeraError.badRequest("invalid_wait", "wait is a whole number of seconds from 1 to \(maxSeconds).")
+        }
+        return seconds
+    }
+}

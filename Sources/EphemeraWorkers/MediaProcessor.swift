@@ -15,6 +15,8 @@ public struct MediaProcessor: Sendable {
     let keyring: any Keyring
     let transcoder: any Transcoder
     let logger: Logger
+    /// Told whenever a segment leaves `processing` (live or failed), for the requests waiting on it.
+    public var processed: ChangeSignal?
 
     public init(segments: SQLSegmentStore, incoming: any UploadInbox, media: any MediaStore, keyring: any Keyring,
                 transcoder: any Transcoder, logger: Logger) {
@@ -64,6 +66,7 @@ public struct MediaProcessor: Sendable {
                 // processing without a key can never be stored: it fails.)
                 for path in files.values { try? FileManager.default.removeItem(atPath: path) }
                 try await segments.markFailed(id: segment.id, reason: "Processing failed. Try posting the file again.")
+                processed?.notify()
                 continue
             } catch let lost as JobFenceLost {
                 // Another node holds the job now and may be writing this segment's objects: leave the store alone.
@@ -77,6 +80,7 @@ public struct MediaProcessor: Sendable {
             let live = try await segments.markProcessed(
                 id: segment.id, durationMilliseconds: result.durationMilliseconds, width: result.width,
                 height: result.height, mediaTag: IDs.make())
+            processed?.notify()
             if live {
                 logger.info("Segment is live", metadata: ["segment": "\(segment.id)"])
             } else {
@@ -97,6 +101,7 @@ public struct MediaProcessor: Sendable {
             try await keyring.destroyKey(for: segment.id)
             try await segments.markFailed(id: segment.id, reason: reason)
         }
+        processed?.notify()
         try await finish(upload)
     }
 

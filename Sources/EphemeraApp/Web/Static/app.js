@@ -1445,12 +1445,13 @@
         for (const entry of items) {
           if (entry.segment.state !== "processing") continue;
           try {
-            entry.segment = await api("GET", `/api/v1/stories/${entry.segment.id}`);
+            // Held by the server until the segment is live or failed (at most 25 s), so it shows at once.
+            entry.segment = await api("GET", `/api/v1/stories/${entry.segment.id}?wait=25`);
           } catch (_) { /* try again on the next round */ }
           if (entry.segment.state === "processing") pending = true;
         }
         paint();
-        if (pending) { setTimeout(poll, 1000); return; }
+        if (pending) { setTimeout(poll, 200); return; }
         const live = items.filter((entry) => entry.segment.state === "live").length;
         if (live) {
           const link = document.createElement("a");
