@@ -139,15 +139,21 @@ public struct FFmpegMediaProcessor: Transcoder {
                               width: summary.width, height: summary.height)
     }
 
+    /// Up to `length` leading bytes of a file we wrote (empty when it is not there), read off the request threads.
+    static func firstBytes(of path: String, upTo length: Int) async throws -> [UInt8] {
+        try await BlockingIO.read {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+            defer { try? handle.close() }
+            return [UInt8](try handle.read(upToCount: length) ?? Data())
+        }
+    }
+
     /// The duration and displayed size of a video we just wrote. An encode's output (`+faststart`, no rotation)
     /// is read from its `moov` box (`MP4Summary`); a copy, which may carry its source's rotation, and anything
     /// the box reader does not understand are asked of ffprobe.
     static func describe(video path: String, encoded: Bool, prober: any MediaProber) async throws -> MP4Summary {
-        if encoded, let prefix = try? await BlockingIO.read({
-            guard let handle = FileHandle(forReadingAtPath: path) else { return [UInt8]() }
-            defer { try? handle.close() }
-            return [UInt8](try handle.read(upToCount: 1 << 20) ?? Data())
-        }), let summary = MP4Summary.read(prefix: prefix) {
+        if encoded, let prefix = try? await firstBytes(of: path, upTo: 1 << 20),
+           let summary = MP4Summary.read(prefix: prefix) {
             return summary
         }
         let output = try await prober.probe(path: path)
@@ -176,11 +182,8 @@ public struct FFmpegMediaProcessor: Transcoder {
             "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "file:" + photoOut,
         ], limits: Self.limits(seconds: 10))
         // The JPEG we just wrote names its size in its frame header (`ImageHeader`); ffprobe only if it does not.
-        if let prefix = try? await BlockingIO.read({
-            guard let handle = FileHandle(forReadingAtPath: photoOut) else { return [UInt8]() }
-            defer { try? handle.close() }
-            return [UInt8](try handle.read(upToCount: ImageHeader.prefixLength) ?? Data())
-        }), let size = ImageHeader.dimensions(in: prefix), size.width > 0, size.height > 0 {
+        if let prefix = try? await Self.firstBytes(of: photoOut, upTo: ImageHeader.prefixLength),
+           let size = ImageHeader.dimensions(in: prefix), size.width > 0, size.height > 0 {
             return ProcessedMedia(
                 durationMilliseconds: Int64(Segment.photoDisplaySeconds * 1000), width: size.width, height: size.height)
         }
