@@ -238,6 +238,7 @@ func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, context: Ap
     } catch {
         throw EphemeraError(.tooLarge, "body_too_large", "The request body may be at most 64 KB.")
     }
+    if NULCharacter.isEscaped(inJSON: buffer.readableBytesView) { throw NULCharacter.refused }
     do {
         return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
     } catch let DecodingError.keyNotFound(key, _) {

@@ -28,3 +28,24 @@ public enum FormLimits {
         EphemeraError(.tooLarge, "field_too_large", "The form field '\(name)' is longer than \(maxFieldBytes / 1024) KB.")
     }
 }
+
+/// Text people send may not hold U+0000: PostgreSQL cannot store it (SQLite can), so one database would keep
+/// what the other refuses with a server error. Refused at the door, the same on both.
+public enum NULCharacter {
+    public static let refused = EphemeraError.badRequest(
+        "invalid_text", "Text may not hold the NUL character (\\u0000); remove it and send again.")
+
+    /// Whether a JSON document escapes a NUL (`\u0000`) in one of its strings (an unescaped one is not JSON).
+    public static func isEscaped(inJSON bytes: some Sequence<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "\\") else { continue }
+            guard let escaped = iterator.next() else { return false }
+            guard escaped == UInt8(ascii: "u") else { continue }  // \\, \", \n…: one character, skipped whole
+            var digits: [UInt8] = []
+            while digits.count < 4, let digit = iterator.next() { digits.append(digit) }
+            if digits == Array("0000".utf8) { return true }
+        }
+        return false
+    }
+}

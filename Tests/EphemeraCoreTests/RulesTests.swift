@@ -323,3 +323,14 @@ import Testing
         #expect(StorageRules.storageFull.kind == .insufficientStorage && StorageRules.storageFull.retryAfterSeconds == 60)
     }
 }
+
+@Suite struct NULCharacterTests {
+    @Test func anEscapedNULIsFoundAndNothingElseIs() {
+        #expect(NULCharacter.isEscaped(inJSON: Array(#"{"title":"a\u0000b"}"#.utf8)))
+        #expect(NULCharacter.isEscaped(inJSON: Array(#"{"segmentIds":["\u0000"]}"#.utf8)))
+        #expect(!NULCharacter.isEscaped(inJSON: Array(#"{"title":"a\\u0000b"}"#.utf8)))  // a backslash, then "u0000"
+        #expect(!NULCharacter.isEscaped(inJSON: Array(#"{"title":"\u00e9t\u00e9"}"#.utf8)))
+        #expect(!NULCharacter.isEscaped(inJSON: Array(#"{"title":"\\"}"#.utf8)))
+        #expect(!NULCharacter.isEscaped(inJSON: Array(#"\"#.utf8)))
+    }
+}
