@@ -68,24 +68,13 @@ public struct Phrase: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
 
     private func render(_ pattern: String, language: Language) -> String {
         guard !arguments.isEmpty else { return pattern }
-        var out = ""
-        var rest = Substring(pattern)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
-            let afterOpen = rest.index(after: open)
-            if let close = rest[afterOpen...].firstIndex(of: "}"), let index = Int(rest[afterOpen..<close]),
-               arguments.indices.contains(index) {
-                switch arguments[index] {
-                case .text(let text): out += text
-                case .integer(let value): out += language == .en ? String(value) : language.integer(value)
-                }
-                rest = rest[rest.index(after: close)...]
-            } else {
-                out.append("{")
-                rest = rest[afterOpen...]
+        return Self.replacingPlaceholders(in: pattern) { index in
+            guard arguments.indices.contains(index) else { return nil }
+            switch arguments[index] {
+            case .text(let text): return text
+            case .integer(let value): return language == .en ? String(value) : language.integer(value)
             }
         }
-        return out + rest
     }
 
     /// Two sentences written as one (`"…" + "…"` across lines): the right one's placeholders move past the left's.
@@ -98,13 +87,20 @@ public struct Phrase: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
 
     static func shifted(_ pattern: String, by offset: Int) -> String {
         guard offset > 0 else { return pattern }
+        return replacingPlaceholders(in: pattern) { "{\($0 + offset)}" }
+    }
+
+    /// `pattern` with each `{n}` replaced by `replacement(n)`; a placeholder it answers nil for, and any other
+    /// brace, stay as they are.
+    static func replacingPlaceholders(in pattern: String, _ replacement: (Int) -> String?) -> String {
         var out = ""
         var rest = Substring(pattern)
         while let open = rest.firstIndex(of: "{") {
             out += rest[..<open]
             let afterOpen = rest.index(after: open)
-            if let close = rest[afterOpen...].firstIndex(of: "}"), let index = Int(rest[afterOpen..<close]) {
-                out += "{\(index + offset)}"
+            if let close = rest[afterOpen...].firstIndex(of: "}"), let index = Int(rest[afterOpen..<close]),
+               let value = replacement(index) {
+                out += value
                 rest = rest[rest.index(after: close)...]
             } else {
                 out.append("{")

@@ -167,8 +167,9 @@ class WebAppTest:
         element.click()
         return element
 
-    def sign_up_in_browser(self, handle):
-        self.open("/signup")
+    def sign_up_in_browser(self, handle, open_form=True):
+        if open_form:
+            self.open("/signup")
         self.find('input[name="handle"]').send_keys(handle)
         self.find('input[name="password"]').send_keys(PASSWORD)
         self.shot("signup")
@@ -628,11 +629,7 @@ class WebAppTest:
         self.assertEqual(self.find("h1").text, "Créez votre compte")
         self.check_accessibility()
         self.shot("signup-fr")
-        self.find('input[name="handle"]').send_keys(me)
-        self.find('input[name="password"]').send_keys(PASSWORD)
-        self.click('button[type="submit"]')
-        self.wait.until(lambda d: d.execute_script("return document.body.dataset.me") == me)
-        self.check_page()
+        self.sign_up_in_browser(me, open_form=False)
         self.assertEqual(self.find("section.section h2").get_attribute("textContent"), "Pour vous")
         self.assertEqual(self.find(f'.tray-item[data-handle="{me}"] .tray-label').text, "Votre story")
 

@@ -351,10 +351,17 @@ struct WebController {
 
     /// The audiences as people call them, for a `<select>`.
     static func audienceOptions(selected: Audience, strings s: Catalogue) -> [NewData.Option] {
-        let keys: [Audience: String] = [.public: "audience_public", .followers: "audience_followers",
-                                        .closeFriends: "audience_close_friends"]
-        return Audience.allCases.map {
-            NewData.Option(value: $0.rawValue, label: keys[$0].map { s[$0] } ?? $0.rawValue, selected: $0 == selected)
+        Audience.allCases.map {
+            NewData.Option(value: $0.rawValue, label: audienceLabel($0, strings: s), selected: $0 == selected)
+        }
+    }
+
+    /// An audience as people call it.
+    static func audienceLabel(_ audience: Audience, strings s: Catalogue) -> String {
+        switch audience {
+        case .public: s["audience_public"]
+        case .followers: s["audience_followers"]
+        case .closeFriends: s["audience_close_friends"]
         }
     }
 

@@ -69,8 +69,7 @@ struct WebModerationController {
             return QueueItemView(
                 id: segment.id, person: PersonView(item.view.author), poster: posterPath(segment),
                 video: mediaPath(segment, .video), caption: segment.caption,
-                audience: WebController.audienceOptions(selected: segment.audience, strings: s)
-                    .first { $0.selected }?.label ?? segment.audience.rawValue,
+                audience: WebController.audienceLabel(segment.audience, strings: s),
                 state: s["state_\(segment.state.rawValue)"],
                 reportCount: queued.reports.count,
                 reportLabel: s.count("report_count", queued.reports.count),
