@@ -84,8 +84,9 @@ public final class Database: Sendable {
         // would release it.
         let threadPool = NIOThreadPool(numberOfThreads: connections + 1)
         threadPool.start()
+        let opened = SQLiteOpenConnections()
         let shared = SharedPool(EventLoopGroupConnectionPool(
-            source: SQLiteFileSource(path: path, threadPool: threadPool),
+            source: SQLiteFileSource(path: path, threadPool: threadPool, opened: opened),
             maxConnectionsPerEventLoop: connections, pruneInterval: nil, logger: logger,
             on: MultiThreadedEventLoopGroup.singleton.next()))
         return Database(
@@ -96,6 +97,10 @@ public final class Database: Sendable {
             },
             close: {
                 try await shared.pool.shutdownAsync()
+                // The pool closes a connection that was leased, or still opening, when it shut down only later and
+                // without waiting, on this thread pool: stopping the pool first would leave it open (and SQLiteNIO
+                // traps on a connection dropped open). So wait for those, briefly, then close any left.
+                await opened.waitUntilAllClosed()
                 try await threadPool.shutdownGracefully()
             })
     }
@@ -330,9 +335,11 @@ extension Database {
 struct SQLiteFileSource: ConnectionPoolSource {
     let path: String
     let threadPool: NIOThreadPool
+    let opened: SQLiteOpenConnections
 
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
-        SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+        opened.beginOpening()
+        let result = SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             .flatMap { connection in
                 // WAL + synchronous=NORMAL survives a process kill (DESIGN.md, "Where the time goes"). The busy
                 // timeout comes first: switching to WAL takes a lock another connection opening at the same moment
@@ -350,6 +357,38 @@ struct SQLiteFileSource: ConnectionPoolSource {
                     connection.close().flatMapThrowing { throw error }
                 }
             }
+        result.whenComplete { [opened] outcome in opened.endOpening(try? outcome.get()) }
+        return result
+    }
+}
+
+/// Every SQLite connection a database's pool opened, so that closing the database can wait until each is closed
+/// before it stops the thread pool that closes them.
+final class SQLiteOpenConnections: Sendable {
+    private let state = Mutex<(opening: Int, connections: [SQLiteConnection])>((0, []))
+
+    func beginOpening() {
+        state.withLock { $0.opening += 1 }
+    }
+
+    func endOpening(_ connection: SQLiteConnection?) {
+        state.withLock { state in
+            state.opening -= 1
+            state.connections.removeAll { $0.isClosed }
+            if let connection { state.connections.append(connection) }
+        }
+    }
+
+    /// Waits up to two seconds for opens in flight to end and every connection to be closed, then closes what is
+    /// still open (a connection leased past the shutdown; the pool's own later close then finds it closed).
+    func waitUntilAllClosed() async {
+        for _ in 0..<400 {
+            let settled = state.withLock { state in state.opening == 0 && state.connections.allSatisfy(\.isClosed) }
+            if settled { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let left = state.withLock { state in state.connections.filter { !$0.isClosed } }
+        for connection in left { try? await connection.close() }
     }
 }
 
