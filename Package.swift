@@ -31,6 +31,9 @@ let package = Package(
         // NIO's thread pool keeps blocking file work (fsync, whole-file encryption) off the request threads.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already built for Hummingbird; named for NIOHTTPTypes, the request and response parts a channel handler
+        // of Hummingbird's HTTP/1 pipeline sees (the ciphertext fast path).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // HTTP for the S3-compatible object store: no S3 package exists among the local package copies, so the
         // requests are signed by our own SigV4 code and sent with async-http-client (NIO-based, streaming bodies,
         // connection pooling, timeouts), the HTTP client of the Swift server ecosystem.
@@ -149,6 +152,7 @@ let package = Package(
                 "EphemeraProcess",
                 "EphemeraUseCases",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

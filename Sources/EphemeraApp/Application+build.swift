@@ -26,7 +26,12 @@ public func buildApplication(
        was.role != .admin {
         logger.notice("@\(admin) is an admin")
     }
-    let router = try buildRouter(services)
+    let fastPath = CiphertextFastPath.Shared(
+        controller: CiphertextController(services: services),
+        security: SecurityHeadersMiddleware(
+            mediaOrigin: services.configuration.mediaStore == .s3 ? services.configuration.s3?.browserOrigin : nil),
+        log: RequestLogMiddleware(logger: services.logger, metrics: services.metrics), serverName: serverName)
+    let router = try buildRouter(services, security: fastPath.security, log: fastPath.log)
     // Services stop in reverse order: the server drains first, then the workers finish their job in hand,
     // the change listener stops, and the database closes last.
     var background: [any Service] = [DatabaseCloser(services: services)]
@@ -36,9 +41,12 @@ public func buildApplication(
     if configuration.runBackgroundServices && configuration.role.runsJobs {
         background += [services.worker, services.sweeper] as [any Service]
     }
+    // Ciphertext links are this server's only on the file store (an object store's are presigned URLs).
+    let fastPaths = configuration.role.servesRequests && configuration.mediaStore == .file
     let application = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Ephemera"),
+        server: .http1(configuration: .init(additionalChannelHandlers: fastPaths ? [CiphertextFastPath(fastPath)] : [])),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
         services: background,
         logger: logger)
     logger.info("Ephemera configured: \(configuration.summary)")
@@ -46,7 +54,12 @@ public func buildApplication(
                                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" })
 }
 
-func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
+/// The `Server` header's value.
+let serverName = "Ephemera"
+
+func buildRouter(_ services: AppServices, security: SecurityHeadersMiddleware, log: RequestLogMiddleware) throws
+    -> Router<AppRequestContext>
+{
     let pages = try WebPages(secureCookies: services.publicURL.hasPrefix("https://"))
     let router = Router(context: AppRequestContext.self)
     guard services.configuration.role.servesRequests else {
@@ -54,15 +67,15 @@ func buildRouter(_ services: AppServices) throws -> Router<AppRequestContext> {
         HealthController(services: services).register(on: router)
         return router
     }
-    router.add(middleware: RequestLogMiddleware(logger: services.logger, metrics: services.metrics))
-    router.add(middleware: SecurityHeadersMiddleware(
-        mediaOrigin: services.configuration.mediaStore == .s3 ? services.configuration.s3?.browserOrigin : nil))
+    router.add(middleware: log)
+    router.add(middleware: security)
     router.add(middleware: ErrorMiddleware(pages: pages))
     // Past --max-in-flight, a request is refused at once (503 overloaded, Retry-After) rather than queued.
     router.add(middleware: AdmissionMiddleware(limit: services.configuration.maxInFlight, inFlight: Admission()))
     // Ciphertext links carry their own authority (a signature) and read no database: registered before the
     // middlewares that find the client, the session and the replica's position (Hummingbird applies a
-    // middleware only to the routes added after it), so the busiest media route runs only what it needs.
+    // middleware only to the routes added after it), so the busiest media route runs only what it needs. Most
+    // of its requests never get here: `CiphertextFastPath` answers them in the channel pipeline.
     CiphertextController(services: services).register(on: router)
     router.add(middleware: ClientAddressMiddleware(proxies: services.configuration.trustedProxies))
     if let replica = services.database.replica {

@@ -23,13 +23,26 @@ struct CiphertextController {
     static let notFound = EphemeraError(.notFound, "not_found",
                                         "This media link is not valid or has expired; fetch the segment again for a fresh one.")
 
-    @Sendable func ciphertext(_ request: Request, context: AppRequestContext) async throws -> Response {
+    /// The route's template, as the router names it (metrics and logs).
+    static let route = "/ciphertext/{id}/{token}/{rendition}"
+
+    /// A range up to this long is read in one piece (the fast path answers only those); a longer one a chunk at a
+    /// time, the next read once the previous one is written.
+    static let chunk = 256 * 1024
+
+    /// A ciphertext request resolved: the link its path carries and the headers every answer to it has.
+    struct Resolved {
+        let link: CiphertextLink
+        let path: String
+        let headers: HTTPFields
+    }
+
+    /// The link in the path's three parts and the file it names, or nil when the link is not one this server made,
+    /// has expired, or names no file of this store.
+    func resolve(id: String, token: String, rendition: String) -> Resolved? {
         let access = services.reading.mediaAccess
-        guard let link = access.verify(segmentID: try context.parameters.require("id"),
-                                       token: try context.parameters.require("token"),
-                                       rendition: try context.parameters.require("rendition")),
-              let path = access.file(of: link)
-        else { throw Self.notFound }
+        guard let link = access.verify(segmentID: id, token: token, rendition: rendition), let path = access.file(of: link)
+        else { return nil }
         let maxAge = MediaRules.ciphertextCacheLifetime(expiresAt: link.expiresAt, now: services.clock.now())
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
@@ -38,34 +51,60 @@ struct CiphertextController {
         headers[.eTag] = link.etag
         headers[.cacheControl] = "public, max-age=\(maxAge.components.seconds), immutable"
         headers[.accessControlAllowOrigin] = "*"
-        let notModified = request.headers[.ifNoneMatch].map { match in
-            headerListItems(match).contains { ["*", link.etag].contains($0) }
-        } ?? false
-        // Opening the file reads, for a GET, the range (or its first chunk), chosen there from the file's size;
-        // the headers below are set from that same choice.
-        let wantsBody = request.method == .get && !notModified
-        let (rangeHeader, ifRange, etag) = (request.headers[.range], request.headers[.ifRange], link.etag)
-        // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
-        guard let opened = try await FileRanges.open(path, choose: { size in
-            wantsBody ? MediaController.chooseRange(rangeHeader, ifRange: ifRange, etag: etag, size: size) : nil
-        }) else { throw Self.notFound }
+        return Resolved(link: link, path: path, headers: headers)
+    }
 
-        if notModified { return Response(status: .notModified, headers: headers) }
+    /// Whether `If-None-Match` names this ciphertext (a 304).
+    static func notModified(_ request: HTTPFields, etag: String) -> Bool {
+        request[.ifNoneMatch].map { match in headerListItems(match).contains { ["*", etag].contains($0) } } ?? false
+    }
+
+    /// The range to read for `request` from a file of `size` bytes: nil for no body (a HEAD, a 304, or a range
+    /// that cannot be satisfied).
+    static func chooseRange(_ request: HTTPRequest, etag: String, size: Int64) -> ClosedRange<Int64>? {
+        guard request.method == .get, !notModified(request.headerFields, etag: etag) else { return nil }
+        return MediaController.chooseRange(request.headerFields[.range], ifRange: request.headerFields[.ifRange],
+                                           etag: etag, size: size)
+    }
+
+    /// The head of the answer to `request` for the file `opened`, whose range was picked by `chooseRange`, and
+    /// whether it has a body.
+    static func head(for request: HTTPRequest, _ resolved: Resolved, opened: FileRanges.Opened) -> (HTTPResponse, body: Bool) {
+        var headers = resolved.headers
+        if notModified(request.headerFields, etag: resolved.link.etag) {
+            return (HTTPResponse(status: .notModified, headerFields: headers), false)
+        }
         let size = opened.size
         // The range read was chosen by the same rules: the headers are not parsed a second time.
-        guard let (status, range) = MediaController.selectRange(request, etag: link.etag, size: size, chosen: opened.range,
-                                                                headers: &headers) else {
-            return Response(status: .rangeNotSatisfiable, headers: headers)
+        guard let (status, range) = MediaController.selectRange(request.headerFields, etag: resolved.link.etag, size: size,
+                                                                chosen: opened.range, headers: &headers) else {
+            return (HTTPResponse(status: .rangeNotSatisfiable, headerFields: headers), false)
         }
         let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
-        guard wantsBody, size > 0 else { return Response(status: status, headers: headers) }
+        return (HTTPResponse(status: status, headerFields: headers), request.method == .get && size > 0)
+    }
+
+    @Sendable func ciphertext(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let resolved = resolve(id: try context.parameters.require("id"), token: try context.parameters.require("token"),
+                                     rendition: try context.parameters.require("rendition"))
+        else { throw Self.notFound }
+        // Opening the file reads, for a GET, the range (or its first chunk), chosen there from the file's size;
+        // the headers are set from that same choice.
+        let (head, etag) = (request.head, resolved.link.etag)
+        // Purged (or never stored): the file is gone, and so is the key that could read any copy of it.
+        guard let opened = try await FileRanges.open(resolved.path, chunk: Self.chunk, choose: { size in
+            Self.chooseRange(head, etag: etag, size: size)
+        }) else { throw Self.notFound }
+        let (response, hasBody) = Self.head(for: head, resolved, opened: opened)
+        guard hasBody else { return Response(status: response.status, headers: response.headerFields) }
         guard let rest = opened.rest else {
-            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: opened.first))
+            return Response(status: response.status, headers: response.headerFields, body: ResponseBody(byteBuffer: opened.first))
         }
         // A large range: one chunk in memory at a time, the next read once the previous one is written.
         let first = opened.first
-        return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
+        let length = opened.range.map { Int($0.upperBound - $0.lowerBound + 1) } ?? 0
+        return Response(status: response.status, headers: response.headerFields, body: ResponseBody(contentLength: length) { writer in
             defer { rest.close() }
             try await writer.write(first)
             while let chunk = try await rest.next() { try await writer.write(chunk) }

@@ -86,7 +86,14 @@ struct MediaController {
     static func selectRange(_ request: Request, etag: String, size: Int64, chosen: ClosedRange<Int64>? = nil,
                             headers: inout HTTPFields) -> (HTTPResponse.Status, ClosedRange<Int64>)?
     {
-        let header = request.headers[.range], ifRange = request.headers[.ifRange]
+        selectRange(request.headers, etag: etag, size: size, chosen: chosen, headers: &headers)
+    }
+
+    /// `selectRange` for a request's header fields.
+    static func selectRange(_ requestHeaders: HTTPFields, etag: String, size: Int64, chosen: ClosedRange<Int64>? = nil,
+                            headers: inout HTTPFields) -> (HTTPResponse.Status, ClosedRange<Int64>)?
+    {
+        let header = requestHeaders[.range], ifRange = requestHeaders[.ifRange]
         guard let range = chosen ?? chooseRange(header, ifRange: ifRange, etag: etag, size: size) else {
             headers[.contentRange] = "bytes */\(size)"
             return nil

@@ -14,6 +14,8 @@ public final class NodeMetrics: Sendable {
     public let factory: PrometheusMetricsFactory
 
     let inFlight: Gauge
+    /// Ciphertext requests answered in the channel pipeline (`CiphertextFastPath`), a part of the route's count.
+    let ciphertextInPlace: Counter
     private let requests = Mutex<[RequestKey: RequestSeries]>([:])
     /// What the caches and child-process CPU counted at the last scrape (their counters grow by the difference).
     private let lastSeen = Mutex<[String: Double]>([:])
@@ -49,6 +51,9 @@ public final class NodeMetrics: Sendable {
         factory.durationHistogramBuckets[WorkerMetrics.purgeLagName] = lag
         self.factory = factory
         inFlight = registry.makeGauge(name: "ephemera_http_requests_in_flight", help: "HTTP requests being answered now.")
+        ciphertextInPlace = registry.makeCounter(
+            name: "ephemera_ciphertext_in_place_total",
+            help: "Ciphertext requests answered where they were read, from the page cache, without the router (also counted by route).")
     }
 
     /// Counts a request: by route template (never a path with ids in it), method and status; its duration; and

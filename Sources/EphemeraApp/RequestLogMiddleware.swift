@@ -21,26 +21,27 @@ struct RequestLogMiddleware: RouterMiddleware {
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = id
-            log(request, route: context.endpointPath, status: Int(response.status.code), id: id, since: started,
+            log(method: request.method, path: request.uri.path, route: context.endpointPath, status: Int(response.status.code), id: id, since: started,
                 bytes: response.body.contentLength)
             return response
         } catch {
-            log(request, route: context.endpointPath, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500,
+            log(method: request.method, path: request.uri.path, route: context.endpointPath, status: (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500,
                 id: id, since: started, bytes: nil)
             throw error
         }
     }
 
-    private func log(_ request: Request, route: String?, status: Int, id: String, since started: ContinuousClock.Instant,
-                     bytes: Int?) {
+    /// Counts the request in the metrics and logs its line (also for the answers `CiphertextFastPath` writes).
+    func log(method: HTTPRequest.Method, path: String, route: String?, status: Int, id: String, since started: ContinuousClock.Instant,
+             bytes: Int?) {
         let elapsed = ContinuousClock.now - started
-        metrics.record(route: route ?? "NotFound", method: request.method.rawValue, status: status, duration: elapsed, bytes: bytes)
+        metrics.record(route: route ?? "NotFound", method: method.rawValue, status: status, duration: elapsed, bytes: bytes)
         guard logger.logLevel <= .info else { return }
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         // The route is the template a request matched (`/api/v1/stories/{id}`), "NotFound" when none did.
         logger.info("request", metadata: [
-            "requestId": "\(id)", "method": "\(request.method.rawValue)", "route": "\(route ?? "NotFound")",
-            "path": "\(request.uri.path)", "status": .stringConvertible(status),
+            "requestId": "\(id)", "method": "\(method.rawValue)", "route": "\(route ?? "NotFound")",
+            "path": "\(path)", "status": .stringConvertible(status),
             "durationMs": .stringConvertible((milliseconds * 10).rounded() / 10),
         ])
     }

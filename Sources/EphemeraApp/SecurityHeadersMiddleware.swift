@@ -22,12 +22,17 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         -> Response
     {
         var response = try await next(request, context)
-        let embeddable = request.uri.path.hasPrefix("/s/") && request.uri.path.hasSuffix("/embed")
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.contentSecurityPolicy] = embeddable ? policy.framed : policy.unframed
-        if !embeddable { response.headers[.xFrameOptions] = "DENY" }
-        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        apply(to: &response.headers, path: request.uri.path)
         return response
+    }
+
+    /// Sets the headers on a response to a request for `path` (also for the answers `CiphertextFastPath` writes).
+    func apply(to headers: inout HTTPFields, path: String) {
+        let embeddable = path.hasPrefix("/s/") && path.hasSuffix("/embed")
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.contentSecurityPolicy] = embeddable ? policy.framed : policy.unframed
+        if !embeddable { headers[.xFrameOptions] = "DENY" }
+        headers[.referrerPolicy] = "strict-origin-when-cross-origin"
     }
 }
 

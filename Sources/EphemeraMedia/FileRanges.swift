@@ -52,8 +52,9 @@ public enum FileRanges {
         case wouldWait
     }
 
-    /// `open` without waiting for the disk, or `.wouldWait` (nothing is left open then).
-    public static func openCached(_ path: String, chunk: Int,
+    /// `open` without waiting for the disk, or `.wouldWait` (nothing is left open then). `whole`: only a range
+    /// that fits in one `chunk` is read (`rest` is then always nil); a longer one is `.wouldWait` too, read nothing.
+    public static func openCached(_ path: String, chunk: Int, whole: Bool = false,
                                   choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?) throws -> Attempt {
         let fd = ephemera_open_cached(path)
         guard fd >= 0 else {
@@ -62,7 +63,7 @@ public enum FileRanges {
             return .wouldWait
         }
         do {
-            return .done(try opened(fd, chunk: chunk, choose: choose, read: readCached))
+            return .done(try opened(fd, chunk: chunk, whole: whole, choose: choose, read: readCached))
         } catch is WouldWait {
             return .wouldWait
         }
@@ -77,8 +78,8 @@ public enum FileRanges {
     struct WouldWait: Error {}
 
     /// What `open` returns for the open file `fd` (closed unless more of the range remains), reading with `read`.
-    /// Closes `fd` when it throws.
-    static func opened(_ fd: Int32, chunk: Int, choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?,
+    /// Closes `fd` when it throws; throws `WouldWait` when `whole` and the range is longer than `chunk`.
+    static func opened(_ fd: Int32, chunk: Int, whole: Bool = false, choose: @Sendable (_ size: Int64) -> ClosedRange<Int64>?,
                        read: (Int32, Int64, Int) throws -> ByteBuffer) throws -> Opened? {
         do {
             var status = stat()
@@ -89,6 +90,7 @@ public enum FileRanges {
                 return Opened(size: size, range: nil, first: ByteBuffer(), rest: nil)
             }
             let total = range.upperBound - range.lowerBound + 1
+            if whole && total > Int64(chunk) { throw WouldWait() }
             let firstLength = Int(min(total, Int64(chunk)))
             let first = try read(fd, range.lowerBound, firstLength)
             if Int64(firstLength) == total {

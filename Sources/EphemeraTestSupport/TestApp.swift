@@ -21,9 +21,12 @@ public struct TestApp: Sendable {
     /// Every route the app's router answers (`METHOD /path/{parameter}`).
     public let routes: [String]
 
-    /// Builds the app on `backend` and runs `body` against it; everything is removed afterwards.
+    /// Builds the app on `backend` and runs `body` against it; everything is removed afterwards. `live`: the
+    /// client talks to the app's real HTTP server on a loopback port (its channel pipeline included) instead of
+    /// calling the router.
     public static func run<T: Sendable>(
         _ backend: Backend,
+        live: Bool = false,
         configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
         ports: PortOverrides = PortOverrides(),
         _ body: @Sendable (TestApp) async throws -> T
@@ -54,7 +57,7 @@ public struct TestApp: Sendable {
         let built = try await buildApplication(configuration: configuration, clock: clock, logger: TestDatabase.quietLogger,
                                                ports: ports)
         do {
-            let result = try await built.application.test(.router) { client in
+            let result = try await built.application.test(live ? .live : .router) { client in
                 let result = try await body(TestApp(client: client, services: built.services, clock: clock, dataDirectory: directory,
                                                      bucket: bucket, routes: built.routes))
                 // Every scenario ends clean: `ephemera audit` finds no residue.
