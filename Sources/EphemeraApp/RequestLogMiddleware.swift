@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// One log line per request — method, route template and path (never the query, which may carry a share code or
 /// a cursor), status, duration — under a request id that the response carries as `X-Request-Id`. A well-formed id sent by the
@@ -51,12 +52,16 @@ struct RequestLogMiddleware: RouterMiddleware {
             ? text : nil
     }
 
-    /// 16 lowercase hex digits from 64 random bits (every request makes one: no `String(format:)` per byte).
+    /// 16 lowercase hex digits: 32 random bits drawn when the process starts, then a count (every request makes
+    /// one: no system call for randomness per request, and no two alike within a process).
     static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = String(generator.next() as UInt64, radix: 16)
+        let number = idBase | UInt64(idCount.wrappingAdd(1, ordering: .relaxed).oldValue)
+        let hex = String(number, radix: 16)
         return String(repeating: "0", count: 16 - hex.utf8.count) + hex
     }
+
+    private static let idBase = UInt64(UInt32.random(in: .min ... .max)) << 32
+    private static let idCount = Atomic<UInt32>(0)
 }
 
 extension HTTPField.Name {

@@ -27,12 +27,15 @@ public struct MediaAccessIssuer: Sendable {
     /// Made once: every ciphertext request checks a link with it. Never mutated after `init`, and only read
     /// (swift-crypto has not marked `SymmetricKey` Sendable, though its bytes are immutable).
     nonisolated(unsafe) let linkKey: SymmetricKey
+    /// The HMAC keyed once (its inner and outer pads hashed): each signature starts from a copy of it.
+    nonisolated(unsafe) let keyedMAC: HMAC<SHA256>
     let clock: any EphemeraClock
 
     public init(keyring: any Keyring, media: any MediaStore, linkKey: [UInt8], clock: any EphemeraClock) {
         self.keyring = keyring
         self.media = media
         self.linkKey = SymmetricKey(data: linkKey)
+        self.keyedMAC = HMAC<SHA256>(key: self.linkKey)
         self.clock = clock
     }
 
@@ -77,8 +80,9 @@ public struct MediaAccessIssuer: Sendable {
 
     func signature(of link: CiphertextLink) -> String {
         var text = link.signedText
-        let mac = text.withUTF8 { HMAC<SHA256>.authenticationCode(for: $0, using: linkKey) }
-        return Hex.encode(Array(mac).prefix(16))
+        var mac = keyedMAC
+        text.withUTF8 { mac.update(data: $0) }
+        return mac.finalize().withUnsafeBytes { Hex.encode($0.prefix(16)) }
     }
 
     /// The link of `path`'s parts when it is one this server made and it is still valid; nil otherwise.
@@ -126,11 +130,11 @@ public struct CiphertextLink: Sendable, Hashable {
     }
 
     static func parse(segmentID: String, token: String, rendition: Rendition) -> (CiphertextLink, String)? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let parts = token.split(separator: ".", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 4, let expires = Int64(parts[0]), let until = Int64(parts[1]), !parts[2].isEmpty,
               !parts[3].isEmpty, !segmentID.isEmpty else { return nil }
         return (CiphertextLink(segmentID: segmentID, rendition: rendition, expiresAt: Instant(milliseconds: expires),
-                               validUntil: Instant(milliseconds: until), mediaTag: parts[2]), parts[3])
+                               validUntil: Instant(milliseconds: until), mediaTag: String(parts[2])), String(parts[3]))
     }
 
     /// The strong validator of the ciphertext: it never changes under one media tag.
