@@ -981,6 +981,10 @@ class WebAppTest:
         the photo shows, both from `/decrypt/…`. Returns the paths the server was asked for meanwhile."""
         self.open("/", server=server)
         self.wait_for_service_worker()
+        # The home page's images asked for before the worker took control went to `/media/` (its pictures of
+        # other people's stories): let them finish before counting what the story page asks for.
+        self.wait.until(lambda d: d.execute_script(
+            "return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete)"))
         since = server.log_offset()
         self.open(f"/@{author}/story", server=server)
         video = self.find("[data-media] video")
