@@ -2,6 +2,7 @@ import Crypto
 import EphemeraCore
 import EphemeraMedia
 import Foundation
+import Glibc
 import NIOCore
 
 /// Media blobs in an S3-compatible bucket, in the same encrypted format as on disk (`ChunkedCipher`), under
@@ -15,6 +16,8 @@ public struct S3MediaStore: MediaStore {
     public let scratch: String
     /// Chunks per part: 128 × (64 KiB + tag) ≈ 8 MiB, above S3's 5 MiB minimum for all but the last part.
     public var chunksPerPart: Int
+    /// Parts of one multipart upload sent at once.
+    static let partsInFlight = 3
 
     public init(client: S3Client, keyring: any Keyring, scratchDirectory: String, chunksPerPart: Int = 128) throws {
         self.client = client
@@ -50,16 +53,19 @@ public struct S3MediaStore: MediaStore {
 
     public func store(segmentID: String, files: [Rendition: String]) async throws {
         guard let dataKey = try await keyring.key(for: segmentID) else { throw MediaStoreRefusal.noKey(segmentID: segmentID) }
-        var written: [Rendition] = []
         do {
-            for (rendition, plaintext) in files.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                try await upload(plaintext, to: Self.key(segmentID, rendition), key: dataKey.symmetricKey)
-                written.append(rendition)
+            // The renditions side by side (the poster's PUT beside the video's parts).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (rendition, plaintext) in files {
+                    group.addTask { try await self.upload(plaintext, to: Self.key(segmentID, rendition), key: dataKey.symmetricKey) }
+                }
+                try await group.waitForAll()
             }
             // A purge that began while we wrote has destroyed the key: take back what we wrote.
             guard try await keyring.key(for: segmentID) != nil else { throw MediaStoreRefusal.noKey(segmentID: segmentID) }
         } catch {
-            for rendition in written { try? await client.deleteObject(Self.key(segmentID, rendition)) }
+            // Nothing is in flight any more (the group waited for every upload); deleting is idempotent.
+            for rendition in files.keys { try? await client.deleteObject(Self.key(segmentID, rendition)) }
             throw Self.mapped(error)
         }
         for plaintext in files.values { try? FileManager.default.removeItem(atPath: plaintext) }
@@ -81,10 +87,25 @@ public struct S3MediaStore: MediaStore {
         }
         let uploadID = try await client.createMultipartUpload(objectKey)
         do {
-            var etags: [String] = []
-            for index in 0..<reader.partCount {
-                let body = try await BlockingIO.run { try reader.part(index) }
-                etags.append(try await client.uploadPart(objectKey, uploadID: uploadID, number: index + 1, body))
+            // Up to `partsInFlight` parts at once, each read, sealed, signed and sent by its own task: one part's
+            // encryption and hashing overlap another's transfer and the store's write. Memory: that many parts.
+            var etags = [String](repeating: "", count: reader.partCount)
+            let client = client
+            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                var next = 0
+                func start() {
+                    let index = next
+                    next += 1
+                    group.addTask {
+                        let body = try await BlockingIO.run { try reader.part(index) }
+                        return (index, try await client.uploadPart(objectKey, uploadID: uploadID, number: index + 1, body))
+                    }
+                }
+                while next < min(Self.partsInFlight, reader.partCount) { start() }
+                while let (index, etag) = try await group.next() {
+                    etags[index] = etag
+                    if next < reader.partCount { start() }
+                }
             }
             try await client.completeMultipartUpload(objectKey, uploadID: uploadID, etags: etags)
         } catch {
@@ -225,7 +246,7 @@ final class PartReader: @unchecked Sendable {
 
     var partCount: Int { (sealer.header.chunkCount + chunksPerPart - 1) / chunksPerPart }
 
-    /// Part `index` (from 0), sealed.
+    /// Part `index` (from 0), sealed. Reads at offsets (no shared file position), so parts may be made at once.
     func part(_ index: Int) throws -> ByteBuffer {
         let chunkSize = sealer.header.chunkSize
         let first = index * chunksPerPart
@@ -233,9 +254,20 @@ final class PartReader: @unchecked Sendable {
         var buffer = ByteBuffer()
         buffer.reserveCapacity((last - first + 1) * (chunkSize + ChunkedCipher.tagLength) + ChunkedCipher.headerLength)
         if index == 0 { buffer.writeBytes(sealer.headerBytes) }
-        try handle.seek(toOffset: UInt64(first) * UInt64(chunkSize))
+        var plain = Data(count: chunkSize)
         for chunk in first...last {
-            buffer.writeBytes(try sealer.seal(try handle.read(upToCount: chunkSize) ?? Data(), index: chunk))
+            let offset = Int64(chunk) * Int64(chunkSize)
+            let length = Int(min(Int64(chunkSize), max(0, sealer.header.plaintextLength - offset)))
+            try plain.withUnsafeMutableBytes { raw in
+                var done = 0
+                while done < length {
+                    let n = pread(handle.fileDescriptor, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
+                    if n > 0 { done += n; continue }
+                    if n < 0 && errno == EINTR { continue }
+                    throw ChunkedCipher.CipherError.io("the file to upload ended early or cannot be read")
+                }
+            }
+            buffer.writeBytes(try sealer.seal(plain.prefix(length), index: chunk))
         }
         return buffer
     }
