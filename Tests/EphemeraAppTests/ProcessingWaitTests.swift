@@ -19,8 +19,9 @@ import Testing
             }
             let before = app.services.segmentsProcessed.generation
             async let held = app.request(.get, "/api/v1/stories/\(id)?wait=30", token: token)
-            // Once the request is held, the worker processes the upload and wakes it.
-            for _ in 0..<10_000 where app.services.segmentsProcessed.waiting == 0 { await Task.yield() }
+            // Once the request is held, the worker processes the upload and wakes it. (Reaching the wait takes a
+            // session lookup and a read: on a busy machine more than any fixed number of yields.)
+            try await Self.until { app.services.segmentsProcessed.waiting > 0 }
             #expect(app.services.segmentsProcessed.waiting == 1)
             try await app.processJobs()
             let answer = try await held
@@ -36,7 +37,13 @@ import Testing
         }
     }
 
-    @Test func aWaiterWakesOnTheNextChangeAndNotBefore() async {
+    /// Returns once `condition` holds, checking every millisecond for at most 30 seconds.
+    static func until(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func aWaiterWakesOnTheNextChangeAndNotBefore() async throws {
         let signal = ChangeSignal()
         let generation = signal.generation
         // A change already made since the generation was read: no wait at all.
@@ -45,7 +52,7 @@ import Testing
         // A change made while waiting wakes the waiter.
         let next = signal.generation
         async let woken: Void = signal.wait(after: next, timeout: .seconds(60))
-        for _ in 0..<10_000 where signal.waiting == 0 { await Task.yield() }
+        try await Self.until { signal.waiting > 0 }
         #expect(signal.waiting == 1)
         signal.notify()
         await woken

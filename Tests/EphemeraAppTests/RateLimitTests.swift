@@ -185,7 +185,7 @@ import Testing
                     group.addTask { _ = try await app.request(.get, "/api/v1/stories/\(id)/download") }
                 }
                 // Wait until both are in (each has queued its job), then knock.
-                for _ in 0..<100 where try await app.services.jobs.pendingCount() < 2 {
+                for _ in 0..<1_500 where try await app.services.jobs.pendingCount() < 2 {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 let started = ContinuousClock.now
