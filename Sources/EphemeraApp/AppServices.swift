@@ -80,7 +80,7 @@ public struct AppServices: Sendable {
     /// This node's metrics (`GET /metrics`).
     public let metrics: NodeMetrics
     /// Told when a segment processed here leaves `processing` (`GET /api/v1/stories/{id}?wait=`).
-    public var segmentsProcessed = ChangeSignal()
+    public let segmentsProcessed: ChangeSignal
 
     /// Scans every store for residue (`ephemera audit`).
     public var auditor: Auditor {
@@ -219,10 +219,9 @@ public struct AppServices: Sendable {
                                       profileViews: profileViews, limiter: limiter, clock: clock)
         let uploadInbox: any UploadInbox = (configured as? S3MediaStore).map { SharedInbox(local: mediaStore, store: $0) }
             ?? mediaStore
-        var processor = MediaProcessor(segments: segments, incoming: uploadInbox, media: media, keyring: keyring,
-                                       transcoder: transcoder, logger: logger)
         let segmentsProcessed = ChangeSignal()
-        processor.processed = segmentsProcessed
+        let processor = MediaProcessor(segments: segments, incoming: uploadInbox, media: media, keyring: keyring,
+                                       transcoder: transcoder, logger: logger, processed: segmentsProcessed)
         let renderer = DownloadRenderer(segments: segments, accounts: accounts, media: media, transcoder: transcoder,
                                         logger: logger)
         let signal = JobSignal()
@@ -260,7 +259,7 @@ public struct AppServices: Sendable {
                 logger.notice("Removed an incoming file no upload names (left by a crash)", metadata: ["file": "\(name)"])
             }
         }
-        var services = AppServices(
+        let services = AppServices(
             configuration: configuration, clock: clock, logger: logger, database: database,
             accounts: accounts, graph: graph,
             segments: segments, deletion: deletion, moderation: moderation,
@@ -296,7 +295,7 @@ public struct AppServices: Sendable {
             resumableUploading: ResumableUploading(uploads: janitor.uploads, spool: spool, inbox: uploadInbox,
                                                    posting: posting, segments: segments,
                                                    maxUploadBytes: configuration.maxUploadBytes, clock: clock),
-            passwords: passwords, metrics: metrics)
+            passwords: passwords, metrics: metrics, segmentsProcessed: segmentsProcessed)
         if sweepResidue {
             // A database restored from a backup by hand (not through restore-backup) holds what was erased since
             // it was taken: the erasure ledger beside the keyring erases it again before the server answers.
@@ -310,7 +309,6 @@ public struct AppServices: Sendable {
                               metadata: ["count": "\(replayed.segments.count)"])
             }
         }
-        services.segmentsProcessed = segmentsProcessed
         return services
     }
 

@@ -74,10 +74,9 @@ final class CiphertextFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The whole answer to `request` when it can be given here without waiting; nil to leave it to the router.
     func answer(_ request: HTTPRequest) -> (HTTPResponse, ByteBuffer?)? {
         guard request.method == .get, !Self.closes(request), let target = request.path,
-              let (id, token, rendition) = Self.parts(of: target),
-              let resolved = shared.controller.resolve(id: id, token: token, rendition: rendition)
-        else { return nil }
+              let (id, token, rendition) = Self.parts(of: target) else { return nil }
         let started = ContinuousClock.now
+        guard let resolved = shared.controller.resolve(id: id, token: token, rendition: rendition) else { return nil }
         let etag = resolved.link.etag
         guard case .done(let found)? = try? FileRanges.openCached(resolved.path, chunk: CiphertextController.chunk, whole: true,
                                                                   choose: { size in

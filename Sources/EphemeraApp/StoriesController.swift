@@ -34,19 +34,19 @@ struct StoriesController {
     @Sendable func segment(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let wait = try ProcessingWait.seconds(request.uri.queryParameters["wait"].map(String.init))
+        // The generation first, then the read: a change made in between ends a wait at once.
+        let signal = services.segmentsProcessed
+        var generation = signal.generation
         var segment = try await services.reading.readableSegment(id, by: context.account)
-        if let wait, segment.state == .processing {
+        if let wait {
             // Held until it leaves processing: woken by this node's worker, and read again each second for a
             // segment another node processes.
             let deadline = ContinuousClock.now + .seconds(wait)
-            repeat {
-                // The generation first, then the read: a change made in between ends the wait at once.
-                let generation = services.segmentsProcessed.generation
+            while segment.state == .processing, ContinuousClock.now < deadline, !Task.isCancelled {
+                await signal.wait(after: generation, timeout: min(.seconds(1), deadline - ContinuousClock.now))
+                generation = signal.generation
                 segment = try await services.reading.readableSegment(id, by: context.account)
-                if segment.state != .processing || ContinuousClock.now >= deadline { break }
-                await services.segmentsProcessed.wait(
-                    after: generation, timeout: min(.seconds(1), deadline - ContinuousClock.now))
-            } while !Task.isCancelled
+            }
         }
         var body = try await segmentBodies(services, [segment], viewer: context.viewer)[0]
         if let removal = try await services.moderating.removal(of: segment, for: context.account) {

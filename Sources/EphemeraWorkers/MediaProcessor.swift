@@ -16,16 +16,17 @@ public struct MediaProcessor: Sendable {
     let transcoder: any Transcoder
     let logger: Logger
     /// Told whenever a segment leaves `processing` (live or failed), for the requests waiting on it.
-    public var processed: ChangeSignal?
+    let processed: ChangeSignal?
 
     public init(segments: SQLSegmentStore, incoming: any UploadInbox, media: any MediaStore, keyring: any Keyring,
-                transcoder: any Transcoder, logger: Logger) {
+                transcoder: any Transcoder, logger: Logger, processed: ChangeSignal? = nil) {
         self.segments = segments
         self.incoming = incoming
         self.media = media
         self.keyring = keyring
         self.transcoder = transcoder
         self.logger = logger
+        self.processed = processed
     }
 
     /// Processes every still-processing segment of the upload, then drops the upload and its file.
